@@ -1,0 +1,3 @@
+from datamaestro.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""The Python entry points: prepare a dataset by id, and rebuild data from its JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+from datamaestro.config import Settings, load_settings
+from datamaestro.data.base import Base, from_json_value
+from datamaestro.errors import FormatError
+
+
+def prepare_dataset(
+    dataset_id: str,
+    *,
+    datadir: Optional[str | Path] = None,
+    quiet: bool = False,
+    settings: Optional[Settings] = None,
+) -> Base:
+    """Download, verify and cache ``dataset_id`` if needed; return its typed data."""
+    from datamaestro.registry import Registry
+
+    settings = settings or load_settings(datadir, quiet=quiet)
+    definition = Registry().definition(dataset_id)
+    data = definition.prepare(settings)
+    data.dataset_id = dataset_id  # type: ignore[attr-defined]
+    return data
+
+
+def to_json(dataset_id: str, data: Base) -> dict[str, Any]:
+    """The JSON description printed by ``datamaestro prepare``."""
+    return {"id": dataset_id, **data.to_json()}
+
+
+def from_json(description: str | dict[str, Any]) -> Base:
+    """The typed data described by the JSON that ``prepare`` prints."""
+    if isinstance(description, str):
+        try:
+            description = json.loads(description)
+        except json.JSONDecodeError as e:
+            raise FormatError(f"invalid dataset JSON: {e}") from None
+    if not isinstance(description, dict) or "type" not in description:
+        raise FormatError("invalid dataset JSON: expected an object with a 'type' key")
+    data = from_json_value(description)
+    if "id" in description:
+        data.dataset_id = description["id"]
+    return data

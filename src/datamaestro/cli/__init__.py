@@ -1,0 +1,1 @@
+"""The ``datamaestro`` command line: one module per command under ``commands/``."""

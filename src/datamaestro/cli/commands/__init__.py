@@ -1,0 +1,1 @@
+"""One module per ``datamaestro`` command (see ``datamaestro.cli.main``)."""

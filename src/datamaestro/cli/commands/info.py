@@ -1,0 +1,64 @@
+"""datamaestro info: what a dataset is, which files it needs, and where it is stored."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+NAME = "info"
+HELP = "describe a dataset: description, url, files, type, where it is prepared"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", help="dataset id")
+    parser.add_argument("--json", action="store_true", help="print a JSON object")
+
+
+def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
+    """The facts ``info`` prints, as a dict."""
+    from datamaestro.config import load_settings
+    from datamaestro.registry import Registry
+
+    settings = load_settings(data, quiet=quiet)
+    definition = Registry().definition(dataset_id)
+    return {
+        "id": definition.id,
+        "name": definition.name,
+        "type": definition.type_name,
+        "url": definition.url,
+        "tags": definition.tags,
+        "description": definition.description,
+        "files": [r.describe() for r in definition.resources],
+        "prepared": definition.is_prepared(settings),
+        "path": str(definition.context(settings).dataset_dir),
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    info = describe(args.id, args.data, args.quiet)
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    lines = [f"{info['id']}: {info['name']}"]
+    for key in ("type", "url"):
+        if info[key]:
+            lines.append(f"{key}: {info[key]}")
+    if info["tags"]:
+        lines.append("tags: " + ", ".join(info["tags"]))
+    if info["prepared"]:
+        lines.append(f"prepared: yes, in {info['path']}")
+    else:
+        lines.append(f"prepared: no (would be stored in {info['path']})")
+    lines.append("files:")
+    for f in info["files"]:
+        lines.append(f"  {f['name']}")
+        for key, value in f.items():
+            if key != "name" and value not in (None, []):
+                shown = ", ".join(value) if isinstance(value, list) else value
+                lines.append(f"    {key}: {shown}")
+    if info["description"]:
+        lines.append("")
+        lines.extend(info["description"].splitlines())
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,29 @@
+"""Machine-learning task containers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from datamaestro.data.base import Base
+
+
+@dataclass(kw_only=True)
+class Supervised(Base):
+    """A supervised learning dataset: train, test and optional validation splits."""
+
+    train: Optional[Base] = None
+    test: Optional[Base] = None
+    validation: Optional[Base] = None
+
+    def splits(self) -> dict[str, Base]:
+        """The splits that are present, by name."""
+        return {
+            name: split
+            for name, split in (
+                ("train", self.train),
+                ("test", self.test),
+                ("validation", self.validation),
+            )
+            if split is not None
+        }

@@ -1,0 +1,129 @@
+"""The ``@dataset`` decorator and the dataset definitions it creates.
+
+Ids: by default the module path inside its repository plus the lowercased
+function name (``com/lecun.py``'s ``MNIST`` is ``com.lecun.mnist``). ``id=``
+replaces the function name when it has no dot (``id="fashion-mnist"``), is
+used as is when it has one, and ``id=""`` makes the module path the id.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import sys
+from typing import Any, Callable, Iterable, Optional
+
+from datamaestro.config import Settings
+from datamaestro.data.base import Base
+from datamaestro.download import PrepareContext, Resource
+from datamaestro.errors import DefinitionError
+
+log = logging.getLogger("datamaestro")
+
+#: module attribute, set by the registry before running a definition module
+PREFIX_ATTRIBUTE = "__datamaestro_prefix__"
+
+
+class DatasetDefinition:
+    """A dataset: metadata, the resources it needs, and the function building its data."""
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        base: Optional[type[Base]],
+        *,
+        id: Optional[str],
+        name: Optional[str],
+        url: Optional[str],
+        tags: Iterable[str],
+        description: Optional[str],
+    ):
+        self.function = function
+        self.base = base
+        self.id = _make_id(function, id)
+        self.name = name or function.__name__
+        self.url = url
+        self.tags = list(tags)
+        self.description = description or inspect.getdoc(function) or ""
+        self.resources: list[Resource] = list(
+            function.__dict__.get("__datamaestro_resources__", [])
+        )
+
+    def __repr__(self) -> str:
+        return f"<dataset {self.id}>"
+
+    @property
+    def type_name(self) -> str:
+        return self.base.type_name if self.base else ""
+
+    def add_resource(self, resource: Resource) -> None:
+        """Add a resource (decorators run bottom-up, so it goes first)."""
+        if any(r.varname == resource.varname for r in self.resources):
+            raise DefinitionError(f"{self.id}: two resources are named '{resource.varname}'")
+        self.resources.insert(0, resource)
+
+    def context(self, settings: Settings) -> PrepareContext:
+        return PrepareContext(self.id, settings)
+
+    def is_prepared(self, settings: Settings) -> bool:
+        """Whether every resource is in place in the data folder."""
+        ctx = self.context(settings)
+        return all(r.is_prepared(ctx) for r in self.resources)
+
+    def prepare(self, settings: Settings) -> Base:
+        """Fetch whatever is missing, then build the typed data object."""
+        ctx = self.context(settings)
+        for resource in self.resources:
+            if not resource.is_prepared(ctx):
+                resource.prepare(ctx)
+        return self.build(ctx)
+
+    def build(self, ctx: PrepareContext) -> Base:
+        """Call the definition function with the resource paths; wrap a dict in ``base``."""
+        result = self.function(**{r.varname: r.path(ctx) for r in self.resources})
+        if isinstance(result, Base):
+            return result
+        if isinstance(result, dict) and self.base is not None:
+            try:
+                return self.base(**result)
+            except TypeError as e:
+                raise DefinitionError(f"{self.id}: cannot build {self.type_name}: {e}") from None
+        raise DefinitionError(
+            f"{self.id}: the definition returned {type(result).__name__}, "
+            "expected a dict of fields or a data object"
+        )
+
+
+def _make_id(function: Callable[..., Any], given: Optional[str]) -> str:
+    module = sys.modules.get(function.__module__)
+    prefix = getattr(module, PREFIX_ATTRIBUTE, None)
+    if prefix is None:
+        prefix = function.__module__.removeprefix("datasets_registry.")
+    if given is None:
+        return f"{prefix}.{function.__name__.lower()}"
+    if given == "":
+        return prefix
+    return given if "." in given else f"{prefix}.{given}"
+
+
+def dataset(
+    base: Optional[type[Base]] = None,
+    *,
+    id: Optional[str] = None,
+    name: Optional[str] = None,
+    url: Optional[str] = None,
+    tags: Iterable[str] = (),
+    description: Optional[str] = None,
+) -> Callable[[Callable[..., Any]], DatasetDefinition]:
+    """Decorator declaring a dataset whose data ``base(**function(...))`` builds.
+
+    The function receives one argument per resource (its prepared path) and
+    returns a dict of ``base``'s fields, or a data object.
+    """
+
+    def decorate(function: Callable[..., Any]) -> DatasetDefinition:
+        return DatasetDefinition(
+            function, base, id=id, name=name, url=url, tags=tags, description=description
+        )
+
+    return decorate

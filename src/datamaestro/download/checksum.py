@@ -1,0 +1,43 @@
+"""Published checksums ("sha256:<hex>", "md5:<hex>") and file hashing."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from datamaestro.errors import DefinitionError
+
+ALGORITHMS = ("md5", "sha1", "sha256", "sha512")
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """An expected digest: algorithm and lowercase hex value."""
+
+    algorithm: str
+    hexdigest: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Checksum":
+        """Parse ``"<algorithm>:<hex>"``."""
+        algorithm, _, value = text.partition(":")
+        algorithm, value = algorithm.strip().lower(), value.strip().lower()
+        size = hashlib.new(algorithm).digest_size * 2 if algorithm in ALGORITHMS else 0
+        if not size or not re.fullmatch(f"[0-9a-f]{{{size}}}", value):
+            raise DefinitionError(
+                f"invalid checksum '{text}': expected '<algorithm>:<hex>' with "
+                f"algorithm one of {', '.join(ALGORITHMS)}"
+            )
+        return cls(algorithm, value)
+
+    def __str__(self) -> str:
+        return f"{self.algorithm}:{self.hexdigest}"
+
+
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's content."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, algorithm).hexdigest()

@@ -1,0 +1,177 @@
+"""``filedownloader``: one file fetched from a URL (with mirrors), verified, maybe gunzipped."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import zlib
+from pathlib import Path
+from typing import Any, Iterable, Optional
+from urllib.parse import urlparse
+
+from datamaestro.download import PrepareContext, Resource
+from datamaestro.download.checksum import CHUNK, Checksum
+from datamaestro.download.http import fetch
+from datamaestro.errors import ChecksumError, DownloadError
+from datamaestro.storage import atomic_file
+
+log = logging.getLogger("datamaestro")
+
+
+class FileDownloader(Resource):
+    """A file downloaded from ``url`` or one of ``mirrors`` (tried in order).
+
+    ``checksum`` ("md5:<hex>", "sha256:<hex>") is the published digest of the
+    downloaded bytes; ``data_checksum`` is an optional sha256 of the
+    decompressed content, which accepts recompressed copies of the same data.
+    A URL ending in ``.gz`` is decompressed into ``name``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        checksum: Optional[str] = None,
+        size: Optional[int] = None,
+        mirrors: Iterable[str] = (),
+        data_checksum: Optional[str] = None,
+        varname: Optional[str] = None,
+    ):
+        super().__init__(name, varname)
+        self.url = url
+        self.mirrors = list(mirrors)
+        self.checksum = Checksum.parse(checksum) if checksum else None
+        self.data_checksum = Checksum.parse(data_checksum) if data_checksum else None
+        self.size = size
+        self.gunzip = urlparse(url).path.endswith(".gz") and not name.endswith(".gz")
+
+    def urls(self, ctx: PrepareContext) -> list[str]:
+        """The URLs to try, in order, after the configured mirror rewriting."""
+        return [ctx.settings.rewrite(u) for u in (self.url, *self.mirrors)]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "url": self.url,
+            "mirrors": self.mirrors,
+            "size": self.size,
+            "checksum": str(self.checksum) if self.checksum else None,
+            "data_checksum": str(self.data_checksum) if self.data_checksum else None,
+        }
+
+    def prepare(self, ctx: PrepareContext) -> None:
+        what = f"{self.name} of {ctx.dataset_id}"
+        partial = ctx.folder.download_dir(ctx.dataset_id) / f"{self.name}.part"
+        attempts: list[str] = []
+        mismatches: list[str] = []
+        try:
+            for url in self.urls(ctx):
+                try:
+                    self._fetch_and_install(ctx, url, partial)
+                    return
+                except ChecksumError as e:
+                    mismatches.append(f"{url}: {e}")
+                    attempts.append(f"{url}: checksum mismatch ({e})")
+                except DownloadError as e:
+                    attempts.append(f"{url}: {e}")
+        finally:
+            partial.unlink(missing_ok=True)
+        if len(mismatches) == len(attempts):
+            raise ChecksumError(
+                f"checksum mismatch for {what}: {'; '.join(mismatches)}; "
+                "the download was discarded, nothing was kept"
+            )
+        raise DownloadError(
+            f"could not download {what}: {'; '.join(attempts)}; "
+            "check the network or the 'mirrors' setting"
+        )
+
+    def _fetch_and_install(self, ctx: PrepareContext, url: str, partial: Path) -> None:
+        """Download ``url``, check it, then move it (decompressed) into place."""
+        sha256 = hashlib.sha256()
+        hashers = [sha256]
+        if self.checksum and self.checksum.algorithm != "sha256":
+            hashers.append(hashlib.new(self.checksum.algorithm))
+        size = fetch(url, partial, hashers, f"{ctx.dataset_id}: {self.name}", ctx.settings.quiet)
+        if self.size is not None and size != self.size:
+            raise DownloadError(f"got {size} bytes, expected {self.size}")
+        actual = f"{self.checksum.algorithm}:{hashers[-1].hexdigest()}" if self.checksum else None
+        published_ok = self.checksum is not None and actual == str(self.checksum)
+        if self.checksum and not published_ok and not self.data_checksum:
+            raise ChecksumError(f"expected {self.checksum}, got {actual}")
+
+        dest = self.path(ctx)
+        if self.gunzip:
+            with atomic_file(dest) as out:
+                content = self._gunzip(partial, out)
+                verified = self._verify_data(ctx, content, published_ok, actual)
+        else:
+            content = sha256.hexdigest()
+            verified = self._verify_data(ctx, content, published_ok, actual)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            partial.replace(dest)
+        ctx.folder.record(
+            ctx.dataset_id,
+            self.name,
+            {"size": dest.stat().st_size, "sha256": content, "url": url, "verified": verified},
+        )
+
+    def _verify_data(
+        self, ctx: PrepareContext, content: str, published_ok: bool, actual: Optional[str]
+    ) -> Optional[str]:
+        """What verified the file (None if nothing could); raises on a mismatch."""
+        if published_ok:
+            return str(self.checksum)
+        if self.data_checksum:
+            if content != self.data_checksum.hexdigest:
+                expected = self.checksum or self.data_checksum
+                raise ChecksumError(f"expected {expected}, got {actual or 'sha256:' + content}")
+            if self.checksum:
+                log.info(
+                    "%s: %s differs from the published file (%s) but its data "
+                    "matches sha256:%s: accepted",
+                    ctx.dataset_id, self.name, self.checksum, content,
+                )
+            return f"data {self.data_checksum}"
+        log.warning(
+            "%s: %s has no published checksum, so it was not verified "
+            "(recorded sha256:%s)",
+            ctx.dataset_id, self.name, content,
+        )
+        return None
+
+    def _gunzip(self, partial: Path, out: Any) -> str:
+        """Gunzip ``partial`` into ``out``; returns the sha256 of the data."""
+        digest = hashlib.sha256()
+        try:
+            with gzip.open(partial, "rb") as f:
+                while chunk := f.read(CHUNK):
+                    out.write(chunk)
+                    digest.update(chunk)
+        except (OSError, EOFError, zlib.error) as e:
+            raise DownloadError(f"corrupt gzip data ({e})") from None
+        return digest.hexdigest()
+
+
+def filedownloader(
+    name: str,
+    url: str,
+    *,
+    checksum: Optional[str] = None,
+    size: Optional[int] = None,
+    mirrors: Iterable[str] = (),
+    data_checksum: Optional[str] = None,
+    varname: Optional[str] = None,
+) -> FileDownloader:
+    """Decorator: the dataset needs the file ``name``, downloaded from ``url``."""
+    return FileDownloader(
+        name,
+        url,
+        checksum=checksum,
+        size=size,
+        mirrors=mirrors,
+        data_checksum=data_checksum,
+        varname=varname,
+    )

@@ -1,0 +1,94 @@
+"""The IDX format of MNIST: a big-endian header, then the raw tensor.
+
+Header: two zero bytes, a type code, the number of dimensions, then one
+big-endian uint32 per dimension. Data follows in C order, big-endian.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from datamaestro.errors import FormatError
+
+#: IDX type code -> numpy dtype (big-endian where it matters)
+DTYPES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_CODES = {(dtype.kind, dtype.itemsize): code for code, dtype in DTYPES.items()}
+
+
+def read_header(path: Path | str) -> tuple[np.dtype, tuple[int, ...], int]:
+    """The (dtype, shape, data offset) of an IDX file, checked against its size."""
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(4)
+        if len(head) < 4:
+            raise FormatError(f"{path}: not an IDX file (only {len(head)} bytes)")
+        if head[:2] == b"\x1f\x8b":
+            raise FormatError(
+                f"{path}: gzip-compressed, not a raw IDX file; decompress it first"
+            )
+        zero, code, ndim = struct.unpack(">HBB", head)
+        if zero != 0 or code not in DTYPES:
+            raise FormatError(
+                f"{path}: not an IDX file (bad magic 0x{head.hex()} at offset 0)"
+            )
+        if ndim == 0:
+            raise FormatError(f"{path}: IDX header has no dimensions")
+        raw = f.read(4 * ndim)
+        if len(raw) < 4 * ndim:
+            raise FormatError(
+                f"{path}: truncated IDX header ({ndim} dimensions announced, "
+                f"file ends at offset {4 + len(raw)})"
+            )
+        shape = struct.unpack(f">{ndim}I", raw)
+        size = f.seek(0, 2)
+    dtype = DTYPES[code]
+    offset = 4 + 4 * ndim
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    actual = size - offset
+    if actual != expected:
+        problem = "truncated IDX data" if actual < expected else "IDX size mismatch"
+        dims = "x".join(map(str, shape))
+        raise FormatError(
+            f"{path}: {problem}: header announces {dims} {dtype.name} values "
+            f"({expected} bytes from offset {offset}), file has {actual}"
+        )
+    return dtype, shape, offset
+
+
+def read(path: Path | str) -> np.ndarray:
+    """The tensor in an IDX file, memory-mapped read-only."""
+    dtype, shape, offset = read_header(path)
+    if 0 in shape:
+        return np.zeros(shape, dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
+
+
+def write_to(f: BinaryIO, array: np.ndarray) -> None:
+    """Write ``array`` in IDX format to an open binary file."""
+    array = np.asarray(array)
+    code = _CODES.get((array.dtype.kind, array.dtype.itemsize))
+    if code is None or array.ndim == 0 or array.ndim > 255:
+        raise FormatError(
+            f"cannot write a {array.ndim}-dimensional {array.dtype} array as IDX "
+            "(types: uint8, int8, int16, int32, float32, float64)"
+        )
+    f.write(struct.pack(">HBB", 0, code, array.ndim))
+    f.write(struct.pack(f">{array.ndim}I", *array.shape))
+    f.write(np.ascontiguousarray(array, dtype=DTYPES[code]).tobytes())
+
+
+def write(path: Path | str, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` in IDX format."""
+    with open(path, "wb") as f:
+        write_to(f, array)

@@ -1,0 +1,310 @@
+"""Where definitions come from, and an index of them that search reads without importing.
+
+Repositories: the built-in ``datasets_registry`` package, packages named by
+the ``datamaestro.repositories`` entry points, and the folders listed in
+``DATAMAESTRO_PATH``. A repository is a folder; the module path of a file in
+it (``com/lecun.py`` -> ``com.lecun``) prefixes the ids it defines.
+
+The index holds each definition's id, name, description, tags, type and url.
+It is read from the modules' source (``ast``) without running them, falling
+back to importing a module whose definitions are not plain decorators, and
+cached per file (by size and modification time) in the user cache folder.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import hashlib
+import importlib.util
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterator, Optional
+
+from datamaestro.errors import DefinitionError, UnknownDatasetError
+
+INDEX_VERSION = 1
+ENTRY_POINT_GROUP = "datamaestro.repositories"
+
+
+@dataclass(frozen=True)
+class Repository:
+    """A folder of definition modules."""
+
+    name: str
+    folder: Path
+
+    def modules(self) -> Iterator[tuple[str, Path]]:
+        """(module path, file) of every definition module, in a stable order."""
+        for path in sorted(self.folder.rglob("*.py")):
+            relative = path.relative_to(self.folder).with_suffix("")
+            if any(part.startswith(("_", ".")) for part in relative.parts):
+                continue
+            yield ".".join(relative.parts), path
+
+
+@dataclass
+class Entry:
+    """What the index knows of one definition."""
+
+    id: str
+    name: str
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    type: str = ""
+    url: Optional[str] = None
+    module: str = ""
+    file: str = ""
+    repository: str = ""
+
+    @property
+    def title(self) -> str:
+        """The first line of the description, or the name."""
+        first = self.description.strip().splitlines()[0] if self.description.strip() else ""
+        return first or self.name
+
+
+def repositories() -> list[Repository]:
+    """All repositories, built-in first, then plugins, then ``DATAMAESTRO_PATH``."""
+    repos = []
+    spec = importlib.util.find_spec("datasets_registry")
+    if spec and spec.submodule_search_locations:
+        repos.append(Repository("builtin", Path(list(spec.submodule_search_locations)[0])))
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        plugin = importlib.util.find_spec(ep.value)
+        if plugin and plugin.submodule_search_locations:
+            folder = Path(list(plugin.submodule_search_locations)[0])
+            repos.append(Repository(ep.name, folder))
+    for item in os.environ.get("DATAMAESTRO_PATH", "").split(os.pathsep):
+        if item:
+            repos.append(Repository(item, Path(item).expanduser().absolute()))
+    return repos
+
+
+class Registry:
+    """The definitions of all repositories: a cheap index, modules loaded on demand."""
+
+    def __init__(self, repos: Optional[list[Repository]] = None):
+        self.repos = repositories() if repos is None else repos
+        self._entries: Optional[list[Entry]] = None
+
+    def entries(self) -> list[Entry]:
+        """Every known definition (first repository wins on duplicate ids)."""
+        if self._entries is None:
+            self._entries = _Index(self.repos).entries()
+        return self._entries
+
+    def ids(self) -> list[str]:
+        return [e.id for e in self.entries()]
+
+    def entry(self, dataset_id: str) -> Entry:
+        """The index entry of ``dataset_id``; unknown ids raise with suggestions."""
+        for e in self.entries():
+            if e.id == dataset_id:
+                return e
+        raise UnknownDatasetError(dataset_id, closest_ids(dataset_id, self.ids()))
+
+    def definition(self, dataset_id: str) -> "DatasetDefinition":
+        """The loaded definition of ``dataset_id``."""
+        entry = self.entry(dataset_id)
+        repo = next(r for r in self.repos if r.name == entry.repository)
+        module = load_module(repo, entry.module, Path(entry.file))
+        for definition in module_definitions(module):
+            if definition.id == dataset_id:
+                return definition
+        raise DefinitionError(f"{entry.file} no longer defines '{dataset_id}'")
+
+
+def closest_ids(wanted: str, ids: list[str], n: int = 3) -> list[str]:
+    """The ids most like ``wanted``: close spellings first, then ids containing it."""
+    close = difflib.get_close_matches(wanted, ids, n=n, cutoff=0.6)
+    last = wanted.rsplit(".", 1)[-1].lower()
+    close += [i for i in ids if last and last in i.lower() and i not in close]
+    return close[:n]
+
+
+def load_module(repo: Repository, module_path: str, file: Path) -> ModuleType:
+    """Run a definition module (once) and return it."""
+    from datamaestro.definitions import PREFIX_ATTRIBUTE
+
+    key = hashlib.sha1(str(repo.folder).encode()).hexdigest()[:10]
+    name = f"datamaestro_definitions_{key}.{module_path}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise DefinitionError(f"cannot load definition module {file}")
+    module = importlib.util.module_from_spec(spec)
+    setattr(module, PREFIX_ATTRIBUTE, module_path)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except DefinitionError:
+        del sys.modules[name]
+        raise
+    except Exception as e:
+        del sys.modules[name]
+        raise DefinitionError(f"definition module {file} failed to load: {type(e).__name__}: {e}") from e
+    return module
+
+
+def module_definitions(module: ModuleType) -> list["DatasetDefinition"]:
+    from datamaestro.definitions import DatasetDefinition
+
+    return [v for v in vars(module).values() if isinstance(v, DatasetDefinition)]
+
+
+class _Index:
+    """The per-file cache of static entries."""
+
+    def __init__(self, repos: list[Repository]):
+        self.repos = repos
+        self.path = _cache_dir() / "index.json"
+
+    def entries(self) -> list[Entry]:
+        cache = self._read_cache()
+        fresh: dict[str, Any] = {}
+        seen: set[str] = set()
+        result: list[Entry] = []
+        for repo in self.repos:
+            for module_path, file in repo.modules():
+                stat = file.stat()
+                key = f"{repo.folder}::{module_path}"
+                stamp = [stat.st_size, stat.st_mtime_ns]
+                cached = cache.get(key)
+                if cached and cached["stamp"] == stamp:
+                    raw = cached["entries"]
+                else:
+                    raw = [asdict(e) for e in _scan(repo, module_path, file)]
+                fresh[key] = {"stamp": stamp, "entries": raw}
+                for item in raw:
+                    if item["id"] not in seen:
+                        seen.add(item["id"])
+                        result.append(Entry(**item))
+        if fresh != cache:
+            self._write_cache(fresh)
+        return result
+
+    def _read_cache(self) -> dict[str, Any]:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                data = json.load(f)
+            return data["files"] if data.get("version") == INDEX_VERSION else {}
+        except (OSError, ValueError, KeyError, TypeError):
+            return {}
+
+    def _write_cache(self, files: dict[str, Any]) -> None:
+        try:
+            from datamaestro.storage import atomic_file
+
+            with atomic_file(self.path) as f:
+                f.write(json.dumps({"version": INDEX_VERSION, "files": files}).encode())
+        except OSError:
+            pass  # a read-only cache folder only costs speed
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get("DATAMAESTRO_CACHE")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("datamaestro"))
+
+
+def _scan(repo: Repository, module_path: str, file: Path) -> list[Entry]:
+    """Entries of one module, from its source when possible, else by running it."""
+    common = {"module": module_path, "file": str(file), "repository": repo.name}
+    try:
+        entries = _static_entries(file.read_text(encoding="utf-8"), module_path)
+    except SyntaxError as e:
+        raise DefinitionError(f"definition module {file} line {e.lineno}: {e.msg}") from None
+    if entries is None:
+        module = load_module(repo, module_path, file)
+        entries = [
+            {
+                "id": d.id,
+                "name": d.name,
+                "description": d.description,
+                "tags": d.tags,
+                "type": d.type_name,
+                "url": d.url,
+            }
+            for d in module_definitions(module)
+        ]
+    return [Entry(**e, **common) for e in entries]
+
+
+def _static_entries(source: str, module_path: str) -> Optional[list[dict[str, Any]]]:
+    """Entries read from plain ``@dataset(...)`` decorators; None if the module needs running."""
+    tree = ast.parse(source)
+    calls = [
+        n for n in ast.walk(tree) if isinstance(n, ast.Call) and _called_name(n.func) == "dataset"
+    ]
+    imports: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module:
+            for alias in node.names:
+                imports[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    entries = []
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if isinstance(decorator, ast.Call) and _called_name(decorator.func) == "dataset":
+                entry = _static_entry(node, decorator, module_path, imports)
+                if entry is None:
+                    return None
+                entries.append(entry)
+    return entries if len(entries) == len(calls) else None
+
+
+def _called_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""
+
+
+def _static_entry(
+    node: ast.FunctionDef, call: ast.Call, module_path: str, imports: dict[str, str]
+) -> Optional[dict[str, Any]]:
+    try:
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
+    except ValueError:
+        return None
+    if len(call.args) > 1 or None in kwargs:
+        return None
+    type_name = ""
+    if call.args:
+        base = ast.unparse(call.args[0])
+        type_name = _type_name(imports.get(base, base))
+    given = kwargs.get("id")
+    if given is None:
+        dataset_id = f"{module_path}.{node.name.lower()}"
+    elif given == "":
+        dataset_id = module_path
+    else:
+        dataset_id = given if "." in given else f"{module_path}.{given}"
+    return {
+        "id": dataset_id,
+        "name": kwargs.get("name") or node.name,
+        "description": kwargs.get("description") or ast.get_docstring(node) or "",
+        "tags": list(kwargs.get("tags", [])),
+        "type": type_name,
+        "url": kwargs.get("url"),
+    }
+
+
+def _type_name(imported: str) -> str:
+    """The registered type name of an imported data class (aliases resolved)."""
+    aliases = {"datamaestro_image.data": "datamaestro.data.images"}
+    module, _, name = imported.rpartition(".")
+    return f"{aliases.get(module, module)}.{name}" if module else name
