@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 from datamaestro.download import PrepareContext, Resource
 from datamaestro.download.checksum import CHUNK, Checksum
-from datamaestro.download.http import fetch
+from datamaestro.download.mirrors import Fetched, fetch_checked, try_urls
 from datamaestro.errors import ChecksumError, DownloadError
 from datamaestro.storage import atomic_file
 
@@ -62,72 +62,37 @@ class FileDownloader(Resource):
         }
 
     def prepare(self, ctx: PrepareContext) -> None:
-        what = f"{self.name} of {ctx.dataset_id}"
-        partial = ctx.folder.download_dir(ctx.dataset_id) / f"{self.name}.part"
-        attempts: list[str] = []
-        mismatches: list[str] = []
-        try:
-            for url in self.urls(ctx):
-                try:
-                    self._fetch_and_install(ctx, url, partial)
-                    return
-                except ChecksumError as e:
-                    mismatches.append(f"{url}: {e}")
-                    attempts.append(f"{url}: checksum mismatch ({e})")
-                except DownloadError as e:
-                    attempts.append(f"{url}: {e}")
-        finally:
-            partial.unlink(missing_ok=True)
-        if len(mismatches) == len(attempts):
-            raise ChecksumError(
-                f"checksum mismatch for {what}: {'; '.join(mismatches)}; "
-                "the download was discarded, nothing was kept"
-            )
-        raise DownloadError(
-            f"could not download {what}: {'; '.join(attempts)}; "
-            "check the network or the 'mirrors' setting"
-        )
+        try_urls(ctx, self.name, self.urls(ctx), lambda url: self._install(ctx, url))
 
-    def _fetch_and_install(self, ctx: PrepareContext, url: str, partial: Path) -> None:
+    def _install(self, ctx: PrepareContext, url: str) -> None:
         """Download ``url``, check it, then move it (decompressed) into place."""
-        sha256 = hashlib.sha256()
-        hashers = [sha256]
-        if self.checksum and self.checksum.algorithm != "sha256":
-            hashers.append(hashlib.new(self.checksum.algorithm))
-        size = fetch(url, partial, hashers, f"{ctx.dataset_id}: {self.name}", ctx.settings.quiet)
-        if self.size is not None and size != self.size:
-            raise DownloadError(f"got {size} bytes, expected {self.size}")
-        actual = f"{self.checksum.algorithm}:{hashers[-1].hexdigest()}" if self.checksum else None
-        published_ok = self.checksum is not None and actual == str(self.checksum)
-        if self.checksum and not published_ok and not self.data_checksum:
-            raise ChecksumError(f"expected {self.checksum}, got {actual}")
-
+        fetched = fetch_checked(ctx, self.name, url, self.checksum, self.size)
+        if self.checksum and not fetched.matches and not self.data_checksum:
+            raise ChecksumError(f"expected {self.checksum}, got {fetched.digest}")
         dest = self.path(ctx)
         if self.gunzip:
             with atomic_file(dest) as out:
-                content = self._gunzip(partial, out)
-                verified = self._verify_data(ctx, content, published_ok, actual)
+                content = self._gunzip(fetched.path, out)
+                verified = self._verify_data(ctx, content, fetched)
         else:
-            content = sha256.hexdigest()
-            verified = self._verify_data(ctx, content, published_ok, actual)
+            content = fetched.sha256
+            verified = self._verify_data(ctx, content, fetched)
             dest.parent.mkdir(parents=True, exist_ok=True)
-            partial.replace(dest)
+            fetched.path.replace(dest)
         ctx.folder.record(
             ctx.dataset_id,
             self.name,
             {"size": dest.stat().st_size, "sha256": content, "url": url, "verified": verified},
         )
 
-    def _verify_data(
-        self, ctx: PrepareContext, content: str, published_ok: bool, actual: Optional[str]
-    ) -> Optional[str]:
+    def _verify_data(self, ctx: PrepareContext, content: str, fetched: Fetched) -> Optional[str]:
         """What verified the file (None if nothing could); raises on a mismatch."""
-        if published_ok:
+        if fetched.matches:
             return str(self.checksum)
         if self.data_checksum:
             if content != self.data_checksum.hexdigest:
                 expected = self.checksum or self.data_checksum
-                raise ChecksumError(f"expected {expected}, got {actual or 'sha256:' + content}")
+                raise ChecksumError(f"expected {expected}, got {fetched.digest or 'sha256:' + content}")
             if self.checksum:
                 log.info(
                     "%s: %s differs from the published file (%s) but its data "
