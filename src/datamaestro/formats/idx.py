@@ -56,6 +56,8 @@ def read_header(path: Path | str) -> tuple[np.dtype, tuple[int, ...], int]:
     offset = 4 + 4 * ndim
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     actual = size - offset
+    shape = _datumaro_count(shape, actual // dtype.itemsize) if actual != expected else shape
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if actual != expected:
         problem = "truncated IDX data" if actual < expected else "IDX size mismatch"
         dims = "x".join(map(str, shape))
@@ -64,6 +66,15 @@ def read_header(path: Path | str) -> tuple[np.dtype, tuple[int, ...], int]:
             f"({expected} bytes from offset {offset}), file has {actual}"
         )
     return dtype, shape, offset
+
+
+def _datumaro_count(shape: tuple[int, ...], elements: int) -> tuple[int, ...]:
+    """Datumaro's MNIST writer stores the element count as the first dimension;
+    read such a file as Datumaro does, with the count the data size implies."""
+    item = int(np.prod(shape[1:], dtype=np.int64))
+    if len(shape) > 1 and item and shape[0] == elements and elements % item == 0:
+        return (elements // item, *shape[1:])
+    return shape
 
 
 def read(path: Path | str) -> np.ndarray:
