@@ -1,0 +1,130 @@
+"""The IDX format: every element type, any rank, and exact errors on bad files."""
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import FIXTURES
+from datamaestro.errors import FormatError
+from datamaestro.formats import idx
+from makefiles import idx_bytes
+
+
+@pytest.mark.parametrize(
+    "dtype, code",
+    [("u1", 0x08), ("i1", 0x09), (">i2", 0x0B), (">i4", 0x0C), (">f4", 0x0D), (">f8", 0x0E)],
+)
+@pytest.mark.parametrize("shape", [(5,), (3, 4), (2, 3, 4), (2, 1, 3, 2)])
+def test_round_trip_every_type_and_rank(tmp_path, dtype, code, shape):
+    rng = np.random.default_rng(0)
+    info = np.iinfo(dtype) if np.dtype(dtype).kind in "iu" else None
+    if info:
+        array = rng.integers(info.min, info.max, size=shape, endpoint=True).astype(dtype)
+    else:
+        array = rng.standard_normal(shape).astype(dtype)
+    path = tmp_path / "a.idx"
+    idx.write(path, array)
+    raw = path.read_bytes()
+    assert raw[:4] == bytes([0, 0, code, len(shape)])
+    assert struct.unpack(f">{len(shape)}I", raw[4 : 4 + 4 * len(shape)]) == shape
+    assert raw[4 + 4 * len(shape) :] == array.astype(np.dtype(dtype).newbyteorder(">")).tobytes()
+    back = idx.read(path)
+    assert isinstance(back, np.memmap)
+    assert back.shape == shape and back.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(back, array)
+
+
+def test_native_endian_arrays_are_written_big_endian(tmp_path):
+    path = tmp_path / "a.idx"
+    idx.write(path, np.array([1, 256], dtype="<i4"))
+    assert path.read_bytes() == bytes([0, 0, 0x0C, 1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 1, 0])
+    assert idx.read(path).tolist() == [1, 256]
+
+
+def test_empty_dimension(tmp_path):
+    path = tmp_path / "a.idx"
+    path.write_bytes(idx_bytes(np.zeros((0, 28, 28), dtype=np.uint8)))
+    assert idx.read(path).shape == (0, 28, 28)
+
+
+def write(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "bad.idx"
+    path.write_bytes(data)
+    return path
+
+
+def error(path: Path) -> str:
+    with pytest.raises(FormatError) as e:
+        idx.read(path)
+    return str(e.value)
+
+
+def test_bad_magic(tmp_path):
+    path = write(tmp_path, b"\x01\x00\x08\x01" + b"\x00" * 8)
+    assert error(path) == f"{path}: not an IDX file (bad magic 0x01000801 at offset 0)"
+
+
+def test_unknown_type_code(tmp_path):
+    path = write(tmp_path, b"\x00\x00\x07\x01\x00\x00\x00\x01\x00")
+    assert error(path) == f"{path}: not an IDX file (bad magic 0x00000701 at offset 0)"
+
+
+def test_gzip_compressed_file(tmp_path):
+    path = write(tmp_path, gzip.compress(idx_bytes(np.zeros(3, np.uint8))))
+    assert error(path) == f"{path}: gzip-compressed, not a raw IDX file; decompress it first"
+
+
+def test_too_short(tmp_path):
+    path = write(tmp_path, b"\x00\x00")
+    assert error(path) == f"{path}: not an IDX file (only 2 bytes)"
+
+
+def test_no_dimensions(tmp_path):
+    path = write(tmp_path, b"\x00\x00\x08\x00")
+    assert error(path) == f"{path}: IDX header has no dimensions"
+
+
+def test_truncated_header(tmp_path):
+    path = write(tmp_path, b"\x00\x00\x08\x03\x00\x00\x00\x02\x00\x00")
+    assert error(path) == (
+        f"{path}: truncated IDX header (3 dimensions announced, file ends at offset 10)"
+    )
+
+
+def test_truncated_data(tmp_path):
+    path = write(tmp_path, idx_bytes(np.zeros((10, 28, 28), np.uint8))[:-100])
+    assert error(path) == (
+        f"{path}: truncated IDX data: header announces 10x28x28 uint8 values "
+        "(7840 bytes from offset 16), file has 7740"
+    )
+
+
+def test_trailing_bytes(tmp_path):
+    path = write(tmp_path, idx_bytes(np.zeros((2, 3), ">i4")) + b"\x00")
+    assert error(path) == (
+        f"{path}: IDX size mismatch: header announces 2x3 int32 values "
+        "(24 bytes from offset 12), file has 25"
+    )
+
+
+def test_unwritable_dtype(tmp_path):
+    with pytest.raises(FormatError, match="cannot write a 1-dimensional uint16 array as IDX"):
+        idx.write(tmp_path / "a.idx", np.zeros(2, np.uint16))
+
+
+def test_datumaro_fixture_read_as_idx(tmp_path):
+    """Datumaro's files store the element count as first dimension; read them as Datumaro does."""
+    folder = FIXTURES / "datumaro" / "mnist_dataset"
+    arrays = {}
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        path = tmp_path / name
+        path.write_bytes(gzip.decompress((folder / f"{name}.gz").read_bytes()))
+        arrays[name] = idx.read(path)
+    np.testing.assert_array_equal(arrays["train-images-idx3-ubyte"], np.ones((2, 28, 28), np.uint8))
+    np.testing.assert_array_equal(arrays["t10k-images-idx3-ubyte"], np.ones((3, 28, 28), np.uint8))
+    assert arrays["train-labels-idx1-ubyte"].tolist() == [5, 7]
+    assert arrays["t10k-labels-idx1-ubyte"].tolist() == [0, 2, 1]
