@@ -1,10 +1,13 @@
 """Progress bars go to stderr only when it is a terminal, and never with --quiet."""
 
+import fcntl
 import os
 import re
+import struct
 import pty
 import subprocess
 import sys
+import termios
 
 from makefiles import md5, mnist_gz_files, write_module
 from test_prepare import digits_module
@@ -13,6 +16,7 @@ from test_prepare import digits_module
 def prepare_on_terminal(*args: str) -> tuple[str, str, int]:
     """Run prepare with stderr on a pseudo-terminal; (stdout, terminal output, exit code)."""
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
     process = subprocess.Popen(
         [sys.executable, "-m", "datamaestro", "prepare", *args],
         stdout=subprocess.PIPE, stderr=slave, env=os.environ.copy(),
