@@ -1,8 +1,9 @@
-"""User settings: data folder, URL mirrors, output, from CLI, environment and config file.
+"""User settings: data folder, URL mirrors, network policy, output, from CLI, environment and config file.
 
 Precedence for the data folder: ``--data``, then ``DATAMAESTRO_DIR``, then the
 config file's ``datadir``, then the platform's user data folder. The config
-file is ``DATAMAESTRO_CONFIG`` or ``<user config dir>/config.yaml``.
+file is ``DATAMAESTRO_CONFIG`` or ``<user config dir>/config.yaml``. Offline
+mode: ``--offline``, then ``DATAMAESTRO_OFFLINE``, then the config's ``offline``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,23 @@ APP = "datamaestro"
 CONFIG_KEYS: dict[str, tuple[type, ...]] = {
     "datadir": (str,),
     "mirrors": (dict,),
+    "retries": (int,),
+    "backoff": (int, float),
+    "connect_timeout": (int, float),
+    "read_timeout": (int, float),
+    "offline": (bool,),
 }
+
+#: numeric keys -> (smallest allowed value, whether that value is allowed)
+NUMBER_BOUNDS: dict[str, tuple[float, bool]] = {
+    "retries": (0, True),
+    "backoff": (0, True),
+    "connect_timeout": (0, False),
+    "read_timeout": (0, False),
+}
+
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("", "0", "false", "no", "off")
 
 
 @dataclass
@@ -30,6 +47,21 @@ class Settings:
     datadir: Path
     mirrors: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
+    #: retries of one URL after a connection error, timeout, 429 or 5xx
+    retries: int = 3
+    #: seconds before the first retry; doubled at each retry, with jitter
+    backoff: float = 1.0
+    connect_timeout: float = 10.0
+    #: seconds without receiving a byte before a download is abandoned
+    read_timeout: float = 60.0
+    #: no network access at all: only prepared datasets can be used
+    offline: bool = False
+    #: take files from this folder instead of downloading them (``prepare --from``)
+    source_dir: Optional[Path] = None
+    #: accept local copies that do not match their checksums (``--no-verify``)
+    no_verify: bool = False
+    #: fetch again even the files that are already prepared (``prepare --force``)
+    force: bool = False
 
     def rewrite(self, url: str) -> str:
         """``url`` with the longest matching mirror prefix replaced."""
@@ -77,8 +109,15 @@ def read_config(path: Optional[Path] = None) -> dict[str, Any]:
         if key not in CONFIG_KEYS:
             known = ", ".join(CONFIG_KEYS)
             raise ConfigError(f"config file {path}: unknown key '{key}' (known: {known})")
-        if not isinstance(value, CONFIG_KEYS[key]):
+        if not isinstance(value, CONFIG_KEYS[key]) or (
+            isinstance(value, bool) and bool not in CONFIG_KEYS[key]
+        ):
             raise ConfigError(f"config file {path}: '{key}' has the wrong type")
+        if key in NUMBER_BOUNDS:
+            low, inclusive = NUMBER_BOUNDS[key]
+            if value < low or (value == low and not inclusive):
+                bound = f">= {low}" if inclusive else f"> {low}"
+                raise ConfigError(f"config file {path}: '{key}' must be {bound}, got {value}")
     for prefix, target in content.get("mirrors", {}).items():
         if not isinstance(prefix, str) or not isinstance(target, str):
             raise ConfigError(
@@ -87,9 +126,31 @@ def read_config(path: Optional[Path] = None) -> dict[str, Any]:
     return content
 
 
-def load_settings(datadir: Optional[str | Path] = None, quiet: bool = False) -> Settings:
+def offline_from_env() -> Optional[bool]:
+    """``DATAMAESTRO_OFFLINE`` as a boolean (None when unset)."""
+    value = os.environ.get("DATAMAESTRO_OFFLINE")
+    if value is None:
+        return None
+    word = value.strip().lower()
+    if word in TRUE_WORDS or word in FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ConfigError(
+        f"DATAMAESTRO_OFFLINE={value!r}: expected one of {', '.join(TRUE_WORDS)} "
+        f"or {', '.join(w for w in FALSE_WORDS if w)}"
+    )
+
+
+def load_settings(
+    datadir: Optional[str | Path] = None,
+    quiet: bool = False,
+    offline: Optional[bool] = None,
+) -> Settings:
     """Settings from the arguments, the environment and the config file."""
     config = read_config()
+    if offline is None:
+        offline = offline_from_env()
+    if offline is None:
+        offline = config.get("offline", False)
     chosen = datadir or os.environ.get("DATAMAESTRO_DIR") or config.get("datadir")
     if not chosen:
         import platformdirs
@@ -99,4 +160,9 @@ def load_settings(datadir: Optional[str | Path] = None, quiet: bool = False) -> 
         datadir=Path(chosen).expanduser().absolute(),
         mirrors=dict(config.get("mirrors", {})),
         quiet=quiet,
+        retries=config.get("retries", Settings.retries),
+        backoff=float(config.get("backoff", Settings.backoff)),
+        connect_timeout=float(config.get("connect_timeout", Settings.connect_timeout)),
+        read_timeout=float(config.get("read_timeout", Settings.read_timeout)),
+        offline=bool(offline),
     )

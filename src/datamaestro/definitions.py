@@ -16,7 +16,8 @@ from typing import Any, Callable, Iterable, Optional
 from datamaestro.config import Settings
 from datamaestro.data.base import Base
 from datamaestro.download import PrepareContext, Resource
-from datamaestro.errors import DefinitionError
+from datamaestro.download.mirrors import OfflineError
+from datamaestro.errors import ChecksumError, DefinitionError, DownloadError
 
 log = logging.getLogger("datamaestro")
 
@@ -71,12 +72,51 @@ class DatasetDefinition:
         return all(r.is_prepared(ctx) for r in self.resources)
 
     def prepare(self, settings: Settings) -> Base:
-        """Fetch whatever is missing, then build the typed data object."""
+        """Fetch whatever is missing, then build the typed data object.
+
+        One process at a time prepares a dataset (a file lock in the data
+        folder); the others wait, then use its files. Offline, a dataset that
+        is not prepared fails at once, naming what is missing.
+        """
         ctx = self.context(settings)
-        for resource in self.resources:
-            if not resource.is_prepared(ctx):
-                resource.prepare(ctx)
+        if settings.force or not self.is_prepared(settings):
+            local = settings.source_dir is not None
+            if settings.offline and not local:
+                raise OfflineError(self._offline_message(ctx))
+            with ctx.folder.lock(self.id):
+                self._prepare_locked(ctx)
         return self.build(ctx)
+
+    def _prepare_locked(self, ctx: PrepareContext) -> None:
+        """Prepare the missing resources (all of them with ``force``), holding the lock."""
+        settings = ctx.settings
+        local_errors: list[DownloadError] = []
+        for resource in self.resources:
+            if settings.force or not resource.is_prepared(ctx):
+                try:
+                    resource.prepare(ctx)
+                except DownloadError as e:
+                    if settings.source_dir is None:
+                        raise
+                    local_errors.append(e)  # report every local file, not only the first
+        if local_errors:
+            error = ChecksumError if all(isinstance(e, ChecksumError) for e in local_errors) else DownloadError
+            hint = "; pass --no-verify to accept them anyway" if error is ChecksumError else ""
+            raise error(
+                f"{self.id}: files in {settings.source_dir} were not used: "
+                + "; ".join(str(e) for e in local_errors)
+                + f"; nothing was kept{hint}"
+            )
+
+    def _offline_message(self, ctx: PrepareContext) -> str:
+        missing = [r.name for r in self.resources if not r.is_prepared(ctx)]
+        if not missing:
+            return f"offline mode: {self.id} is prepared; --force would download it again"
+        return (
+            f"offline mode: {self.id} is not prepared (missing {', '.join(missing)}); "
+            f"run 'datamaestro prepare {self.id}' with network access, "
+            "or 'datamaestro prepare --from DIR' with a copy of its files"
+        )
 
     def build(self, ctx: PrepareContext) -> Base:
         """Call the definition function with the resource paths; wrap a dict in ``base``."""

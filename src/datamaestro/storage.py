@@ -2,22 +2,42 @@
 
 Layout under the data folder::
 
-    datasets/<id>/<file>           prepared files, each complete and verified
-    datasets/<id>/.manifest.json   what was prepared: sizes, sha256, sources
-    downloads/<id>/<file>.part     downloads in progress, never read as data
+    datasets/<id>/<file>             prepared files, each complete and verified
+    datasets/<id>/.manifest.json     what was prepared: sizes, sha256, sources
+    downloads/<id>/<file>.part       downloads in progress, never read as data
+    downloads/<id>/<file>.part.json  the URL a partial download comes from
+    locks/<id>.lock                  held while a process prepares or removes <id>
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import os
+import shutil
 import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
+
+from datamaestro.errors import DatamaestroError
+
+log = logging.getLogger("datamaestro")
 
 MANIFEST = ".manifest.json"
+#: errno values meaning "the disk (or the quota, or the file size limit) is full"
+DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+class StorageError(DatamaestroError):
+    """The data folder cannot be written (disk full, file too large, permissions)."""
+
+
+def disk_error(error: OSError) -> bool:
+    """Whether ``error`` means that the disk or a quota is full."""
+    return error.errno in DISK_FULL
 
 
 class DataFolder:
@@ -36,6 +56,48 @@ class DataFolder:
 
     def manifest_path(self, dataset_id: str) -> Path:
         return self.dataset_dir(dataset_id) / MANIFEST
+
+    def lock_path(self, dataset_id: str) -> Path:
+        return self.root / "locks" / f"{dataset_id}.lock"
+
+    @contextmanager
+    def lock(self, dataset_id: str, blocking: bool = True) -> Iterator[bool]:
+        """Hold the lock of ``dataset_id`` (an OS file lock, released if the process dies).
+
+        Yields True when held; with ``blocking=False`` yields False at once
+        when another process holds it.
+        """
+        from filelock import FileLock, Timeout
+
+        path = self.lock_path(dataset_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(path), thread_local=False)
+        try:
+            lock.acquire(timeout=0 if not blocking else 1)
+        except Timeout:
+            if not blocking:
+                yield False
+                return
+            log.info("%s: another process is preparing it; waiting (lock %s)", dataset_id, path)
+            lock.acquire()
+        try:
+            yield True
+        finally:
+            lock.release()
+
+    def prepared_ids(self) -> list[str]:
+        """The ids that have a manifest in this data folder, sorted."""
+        datasets = self.root / "datasets"
+        if not datasets.is_dir():
+            return []
+        return sorted(p.parent.name for p in datasets.glob(f"*/{MANIFEST}"))
+
+    def partial_files(self, dataset_id: Optional[str] = None) -> list[Path]:
+        """Partial downloads (and their ``.part.json`` notes) of one or every dataset."""
+        base = self.download_dir(dataset_id) if dataset_id else self.root / "downloads"
+        if not base.is_dir():
+            return []
+        return sorted(p for p in base.rglob("*") if p.is_file())
 
     def read_manifest(self, dataset_id: str) -> dict[str, Any]:
         """The manifest of ``dataset_id`` ({} when nothing was prepared)."""
@@ -65,6 +127,41 @@ def atomic_file(dest: Path) -> Iterator[Any]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, dest)
+    except OSError as e:
+        Path(tmp).unlink(missing_ok=True)
+        if disk_error(e):
+            raise StorageError(
+                f"cannot write {dest}: {e.strerror}; free some space and run again "
+                "(nothing prepared before was changed)"
+            ) from None
+        raise
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def disk_usage(path: Path) -> int:
+    """Bytes used by a file or by every file under a folder (0 when missing)."""
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def remove(path: Path) -> int:
+    """Delete a file or a folder tree; returns the bytes it used."""
+    size = disk_usage(path)
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+    return size
+
+
+def human_size(n: int) -> str:
+    """``n`` bytes as a short human-readable size (1024-based)."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

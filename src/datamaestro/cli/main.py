@@ -38,6 +38,9 @@ def global_options(parser: argparse.ArgumentParser, default: object = None) -> N
     parser.add_argument(
         "--traceback", action="store_true", default=default, help="show tracebacks on errors"
     )
+    parser.add_argument(
+        "--offline", action="store_true", default=default, help="no network access at all"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:

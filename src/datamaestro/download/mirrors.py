@@ -1,16 +1,37 @@
-"""Trying a resource's URLs in order, and fetching one URL with its checks."""
+"""Trying a resource's URLs in order, and fetching one URL (or local copy) with its checks.
+
+Partial downloads: ``downloads/<id>/<name>.part`` holds the bytes received so
+far and ``<name>.part.json`` the URL they come from. They are kept when a
+transfer is interrupted (so the next run resumes), and deleted when the file
+is installed, when its checksum or size is wrong, or when it came from
+another URL.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
+from urllib.parse import unquote, urlparse
 
 from datamaestro.download import PrepareContext
 from datamaestro.download.checksum import Checksum
-from datamaestro.download.http import fetch
+from datamaestro.download.http import Policy, TransferError, fetch
 from datamaestro.errors import ChecksumError, DownloadError
+from datamaestro.storage import StorageError, disk_error
+
+log = logging.getLogger("datamaestro")
+
+#: partial path -> why it was accepted without a matching checksum (--no-verify)
+_unverified: dict[Path, str] = {}
+
+
+class OfflineError(DownloadError):
+    """Offline mode forbids the download that a resource needs."""
 
 
 @dataclass
@@ -23,7 +44,7 @@ class Fetched:
     sha256: str
     #: "<algorithm>:<hex>" of the published checksum's algorithm (None without checksum)
     digest: Optional[str]
-    #: whether ``digest`` equals the published checksum
+    #: whether ``digest`` equals the published checksum (or --no-verify accepted a local copy)
     matches: bool
 
 
@@ -34,17 +55,49 @@ def fetch_checked(
     checksum: Optional[Checksum],
     size: Optional[int],
 ) -> Fetched:
-    """Download ``url`` to the resource's partial file, hashing it; checks ``size``."""
+    """Download ``url`` to the resource's partial file (resuming it), hashing it; checks ``size``.
+
+    With ``prepare --from DIR`` the file is copied from ``DIR/<file name of url>``
+    instead. The partial file is deleted when its size is wrong.
+    """
     partial = partial_path(ctx, name)
-    sha256 = hashlib.sha256()
-    hashers = [sha256]
-    if checksum and checksum.algorithm != "sha256":
-        hashers.append(hashlib.new(checksum.algorithm))
-    got = fetch(url, partial, hashers, f"{ctx.dataset_id}: {name}", ctx.settings.quiet)
+    algorithms = [checksum.algorithm] if checksum else []
+    settings = ctx.settings
+    if settings.source_dir is not None:
+        source = local_copy(ctx, url)
+        digests = _copy(source, partial, ["sha256", *algorithms])
+        origin = str(source)
+    else:
+        if settings.offline:
+            raise OfflineError(f"offline mode: not downloading {url}")
+        _claim_partial(partial, url)
+        transfer = fetch(
+            url,
+            partial,
+            algorithms,
+            f"{ctx.dataset_id}: {name}",
+            settings.quiet,
+            Policy.from_settings(settings),
+            size,
+        )
+        digests = transfer.digests
+        origin = url
+    got = partial.stat().st_size
     if size is not None and got != size:
+        discard_partial(ctx, name)
         raise DownloadError(f"got {got} bytes, expected {size}")
-    digest = f"{checksum.algorithm}:{hashers[-1].hexdigest()}" if checksum else None
-    return Fetched(partial, url, got, sha256.hexdigest(), digest, digest == str(checksum))
+    digest = f"{checksum.algorithm}:{digests[checksum.algorithm]}" if checksum else None
+    matches = digest == str(checksum)
+    if checksum and not matches and settings.source_dir is not None and settings.no_verify:
+        note = f"expected {checksum}, got {digest}"
+        log.warning(
+            "%s: %s (%s) does not match its published checksum (%s); "
+            "accepted because of --no-verify",
+            ctx.dataset_id, name, origin, note,
+        )
+        _unverified[partial] = note
+        matches = True
+    return Fetched(partial, origin, got, digests["sha256"], digest, matches)
 
 
 def partial_path(ctx: PrepareContext, name: str) -> Path:
@@ -52,33 +105,156 @@ def partial_path(ctx: PrepareContext, name: str) -> Path:
     return ctx.folder.download_dir(ctx.dataset_id) / f"{name}.part"
 
 
+def discard_partial(ctx: PrepareContext, name: str) -> None:
+    """Delete the partial download of ``name`` and its note."""
+    partial = partial_path(ctx, name)
+    partial.unlink(missing_ok=True)
+    _note_path(partial).unlink(missing_ok=True)
+    _unverified.pop(partial, None)
+    try:  # the dataset's download folder, once empty
+        partial.parent.rmdir()
+    except OSError:
+        pass
+
+
+def local_copy(ctx: PrepareContext, url: str) -> Path:
+    """The file in ``--from DIR`` standing for ``url`` (same file name); raises if absent."""
+    folder = ctx.settings.source_dir
+    assert folder is not None
+    path = folder / _file_name(url)
+    if not path.is_file():
+        raise DownloadError(f"no file {path.name} in {folder}")
+    return path
+
+
 def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[[str], None]) -> None:
     """Call ``attempt(url)`` on each URL until one succeeds; else raise a summary.
 
     ``attempt`` raises ``DownloadError`` (or ``ChecksumError``) to move on to
-    the next URL. The partial download is removed whatever happens.
+    the next URL. A URL whose partial download can be resumed is tried first.
+    The partial download is kept only when its transfer was interrupted.
     """
     what = f"{name} of {ctx.dataset_id}"
+    settings = ctx.settings
+    local = settings.source_dir is not None
+    if local:  # one try per distinct local file
+        names = [_file_name(u) for u in urls]
+        urls = [u for i, u in enumerate(urls) if names[i] not in names[:i]]
+    elif settings.offline:
+        raise OfflineError(
+            f"offline mode: {what} is not prepared and would be downloaded from {urls[0]}; "
+            "run without --offline (and DATAMAESTRO_OFFLINE) or use 'prepare --from DIR'"
+        )
+    else:
+        resumable = _partial_url(partial_path(ctx, name))
+        if resumable in urls:
+            urls = [resumable, *(u for u in urls if u != resumable)]
     attempts: list[str] = []
     mismatches: list[str] = []
-    try:
-        for url in urls:
-            try:
-                attempt(url)
-                return
-            except ChecksumError as e:
-                mismatches.append(f"{url}: {e}")
-                attempts.append(f"{url}: checksum mismatch ({e})")
-            except DownloadError as e:
-                attempts.append(f"{url}: {e}")
-    finally:
-        partial_path(ctx, name).unlink(missing_ok=True)
-    if len(mismatches) == len(attempts):
+    for url in urls:
+        shown = str(local_copy_path(ctx, url)) if local else url
+        try:
+            attempt(url)
+            _mark_unverified(ctx, name)
+            discard_partial(ctx, name)
+            return
+        except ChecksumError as e:
+            discard_partial(ctx, name)
+            mismatches.append(f"{shown}: {e}")
+            attempts.append(f"{shown}: checksum mismatch ({e})")
+        except TransferError as e:
+            attempts.append(f"{shown}: {e}")
+        except DownloadError as e:
+            discard_partial(ctx, name)
+            attempts.append(f"{shown}: {e}")
+        except BaseException:
+            _unverified.pop(partial_path(ctx, name), None)
+            raise
+    if local:
+        if mismatches and len(mismatches) == len(attempts):
+            raise ChecksumError(f"the copy of {what} does not match: {'; '.join(mismatches)}")
+        raise DownloadError(f"no usable copy of {what}: {'; '.join(attempts)}")
+    if mismatches and len(mismatches) == len(attempts):
         raise ChecksumError(
             f"checksum mismatch for {what}: {'; '.join(mismatches)}; "
             "the download was discarded, nothing was kept"
         )
+    kept = partial_path(ctx, name)
+    resume = (
+        f"; {kept.stat().st_size} bytes were kept in {kept}: run again to resume"
+        if kept.is_file() and kept.stat().st_size
+        else ""
+    )
     raise DownloadError(
-        f"could not download {what}: {'; '.join(attempts)}; "
+        f"could not download {what}: {'; '.join(attempts)}{resume}; "
         "check the network or the 'mirrors' setting"
     )
+
+
+def local_copy_path(ctx: PrepareContext, url: str) -> Path:
+    """Where ``prepare --from DIR`` looks for the file of ``url``."""
+    assert ctx.settings.source_dir is not None
+    return ctx.settings.source_dir / _file_name(url)
+
+
+def _file_name(url: str) -> str:
+    return unquote(Path(urlparse(url).path).name)
+
+
+def _note_path(partial: Path) -> Path:
+    return partial.with_name(partial.name + ".json")
+
+
+def _partial_url(partial: Path) -> Optional[str]:
+    """The URL the partial download comes from (None if there is none)."""
+    if not partial.is_file():
+        return None
+    try:
+        return json.loads(_note_path(partial).read_text(encoding="utf-8")).get("url")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _claim_partial(partial: Path, url: str) -> None:
+    """Keep the partial download only if it comes from ``url``; note that it does."""
+    if partial.exists() and _partial_url(partial) != url:
+        log.info("%s: discarding a partial download from another URL", partial.name)
+        partial.unlink()
+    partial.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        _note_path(partial).write_text(json.dumps({"url": url}), encoding="utf-8")
+    except OSError as e:
+        if disk_error(e):
+            raise StorageError(f"cannot write {partial.parent}: {e.strerror}; free some space") from None
+        raise
+
+
+def _copy(source: Path, dest: Path, algorithms: list[str]) -> dict[str, str]:
+    """Copy ``source`` to ``dest``, returning the digests of its bytes."""
+    hashers = {a: hashlib.new(a) for a in set(algorithms)}
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(source, "rb") as src, open(dest, "wb") as out:
+            while chunk := src.read(1 << 20):
+                out.write(chunk)
+                for h in hashers.values():
+                    h.update(chunk)
+    except OSError as e:
+        dest.unlink(missing_ok=True)
+        if disk_error(e):
+            raise StorageError(f"cannot write {dest}: {e.strerror}; free some space") from None
+        raise DownloadError(f"cannot read {source}: {e.strerror}") from None
+    shutil.copystat(source, dest)
+    return {a: h.hexdigest() for a, h in hashers.items()}
+
+
+def _mark_unverified(ctx: PrepareContext, name: str) -> None:
+    """Record in the manifest that ``name`` was accepted with --no-verify."""
+    note = _unverified.pop(partial_path(ctx, name), None)
+    if note is None:
+        return
+    manifest = ctx.folder.read_manifest(ctx.dataset_id)
+    entry = manifest.get("files", {}).get(name)
+    if entry is not None:
+        entry.update(verified=None, no_verify=f"accepted with --no-verify: {note}")
+        ctx.folder.record(ctx.dataset_id, name, entry)

@@ -110,14 +110,16 @@ class FileDownloader(Resource):
     def _gunzip(self, partial: Path, out: Any) -> str:
         """Gunzip ``partial`` into ``out``; returns the sha256 of the data."""
         digest = hashlib.sha256()
-        try:
-            with gzip.open(partial, "rb") as f:
-                while chunk := f.read(CHUNK):
-                    out.write(chunk)
-                    digest.update(chunk)
-        except (OSError, EOFError, zlib.error) as e:
-            raise DownloadError(f"corrupt gzip data ({e})") from None
-        return digest.hexdigest()
+        with gzip.open(partial, "rb") as f:
+            while True:
+                try:
+                    chunk = f.read(CHUNK)
+                except (OSError, EOFError, zlib.error) as e:
+                    raise DownloadError(f"corrupt gzip data ({e})") from None
+                if not chunk:
+                    return digest.hexdigest()
+                out.write(chunk)  # a full disk is atomic_file's StorageError
+                digest.update(chunk)
 
 
 def filedownloader(

@@ -11,11 +11,40 @@ HELP = "download, verify and cache a dataset; print its JSON description on stdo
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", help="dataset id")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        metavar="DIR",
+        help="take the files from DIR (named as in their URLs) instead of downloading them",
+    )
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="with --from: accept files that do not match their published checksums "
+        "(recorded in the dataset's manifest)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="fetch every file again, even if prepared"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from datamaestro.api import prepare_dataset, to_json
+    from pathlib import Path
 
-    data = prepare_dataset(args.id, datadir=args.data, quiet=args.quiet)
+    from datamaestro.api import prepare_dataset, to_json
+    from datamaestro.config import load_settings
+    from datamaestro.errors import UsageError
+
+    settings = load_settings(args.data, quiet=args.quiet, offline=args.offline or None)
+    if args.no_verify and not args.source:
+        raise UsageError("--no-verify only applies to local copies: use it with --from DIR")
+    if args.source:
+        source = Path(args.source).expanduser().absolute()
+        if not source.is_dir():
+            raise UsageError(f"--from {args.source}: no such folder")
+        settings.source_dir = source
+        settings.no_verify = args.no_verify
+    settings.force = args.force
+    data = prepare_dataset(args.id, settings=settings)
     print(json.dumps(to_json(args.id, data), indent=2))
     return 0
