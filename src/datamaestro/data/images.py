@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
 from datamaestro.data.ml import Supervised
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from datamaestro.loaders.batches import Batches
 
 
 @dataclass(kw_only=True)
@@ -16,6 +21,101 @@ class LabelledImages(Base):
     images: Base
     labels: Base
     categories: Optional[list[str]] = None
+
+    # Loaders (datamaestro.loaders, docs/loaders.md): numpy only; adapters import
+    # their framework when called.
+
+    def arrays(
+        self,
+        normalize: bool = False,
+        flatten: bool = False,
+        one_hot: bool = False,
+        layout: Optional[str] = None,
+    ) -> tuple["np.ndarray", "np.ndarray"]:
+        """``(images, labels)`` of the whole split: memory-mapped unless converted.
+
+        ``normalize``: float32 in [0, 1]; ``flatten``: (N, H*W*C); ``one_hot``:
+        (N, classes) float32 labels; ``layout``: "NCHW" or "NHWC" adds or moves
+        the channel axis (None keeps the stored layout).
+        """
+        from datamaestro.loaders.arrays import arrays, num_classes
+
+        labels = self.labels.data()
+        return arrays(
+            self.images.data(),
+            labels,
+            normalize=normalize,
+            flatten=flatten,
+            one_hot=one_hot,
+            layout=layout,
+            classes=num_classes(labels, self.categories) if one_hot else None,
+        )
+
+    def batches(
+        self,
+        batch_size: int = 64,
+        shuffle: bool = True,
+        seed: Optional[int] = None,
+        drop_last: bool = False,
+        normalize: bool = True,
+        resize: "Optional[int | tuple[int, int]]" = None,
+        *,
+        layout: Optional[str] = None,
+        flatten: bool = False,
+        one_hot: bool = False,
+        interpolation: str = "bilinear",
+        epoch: Optional[int] = None,
+    ) -> "Batches":
+        """An iterator of ``(images, labels)`` numpy minibatches over one pass.
+
+        With a seed, the k-th call on this object (k = 0, 1, ...) shuffles with
+        ``np.random.default_rng([seed, k])``, so every call reshuffles and a
+        run is reproducible; ``epoch=`` sets k explicitly. ``resize=(32, 32)``
+        (or an int for the shorter edge) resizes each batch, bilinear by default.
+        """
+        from datamaestro.loaders.arrays import num_classes
+        from datamaestro.loaders.batches import Batches
+
+        calls = self.__dict__.get("_batches_calls", 0)
+        self.__dict__["_batches_calls"] = calls + 1
+        labels = self.labels.data()
+        return Batches(
+            self.images.data(),
+            labels,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            epoch=calls if epoch is None else epoch,
+            drop_last=drop_last,
+            normalize=normalize,
+            resize=resize,
+            interpolation=interpolation,
+            layout=layout,
+            flatten=flatten,
+            one_hot=one_hot,
+            classes=num_classes(labels, self.categories) if one_hot else None,
+        )
+
+    def to_torch(self, **options: Any) -> Any:
+        """A ``torch.utils.data.Dataset`` of tensors, with a ``loader()`` helper
+        giving a ``DataLoader`` (needs ``datamaestro[torch]``); ``options``
+        (normalize, layout, resize, one_hot) go to ``datamaestro.loaders.torch.TorchDataset``."""
+        from datamaestro.loaders.torch import TorchDataset
+
+        return TorchDataset(self, **options)
+
+    def to_tf(self, **options: Any) -> Any:
+        """A ``tf.data.Dataset`` of ``(image, label)`` (needs ``datamaestro[tf]``);
+        ``options`` go to ``datamaestro.loaders.tf.dataset``."""
+        from datamaestro.loaders.tf import dataset
+
+        return dataset(self, **options)
+
+    def text_labels(self, indices: Any) -> "str | list[str]":
+        """The class name of a label, or the list of names of a sequence of labels."""
+        from datamaestro.loaders.arrays import text_labels
+
+        return text_labels(self.categories, indices)
 
 
 @dataclass(kw_only=True)

@@ -1,0 +1,251 @@
+"""Whole-split arrays: layout, scaling to [0, 1], flattening, one-hot labels, resizing.
+
+Image arrays come in three layouts, told apart by their shape alone:
+``(N, H, W)`` (grey-scale, no channel axis, MNIST-like), ``(N, C, H, W)``
+(``"NCHW"``, channels first, CIFAR) and ``(N, H, W, C)`` (``"NHWC"``). A 4-d
+array whose axis 1 has 1, 3 or 4 entries is taken as NCHW, else one whose
+last axis has 1, 3 or 4 entries as NHWC.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence, Union
+
+import numpy as np
+
+from datamaestro.errors import FormatError, UsageError
+
+LAYOUTS = ("NCHW", "NHWC")
+CHANNELS = (1, 3, 4)
+#: ``resize`` methods
+METHODS = ("bilinear", "nearest")
+
+Size = Union[int, Sequence[int]]
+
+
+def image_layout(images: np.ndarray) -> Optional[str]:
+    """``None`` for (N, H, W) images, else ``"NCHW"`` or ``"NHWC"``, from the shape."""
+    if images.ndim == 3:
+        return None
+    if images.ndim == 4:
+        if images.shape[1] in CHANNELS:
+            return "NCHW"
+        if images.shape[3] in CHANNELS:
+            return "NHWC"
+    raise FormatError(
+        f"images of shape {tuple(images.shape)} are not (N, H, W), (N, C, H, W) or "
+        "(N, H, W, C) with 1, 3 or 4 channels"
+    )
+
+
+def check_layout(layout: Optional[str]) -> Optional[str]:
+    """``layout`` upper-cased, after checking it is None, NCHW or NHWC."""
+    if layout is None:
+        return None
+    if not isinstance(layout, str) or layout.upper() not in LAYOUTS:
+        raise UsageError(f"unknown layout {layout!r} (use 'NCHW', 'NHWC' or None)")
+    return layout.upper()
+
+
+def to_layout(images: np.ndarray, source: Optional[str], target: Optional[str]) -> np.ndarray:
+    """``images`` (in layout ``source``) in layout ``target``: a view, never a copy.
+
+    ``target=None`` keeps the source layout; a grey-scale (N, H, W) array gets
+    a channel axis of size 1.
+    """
+    target = check_layout(target)
+    if target is None or target == source:
+        return images
+    if source is None:
+        return images[:, None] if target == "NCHW" else images[..., None]
+    if target == "NHWC":
+        return images.transpose(0, 2, 3, 1)
+    return images.transpose(0, 3, 1, 2)
+
+
+def spatial_axes(layout: Optional[str]) -> tuple[int, int]:
+    """The (height, width) axes of a batch in ``layout``."""
+    return (1, 2) if layout == "NHWC" else (-2, -1)
+
+
+def normalized(images: np.ndarray) -> np.ndarray:
+    """A float32 copy scaled to [0, 1]: integers divided by their type's maximum
+    (255 for uint8, as torchvision's ``ToTensor`` does); floats only converted."""
+    if images.dtype.kind in "ui":
+        top = 255 if images.dtype == np.uint8 else np.iinfo(images.dtype).max
+        return np.divide(images, np.float32(top), dtype=np.float32)
+    return np.asarray(images, dtype=np.float32).copy()
+
+
+def native(array: np.ndarray) -> np.ndarray:
+    """``array`` as a plain ndarray in native byte order (a view when it already is)."""
+    array = np.asarray(array)
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    return array
+
+
+def num_classes(labels: np.ndarray, categories: Optional[Sequence[str]]) -> int:
+    """The number of classes: ``len(categories)`` when known, else the largest label + 1."""
+    if categories:
+        return len(categories)
+    return int(labels.max()) + 1 if labels.size else 0
+
+
+def one_hot_rows(labels: np.ndarray, classes: int) -> np.ndarray:
+    """(N, classes) float32 rows with a 1 in column ``labels[i]``, zeros elsewhere."""
+    labels = np.asarray(labels)
+    if labels.size:
+        bad = np.flatnonzero((labels < 0) | (labels >= classes))
+        if bad.size:
+            row = int(bad[0])
+            raise FormatError(
+                f"label {labels[row]} at row {row} is outside the {classes} classes "
+                f"(0 to {classes - 1})"
+            )
+    out = np.zeros((labels.shape[0], classes), dtype=np.float32)
+    out[np.arange(labels.shape[0]), labels] = 1.0
+    return out
+
+
+def target_size(size: Size, height: int, width: int) -> tuple[int, int]:
+    """(height, width) after resizing: a pair as is; an int sets the shorter edge
+    and keeps the aspect ratio (torchvision's ``Resize(int)``)."""
+    if isinstance(size, (int, np.integer)) and not isinstance(size, bool):
+        size = int(size)
+        if size < 1:
+            raise UsageError(f"resize size must be positive, not {size}")
+        if height <= width:
+            return size, max(1, int(size * width / height))
+        return max(1, int(size * height / width)), size
+    try:
+        h, w = (int(v) for v in size)
+    except (TypeError, ValueError):
+        raise UsageError(f"resize expects an int or a (height, width) pair, not {size!r}") from None
+    if h < 1 or w < 1:
+        raise UsageError(f"resize size must be positive, not {(h, w)}")
+    return h, w
+
+
+def _bilinear_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Source indices (low, high) and weight of ``high`` for each output position,
+    with half-pixel centres (``align_corners=False``), clamped at the edges."""
+    scale = n_in / n_out
+    src = (np.arange(n_out, dtype=np.float64) + 0.5) * scale - 0.5
+    src = np.clip(src, 0, n_in - 1)
+    low = np.floor(src).astype(np.intp)
+    high = np.minimum(low + 1, n_in - 1)
+    return low, high, (src - low).astype(np.float32)
+
+
+def _nearest_index(n_in: int, n_out: int) -> np.ndarray:
+    """Source index of each output position, the pixel under its centre:
+    ``floor((i + 0.5) * n_in / n_out)`` (PIL's NEAREST, torch's "nearest-exact")."""
+    return np.minimum(((2 * np.arange(n_out) + 1) * n_in) // (2 * n_out), n_in - 1).astype(np.intp)
+
+
+def _weights_shape(ndim: int, axis: int) -> tuple[int, ...]:
+    shape = [1] * ndim
+    shape[axis] = -1
+    return tuple(shape)
+
+
+def resize(
+    images: np.ndarray,
+    size: Size,
+    layout: Optional[str] = None,
+    method: str = "bilinear",
+) -> np.ndarray:
+    """A batch of images resized to ``size``, as float32 (values keep their scale).
+
+    ``layout`` is the batch's layout (None for (N, H, W)). ``"bilinear"`` uses
+    half-pixel centres, the convention of PIL and of torchvision's ``Resize``
+    (for enlarging, as d2l's ``Resize(32)`` of 28x28 images, PIL gives the same
+    weights, up to its 8-bit rounding); ``"nearest"`` takes the pixel under
+    each output pixel's centre, ``floor((i + 0.5) * in / out)``. Computed separably, vectorised over the batch.
+    """
+    if method not in METHODS:
+        raise UsageError(f"unknown resize method {method!r} (use {' or '.join(METHODS)})")
+    h_axis, w_axis = spatial_axes(layout)
+    h_axis, w_axis = h_axis % images.ndim, w_axis % images.ndim
+    height, width = images.shape[h_axis], images.shape[w_axis]
+    out_h, out_w = target_size(size, height, width)
+    out = np.asarray(images)
+    if method == "nearest":
+        out = out.take(_nearest_index(height, out_h), axis=h_axis)
+        return out.take(_nearest_index(width, out_w), axis=w_axis).astype(np.float32)
+    out = out.astype(np.float32, copy=False)
+    for axis, n_in, n_out in ((h_axis, height, out_h), (w_axis, width, out_w)):
+        if n_in == n_out:
+            continue
+        low, high, weight = _bilinear_weights(n_in, n_out)
+        weight = weight.reshape(_weights_shape(out.ndim, axis))
+        a, b = out.take(low, axis=axis), out.take(high, axis=axis)
+        out = a + (b - a) * weight
+    if out is images:
+        out = out.copy()
+    return out
+
+
+def arrays(
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    normalize: bool = False,
+    flatten: bool = False,
+    one_hot: bool = False,
+    layout: Optional[str] = None,
+    classes: Optional[int] = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(images, labels)`` of a whole split, converted as asked.
+
+    Without ``normalize`` and ``flatten`` the images stay a (memory-mapped)
+    view of the stored array; ``normalize`` makes a float32 copy in [0, 1].
+    ``one_hot`` gives (N, classes) float32 labels (``classes`` defaults to the
+    largest label + 1); otherwise labels keep their stored integer type.
+    """
+    _check_pair(images, labels)
+    images = native(images)
+    source = image_layout(images)
+    images = to_layout(images, source, layout)
+    if normalize:
+        images = normalized(images)
+    if flatten:
+        images = images.reshape(images.shape[0], -1)
+    labels = native(labels)
+    if one_hot:
+        labels = one_hot_rows(labels, classes or num_classes(labels, None))
+    return images, labels
+
+
+def _check_pair(images: np.ndarray, labels: np.ndarray) -> None:
+    if labels.ndim != 1 or labels.dtype.kind not in "ui":
+        raise FormatError(
+            f"labels must be a 1-d integer array, not {labels.ndim}-d {labels.dtype}"
+        )
+    if images.shape[0] != labels.shape[0]:
+        raise FormatError(
+            f"{images.shape[0]} images but {labels.shape[0]} labels; the split is inconsistent"
+        )
+
+
+def text_labels(categories: Optional[Sequence[str]], indices: object) -> "str | list[str]":
+    """The class name of one label, or the names of a sequence of labels.
+
+    A 2-d array (one-hot rows, or scores) gives the name of each row's largest entry.
+    """
+    if not categories:
+        raise UsageError("this split has no class names (categories); text_labels needs them")
+    array = np.asarray(indices)
+    if array.ndim == 2:
+        array = array.argmax(axis=1)
+    if array.dtype.kind not in "ui" or array.ndim > 1:
+        raise UsageError(f"text_labels expects integer labels, not {array.ndim}-d {array.dtype}")
+    flat = array.reshape(-1)
+    bad = flat[(flat < 0) | (flat >= len(categories))]
+    if bad.size:
+        raise UsageError(
+            f"label {bad[0]} is outside the {len(categories)} classes (0 to {len(categories) - 1})"
+        )
+    names = [categories[i] for i in flat.tolist()]
+    return names[0] if array.ndim == 0 else names

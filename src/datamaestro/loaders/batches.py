@@ -1,0 +1,152 @@
+"""Minibatches of a split, gathered one batch at a time from the (memory-mapped) arrays.
+
+Shuffling: the order of a pass is ``np.random.default_rng([seed, epoch]).permutation(N)``
+when a seed is given (reproducible: the same seed and epoch give the same
+order), and fresh operating-system entropy otherwise. Only the batch being
+returned is copied and converted, so memory stays bounded by one batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Optional
+
+import numpy as np
+
+from datamaestro.errors import UsageError
+from datamaestro.loaders.arrays import (
+    METHODS,
+    Size,
+    _check_pair,
+    check_layout,
+    image_layout,
+    native,
+    normalized,
+    one_hot_rows,
+    resize as resize_batch,
+    target_size,
+    spatial_axes,
+    to_layout,
+)
+
+
+class Converter:
+    """Turns gathered rows of a split into batches as asked: layout, resize, scale, flatten, one-hot.
+
+    ``images`` and ``labels`` are the whole split (only their shape and type are
+    read here); ``classes`` is needed for one-hot labels.
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        *,
+        normalize: bool = True,
+        resize: Optional[Size] = None,
+        interpolation: str = "bilinear",
+        layout: Optional[str] = None,
+        flatten: bool = False,
+        one_hot: bool = False,
+        classes: Optional[int] = None,
+    ):
+        if interpolation not in METHODS:
+            raise UsageError(
+                f"unknown interpolation {interpolation!r} (use {' or '.join(METHODS)})"
+            )
+        _check_pair(images, labels)
+        self.source = image_layout(images)
+        self.layout = check_layout(layout) or self.source
+        self.size: Optional[tuple[int, int]] = None
+        if resize is not None:
+            h_axis, w_axis = spatial_axes(self.source)
+            self.size = target_size(resize, images.shape[h_axis], images.shape[w_axis])
+        self.interpolation = interpolation
+        self.normalize = normalize
+        self.flatten = flatten
+        self.classes: Optional[int] = None
+        if one_hot:
+            self.classes = classes or (int(np.max(labels)) + 1 if labels.size else 0)
+
+    def __call__(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One gathered batch, converted."""
+        images = native(images)
+        images = to_layout(images, self.source, self.layout)
+        if self.size is not None:
+            stored = images.dtype
+            images = resize_batch(images, self.size, self.layout, self.interpolation)
+            if self.normalize:
+                if stored.kind in "ui":
+                    top = 255 if stored == np.uint8 else np.iinfo(stored).max
+                    np.divide(images, np.float32(top), out=images)
+            elif stored.kind in "ui":
+                info = np.iinfo(stored)
+                images = np.clip(np.rint(images), info.min, info.max).astype(stored)
+        elif self.normalize:
+            images = normalized(images)
+        if self.layout != self.source:
+            images = np.ascontiguousarray(images)
+        if self.flatten:
+            images = images.reshape(images.shape[0], -1)
+        labels = native(labels)
+        if self.classes is not None:
+            labels = one_hot_rows(labels, self.classes)
+        return images, labels
+
+
+class Batches:
+    """An iterator over the ``(images, labels)`` minibatches of one pass over a split.
+
+    ``len()`` is the number of batches in the pass. Images come out float32 in
+    [0, 1] with ``normalize`` (the default), else with their stored type (an
+    unshuffled, unconverted batch may be a read-only view of the stored data).
+    Conversion options are those of ``Converter``.
+    """
+
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        *,
+        batch_size: int = 64,
+        shuffle: bool = True,
+        seed: Optional[int] = None,
+        epoch: int = 0,
+        drop_last: bool = False,
+        **conversion: Any,
+    ):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise UsageError(f"batch_size must be a positive integer, not {batch_size!r}")
+        if seed is not None and (
+            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
+        ):
+            raise UsageError(f"seed must be a non-negative integer or None, not {seed!r}")
+        self._images = np.asarray(images)
+        self._labels = np.asarray(labels)
+        self.convert = Converter(self._images, self._labels, **conversion)
+        n = self._images.shape[0]
+        self.batch_size = int(batch_size)
+        self.seed = seed
+        self.epoch = epoch
+        #: the order of this pass (None when not shuffled)
+        self.order: Optional[np.ndarray] = None
+        if shuffle:
+            rng = np.random.default_rng(None if seed is None else [int(seed), int(epoch)])
+            self.order = rng.permutation(n)
+        stop = n - n % self.batch_size if drop_last else n
+        self._starts: Iterator[int] = iter(range(0, stop, self.batch_size))
+        self._count = -(-stop // self.batch_size)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> "Batches":
+        return self
+
+    def __next__(self) -> tuple[np.ndarray, np.ndarray]:
+        start = next(self._starts)
+        end = start + self.batch_size
+        if self.order is None:
+            where: slice | np.ndarray = slice(start, end)
+        else:
+            where = self.order[start:end]
+        return self.convert(self._images[where], self._labels[where])

@@ -1,0 +1,78 @@
+"""The PyTorch adapter (runs where torch is importable: see docs/loaders.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from test_loaders import NAMES, digits, split_on_disk
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture
+def mnist(tmp_path):
+    images, labels = digits(50)
+    return split_on_disk(tmp_path / "mnist", images, labels), images, labels
+
+
+def test_dataset_items_are_like_to_tensor(mnist):
+    split, images, labels = mnist
+    ds = split.to_torch()
+    assert isinstance(ds, torch.utils.data.Dataset)
+    assert len(ds) == 50
+    x, y = ds[7]
+    assert x.shape == (1, 28, 28) and x.dtype == torch.float32
+    assert torch.equal(x[0], torch.from_numpy(images[7].astype(np.float32) / np.float32(255)))
+    assert y == 7 and isinstance(y, int)
+    x, _ = ds[-1]
+    assert torch.equal(x[0], torch.from_numpy(images[49] / np.float32(255)))
+    with pytest.raises(IndexError):
+        ds[50]
+    assert ds.categories == NAMES
+
+
+def test_batched_index_gathers_whole_batches(mnist):
+    split, images, labels = mnist
+    ds = split.to_torch()
+    x, y = ds[[3, 1, 4]]
+    assert x.shape == (3, 1, 28, 28) and y.dtype == torch.int64
+    assert y.tolist() == [3, 1, 4]
+    assert torch.equal(x[:, 0], torch.from_numpy(images[[3, 1, 4]] / np.float32(255)))
+    x2, _ = ds[torch.tensor([3, 1, 4])]
+    assert torch.equal(x, x2)
+
+
+def test_standard_dataloader_collates_items(mnist):
+    split, _, labels = mnist
+    x, y = next(iter(torch.utils.data.DataLoader(split.to_torch(), batch_size=8)))
+    assert x.shape == (8, 1, 28, 28) and y.dtype == torch.int64
+    assert y.tolist() == labels[:8].tolist()
+
+
+def test_loader_is_seeded_and_reshuffles_each_pass(mnist):
+    split, _, labels = mnist
+    loader = split.to_torch().loader(batch_size=16, seed=5)
+    assert len(loader) == 4
+    passes = [torch.cat([y for _, y in loader]).tolist() for _ in range(2)]
+    assert passes[0] != passes[1]
+    assert sorted(passes[0]) == sorted(labels.tolist())
+    again = split.to_torch().loader(batch_size=16, seed=5)
+    assert [torch.cat([y for _, y in again]).tolist() for _ in range(2)] == passes
+    shapes = [tuple(x.shape) for x, _ in loader]
+    assert shapes == [(16, 1, 28, 28)] * 3 + [(2, 1, 28, 28)]
+    assert len(split.to_torch().loader(batch_size=16, drop_last=True)) == 3
+
+
+def test_options_resize_layout_one_hot(tmp_path):
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(6, 3, 32, 32), dtype=np.uint8)
+    split = split_on_disk(tmp_path, images, np.arange(6, dtype=np.uint8))
+    x, y = split.to_torch()[2]
+    assert x.shape == (3, 32, 32)
+    x, y = split.to_torch(layout="NHWC", one_hot=True)[[0, 2]]
+    assert x.shape == (2, 32, 32, 3) and y.dtype == torch.float32
+    assert y[1].tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 0, 0]
+    x, _ = split.to_torch(resize=16, normalize=False, interpolation="nearest")[0]
+    assert x.dtype == torch.uint8 and x.shape == (3, 16, 16)
+    assert torch.equal(x, torch.from_numpy(images[0, :, 1::2, 1::2].copy()))
