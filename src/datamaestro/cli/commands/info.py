@@ -22,7 +22,7 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
 
     settings = load_settings(data, quiet=quiet)
     definition = Registry().definition(dataset_id)
-    return {
+    info = {
         "id": definition.id,
         "name": definition.name,
         "type": definition.type_name,
@@ -33,6 +33,49 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
         "prepared": definition.is_prepared(settings),
         "path": str(definition.context(settings).dataset_dir),
     }
+    if info["prepared"]:
+        info["splits"] = split_facts(definition, settings)
+    return info
+
+
+def split_facts(definition: Any, settings: Any) -> dict[str, Any]:
+    """Per split of a prepared dataset: count, image shape and dtype, label histogram."""
+    from datamaestro.splits import categories_of, split_stats, splits_of
+
+    data = definition.build(definition.context(settings))
+    return {
+        name: split_stats(split, categories_of(data, split))
+        for name, split in splits_of(data).items()
+    }
+
+
+#: above this many classes, the text output summarises the histogram in one line
+MAX_BARS = 20
+BAR_WIDTH = 30
+
+
+def split_lines(splits: dict[str, Any]) -> list[str]:
+    """The text lines describing the splits of a prepared dataset."""
+    lines = ["splits:"]
+    for name, stats in splits.items():
+        shape = "x".join(str(d) for d in stats["image_shape"])
+        lines.append(f"  {name}: {stats['count']} images, {shape} {stats['image_dtype']}")
+        histogram = stats.get("labels")
+        if not histogram:
+            continue
+        counts = list(histogram.values())
+        if len(histogram) > MAX_BARS:
+            lines.append(
+                f"    labels: {len(histogram)} classes, {min(counts)} to {max(counts)} images each"
+            )
+            continue
+        width = max(len(k) for k in histogram)
+        digits = len(str(max(counts)))
+        top = max(max(counts), 1)
+        for label, count in histogram.items():
+            bar = "\u2588" * round(BAR_WIDTH * count / top)
+            lines.append(f"    {label:<{width}}  {count:>{digits}}  {bar}".rstrip())
+    return lines
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
             if key != "name" and value not in (None, []):
                 shown = ", ".join(value) if isinstance(value, list) else value
                 lines.append(f"    {key}: {shown}")
+    if info.get("splits"):
+        lines.extend(split_lines(info["splits"]))
     if info["description"]:
         lines.append("")
         lines.extend(info["description"].splitlines())

@@ -1,0 +1,90 @@
+"""datamaestro show: look at a few images of a dataset, as a PNG grid or in the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+NAME = "show"
+HELP = "show some images of a dataset with their labels: a PNG grid (-o) or in the terminal"
+
+log = logging.getLogger("datamaestro")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", help="dataset id")
+    parser.add_argument("--split", help="split to show (default: train, else the first one)")
+    parser.add_argument("-n", type=int, default=16, help="number of images (default: 16)")
+    parser.add_argument("--cols", type=int, default=8, help="images per row (default: 8)")
+    parser.add_argument(
+        "--seed", type=int, help="pick a random sample with this seed (default: the first images)"
+    )
+    parser.add_argument("--label", metavar="NAME", help="only images of this class (name or number)")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write a PNG grid to FILE")
+    parser.add_argument(
+        "--scale", type=int, help="PNG: pixels per image pixel (default: 28x28 images get 3)"
+    )
+    parser.add_argument(
+        "--terminal", action="store_true", help="draw in the terminal even if stdout is not one"
+    )
+    parser.add_argument(
+        "--colour", "--color", dest="colour", choices=("auto", "truecolor", "grey"),
+        default="auto", help="terminal colours (default: 24-bit if COLORTERM says so, else grey)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from datamaestro.api import prepare_dataset
+    from datamaestro.errors import UsageError
+    from datamaestro.splits import arrays_of, categories_of, label_index, pick_split
+
+    if args.n < 1 or args.cols < 1 or (args.scale is not None and args.scale < 1):
+        raise UsageError("-n, --cols and --scale must be at least 1")
+    to_terminal = args.output is None
+    if to_terminal and not args.terminal and not sys.stdout.isatty():
+        raise UsageError(
+            "stdout is not a terminal: give -o FILE.png to write a PNG grid, "
+            "or --terminal to draw anyway"
+        )
+    data = prepare_dataset(args.id, datadir=args.data, quiet=args.quiet)
+    split_name, split = pick_split(data, args.id, args.split)
+    categories = categories_of(data, split)
+    images, labels = arrays_of(split)
+    indices = np.arange(images.shape[0])
+    if args.label is not None:
+        if labels is None:
+            raise UsageError(f"{args.id} {split_name} has no labels to filter on")
+        wanted = label_index(args.label, categories, args.id)
+        indices = np.flatnonzero(np.asarray(labels) == wanted)
+        if indices.size == 0:
+            raise UsageError(f"{args.id} {split_name} has no image of class '{args.label}'")
+    if args.seed is not None and indices.size > args.n:
+        rng = np.random.default_rng(args.seed)
+        indices = np.sort(rng.choice(indices, size=args.n, replace=False))
+    indices = indices[: args.n]
+    chosen = np.asarray(images[indices])
+    chosen_labels = None if labels is None else np.asarray(labels[indices])
+    if to_terminal:
+        from datamaestro.viz import render_terminal
+
+        colour = None if args.colour == "auto" else args.colour
+        sys.stdout.write(
+            render_terminal(chosen, chosen_labels, args.cols, colour=colour, categories=categories)
+        )
+        return 0
+    from datamaestro.storage import atomic_file
+    from datamaestro.viz import show_images
+
+    grid = show_images(chosen, chosen_labels, args.cols, scale=args.scale, categories=categories)
+    output = Path(args.output)
+    with atomic_file(output) as f:
+        grid.save(f, format="PNG")
+    log.info(
+        "%s: wrote %d %s images to %s (%dx%d)",
+        args.id, len(indices), split_name, output, grid.width, grid.height,
+    )
+    return 0

@@ -1,0 +1,93 @@
+"""The splits of prepared data, their arrays, and what ``info`` reports about them."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from datamaestro.data.base import Base
+from datamaestro.errors import UsageError
+
+#: the name given to data that is a single split (no train/test)
+WHOLE = "all"
+
+
+def splits_of(data: Base) -> dict[str, Base]:
+    """The splits of ``data`` that hold images, by name (``{"all": data}`` when it is one)."""
+    if hasattr(data, "splits"):
+        found = {k: v for k, v in data.splits().items() if hasattr(v, "images")}
+        if found:
+            return found
+    return {WHOLE: data} if hasattr(data, "images") else {}
+
+
+def pick_split(data: Base, dataset_id: str, name: Optional[str]) -> tuple[str, Base]:
+    """The split called ``name`` (by default train, else the first one)."""
+    splits = splits_of(data)
+    if not splits:
+        raise UsageError(f"{dataset_id} has no image splits to show")
+    if name is None:
+        name = "train" if "train" in splits else next(iter(splits))
+    if name not in splits:
+        raise UsageError(
+            f"{dataset_id} has no split '{name}'; its splits are: {', '.join(splits)}"
+        )
+    return name, splits[name]
+
+
+def categories_of(data: Base, split: Base) -> Optional[list[str]]:
+    """The class names of ``split`` (or of ``data`` when the split has none)."""
+    names = getattr(split, "categories", None) or getattr(data, "categories", None)
+    return list(names) if names else None
+
+
+def arrays_of(split: Base) -> tuple[np.ndarray, Optional[np.ndarray]]:
+    """(images, labels) of a split; labels are None when it has none."""
+    images = split.images.data()  # type: ignore[attr-defined]
+    labels_data = getattr(split, "labels", None)
+    labels = labels_data.data() if labels_data is not None else None
+    return images, labels
+
+
+def split_stats(split: Base, categories: Optional[list[str]]) -> dict[str, Any]:
+    """Count, image shape and dtype, and label histogram (class name -> count) of a split."""
+    images, labels = arrays_of(split)
+    stats: dict[str, Any] = {
+        "count": int(images.shape[0]),
+        "image_shape": [int(d) for d in images.shape[1:]],
+        "image_dtype": str(images.dtype),
+    }
+    if (
+        labels is not None
+        and labels.ndim == 1
+        and labels.dtype.kind in "iu"
+        and (labels.size == 0 or int(labels.min()) >= 0)
+    ):
+        stats["label_dtype"] = str(labels.dtype)
+        counts = np.bincount(labels.astype(np.int64), minlength=len(categories or []))
+        names = label_names(len(counts), categories)
+        stats["labels"] = {names[k]: int(c) for k, c in enumerate(counts)}
+    return stats
+
+
+def label_names(count: int, categories: Optional[list[str]]) -> list[str]:
+    """Names of labels 0..count-1: the category names, else the numbers."""
+    return [
+        categories[k] if categories and k < len(categories) else str(k) for k in range(count)
+    ]
+
+
+def label_index(name: str, categories: Optional[list[str]], dataset_id: str) -> int:
+    """The integer label of class ``name`` (a category name, or a number)."""
+    if categories:
+        if name in categories:
+            return categories.index(name)
+        folded = [c.lower() for c in categories]
+        if name.lower() in folded:
+            return folded.index(name.lower())
+    if name.isdigit() and (not categories or int(name) < len(categories)):
+        return int(name)
+    known = ", ".join(categories[:20]) + (", ..." if len(categories) > 20 else "") if categories else ""
+    hint = f"; its classes are: {known}" if known else "; give a label number"
+    raise UsageError(f"{dataset_id} has no class '{name}'{hint}")
