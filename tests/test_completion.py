@@ -143,3 +143,27 @@ def test_fish(cli, tmp_path, private_ids):
     assert complete("datamaestro show x --colour ") == ["auto", "grey", "truecolor"]
     assert "--cols" in complete("datamaestro show --co")
     assert complete("datamaestro completion z") == ["zsh"]
+
+
+def test_commands_taking_several_ids_and_new_ids(cli, tmp_path, private_ids):
+    import argparse
+
+    from datamaestro.cli.commands.completion import bash_script, describe_parser
+
+    need("bash")
+    parser = argparse.ArgumentParser(prog="datamaestro")
+    parser.add_argument("--data", metavar="DIR")
+    sub = parser.add_subparsers(dest="command")
+    drop = sub.add_parser("drop", help="drop datasets")
+    drop.add_argument("ids", nargs="+", metavar="ID")
+    new = sub.add_parser("new", help="a new dataset")
+    new.add_argument("id", metavar="NEW_ID")
+    commands, options = describe_parser(parser)
+    assert [(c.name, c.takes_id) for c in commands] == [("drop", 2), ("new", 0)]
+    path = tmp_path / "synthetic.bash"
+    path.write_text(bash_script(commands, options))
+    assert bash_complete(path, ["datamaestro", "drop", "org.example.birds", "org.ex"]) == private_ids
+    assert bash_complete(path, ["datamaestro", "new", "org.ex"]) == []
+    # the real create-dataset takes a new id: nothing to complete
+    real = script(cli, "bash", tmp_path)
+    assert bash_complete(real, ["datamaestro", "create-dataset", "org.ex"]) == []

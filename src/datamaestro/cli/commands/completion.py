@@ -60,12 +60,13 @@ class Option:
 
 @dataclass
 class Command:
-    """One sub-command: its options, the choices of its positional, whether it takes an id."""
+    """One sub-command: its options, the choices of its positional, whether it takes ids."""
 
     name: str
     help: str
     options: list[Option]
-    takes_id: bool = False
+    #: 0: no dataset id, 1: one id, 2: any number of ids
+    takes_id: int = 0
     words: list[str] = field(default_factory=list)
 
 
@@ -100,12 +101,15 @@ def describe_parser(parser: argparse.ArgumentParser) -> tuple[list[Command], lis
     commands = []
     for name, command in sub.choices.items():
         positionals = [a for a in command._actions if not a.option_strings]
+        takes_id = 0
+        if positionals and str(positionals[0].metavar or positionals[0].dest).upper() == "ID":
+            takes_id = 2 if positionals[0].nargs in ("+", "*") else 1
         commands.append(
             Command(
                 name=name,
                 help=helps.get(name, ""),
                 options=_options(command),
-                takes_id=bool(positionals) and positionals[0].dest == "id",
+                takes_id=takes_id,
                 words=[str(c) for c in (positionals[0].choices or [])] if positionals else [],
             )
         )
@@ -165,7 +169,7 @@ _datamaestro() {{
     esac
     if [[ "$cur" == -* ]]; then
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-    elif ((npos > 0)); then
+    elif ((npos > 0 && ids < 2)); then
         COMPREPLY=()
     elif ((ids)); then
         COMPREPLY=($(compgen -W "$(command datamaestro completion --ids 2>/dev/null)" -- "$cur"))
@@ -221,7 +225,7 @@ _datamaestro() {{
     esac
     if [[ "$cur" == -* ]]; then
         compadd -- $opts
-    elif ((npos > 0)); then
+    elif ((npos > 0 && ids < 2)); then
         return
     elif ((ids)); then
         compadd -- ${{(f)"$(command datamaestro completion --ids 2>/dev/null)"}}

@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from datamaestro.api import prepare_dataset
+    from datamaestro.config import load_settings
     from datamaestro.errors import UsageError
     from datamaestro.splits import arrays_of, categories_of, label_index, pick_split
 
@@ -50,7 +51,9 @@ def run(args: argparse.Namespace) -> int:
             "stdout is not a terminal: give -o FILE.png to write a PNG grid, "
             "or --terminal to draw anyway"
         )
-    data = prepare_dataset(args.id, datadir=args.data, quiet=args.quiet)
+    offline = getattr(args, "offline", None) or None
+    settings = load_settings(args.data, quiet=args.quiet, offline=offline)
+    data = prepare_dataset(args.id, settings=settings)
     split_name, split = pick_split(data, args.id, args.split)
     categories = categories_of(data, split)
     images, labels = arrays_of(split)
