@@ -9,6 +9,7 @@ last axis has 1, 3 or 4 entries as NHWC.
 
 from __future__ import annotations
 
+import functools
 from typing import Optional, Sequence, Union
 
 import numpy as np
@@ -127,27 +128,28 @@ def target_size(size: Size, height: int, width: int) -> tuple[int, int]:
     return h, w
 
 
-def _bilinear_weights(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Source indices (low, high) and weight of ``high`` for each output position,
-    with half-pixel centres (``align_corners=False``), clamped at the edges."""
-    scale = n_in / n_out
-    src = (np.arange(n_out, dtype=np.float64) + 0.5) * scale - 0.5
+@functools.lru_cache(maxsize=64)
+def _bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """(n_out, n_in) float32 weights: each output position mixes its two nearest
+    inputs, with half-pixel centres (``align_corners=False``), clamped at the edges."""
+    src = (np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5
     src = np.clip(src, 0, n_in - 1)
     low = np.floor(src).astype(np.intp)
     high = np.minimum(low + 1, n_in - 1)
-    return low, high, (src - low).astype(np.float32)
+    weight = src - low
+    matrix = np.zeros((n_out, n_in), dtype=np.float64)
+    rows = np.arange(n_out)
+    np.add.at(matrix, (rows, low), 1 - weight)
+    np.add.at(matrix, (rows, high), weight)
+    matrix = matrix.astype(np.float32)
+    matrix.flags.writeable = False
+    return matrix
 
 
 def _nearest_index(n_in: int, n_out: int) -> np.ndarray:
     """Source index of each output position, the pixel under its centre:
     ``floor((i + 0.5) * n_in / n_out)`` (PIL's NEAREST, torch's "nearest-exact")."""
     return np.minimum(((2 * np.arange(n_out) + 1) * n_in) // (2 * n_out), n_in - 1).astype(np.intp)
-
-
-def _weights_shape(ndim: int, axis: int) -> tuple[int, ...]:
-    shape = [1] * ndim
-    shape[axis] = -1
-    return tuple(shape)
 
 
 def resize(
@@ -166,24 +168,23 @@ def resize(
     """
     if method not in METHODS:
         raise UsageError(f"unknown resize method {method!r} (use {' or '.join(METHODS)})")
-    h_axis, w_axis = spatial_axes(layout)
-    h_axis, w_axis = h_axis % images.ndim, w_axis % images.ndim
-    height, width = images.shape[h_axis], images.shape[w_axis]
-    out_h, out_w = target_size(size, height, width)
+    channels_last = layout == "NHWC"
     out = np.asarray(images)
+    if channels_last:
+        out = out.transpose(0, 3, 1, 2)
+    height, width = out.shape[-2], out.shape[-1]
+    out_h, out_w = target_size(size, height, width)
     if method == "nearest":
-        out = out.take(_nearest_index(height, out_h), axis=h_axis)
-        return out.take(_nearest_index(width, out_w), axis=w_axis).astype(np.float32)
-    out = out.astype(np.float32, copy=False)
-    for axis, n_in, n_out in ((h_axis, height, out_h), (w_axis, width, out_w)):
-        if n_in == n_out:
-            continue
-        low, high, weight = _bilinear_weights(n_in, n_out)
-        weight = weight.reshape(_weights_shape(out.ndim, axis))
-        a, b = out.take(low, axis=axis), out.take(high, axis=axis)
-        out = a + (b - a) * weight
-    if out is images:
-        out = out.copy()
+        out = out.take(_nearest_index(height, out_h), axis=-2)
+        out = out.take(_nearest_index(width, out_w), axis=-1).astype(np.float32)
+    else:
+        out = out.astype(np.float32)
+        if out_w != width:
+            out = np.matmul(out, _bilinear_matrix(width, out_w).T)
+        if out_h != height:
+            out = np.matmul(_bilinear_matrix(height, out_h), out)
+    if channels_last:
+        out = np.ascontiguousarray(out.transpose(0, 2, 3, 1))
     return out
 
 
