@@ -103,3 +103,39 @@ def write(path: Path | str, array: np.ndarray) -> None:
     """Write ``array`` to ``path`` in IDX format."""
     with open(path, "wb") as f:
         write_to(f, array)
+
+
+def from_bytes(data: bytes, source: str) -> np.ndarray:
+    """The tensor in IDX bytes (e.g. a decompressed ``.gz``); ``source`` names them in errors."""
+    if len(data) < 4:
+        raise FormatError(f"{source}: not an IDX file (only {len(data)} bytes)")
+    zero, code, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or code not in DTYPES:
+        raise FormatError(f"{source}: not an IDX file (bad magic 0x{data[:4].hex()} at offset 0)")
+    if ndim == 0:
+        raise FormatError(f"{source}: IDX header has no dimensions")
+    offset = 4 + 4 * ndim
+    if len(data) < offset:
+        raise FormatError(
+            f"{source}: truncated IDX header ({ndim} dimensions announced, "
+            f"file ends at offset {len(data)})"
+        )
+    shape = struct.unpack(f">{ndim}I", data[4:offset])
+    dtype = DTYPES[code]
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    actual = len(data) - offset
+    if actual != expected:
+        problem = "truncated IDX data" if actual < expected else "IDX size mismatch"
+        dims = "x".join(map(str, shape))
+        raise FormatError(
+            f"{source}: {problem}: header announces {dims} {dtype.name} values "
+            f"({expected} bytes from offset {offset}), file has {actual}"
+        )
+    return np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
+
+
+def read_gz(path: Path | str) -> np.ndarray:
+    """The tensor in a gzip-compressed IDX file (read into memory)."""
+    from datamaestro.formats.compressed import gunzip_bytes
+
+    return from_bytes(gunzip_bytes(path), str(path))

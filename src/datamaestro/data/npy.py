@@ -1,0 +1,29 @@
+"""Tensors stored as numpy ``.npy`` files (any dtype, memory-mapped)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from datamaestro.data.base import Base
+from datamaestro.errors import FormatError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(kw_only=True)
+class NPY(Base):
+    """A tensor in a ``.npy`` file (written at prepare time, e.g. from CIFAR pickles)."""
+
+    path: Path
+
+    def data(self) -> "np.ndarray":
+        """The tensor, memory-mapped (read-only) from the file."""
+        import numpy as np
+
+        try:
+            return np.load(self.path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise FormatError(f"{self.path}: not a readable .npy file ({e})") from None

@@ -1,0 +1,191 @@
+"""An in-memory labelled image dataset: what every layout reader returns and every writer takes.
+
+Images are numpy uint8 arrays, one of two layouts per image: ``(H, W)`` for
+grey-scale, ``(C, H, W)`` for colour (C = 3, RGB, channel first as CIFAR
+publishes them). A subset holds them stacked (``(N, H, W)`` or
+``(N, C, H, W)``) when they all have one shape, else as a list.
+Labels are int64 indexes into ``categories``; -1 means "no label".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional, Sequence, Union
+
+import numpy as np
+
+from datamaestro.errors import FormatError
+
+NO_LABEL = -1
+DEFAULT_SUBSET = "default"
+
+Images = Union[np.ndarray, list]
+
+
+@dataclass
+class Subset:
+    """The items of one subset (train, test...): images, labels and ids."""
+
+    images: Images
+    labels: np.ndarray
+    #: item ids; None means "0", "1", ... (the MNIST convention)
+    ids: Optional[list[str]] = None
+
+    def __post_init__(self) -> None:
+        self.labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)
+        if len(self.images) != len(self.labels):
+            raise FormatError(
+                f"{len(self.images)} images but {len(self.labels)} labels in one subset"
+            )
+        if self.ids is not None and len(self.ids) != len(self.labels):
+            raise FormatError(f"{len(self.ids)} ids but {len(self.labels)} labels in one subset")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def item_ids(self) -> list[str]:
+        """The id of every item (default: its position)."""
+        return list(self.ids) if self.ids is not None else [str(i) for i in range(len(self))]
+
+    def default_ids(self) -> bool:
+        """Whether the ids are the positions "0", "1", ..."""
+        return self.ids is None or all(x == str(i) for i, x in enumerate(self.ids))
+
+    def image(self, i: int) -> np.ndarray:
+        return self.images[i]
+
+    def stacked(self) -> Optional[np.ndarray]:
+        """All images as one array when they share a shape (else None)."""
+        if isinstance(self.images, np.ndarray):
+            return self.images
+        if not self.images:
+            return None
+        shape = self.images[0].shape
+        if all(im.shape == shape for im in self.images):
+            return np.stack(self.images)
+        return None
+
+    def select(self, mask: np.ndarray) -> "Subset":
+        """The items where ``mask`` is true."""
+        mask = np.asarray(mask, dtype=bool)
+        if isinstance(self.images, np.ndarray):
+            images: Images = self.images[mask]
+        else:
+            images = [im for im, keep in zip(self.images, mask) if keep]
+        ids = [x for x, keep in zip(self.item_ids(), mask) if keep]
+        return Subset(images, self.labels[mask], ids)
+
+
+@dataclass
+class Dataset:
+    """Subsets by name, class names, and optional superclasses (CIFAR-100's coarse labels)."""
+
+    subsets: dict[str, Subset]
+    categories: list[str]
+    #: the superclass name of each category ("" for none), as Datumaro's label parents
+    parents: Optional[list[str]] = None
+    #: superclass names in index order (default: the sorted parents, as Datumaro writes them)
+    coarse_categories: Optional[list[str]] = field(default=None)
+
+    def __iter__(self) -> Iterator[tuple[str, Subset]]:
+        return iter(self.subsets.items())
+
+    def __len__(self) -> int:
+        return sum(len(s) for s in self.subsets.values())
+
+    def coarse_names(self) -> list[str]:
+        """Superclass names in index order ([] without superclasses)."""
+        if not self.parents or not any(self.parents):
+            return []
+        used = sorted({p for p in self.parents if p})
+        if self.coarse_categories and set(used) <= set(self.coarse_categories):
+            return list(self.coarse_categories)
+        return used
+
+    def coarse_labels(self, subset: Subset) -> Optional[np.ndarray]:
+        """The superclass index of every item of ``subset`` (-1 without one); None without superclasses."""
+        names = self.coarse_names()
+        if not names:
+            return None
+        index = {name: i for i, name in enumerate(names)}
+        table = np.array([index.get(p, NO_LABEL) for p in self.parents or []] + [NO_LABEL], dtype=np.int64)
+        return table[subset.labels]  # label -1 picks the trailing NO_LABEL
+
+    def check_labels(self, where: str) -> None:
+        """Raise if a label is outside the category list."""
+        for name, subset in self.subsets.items():
+            bad = (subset.labels < NO_LABEL) | (subset.labels >= len(self.categories))
+            if bad.any():
+                i = int(np.argmax(bad))
+                raise FormatError(
+                    f"{where}: item {subset.item_ids()[i]!r} of subset '{name}' has label "
+                    f"{int(subset.labels[i])}, outside the {len(self.categories)} known labels"
+                )
+
+
+def default_categories() -> list[str]:
+    """The class names MNIST-like layouts assume without a label file: '0'..'9'."""
+    return [str(i) for i in range(10)]
+
+
+META_FILE = "dataset_meta.json"
+LABELS_FILE = "labels.txt"
+
+
+def read_label_names(folder: Path) -> Optional[list[str]]:
+    """Custom class names from ``dataset_meta.json`` (wins) or ``labels.txt``; None if neither."""
+    meta = folder / META_FILE
+    if meta.is_file():
+        try:
+            content = json.loads(meta.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise FormatError(f"{meta}: not valid JSON ({e})") from None
+        if not isinstance(content, dict):
+            raise FormatError(f"{meta}: expected a JSON object with 'labels' or 'label_map'")
+        names: list[str] = []
+        for name in content.get("labels", []) or []:
+            if str(name) not in names:
+                names.append(str(name))
+        for _, name in (content.get("label_map", {}) or {}).items():
+            if str(name) not in names:
+                names.append(str(name))
+        return names
+    labels = folder / LABELS_FILE
+    if labels.is_file():
+        lines = labels.read_text(encoding="utf-8").splitlines()
+        return [line.strip() for line in lines if line.strip()]
+    return None
+
+
+def write_label_names(folder: Path, categories: Sequence[str], *, save_dataset_meta: bool) -> None:
+    """Write ``labels.txt`` and, when asked, ``dataset_meta.json`` (as Datumaro does)."""
+    (folder / LABELS_FILE).write_text("".join(f"{c}\n" for c in categories), encoding="utf-8")
+    if save_dataset_meta:
+        write_dataset_meta(folder, categories)
+
+
+def write_dataset_meta(folder: Path, categories: Sequence[str]) -> None:
+    """Write Datumaro's ``dataset_meta.json`` with the class names."""
+    text = json.dumps({"labels": list(categories)}, indent=4, ensure_ascii=False)
+    (folder / META_FILE).write_text(text + "\n", encoding="utf-8")
+
+
+def to_grey(image: np.ndarray) -> np.ndarray:
+    """An ``(H, W)`` grey image (ITU-R 601 luma of an RGB ``(C, H, W)`` one, as Pillow's 'L')."""
+    if image.ndim == 2:
+        return image
+    if image.shape[0] == 1:
+        return image[0]
+    r, g, b = (image[i].astype(np.uint32) for i in range(3))
+    return ((r * 299 + g * 587 + b * 114 + 500) // 1000).astype(np.uint8)
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """A ``(3, H, W)`` colour image (grey replicated on the three channels)."""
+    if image.ndim == 2:
+        return np.broadcast_to(image, (3, *image.shape))
+    if image.shape[0] == 1:
+        return np.broadcast_to(image[0], (3, *image.shape[1:]))
+    return image[:3]

@@ -1,0 +1,270 @@
+"""Datumaro's ``mnist_csv`` layout: ``mnist_<subset>.csv``, one image a row.
+
+Each row: the label, then the 784 pixel values (0..255) of a 28x28 image,
+comma-separated, no header (a first row whose label is not a number is taken
+for a header and skipped, as Datumaro does). Label -1 means "no label".
+``labels.txt`` / ``dataset_meta.json`` name the classes; Datumaro's
+``meta_<subset>.csv`` extension gives item ids and image sizes.
+
+Parsing is vectorised with numpy; a row-by-row pass runs only to report the
+exact row and column of a problem, or for files with unusual content.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from datamaestro.errors import FormatError
+from datamaestro.formats.dataset import (
+    NO_LABEL,
+    Dataset,
+    Subset,
+    default_categories,
+    read_label_names,
+    to_grey,
+    write_label_names,
+)
+
+log = logging.getLogger("datamaestro")
+
+NAME = "mnist_csv"
+IMAGE_SIZE = 28
+PIXELS = IMAGE_SIZE * IMAGE_SIZE
+
+
+def subset_files(folder: Path) -> dict[str, Path]:
+    """The CSV file of each subset in ``folder`` (``mnist_train.csv`` -> ``train``)."""
+    files = sorted(p for p in folder.glob("*.csv") if "mnist_" in p.name and p.is_file())
+    # Datumaro keeps what follows the last '_'; the whole rest keeps 'data_batch_1' whole
+    return {p.stem.split("mnist_", 1)[1] or p.stem: p for p in files}
+
+
+def read(folder: Path) -> Dataset:
+    """Read the ``mnist_csv`` layout in ``folder``."""
+    folder = Path(folder)
+    files = subset_files(folder) if folder.is_dir() else {}
+    if not files:
+        raise FormatError(f"{folder}: no 'mnist_<subset>.csv' file: not the mnist_csv layout")
+    categories = read_label_names(folder) or default_categories()
+    subsets = {}
+    for subset, path in files.items():
+        meta = _read_meta(folder / f"meta_{subset}.csv")
+        subsets[subset] = read_file(path, meta)
+    dataset = Dataset(subsets, categories)
+    _check_labels(dataset, files)
+    return dataset
+
+
+def _check_labels(dataset: Dataset, files: dict[str, Path]) -> None:
+    for name, subset in dataset:
+        bad = (subset.labels < NO_LABEL) | (subset.labels >= len(dataset.categories))
+        if bad.any():
+            i = int(np.argmax(bad))
+            row = i + 1 + getattr(subset, "header_rows", 0)
+            raise FormatError(
+                f"{files[name]}: row {row}: label {int(subset.labels[i])} is outside the "
+                f"label list (0..{len(dataset.categories) - 1}); add the class names to labels.txt"
+            )
+
+
+def _read_meta(path: Path) -> Optional[list[list[str]]]:
+    if not path.is_file():
+        return None
+    return [line.strip().split(",") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def read_file(path: Path, meta: Optional[list[list[str]]] = None) -> Subset:
+    """The images, labels (and ids from ``meta``) of one CSV file."""
+    path = Path(path)
+    data = path.read_bytes()
+    header = 0
+    first_line = data[: data.find(b"\n")] if b"\n" in data else data
+    first_label = first_line.split(b",", 1)[0].strip()
+    if first_label and not first_label.lstrip(b"-").isdigit():
+        header = 1  # a header row, skipped as Datumaro does
+        data = data[len(first_line) + 1 :]
+    sizes = None
+    ids = None
+    if meta is not None:
+        if meta and len(meta[0]) in (1, 3):
+            ids = [row[0] for row in meta]
+        if meta and len(meta[0]) >= 2:
+            sizes = [(int(row[-2]), int(row[-1])) for row in meta]
+    parsed = None if sizes is not None else _parse_fast(data)
+    if parsed is None:
+        labels, rows = _parse_rows(data, path, header, sizes)
+        if sizes is None:
+            images: np.ndarray | list = np.array(rows, dtype=np.uint8).reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+        else:
+            images = [np.array(r, dtype=np.uint8).reshape(s) for r, s in zip(rows, sizes)]
+    else:
+        labels, pixels = parsed
+        images = pixels.reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
+    if ids is not None and len(ids) != len(labels):
+        raise FormatError(f"{path}: {len(labels)} rows but its meta file lists {len(ids)} items")
+    subset = Subset(images, labels, ids)
+    subset.header_rows = header  # type: ignore[attr-defined]
+    return subset
+
+
+def _parse_fast(data: bytes) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """Labels and (N, 784) uint8 pixels of well-formed CSV bytes; None if anything is unusual."""
+    if b"\r" in data:
+        data = data.replace(b"\r", b"")
+    data = data.rstrip(b"\n")
+    if not data:
+        return np.zeros(0, np.int64), np.zeros((0, PIXELS), np.uint8)
+    buf = np.frombuffer(data, dtype=np.uint8)
+    is_sep = (buf == ord(",")) | (buf == ord("\n"))
+    is_digit = (buf >= ord("0")) & (buf <= ord("9"))
+    if not (is_sep | is_digit).all():
+        return None
+    seps = np.flatnonzero(is_sep)
+    starts = np.empty(len(seps) + 1, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = seps + 1
+    ends = np.empty_like(starts)
+    ends[:-1] = seps
+    ends[-1] = len(buf)
+    lengths = ends - starts
+    width = PIXELS + 1
+    newlines = buf[seps] == ord("\n")
+    rows = int(newlines.sum()) + 1
+    if len(starts) != rows * width or (lengths < 1).any() or (lengths > 3).any():
+        return None
+    # every row must end exactly after `width` values
+    if rows > 1 and not (np.flatnonzero(newlines) % width == width - 1).all():
+        return None
+    d0 = buf[starts].astype(np.int32) - ord("0")
+    d1 = buf[np.minimum(starts + 1, len(buf) - 1)].astype(np.int32) - ord("0")
+    d2 = buf[np.minimum(starts + 2, len(buf) - 1)].astype(np.int32) - ord("0")
+    values = np.where(lengths == 1, d0, np.where(lengths == 2, d0 * 10 + d1, d0 * 100 + d1 * 10 + d2))
+    table = values.reshape(rows, width)
+    pixels = table[:, 1:]
+    if (pixels > 255).any():
+        return None
+    return table[:, 0].astype(np.int64), pixels.astype(np.uint8)
+
+
+def _parse_rows(
+    data: bytes, path: Path, header: int, sizes: Optional[list[tuple[int, int]]]
+) -> tuple[np.ndarray, list[list[int]]]:
+    """Row-by-row parse, raising with the exact row and column of a bad value."""
+    text = data.decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if sizes is not None and len(sizes) != len(lines):
+        raise FormatError(f"{path}: {len(lines)} rows but its meta file gives {len(sizes)} image sizes")
+    labels: list[int] = []
+    rows: list[list[int]] = []
+    for i, line in enumerate(lines):
+        row_no = i + 1 + header
+        fields = line.strip().split(",")
+        expected = PIXELS if sizes is None else sizes[i][0] * sizes[i][1]
+        if len(fields) != expected + 1:
+            raise FormatError(
+                f"{path}: row {row_no}: {len(fields)} values, expected {expected + 1} "
+                f"(a label then {expected} pixels)"
+            )
+        try:
+            labels.append(int(fields[0]))
+        except ValueError:
+            raise FormatError(f"{path}: row {row_no}, column 1: label {fields[0]!r} is not an integer") from None
+        pixels = []
+        for column, field in enumerate(fields[1:], start=2):
+            try:
+                value = int(field)
+            except ValueError:
+                raise FormatError(
+                    f"{path}: row {row_no}, column {column}: pixel value {field!r} is not an integer"
+                ) from None
+            if not 0 <= value <= 255:
+                raise FormatError(
+                    f"{path}: row {row_no}, column {column}: pixel value {value} is outside 0..255"
+                )
+            pixels.append(value)
+        rows.append(pixels)
+    return np.array(labels, dtype=np.int64), rows
+
+
+def write(dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, **_: object) -> None:
+    """Write ``dataset`` in the ``mnist_csv`` layout into the (existing, empty) ``folder``."""
+    folder = Path(folder)
+    for name, subset in dataset:
+        images = subset.images
+        if isinstance(images, np.ndarray) and images.ndim == 4 or not isinstance(images, np.ndarray) and any(
+            im.ndim == 3 for im in images
+        ):
+            log.info("subset '%s': colour images converted to grey for the mnist_csv layout", name)
+        grey = [to_grey(im) for im in images] if not (isinstance(images, np.ndarray) and images.ndim == 3) else images
+        path = folder / f"mnist_{name}.csv"
+        sizes = None
+        stacked = grey if isinstance(grey, np.ndarray) else (
+            np.stack(grey) if grey and all(g.shape == grey[0].shape for g in grey) else None
+        )
+        with open(path, "wb") as f:
+            if stacked is not None and len(stacked):
+                if stacked.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+                    sizes = [stacked.shape[1:]] * len(stacked)
+                f.write(format_rows(subset.labels, stacked.reshape(len(stacked), -1)))
+            else:
+                sizes = [g.shape for g in grey] or None
+                for label, image in zip(subset.labels, grey):
+                    f.write((",".join(map(str, [int(label), *image.reshape(-1).tolist()])) + "\n").encode())
+        ids = None if subset.default_ids() else subset.item_ids()
+        if len(subset) and (ids is not None or sizes is not None):
+            lines = []
+            for i in range(len(subset)):
+                row = [] if ids is None else [ids[i]]
+                if sizes is not None:
+                    row += [str(sizes[i][0]), str(sizes[i][1])]
+                lines.append(",".join(row) + "\n")
+            (folder / f"meta_{name}.csv").write_text("".join(lines), encoding="utf-8")
+    write_label_names(folder, dataset.categories, save_dataset_meta=save_dataset_meta)
+
+
+def format_rows(labels: np.ndarray, pixels: np.ndarray) -> bytes:
+    """CSV bytes of rows ``label,p1,...,pn`` (vectorised: a digit table, no per-value Python)."""
+    values = np.concatenate([np.asarray(labels, np.int64)[:, None], pixels.astype(np.int64)], axis=1)
+    low, high = int(min(values.min(), 0)), int(max(values.max(), 255))
+    texts = [str(v).encode() for v in range(low, high + 1)]
+    width = max(len(t) for t in texts)
+    table = np.zeros((len(texts), width), dtype=np.uint8)
+    lens = np.array([len(t) for t in texts], dtype=np.int64)
+    for i, t in enumerate(texts):
+        table[i, : len(t)] = np.frombuffer(t, np.uint8)
+    codes = (values - low).reshape(-1)
+    counts = lens[codes] + 1  # each value is followed by ',' or '\n'
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint8)
+    for k in range(width):
+        has = lens[codes] > k
+        out[starts[has] + k] = table[codes[has], k]
+    out[ends - 1] = ord(",")
+    out[ends.reshape(values.shape)[:, -1] - 1] = ord("\n")
+    return out.tobytes()
+
+
+# --- prepare time: CSV files as memory-mappable IDX files ---------------------------
+
+def csv_to_idx(csv: Path, out: Path, prefix: str, categories: int = 10) -> None:
+    """Write ``<prefix>_images.idx`` (N, 28, 28) and ``<prefix>_labels.idx`` (N,) uint8 from one CSV file."""
+    from datamaestro.formats import idx
+
+    csv = Path(csv)
+    subset = read_file(csv)
+    bad = (subset.labels < 0) | (subset.labels >= categories)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise FormatError(
+            f"{csv}: row {i + 1 + getattr(subset, 'header_rows', 0)}: label {int(subset.labels[i])} "
+            f"is outside the label list (0..{categories - 1})"
+        )
+    idx.write(Path(out) / f"{prefix}_images.idx", np.asarray(subset.images, dtype=np.uint8))
+    idx.write(Path(out) / f"{prefix}_labels.idx", subset.labels.astype(np.uint8))

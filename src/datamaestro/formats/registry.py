@@ -1,0 +1,176 @@
+"""The layouts by name: ``read(path, format)``, ``write(dataset, path, format)``, filters.
+
+Writing goes into a temporary folder beside the output, renamed into place
+only when everything was written: a failure leaves no half-done output.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterable, Optional
+
+import numpy as np
+
+from datamaestro.errors import FormatError, UsageError
+from datamaestro.formats.dataset import NO_LABEL, Dataset, Subset
+
+#: format name -> module (each has ``read(folder)`` and ``write(dataset, folder, **options)``)
+FORMATS = {
+    "mnist": "datamaestro.formats.mnist",
+    "mnist_csv": "datamaestro.formats.mnist_csv",
+    "cifar": "datamaestro.formats.cifar",
+    "imagenet": "datamaestro.formats.imagenet",
+}
+
+
+def format_module(name: str) -> ModuleType:
+    """The module implementing the layout ``name``."""
+    try:
+        return importlib.import_module(FORMATS[name])
+    except KeyError:
+        raise UsageError(f"unknown format '{name}'; known formats: {', '.join(FORMATS)}") from None
+
+
+def read(path: Path | str, format: str) -> Dataset:
+    """Read the dataset stored at ``path`` in the layout ``format``."""
+    module = format_module(format)
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"{path}: no such folder")
+    return module.read(path)
+
+
+def write(
+    dataset: Dataset,
+    path: Path | str,
+    format: str,
+    *,
+    save_dataset_meta: bool = False,
+    image_ext: Optional[str] = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``dataset`` to the folder ``path`` in the layout ``format``; returns ``path``.
+
+    ``path`` must not exist or be empty, unless ``overwrite`` is true.
+    """
+    module = format_module(format)
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{path}: exists and is not a folder")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise UsageError(f"{path}: the output folder is not empty; choose another or pass --overwrite")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    try:
+        module.write(dataset, tmp, save_dataset_meta=save_dataset_meta, image_ext=image_ext)
+        os.chmod(tmp, 0o777 & ~_umask())
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+            os.replace(path, old / "x")
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def convert(
+    source: Path | str,
+    source_format: str,
+    output: Path | str,
+    output_format: str,
+    *,
+    filters: Iterable[str] = (),
+    **options: Any,
+) -> Dataset:
+    """Read ``source``, keep the items the filters select, write ``output``; returns what was written."""
+    dataset = apply_filters(read(source, source_format), filters)
+    write(dataset, output, output_format, **options)
+    return dataset
+
+
+def apply_filters(dataset: Dataset, filters: Iterable[str]) -> Dataset:
+    """The items matching every filter ``label=A[,B...]`` / ``subset=S[,T...]``.
+
+    A label is given by name, or by index when no class has that name.
+    """
+    subsets = dict(dataset.subsets)
+    for text in filters:
+        key, sep, value = text.partition("=")
+        key, wanted = key.strip(), [v.strip() for v in value.split(",") if v.strip()]
+        if not sep or not wanted or key not in ("label", "subset"):
+            raise UsageError(f"invalid filter '{text}': expected label=NAME[,NAME...] or subset=NAME[,NAME...]")
+        if key == "subset":
+            unknown = [w for w in wanted if w not in dataset.subsets]
+            if unknown:
+                raise UsageError(
+                    f"filter '{text}': no subset '{unknown[0]}' (subsets: {', '.join(dataset.subsets)})"
+                )
+            subsets = {k: v for k, v in subsets.items() if k in wanted}
+            continue
+        indexes = [_label_index(dataset, w, text) for w in wanted]
+        subsets = {k: v.select(np.isin(v.labels, indexes)) for k, v in subsets.items()}
+    return Dataset(subsets, dataset.categories, dataset.parents, dataset.coarse_categories)
+
+
+def _label_index(dataset: Dataset, wanted: str, text: str) -> int:
+    if wanted in dataset.categories:
+        return dataset.categories.index(wanted)
+    if wanted.lstrip("-").isdigit() and NO_LABEL <= int(wanted) < len(dataset.categories):
+        return int(wanted)
+    raise UsageError(f"filter '{text}': no label '{wanted}' (labels: {', '.join(dataset.categories)})")
+
+
+def from_data(data: Any) -> Dataset:
+    """The in-memory dataset of a prepared ``ImageClassification`` (or one ``LabelledImages``)."""
+    from datamaestro.data.images import ImageClassification, LabelledImages
+
+    if isinstance(data, LabelledImages):
+        splits = {"default": data}
+        categories = data.categories
+    elif isinstance(data, ImageClassification):
+        splits = data.splits()
+        categories = data.categories
+    else:
+        raise UsageError(
+            f"cannot export a {type(data).__name__}: only image classification datasets can be"
+        )
+    subsets = {}
+    for name, split in splits.items():
+        if not isinstance(split, LabelledImages):
+            raise UsageError(f"cannot export split '{name}': it is not labelled images")
+        subsets[name] = Subset(split.images.data(), np.asarray(split.labels.data(), dtype=np.int64))
+        categories = categories or split.categories
+    if categories is None:
+        top = max((int(s.labels.max()) for s in subsets.values() if len(s)), default=-1)
+        categories = [str(i) for i in range(top + 1)]
+    parents = None
+    coarse_categories = getattr(data, "coarse_categories", None)
+    first = next(iter(splits.values()), None)
+    coarse_categories = coarse_categories or getattr(first, "coarse_categories", None)
+    if coarse_categories:
+        parents = [""] * len(categories)
+        for name, split in splits.items():
+            coarse = getattr(split, "coarse_labels", None)
+            if coarse is None:
+                continue
+            for fine, c in zip(subsets[name].labels.tolist(), np.asarray(coarse.data()).tolist()):
+                if fine >= 0 and c >= 0 and not parents[fine]:
+                    parents[fine] = coarse_categories[c]
+    dataset = Dataset(subsets, list(categories), parents, coarse_categories)
+    dataset.check_labels("the prepared dataset")
+    return dataset
