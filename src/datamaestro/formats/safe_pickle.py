@@ -29,8 +29,12 @@ _ENCODINGS = {"latin1", "latin-1", "iso-8859-1", "utf-8", "utf8", "ascii"}
 def _encode(text: str, encoding: str = "utf-8") -> bytes:
     """``_codecs.encode`` limited to the text encodings a pickle of bytes uses."""
     if not isinstance(text, str) or encoding.lower() not in _ENCODINGS:
-        raise pickle.UnpicklingError(f"_codecs.encode with encoding {encoding!r} is not allowed")
+        raise _Forbidden(f"the pickle asks for _codecs.encode with encoding {encoding!r}")
     return codecs.encode(text, encoding)
+
+
+class _Forbidden(pickle.UnpicklingError):
+    """A global that a data file never needs."""
 
 
 class _Unpickler(pickle.Unpickler):
@@ -45,7 +49,7 @@ class _Unpickler(pickle.Unpickler):
             return getattr(multiarray, name, None) or getattr(numeric, name)
         if module == "_codecs" and name == "encode":
             return _encode
-        raise pickle.UnpicklingError(f"the pickle asks for {module}.{name}")
+        raise _Forbidden(f"the pickle asks for {module}.{name}")
 
 
 _ALLOWED_KINDS = set("biufcSUO")
@@ -89,12 +93,12 @@ def loads(data: bytes, source: str = "<bytes>") -> Any:
     """Unpickle ``data`` admitting only plain data and numpy arrays (else ``FormatError``)."""
     try:
         value = _Unpickler(io.BytesIO(data), encoding="latin1").load()
-    except pickle.UnpicklingError as e:
+    except _Forbidden as e:
         raise FormatError(
             f"{source}: refused to unpickle: {e}, which a data file never needs "
             "(only dicts, lists, str/bytes, numbers and numpy arrays are allowed)"
         ) from None
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError) as e:
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError) as e:
         raise FormatError(f"{source}: corrupt or truncated pickle ({type(e).__name__}: {e})") from None
     try:
         _check(value)
