@@ -1,0 +1,60 @@
+"""Alex Krizhevsky's CIFAR datasets (University of Toronto)."""
+
+from datamaestro.data.cifar import CoarseImageClassification
+from datamaestro.data.images import ImageClassification
+from datamaestro.definitions import dataset
+from datamaestro.download.archive import archivedownloader
+from datamaestro.download.derived import derived
+from datamaestro.formats.cifar import arrays_classification, batches_to_arrays
+
+BASE = "https://www.cs.toronto.edu/~kriz/"
+
+CIFAR10_ARCHIVE = archivedownloader(
+    "cifar-10-batches-py",
+    BASE + "cifar-10-python.tar.gz",
+    checksum="md5:c58f30108f718f92721af3b95e74349a",
+    subpath="cifar-10-batches-py",
+)
+CIFAR100_ARCHIVE = archivedownloader(
+    "cifar-100-python",
+    BASE + "cifar-100-python.tar.gz",
+    checksum="md5:eb9058c3a382ffc7106e4002c42a8d85",
+    subpath="cifar-100-python",
+)
+
+
+@CIFAR10_ARCHIVE
+@derived("arrays", batches_to_arrays, CIFAR10_ARCHIVE)
+@dataset(
+    ImageClassification,
+    id="cifar-10",
+    name="CIFAR-10",
+    url="https://www.cs.toronto.edu/~kriz/cifar.html",
+    tags=["images", "classification", "colour"],
+)
+def cifar10(cifar_10_batches_py, arrays):
+    """CIFAR-10: 60,000 colour 32x32 images in 10 classes.
+
+    50,000 training images (data_batch_1..5) and 10,000 test images
+    (test_batch) of airplanes, cars, birds, cats, deer, dogs, frogs, horses,
+    ships and trucks. Images are (N, 3, 32, 32) uint8, labels int64.
+    """
+    return arrays_classification(arrays)
+
+
+@CIFAR100_ARCHIVE
+@derived("arrays", batches_to_arrays, CIFAR100_ARCHIVE)
+@dataset(
+    CoarseImageClassification,
+    id="cifar-100",
+    name="CIFAR-100",
+    url="https://www.cs.toronto.edu/~kriz/cifar.html",
+    tags=["images", "classification", "colour"],
+)
+def cifar100(cifar_100_python, arrays):
+    """CIFAR-100: 60,000 colour 32x32 images in 100 classes grouped in 20 superclasses.
+
+    50,000 training and 10,000 test images; ``labels`` are the 100 fine
+    classes, ``coarse_labels`` the 20 superclasses (``coarse_categories``).
+    """
+    return arrays_classification(arrays)
