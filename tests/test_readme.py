@@ -1,0 +1,221 @@
+"""README.md's and the quick start's examples, run as written so that they cannot rot.
+
+Every ``datamaestro`` command line of a ``console`` block runs (through bash,
+so pipes into ``jq`` work too) and must succeed; after a ``$ `` prompt, the
+lines shown must be the command's output (``...`` stands for any lines).
+``python`` blocks run, ``yaml`` blocks must be valid configuration files.
+
+Network: Fashion-MNIST comes from Debian's real files served on 127.0.0.1,
+through the config's ``mirrors``. MNIST's published md5s cannot be matched by
+generated files and the real files are not available offline, so MNIST is
+first prepared with ``prepare --from DIR --no-verify`` from generated files in
+the published names and format; the examples then use it as prepared.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+
+import makefiles
+from datamaestro.config import read_config
+
+ROOT = Path(__file__).resolve().parents[1]
+FASHION = Path("/usr/share/datasets/fashion-mnist")
+FASHION_BASE = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+BIN = str(Path(sys.executable).parent)
+#: where the examples pretend the data folder is
+SHOWN_DATA = "/home/me/.local/share/datamaestro"
+#: command lines shown but not run: installing, the test suite itself, the docs server, shell setup
+NOT_RUN = ("pip ", "python -m pytest", "mkdocs ", "eval ")
+FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+
+
+def code_blocks(path: Path) -> list[tuple[str, str]]:
+    """(language, text) of the fenced blocks of a Markdown file."""
+    return FENCE.findall(path.read_text(encoding="utf-8"))
+
+
+def console_commands(text: str) -> list[tuple[str, Optional[list[str]]]]:
+    """(command, expected output lines or None) of a console block."""
+    lines = text.splitlines()
+    if not any(line.startswith("$ ") for line in lines):
+        return [(strip_comment(line), None) for line in lines if line.strip()]
+    commands: list[tuple[str, Optional[list[str]]]] = []
+    for line in lines:
+        if line.startswith("$ "):
+            commands.append((strip_comment(line[2:]), []))
+        else:
+            commands[-1][1].append(line)  # type: ignore[union-attr]
+    return commands
+
+
+def strip_comment(line: str) -> str:
+    return re.split(r"\s+#\s", line, maxsplit=1)[0].strip()
+
+
+def output_matches(expected: list[str], actual: list[str]) -> bool:
+    """Whether ``actual`` is ``expected`` with each ``...`` line standing for any lines."""
+    chunks: list[list[str]] = [[]]
+    for line in expected:
+        if line == "...":
+            chunks.append([])
+        else:
+            chunks[-1].append(line)
+    first, *middle_and_last = chunks
+    if actual[: len(first)] != first:
+        return False
+    if not middle_and_last:
+        return len(actual) == len(first)
+    *middle, last = middle_and_last
+    position = len(first)
+    for chunk in middle:
+        for start in range(position, len(actual) - len(chunk) + 1):
+            if actual[start : start + len(chunk)] == chunk:
+                position = start + len(chunk)
+                break
+        else:
+            return False
+    return not last or (
+        len(actual) - len(last) >= position and actual[len(actual) - len(last) :] == last
+    )
+
+
+class Runner:
+    """Runs example command lines in a work folder with the test's environment."""
+
+    def __init__(self, work: Path, environ: dict[str, str]):
+        self.work = work
+        self.environ = environ
+
+    def run(self, command: str) -> tuple[int, str, str]:
+        argv = ["bash", "-o", "pipefail", "-c", command]
+        if self.on_terminal(command):
+            return self._on_terminal(argv)
+        r = subprocess.run(argv, cwd=self.work, env=self.environ, capture_output=True,
+                           text=True, timeout=120)
+        return r.returncode, r.stdout, r.stderr
+
+    @staticmethod
+    def on_terminal(command: str) -> bool:
+        """Whether ``command`` draws in the terminal (so needs one as stdout)."""
+        return command.startswith("datamaestro show") and " -o " not in f" {command} "
+
+    def _on_terminal(self, argv: list[str]) -> tuple[int, str, str]:
+        """Run with stdout on a pseudo-terminal (what `show` draws to without -o)."""
+        master, slave = pty.openpty()
+        process = subprocess.Popen(argv, cwd=self.work, env=self.environ, stdout=slave,
+                                   stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(master)
+        stderr = process.stderr.read().decode() if process.stderr else ""
+        process.wait(timeout=120)
+        return process.returncode, b"".join(chunks).decode().replace("\r\n", "\n"), stderr
+
+
+@pytest.fixture
+def runner(env, server, tmp_path) -> Runner:
+    assert FASHION.is_dir(), "install Debian's dataset-fashion-mnist (.ci/run does)"
+    for file in FASHION.glob("*.gz"):
+        server.files["/fashion/" + file.name] = file.read_bytes()
+    env.mirror(FASHION_BASE, server.url("fashion/"))
+    home = tmp_path / "home"
+    (home / ".config" / "fish" / "completions").mkdir(parents=True)
+    work = tmp_path / "work"
+    work.mkdir()
+    environ = dict(os.environ, HOME=str(home), COLUMNS="100",
+                   PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
+    local = tmp_path / "mnist-files"
+    local.mkdir()
+    files, _ = makefiles.mnist_gz_files()
+    for name, data in files.items():
+        (local / name).write_bytes(data)
+    r = Runner(work, environ)
+    code, _, err = r.run(f"datamaestro -q prepare com.lecun.mnist --from {local} --no-verify")
+    assert code == 0, err
+    return r
+
+
+def run_examples(path: Path, runner: Runner, env) -> dict[str, int]:
+    """Run every example of ``path``; returns how many of each kind ran."""
+    ran = {"console": 0, "python": 0, "yaml": 0}
+    for language, text in code_blocks(path):
+        if language == "console":
+            for command, expected in console_commands(text):
+                if command.startswith(NOT_RUN):
+                    continue
+                assert command.startswith("datamaestro "), f"{path.name}: unknown example {command!r}"
+                code, out, err = runner.run(command)
+                assert code == 0, f"{path.name}: {command}\n{err}"
+                if runner.on_terminal(command):
+                    assert "\u2580" in out, f"{path.name}: {command} drew nothing"
+                if expected:
+                    shown = [line.replace(SHOWN_DATA, str(env.data)) for line in expected]
+                    assert output_matches(shown, out.splitlines()), (
+                        f"{path.name}: the output of {command} is not the one shown:\n{out}"
+                    )
+                ran["console"] += 1
+        elif language == "python":
+            script = runner.work / "example.py"
+            script.write_text(text)
+            r = subprocess.run([sys.executable, str(script)], cwd=runner.work, env=runner.environ,
+                               capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, f"{path.name}: Python example failed:\n{r.stderr}"
+            ran["python"] += 1
+        elif language == "yaml":
+            config = runner.work / "config.yaml"
+            config.write_text(text)
+            assert read_config(config), f"{path.name}: empty configuration example"
+            ran["yaml"] += 1
+    return ran
+
+
+def test_output_matching():
+    assert output_matches(["a", "...", "c"], ["a", "b", "b", "c"])
+    assert output_matches(["a", "..."], ["a"])
+    assert output_matches(["a", "b"], ["a", "b"])
+    assert not output_matches(["a", "b"], ["a", "b", "c"])
+    assert not output_matches(["a", "...", "c"], ["a", "c", "d"])
+    assert not output_matches(["b", "..."], ["a", "b"])
+    assert output_matches(["...", "x", "...", "y"], ["w", "x", "z", "y"])
+
+
+def test_readme_examples(runner, env):
+    ran = run_examples(ROOT / "README.md", runner, env)
+    assert ran == {"console": 9, "python": 1, "yaml": 1}
+    grid = Image.open(runner.work / "fashion.png")
+    assert grid.format == "PNG" and grid.width == 8 * (28 * 3 + 8)
+    # the README's own facts: install command, main job, test command
+    readme = (ROOT / "README.md").read_text()
+    for fact in ("pip install datamaestro", "datamaestro prepare com.lecun.mnist",
+                 "python -m pytest"):
+        assert fact in readme
+
+
+def test_quick_start_examples(runner, env):
+    ran = run_examples(ROOT / "docs" / "index.md", runner, env)
+    assert ran["console"] >= 7 and ran["python"] == 1
+    # the fish completion example wrote its script into the (test's) home
+    fish = Path(runner.environ["HOME"]) / ".config/fish/completions/datamaestro.fish"
+    assert "complete -c datamaestro" in fish.read_text()
+    grid = np.asarray(Image.open(runner.work / "fashion.png"))
+    assert grid.shape[1] == 8 * 92 and grid.shape[0] % 2 == 0  # 16 images: 2 rows of 8
