@@ -219,3 +219,27 @@ def test_quick_start_examples(runner, env):
     assert "complete -c datamaestro" in fish.read_text()
     grid = np.asarray(Image.open(runner.work / "fashion.png"))
     assert grid.shape[1] == 8 * 92 and grid.shape[0] % 2 == 0  # 16 images: 2 rows of 8
+
+
+def test_cli_reference_is_generated_from_the_parser(monkeypatch):
+    """docs/cli.md's marker becomes one section per command, with that command's --help."""
+    import importlib.util
+
+    from datamaestro.cli.main import build_parser
+
+    spec = importlib.util.spec_from_file_location("cli_hook", ROOT / "docs/hooks/cli_reference.py")
+    assert spec and spec.loader
+    hook = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(hook)
+    page = (ROOT / "docs" / "cli.md").read_text()
+    assert hook.MARKER in page
+    monkeypatch.setenv("COLUMNS", "40")  # the reference does not depend on the terminal
+    rendered = hook.on_page_markdown(page, page=None)
+    assert hook.MARKER not in rendered
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    monkeypatch.setenv("COLUMNS", "88")
+    for name, command in sub.choices.items():
+        assert f"## datamaestro {name}\n\n```text\n{command.format_help().rstrip()}\n```" in rendered
+    assert os.environ["COLUMNS"] == "88"
+    assert hook.on_page_markdown("# other page", page=None) == "# other page"
