@@ -110,6 +110,8 @@ class DataFolder:
     def record(self, dataset_id: str, name: str, entry: dict[str, Any]) -> None:
         """Add or replace the manifest entry of one prepared file."""
         manifest = self.read_manifest(dataset_id) or {"id": dataset_id, "files": {}}
+        if manifest["files"].get(name) == entry:
+            return  # unchanged: the manifest stays byte-identical
         manifest["files"][name] = entry
         manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         with atomic_file(self.manifest_path(dataset_id)) as f:

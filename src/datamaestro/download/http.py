@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
 from datamaestro.errors import DownloadError
 from datamaestro.storage import StorageError, disk_error
@@ -194,6 +194,8 @@ def _attempt(
             length = response.headers.get("Content-Length")
             length = int(length) if length and length.isdigit() else None
             return _receive(response, dest, algorithms, label, quiet, have, length)
+    except _ReadTimeout:
+        raise TransferError(f"timed out (no data for {policy.read_timeout:g} s)") from None
     except requests.exceptions.ConnectTimeout:
         raise TransferError(f"timed out connecting ({policy.connect_timeout:g} s)") from None
     except requests.exceptions.Timeout:
@@ -237,14 +239,16 @@ def _receive(
             disable=quiet or not sys.stderr.isatty(),
             leave=False,
         ) as bar:
-            for chunk in response.iter_content(CHUNK):
-                out.write(chunk)
+            for chunk in _body(response):
+                out.write(chunk)  # whatever arrived is kept, even if the next read fails
                 for h in hashers.values():
                     h.update(chunk)
                 received += len(chunk)
                 bar.update(len(chunk))
             out.flush()
             os.fsync(out.fileno())
+    except _Closed:
+        raise TransferError(f"connection closed early after {have + received} bytes") from None
     except OSError as e:
         if disk_error(e):
             raise StorageError(
@@ -259,6 +263,36 @@ def _receive(
             else f"the server sent {have + received} bytes, more than its Content-Length {total}"
         )
     return Transfer(have + received, {a: h.hexdigest() for a, h in hashers.items()}, resumed_from=have)
+
+
+def _body(response: Any) -> Iterator[bytes]:
+    """The body's bytes as they arrive (undecoded: the file as published)."""
+    from urllib3.exceptions import ProtocolError, ReadTimeoutError
+
+    raw = response.raw
+    read = getattr(raw, "read1", None)
+    chunks = iter(lambda: read(CHUNK, decode_content=False), b"") if read else raw.stream(
+        CHUNK, decode_content=False
+    )
+    while True:
+        try:
+            chunk = next(chunks)
+        except StopIteration:
+            return
+        except ReadTimeoutError:
+            raise _ReadTimeout() from None
+        except (ProtocolError, ConnectionError):
+            raise _Closed() from None
+        if chunk:
+            yield chunk
+
+
+class _ReadTimeout(Exception):
+    """The body stopped flowing for longer than the read timeout."""
+
+
+class _Closed(Exception):
+    """The connection closed (or was reset) before the end of the body."""
 
 
 def _size(path: Path) -> int:

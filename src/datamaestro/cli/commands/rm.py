@@ -1,0 +1,45 @@
+"""datamaestro rm: remove the prepared files (and partial downloads) of datasets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+NAME = "rm"
+HELP = "remove the prepared files and partial downloads of datasets (asks first unless --yes)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ids", nargs="+", metavar="ID", help="datasets to remove")
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask before removing")
+
+
+def run(args: argparse.Namespace) -> int:
+    from datamaestro.cli.confirm import confirm
+    from datamaestro.config import load_settings
+    from datamaestro.errors import DatamaestroError, UsageError
+    from datamaestro.storage import DataFolder, disk_usage, human_size, remove
+
+    settings = load_settings(args.data, quiet=args.quiet)
+    folder = DataFolder(settings.datadir)
+    targets = {}
+    for dataset_id in dict.fromkeys(args.ids):
+        paths = [p for p in (folder.dataset_dir(dataset_id), folder.download_dir(dataset_id)) if p.exists()]
+        if not paths:
+            raise UsageError(f"{dataset_id} is not prepared in {settings.datadir}; nothing to remove")
+        targets[dataset_id] = paths
+    size = sum(disk_usage(p) for paths in targets.values() for p in paths)
+    listing = ", ".join(str(p) for paths in targets.values() for p in paths)
+    if not confirm(f"remove {listing} ({human_size(size)})?", args.yes):
+        print("nothing was removed", file=sys.stderr)
+        return 1
+    for dataset_id, paths in targets.items():
+        with folder.lock(dataset_id, blocking=False) as held:
+            if not held:
+                raise DatamaestroError(
+                    f"{dataset_id} is being prepared by another process; nothing of it was "
+                    "removed, try again when it is done"
+                )
+            for path in paths:
+                print(f"removed {path} ({human_size(remove(path))})")
+    return 0
