@@ -7,6 +7,7 @@ benchmarks/README.md); the runner then re-executes itself inside it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -23,6 +24,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of datamaestro's side")
     args = parser.parse_args()
     chosen = ORDER if args.benchmark == "all" else [args.benchmark]
+    # Time the code as installed, with bytecode caches (some shells disable them).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     common.ensure_venv(chosen)
     print(f"# datamaestro benchmarks ({', '.join(chosen)}), python {sys.version.split()[0]}")
     for name in chosen:

@@ -1,0 +1,97 @@
+"""Benchmark 4: wall time of ``datamaestro search mnist``, the built-in registry alone and
+with 1,000 generated definitions on DATAMAESTRO_PATH.
+
+Each case runs the installed ``datamaestro`` command in a new process: once
+with an empty cache folder (cold: the index is built from the sources), then
+repeatedly with the cached index (warm). ``python -c pass`` gives the
+interpreter's own start-up cost for scale.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import common
+
+DEFINITIONS = 1000
+PER_MODULE = 10
+TARGET = 0.150
+
+MODULE_HEAD = '''"""Generated definitions {first} to {last} (benchmark data)."""
+
+from datamaestro.data.images import ImageClassification, LabelledImages
+from datamaestro.data.tensor import IDX
+from datamaestro.definitions import dataset
+from datamaestro.download.single import filedownloader
+'''
+
+DEFINITION = '''
+
+@filedownloader("images.idx", "https://example.org/set{n}/images.gz", checksum="sha256:{sha}")
+@filedownloader("labels.idx", "https://example.org/set{n}/labels.gz", checksum="sha256:{sha}")
+@dataset(ImageClassification, id="set{n}", name="Set {n}", url="https://example.org/set{n}/",
+         tags=["images", "{tag}"])
+def set{n}(images, labels):
+    """Generated dataset number {n}, {kind} images.
+
+    A longer description so that the index holds realistic text.
+    """
+    return {{"train": LabelledImages(images=IDX(path=images), labels=IDX(path=labels))}}
+'''
+
+
+def generate(folder: Path, count: int = DEFINITIONS, per_module: int = PER_MODULE) -> None:
+    """``count`` definitions in modules of ``per_module``, under ``folder/org/gen/``; one
+    in a hundred mentions mnist."""
+    for start in range(0, count, per_module):
+        path = folder / "org" / "gen" / f"g{start // 100:02d}" / f"m{start:04d}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        body = MODULE_HEAD.format(first=start, last=start + per_module - 1)
+        for n in range(start, min(start + per_module, count)):
+            kind = "mnist-like" if n % 100 == 0 else "colour"
+            body += DEFINITION.format(n=n, sha="0" * 64, tag=f"t{n % 7}", kind=kind)
+        path.write_text(body)
+
+
+def run(repeat: int = 5) -> None:
+    work = Path(tempfile.mkdtemp(prefix="dm-bench-search-"))
+    generated = work / "registry"
+    generate(generated)
+    command = [str(Path(sys.executable).parent / "datamaestro"), "search", "mnist"]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DATAMAESTRO_")}
+    warm_runs = max(10, 2 * repeat)
+    rows = [("python -c pass", common.command_timings([sys.executable, "-c", "pass"], warm_runs, base))]
+    medians = {}
+    for label, path in (("built-in registry", None), (f"+ {DEFINITIONS:,} definitions", generated)):
+        # One untimed run first, so that bytecode caches exist, as after an install.
+        subprocess.run(command, env=dict(base, DATAMAESTRO_CACHE=str(work / "cache-warmup")),
+                       capture_output=True, check=True)
+        colds = []
+        for run_number in range(3):
+            env = dict(base, DATAMAESTRO_CACHE=str(work / f"cache-{label[:2]}-{run_number}"))
+            if path:
+                env["DATAMAESTRO_PATH"] = str(path)
+            colds += common.command_timings(command, 1, env)
+        warm = common.command_timings(command, warm_runs, env)
+        found = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+        rows += [(f"{label}, cold (no index)", colds), (f"{label}, warm (cached index)", warm)]
+        medians[label] = statistics.median(warm), statistics.median(colds), len(found.splitlines())
+    common.table(
+        "Search: `datamaestro search mnist`, wall time of the whole command",
+        rows,
+        "built-in registry, warm (cached index)",
+        note=f"The generated registry has {DEFINITIONS:,} definitions in {DEFINITIONS // PER_MODULE} "
+        "modules; cold runs start with an empty cache folder.",
+    )
+    print()
+    for label, (warm, cold, hits) in medians.items():
+        common.verdict(
+            f"{label}: under {TARGET * 1000:.0f} ms",
+            warm < TARGET,
+            f"warm {common.seconds(warm)}, cold {common.seconds(cold)}, {hits} results",
+        )
