@@ -69,9 +69,15 @@ def read(folder: Path) -> Dataset:
         subset = "test" if prefix.startswith("t10k") else prefix.split("-")[0]
         images_path = labels_path.with_name(labels_path.name.replace("labels-idx1", "images-idx3"))
         subsets[subset] = _read_subset(folder, subset, labels_path, images_path)
-    dataset = Dataset(subsets, categories)
-    dataset.check_labels(str(folder))
-    return dataset
+        labels = subsets[subset].labels
+        bad = (labels < NO_LABEL) | (labels >= len(categories))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise FormatError(
+                f"{labels_path}: label {int(labels[i])} of item {i} (offset {8 + i}) is outside the "
+                f"label list (0..{len(categories) - 1}); add the class names to labels.txt"
+            )
+    return Dataset(subsets, categories)
 
 
 def _read_subset(folder: Path, subset: str, labels_path: Path, images_path: Path) -> Subset:

@@ -1,0 +1,61 @@
+"""datamaestro convert: rewrite a dataset from one layout (mnist, mnist_csv, cifar, imagenet) to another."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "convert"
+HELP = "convert a dataset folder between layouts (mnist, mnist_csv, cifar, imagenet)"
+
+FORMAT_NAMES = ("mnist", "mnist_csv", "cifar", "imagenet")
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """The output options shared with ``export``."""
+    parser.add_argument("-f", "--output-format", required=True, choices=FORMAT_NAMES, help="layout to write")
+    parser.add_argument("-o", "--output-dir", required=True, metavar="OUT", help="output folder (new or empty)")
+    parser.add_argument(
+        "--filter", action="append", default=[], metavar="EXPR",
+        help="keep only matching items: label=NAME[,NAME...] or subset=NAME[,NAME...] (repeatable)",
+    )
+    parser.add_argument(
+        "--save-dataset-meta", action="store_true", help="also write dataset_meta.json with the class names"
+    )
+    parser.add_argument(
+        "--image-ext", metavar="EXT", default=None, help="image file type for imagenet (default .png)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-if", "--input-format", required=True, choices=FORMAT_NAMES, help="layout to read")
+    parser.add_argument("-i", "--input-dir", required=True, metavar="DIR", help="folder to read")
+    add_output_arguments(parser)
+
+
+def write_output(dataset: object, args: argparse.Namespace) -> int:
+    """Filter, write, and report what was written on stderr."""
+    import logging
+
+    from datamaestro.formats.registry import apply_filters, write
+
+    dataset = apply_filters(dataset, args.filter)  # type: ignore[arg-type]
+    path = write(
+        dataset,
+        args.output_dir,
+        args.output_format,
+        save_dataset_meta=args.save_dataset_meta,
+        image_ext=args.image_ext,
+        overwrite=args.overwrite,
+    )
+    counts = ", ".join(f"{name} {len(s)}" for name, s in dataset)
+    logging.getLogger("datamaestro").info(
+        "wrote %d items (%s) in the %s layout to %s", len(dataset), counts or "none", args.output_format, path
+    )
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    from datamaestro.formats.registry import read
+
+    return write_output(read(args.input_dir, args.input_format), args)

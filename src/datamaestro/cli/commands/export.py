@@ -1,0 +1,23 @@
+"""datamaestro export: write a prepared dataset in a Datumaro layout (preparing it first if needed)."""
+
+from __future__ import annotations
+
+import argparse
+
+from datamaestro.cli.commands.convert import add_output_arguments, write_output
+
+NAME = "export"
+HELP = "write a dataset (prepared first if needed) in a layout: mnist, mnist_csv, cifar, imagenet"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", help="dataset id")
+    add_output_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    from datamaestro.api import prepare_dataset
+    from datamaestro.formats.registry import from_data
+
+    data = prepare_dataset(args.id, datadir=args.data, quiet=bool(args.quiet))
+    return write_output(from_data(data), args)
