@@ -311,7 +311,8 @@ def test_resize_int_sets_the_shorter_edge():
 
 
 def test_bilinear_matches_pil_as_d2l_resize_does():
-    Image = pytest.importorskip("PIL.Image")
+    from PIL import Image  # a test dependency ([test] extra)
+
     images, _ = digits(20, seed=4)
     ours = np.clip(np.rint(resize(images, 32)), 0, 255).astype(np.uint8)
     pil = np.stack([np.asarray(Image.fromarray(x).resize((32, 32), Image.BILINEAR)) for x in images])
