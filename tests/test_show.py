@@ -192,3 +192,47 @@ def test_cli_terminal_matches_render(env, server, cli, monkeypatch):
     assert r.stdout == render_terminal(arrays["train_images"][:1], arrays["train_labels"][:1],
                                        colour="grey", width=100, categories=NAMES)
     assert "38;5;" in r.stdout and "38;2;" not in r.stdout
+
+
+COLOUR_SOURCE = """
+from datamaestro.data.images import ImageClassification, LabelledImages
+from datamaestro.data.npy import NPY
+from datamaestro.definitions import dataset
+from datamaestro.download.single import filedownloader
+
+@filedownloader("train_images.npy", {base!r} + "train_images.npy")
+@filedownloader("train_labels.npy", {base!r} + "train_labels.npy")
+@dataset(ImageClassification, name="Colour test")
+def colours(train_images, train_labels):
+    \"\"\"CIFAR-like N x 3 x 32 x 32 images.\"\"\"
+    return {{
+        "train": LabelledImages(images=NPY(path=train_images), labels=NPY(path=train_labels)),
+        "categories": ["airplane", "automobile", "bird"],
+    }}
+"""
+
+
+def test_png_of_cifar_like_colour_data(env, server, cli, tmp_path):
+    import makefiles
+
+    rng = np.random.default_rng(5)
+    images = rng.integers(0, 256, size=(5, 3, 32, 32), dtype=np.uint8)
+    labels = np.array([2, 0, 1, 1, 0], dtype=np.int64)
+    for name, array in (("train_images.npy", images), ("train_labels.npy", labels)):
+        buffer = io.BytesIO()
+        np.save(buffer, array)
+        server.files["/colour/" + name] = buffer.getvalue()
+    makefiles.write_module(env.use_registry(), "org.test",
+                           COLOUR_SOURCE.format(base=server.url("colour/")))
+    out = tmp_path / "colour.png"
+    r = cli("show", "org.test.colours", "--cols", "3", "-q", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    png = Image.open(out)
+    assert png.mode == "RGB"
+    layout = grid_layout(5, 32, 32, ncols=3, scale=3, title_height=title_height())
+    assert png.size == layout.size == (3 * 104, 2 * (title_height() + 104))
+    for i, tile in enumerate(tiles(np.asarray(png), layout)):
+        assert np.array_equal(tile, scaled(images[i].transpose(1, 2, 0), 3))
+    r = cli("show", "org.test.colours", "--label", "bird", "-n", "1", "--terminal",
+            "--colour", "truecolor", "-q")
+    assert r.stdout == render_terminal(images[:1], ["bird"], colour="truecolor")
