@@ -103,9 +103,9 @@ class DatasetDefinition:
             error = ChecksumError if all(isinstance(e, ChecksumError) for e in local_errors) else DownloadError
             hint = "; pass --no-verify to accept them anyway" if error is ChecksumError else ""
             raise error(
-                f"{self.id}: files in {settings.source_dir} were not used: "
+                f"{self.id}: {len(local_errors)} file(s) from {settings.source_dir} not used: "
                 + "; ".join(str(e) for e in local_errors)
-                + f"; nothing was kept{hint}"
+                + f"; they were not kept{hint}"
             )
 
     def _offline_message(self, ctx: PrepareContext) -> str:

@@ -73,7 +73,7 @@ class DataFolder:
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(path), thread_local=False)
         try:
-            lock.acquire(timeout=0 if not blocking else 1)
+            lock.acquire(timeout=0)
         except Timeout:
             if not blocking:
                 yield False

@@ -123,7 +123,7 @@ def local_copy(ctx: PrepareContext, url: str) -> Path:
     assert folder is not None
     path = folder / _file_name(url)
     if not path.is_file():
-        raise DownloadError(f"no file {path.name} in {folder}")
+        raise DownloadError("not found")
     return path
 
 

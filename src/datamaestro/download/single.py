@@ -79,11 +79,10 @@ class FileDownloader(Resource):
             verified = self._verify_data(ctx, content, fetched)
             dest.parent.mkdir(parents=True, exist_ok=True)
             fetched.path.replace(dest)
-        ctx.folder.record(
-            ctx.dataset_id,
-            self.name,
-            {"size": dest.stat().st_size, "sha256": content, "url": url, "verified": verified},
-        )
+        entry = {"size": dest.stat().st_size, "sha256": content, "url": url, "verified": verified}
+        if fetched.url != url:  # a local copy (prepare --from DIR)
+            entry["source"] = fetched.url
+        ctx.folder.record(ctx.dataset_id, self.name, entry)
 
     def _verify_data(self, ctx: PrepareContext, content: str, fetched: Fetched) -> Optional[str]:
         """What verified the file (None if nothing could); raises on a mismatch."""
