@@ -105,7 +105,7 @@ def run(repeat: int = 5) -> None:
     print()
     common.verdict(
         "no slower than the best peer",
-        ours_median <= best_peer * 1.05,
+        ours_median <= best_peer,
         f"datamaestro {common.seconds(ours_median)}, best peer {common.seconds(best_peer)} "
         f"({ours_median / best_peer:.2f}x)",
     )
