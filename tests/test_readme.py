@@ -3,7 +3,10 @@
 Every ``datamaestro`` command line of a ``console`` block runs (through bash,
 so pipes into ``jq`` work too) and must succeed; after a ``$ `` prompt, the
 lines shown must be the command's output (``...`` stands for any lines).
-``python`` blocks run, ``yaml`` blocks must be valid configuration files.
+``python`` blocks run in order, each after the ones before it (as in one
+session); a block marked ``python extras=torch,tf`` needs those optional
+frameworks: it runs where they are installed and is only compiled elsewhere.
+``yaml`` blocks must be valid configuration files.
 
 Network: Fashion-MNIST comes from Debian's real files served on 127.0.0.1,
 through the config's ``mirrors``. MNIST's published md5s cannot be matched by
@@ -38,12 +41,27 @@ BIN = str(Path(sys.executable).parent)
 SHOWN_DATA = "/home/me/.local/share/datamaestro"
 #: command lines shown but not run: installing, the test suite itself, the docs server, shell setup
 NOT_RUN = ("pip ", "python -m pytest", "mkdocs ", "eval ")
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
+FENCE = re.compile(r"^```([^\n]*)\n(.*?)^```", re.S | re.M)
+#: extras a Python example may need -> the module that must import
+EXTRAS = {"torch": "torch", "tf": "tensorflow"}
 
 
-def code_blocks(path: Path) -> list[tuple[str, str]]:
-    """(language, text) of the fenced blocks of a Markdown file."""
-    return FENCE.findall(path.read_text(encoding="utf-8"))
+def code_blocks(path: Path) -> list[tuple[str, str, str]]:
+    """(language, attributes, text) of the fenced blocks of a Markdown file."""
+    blocks = []
+    for info, text in FENCE.findall(path.read_text(encoding="utf-8")):
+        language, _, attributes = info.strip().partition(" ")
+        blocks.append((language, attributes, text))
+    return blocks
+
+
+def missing_extras(attributes: str) -> list[str]:
+    """The extras named by ``extras=a,b`` whose framework is not installed."""
+    import importlib.util
+
+    match = re.search(r"extras=([\w,]+)", attributes)
+    names = match.group(1).split(",") if match else []
+    return [n for n in names if importlib.util.find_spec(EXTRAS[n]) is None]
 
 
 def console_commands(text: str) -> list[tuple[str, Optional[list[str]]]]:
@@ -157,8 +175,9 @@ def runner(env, server, tmp_path) -> Runner:
 
 def run_examples(path: Path, runner: Runner, env) -> dict[str, int]:
     """Run every example of ``path``; returns how many of each kind ran."""
-    ran = {"console": 0, "python": 0, "yaml": 0}
-    for language, text in code_blocks(path):
+    ran = {"console": 0, "python": 0, "compiled": 0, "yaml": 0}
+    session = ""
+    for language, attributes, text in code_blocks(path):
         if language == "console":
             for command, expected in console_commands(text):
                 if command.startswith(NOT_RUN):
@@ -174,9 +193,13 @@ def run_examples(path: Path, runner: Runner, env) -> dict[str, int]:
                         f"{path.name}: the output of {command} is not the one shown:\n{out}"
                     )
                 ran["console"] += 1
+        elif language == "python" and missing_extras(attributes):
+            compile(session + text, f"{path.name} example", "exec")
+            ran["compiled"] += 1
         elif language == "python":
+            session += text
             script = runner.work / "example.py"
-            script.write_text(text)
+            script.write_text(session)
             r = subprocess.run([sys.executable, str(script)], cwd=runner.work, env=runner.environ,
                                capture_output=True, text=True, timeout=120)
             assert r.returncode == 0, f"{path.name}: Python example failed:\n{r.stderr}"
@@ -201,7 +224,10 @@ def test_output_matching():
 
 def test_readme_examples(runner, env):
     ran = run_examples(ROOT / "README.md", runner, env)
-    assert ran == {"console": 9, "python": 1, "yaml": 1}
+    assert ran["console"] == 9 and ran["yaml"] == 1
+    assert ran["python"] + ran["compiled"] == len(
+        [b for b in code_blocks(ROOT / "README.md") if b[0] == "python"]
+    ) and ran["python"] >= 2
     grid = Image.open(runner.work / "fashion.png")
     assert grid.format == "PNG" and grid.width == 8 * (28 * 3 + 8)
     # the README's own facts: install command, main job, test command
