@@ -236,3 +236,41 @@ def test_png_of_cifar_like_colour_data(env, server, cli, tmp_path):
     r = cli("show", "org.test.colours", "--label", "bird", "-n", "1", "--terminal",
             "--colour", "truecolor", "-q")
     assert r.stdout == render_terminal(images[:1], ["bird"], colour="truecolor")
+
+
+def decode_half_blocks(lines: list[str]) -> np.ndarray:
+    """The RGB pixels that truecolor half-block lines show (2 pixel rows per line)."""
+    import re
+
+    rows: list[list[tuple[int, ...]]] = []
+    for line in lines:
+        top: list[tuple[int, ...]] = []
+        bottom: list[tuple[int, ...]] = []
+        fg = bg = None
+        for escape, char in re.findall(r"(\x1b\[[0-9;]*m)?(\u2580)", line):
+            if escape:
+                codes = [int(c) for c in escape[2:-1].split(";")]
+                fg = tuple(codes[2:5])
+                bg = tuple(codes[7:10]) if codes[5] == 48 else None
+            top.append(fg)
+            bottom.append(bg)
+        rows.append(top)
+        if any(b is not None for b in bottom):
+            rows.append(bottom)
+    return np.array(rows, dtype=np.uint8)
+
+
+def test_terminal_truecolor_round_trip():
+    """Decoding the drawn half blocks gives back every pixel of every image."""
+    rng = np.random.default_rng(11)
+    images = rng.integers(0, 256, size=(5, 27, 28, 3), dtype=np.uint8)  # odd height, colour
+    images[:, :6, :6] = 0  # runs of equal pixels, drawn without repeating the escape
+    text = render_terminal(images, list("abcde"), ncols=3, colour="truecolor", width=200)
+    lines = text.splitlines()
+    assert len(lines) == 2 * (1 + 14)  # two rows of images, each a title and 14 lines
+    for row, start in ((0, 0), (1, 3)):
+        block = lines[row * 15 + 1 : row * 15 + 15]
+        pictures = [line.split("\x1b[0m  ") for line in block]
+        for k in range(len(pictures[0])):
+            decoded = decode_half_blocks([p[k] for p in pictures])
+            assert np.array_equal(decoded, images[start + k])
