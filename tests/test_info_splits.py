@@ -63,3 +63,16 @@ def test_info_text_shows_counts_and_histogram(env, server, cli):
             expected.append(f"    {label:<5}  {count:>{len(str(top))}}  {bar}".rstrip())
     assert lines[start : start + len(expected)] == expected
     assert lines[start + len(expected)] == ""  # then the description, as before
+
+
+def test_many_classes_are_summarised_in_one_line():
+    from datamaestro.cli.commands.info import split_lines
+
+    histogram = {f"class{k}": 500 - k for k in range(100)}
+    lines = split_lines({"train": {"count": 49950 - 50, "image_shape": [3, 32, 32],
+                                   "image_dtype": "uint8", "labels": histogram}})
+    assert lines == [
+        "splits:",
+        "  train: 49900 images, 3x32x32 uint8",
+        "    labels: 100 classes, 401 to 500 images each",
+    ]
