@@ -70,9 +70,9 @@ class DataFolder:
         from filelock import FileLock, Timeout
 
         path = self.lock_path(dataset_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(str(path), thread_local=False)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             lock.acquire(timeout=0)
         except Timeout:
             if not blocking:
@@ -80,6 +80,11 @@ class DataFolder:
                 return
             log.info("%s: another process is preparing it; waiting (lock %s)", dataset_id, path)
             lock.acquire()
+        except OSError as e:
+            raise StorageError(
+                f"cannot lock {dataset_id}: {path}: {e.strerror or e}; "
+                "the data folder must be writable"
+            ) from None
         try:
             yield True
         finally:

@@ -34,6 +34,10 @@ class OfflineError(DownloadError):
     """Offline mode forbids the download that a resource needs."""
 
 
+class _NoLocalCopy(DownloadError):
+    """``prepare --from DIR``: DIR has no file for this URL."""
+
+
 @dataclass
 class Fetched:
     """A downloaded file and what its bytes hash to."""
@@ -123,7 +127,7 @@ def local_copy(ctx: PrepareContext, url: str) -> Path:
     assert folder is not None
     path = folder / _file_name(url)
     if not path.is_file():
-        raise DownloadError("not found")
+        raise _NoLocalCopy("not found")
     return path
 
 
@@ -165,7 +169,8 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
         except TransferError as e:
             attempts.append(f"{shown}: {e}")
         except DownloadError as e:
-            discard_partial(ctx, name)
+            if not isinstance(e, _NoLocalCopy):  # then the partial download was not touched
+                discard_partial(ctx, name)
             attempts.append(f"{shown}: {e}")
         except BaseException:
             _unverified.pop(partial_path(ctx, name), None)
@@ -233,6 +238,7 @@ def _copy(source: Path, dest: Path, algorithms: list[str]) -> dict[str, str]:
     """Copy ``source`` to ``dest``, returning the digests of its bytes."""
     hashers = {a: hashlib.new(a) for a in set(algorithms)}
     dest.parent.mkdir(parents=True, exist_ok=True)
+    _note_path(dest).unlink(missing_ok=True)  # these bytes come from no URL: never resumed
     try:
         with open(source, "rb") as src, open(dest, "wb") as out:
             while chunk := src.read(1 << 20):

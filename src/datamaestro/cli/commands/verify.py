@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from datamaestro.config import load_settings
     from datamaestro.errors import UnknownDatasetError
     from datamaestro.registry import Registry
-    from datamaestro.storage import DataFolder
+    from datamaestro.storage import DataFolder, StorageError
 
     settings = load_settings(args.data, quiet=args.quiet)
     folder = DataFolder(settings.datadir)
@@ -65,7 +65,10 @@ def run(args: argparse.Namespace) -> int:
             if not folder.manifest_path(dataset_id).exists():
                 raise
             expected = []  # prepared, but its definition is gone: check what was recorded
-        with folder.lock(dataset_id):
+        try:
+            with folder.lock(dataset_id):  # not while another process prepares it
+                results.append(check(folder, dataset_id, expected))
+        except StorageError:  # a read-only data folder: nobody prepares anything there
             results.append(check(folder, dataset_id, expected))
     if args.json:
         print(json.dumps(results, indent=2))
