@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass, field
+from typing import Any
 
 NAME = "completion"
 HELP = "print a shell completion script (bash, zsh or fish)"
@@ -127,30 +128,48 @@ def _flags(options: list[Option]) -> str:
     return " ".join(f for o in options for f in o.flags)
 
 
+def _cases(
+    commands: list[Command],
+    global_options: list[Option],
+    label: str,
+    value_label: str,
+    reply: Any,
+    assign: Any,
+) -> str:
+    """The body of the shell ``case "$cmd"``: per command, option values then its words.
+
+    ``label``/``value_label`` format a case pattern, ``reply(option)`` completes
+    an option's value, ``assign(command)`` sets opts, words and ids.
+    """
+    top = Command("", "", global_options, words=[c.name for c in commands])
+    cases = []
+    for c in [top] + commands:
+        values = [
+            f"                {value_label.format('|'.join(o.flags))} {reply(o)}; return ;;"
+            for o in c.options
+            if o.takes_value
+        ]
+        body = [f"        {label.format(c.name)}"]
+        if values:
+            body += ['            case "$prev" in', *values, "            esac"]
+        body.append(f"            {assign(c)} ;;")
+        cases.append("\n".join(body))
+    return "\n".join(cases)
+
+
 def bash_script(commands: list[Command], global_options: list[Option]) -> str:
     """The bash completion script."""
     value_flags = "|".join(_value_flags(commands, global_options))
-    cases = []
-    for c in [Command("", "", global_options, words=[c.name for c in commands])] + commands:
-        values = []
-        for o in c.options:
-            if not o.takes_value:
-                continue
-            if o.choices:
-                reply = f'COMPREPLY=($(compgen -W "{" ".join(o.choices)}" -- "$cur"))'
-            elif o.kind:
-                reply = f'COMPREPLY=($(compgen -{o.kind[0]} -- "$cur"))'
-            else:
-                reply = "COMPREPLY=()"
-            values.append(f'                {"|".join(o.flags)}) {reply}; return ;;')
-        body = [f'        "{c.name}")']
-        if values:
-            body += ['            case "$prev" in', *values, "            esac"]
-        body.append(
-            f'            opts="{_flags(c.options)}"; words="{" ".join(c.words)}"; '
-            f"ids={int(c.takes_id)} ;;"
-        )
-        cases.append("\n".join(body))
+
+    def reply(o: Option) -> str:
+        if o.choices:
+            return f'COMPREPLY=($(compgen -W "{" ".join(o.choices)}" -- "$cur"))'
+        return f'COMPREPLY=($(compgen -{o.kind[0]} -- "$cur"))' if o.kind else "COMPREPLY=()"
+
+    def assign(c: Command) -> str:
+        return f'opts="{_flags(c.options)}"; words="{" ".join(c.words)}"; ids={c.takes_id}'
+
+    cases = _cases(commands, global_options, '"{}")', "{})", reply, assign)
     return f"""\
 # bash completion for datamaestro; load it with: eval "$(datamaestro completion bash)"
 _datamaestro() {{
@@ -164,7 +183,7 @@ _datamaestro() {{
         esac
     done
     case "$cmd" in
-{chr(10).join(cases)}
+{cases}
         *) return ;;
     esac
     if [[ "$cur" == -* ]]; then
@@ -184,27 +203,16 @@ complete -F _datamaestro datamaestro
 def zsh_script(commands: list[Command], global_options: list[Option]) -> str:
     """The zsh completion script (works sourced, or as ``_datamaestro`` in ``$fpath``)."""
     value_flags = "|".join(_value_flags(commands, global_options))
-    cases = []
-    for c in [Command("", "", global_options, words=[c.name for c in commands])] + commands:
-        values = []
-        for o in c.options:
-            if not o.takes_value:
-                continue
-            if o.choices:
-                reply = f"compadd -- {' '.join(o.choices)}"
-            elif o.kind:
-                reply = "_files -/" if o.kind == "dir" else "_files"
-            else:
-                reply = ":"
-            values.append(f'                ({"|".join(o.flags)}) {reply}; return ;;')
-        body = [f'        ("{c.name}")']
-        if values:
-            body += ['            case "$prev" in', *values, "            esac"]
-        body.append(
-            f"            opts=({_flags(c.options)}); words_=({' '.join(c.words)}); "
-            f"ids={int(c.takes_id)} ;;"
-        )
-        cases.append("\n".join(body))
+
+    def reply(o: Option) -> str:
+        if o.choices:
+            return f"compadd -- {' '.join(o.choices)}"
+        return ("_files -/" if o.kind == "dir" else "_files") if o.kind else ":"
+
+    def assign(c: Command) -> str:
+        return f"opts=({_flags(c.options)}); words_=({' '.join(c.words)}); ids={c.takes_id}"
+
+    cases = _cases(commands, global_options, '("{}")', "({})", reply, assign)
     return f"""\
 #compdef datamaestro
 # zsh completion for datamaestro; load it with: eval "$(datamaestro completion zsh)"
@@ -220,7 +228,7 @@ _datamaestro() {{
         esac
     done
     case "$cmd" in
-{chr(10).join(cases)}
+{cases}
         (*) return ;;
     esac
     if [[ "$cur" == -* ]]; then
