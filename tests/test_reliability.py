@@ -71,6 +71,15 @@ def partial(env, name: str = "a.idx", dataset: str = ID) -> Path:
     return env.data / "downloads" / dataset / f"{name}.part"
 
 
+def leave_partial(env, data: bytes, url: str) -> Path:
+    """A partial download of a.idx, as an interrupted run from ``url`` leaves it."""
+    part = partial(env)
+    part.parent.mkdir(parents=True)
+    part.write_bytes(data)
+    part.with_name("a.idx.part.json").write_text(json.dumps({"url": url}))
+    return part
+
+
 def last_line(result) -> str:
     return result.stderr.splitlines()[-1]
 
@@ -107,10 +116,7 @@ def test_resumed_download_is_hashed_whole(env, server, cli):
     """A partial file with a wrong prefix fails the checksum after resuming, and is discarded."""
     data = payload()
     serve(env, server, {"a.idx": data})
-    part = partial(env)
-    part.parent.mkdir(parents=True)
-    part.write_bytes(b"\0" * 1000)  # bytes that are not the file's start
-    part.with_name("a.idx.part.json").write_text(json.dumps({"url": server.url("d/blob/a.idx")}))
+    part = leave_partial(env, b"\0" * 1000, server.url("d/blob/a.idx"))  # not the file's start
     result = cli("prepare", ID)
     assert result.returncode == 1
     assert server.log == [("GET", "/d/blob/a.idx", "bytes=1000-")]
@@ -129,10 +135,7 @@ def test_resumed_download_is_hashed_whole(env, server, cli):
 def test_complete_partial_is_not_downloaded_again(env, server, cli):
     data = payload()
     serve(env, server, {"a.idx": data})
-    part = partial(env)
-    part.parent.mkdir(parents=True)
-    part.write_bytes(data)
-    part.with_name("a.idx.part.json").write_text(json.dumps({"url": server.url("d/blob/a.idx")}))
+    leave_partial(env, data, server.url("d/blob/a.idx"))
     result = cli("prepare", "-q", ID)
     assert result.returncode == 0, result.stderr
     assert server.log == [("GET", "/d/blob/a.idx", f"bytes={SIZE}-")]  # answered 416
@@ -143,10 +146,7 @@ def test_complete_partial_is_not_downloaded_again(env, server, cli):
 def test_partial_from_another_url_is_not_resumed(env, server, cli):
     data = payload()
     serve(env, server, {"a.idx": data})
-    part = partial(env)
-    part.parent.mkdir(parents=True)
-    part.write_bytes(data[:5000])
-    part.with_name("a.idx.part.json").write_text(json.dumps({"url": "http://127.0.0.1:9/elsewhere"}))
+    leave_partial(env, data[:5000], "http://127.0.0.1:9/elsewhere")
     result = cli("prepare", "-q", ID)
     assert result.returncode == 0, result.stderr
     assert server.log == [("GET", "/d/blob/a.idx", None)]
