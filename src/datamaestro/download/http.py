@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("datamaestro")
 
-#: bytes read from the network (and written) at a time
+#: most bytes read from the network (and written) at a time: read1 returns what has arrived
 CHUNK = 1 << 16
 #: longest wait honoured from a Retry-After header (seconds)
 MAX_RETRY_AFTER = 60.0
