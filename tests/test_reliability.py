@@ -71,6 +71,23 @@ def partial(env, name: str = "a.idx", dataset: str = ID) -> Path:
     return env.data / "downloads" / dataset / f"{name}.part"
 
 
+def mirrored(env, server, data: bytes) -> None:
+    """org.rel.blob: a.idx from /first/a.idx, with the mirror /second/a.idx."""
+    source = f'''
+from datamaestro.data.tensor import IDX
+from datamaestro.download.single import filedownloader
+from datamaestro.definitions import dataset
+
+@filedownloader("a.idx", {server.url("first/a.idx")!r}, mirrors=[{server.url("second/a.idx")!r}],
+                checksum="md5:{md5(data)}")
+@dataset(IDX, id="blob")
+def blob(a):
+    return {{"path": a}}
+'''
+    write_module(env.use_registry(), "org.rel", source)
+    env.write_config(FAST)
+
+
 def leave_partial(env, data: bytes, url: str) -> Path:
     """A partial download of a.idx, as an interrupted run from ``url`` leaves it."""
     part = partial(env)
@@ -198,18 +215,7 @@ def test_4xx_fails_fast_then_next_mirror(env, server, cli):
     server.files["/second/a.idx"] = data
     server.faults["/first/a.idx"] = Fault(errors=[403] * 5)
     server.files["/first/a.idx"] = data
-    source = f'''
-from datamaestro.data.tensor import IDX
-from datamaestro.download.single import filedownloader
-from datamaestro.definitions import dataset
-
-@filedownloader("a.idx", {server.url("first/a.idx")!r}, mirrors=[{server.url("second/a.idx")!r}], checksum="md5:{md5(data)}")
-@dataset(IDX, id="blob")
-def blob(a):
-    return {{"path": a}}
-'''
-    write_module(env.use_registry(), "org.rel", source)
-    env.write_config(FAST)
+    mirrored(env, server, data)
     result = cli("prepare", "-q", ID)
     assert result.returncode == 0, result.stderr
     assert [p for _, p, _ in server.log] == ["/first/a.idx", "/second/a.idx"]  # 403: no retry
@@ -401,3 +407,49 @@ def test_disk_full_during_re_prepare_leaves_prepared_copy_identical(env, server,
     )
     assert snapshot(folder) == prepared_blob
     assert not list(folder.glob(".*.tmp"))
+
+
+def test_atomic_write_on_a_full_disk_keeps_the_old_file(env):
+    """EFBIG while writing (the gunzip path): StorageError, the old file intact, no temporary left."""
+    from datamaestro.storage import StorageError, atomic_file
+
+    dest = env.root / "kept.idx"
+    dest.write_bytes(b"old")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, hard))
+    try:
+        with pytest.raises(StorageError) as info:
+            with atomic_file(dest) as out:
+                for _ in range(10):
+                    out.write(b"n" * 10_000)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert str(info.value) == (
+        f"cannot write {dest}: File too large; free some space and run again "
+        "(nothing prepared before was changed)"
+    )
+    assert dest.read_bytes() == b"old"
+    assert [p.name for p in env.root.iterdir() if p.name.startswith(".kept")] == []
+
+
+def test_temporaries_of_a_killed_run_are_removed_by_the_next(env, server, cli):
+    serve(env, server, {"a.idx": payload()})
+    leftover = env.data / "datasets" / ID / ".a.idx.k1ll3d.tmp"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half")
+    result = cli("prepare", ID)
+    assert result.returncode == 0, result.stderr
+    assert f"{ID}: removing .a.idx.k1ll3d.tmp, left by an interrupted run" in result.stderr.splitlines()
+    assert sorted(p.name for p in leftover.parent.iterdir()) == [".manifest.json", "a.idx"]
+
+
+def test_partial_download_is_resumed_from_its_mirror_first(env, server, cli):
+    data = payload()
+    for folder in ("first", "second"):
+        server.files[f"/{folder}/a.idx"] = data
+    mirrored(env, server, data)
+    leave_partial(env, data[:100_000], server.url("second/a.idx"))
+    result = cli("prepare", "-q", ID)
+    assert result.returncode == 0, result.stderr
+    assert server.log == [("GET", "/second/a.idx", "bytes=100000-")]
+    assert prepared(env).read_bytes() == data

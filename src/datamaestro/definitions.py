@@ -18,6 +18,7 @@ from datamaestro.data.base import Base
 from datamaestro.download import PrepareContext, Resource
 from datamaestro.download.mirrors import OfflineError
 from datamaestro.errors import ChecksumError, DefinitionError, DownloadError
+from datamaestro.storage import remove
 
 log = logging.getLogger("datamaestro")
 
@@ -90,6 +91,9 @@ class DatasetDefinition:
     def _prepare_locked(self, ctx: PrepareContext) -> None:
         """Prepare the missing resources (all of them with ``force``), holding the lock."""
         settings = ctx.settings
+        for leftover in ctx.folder.temporaries(self.id):  # from a killed run: never left to grow
+            log.info("%s: removing %s, left by an interrupted run", self.id, leftover.name)
+            remove(leftover)
         local_errors: list[DownloadError] = []
         for resource in self.resources:
             if settings.force or not resource.is_prepared(ctx):

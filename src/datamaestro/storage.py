@@ -97,6 +97,15 @@ class DataFolder:
             return []
         return sorted(p.parent.name for p in datasets.glob(f"*/{MANIFEST}"))
 
+    def temporaries(self, dataset_id: str) -> list[Path]:
+        """Temporary files and folders of atomic writes in a dataset folder.
+
+        Whoever holds the dataset's lock may delete them: they are left over
+        by a process that was killed while writing.
+        """
+        directory = self.dataset_dir(dataset_id)
+        return sorted(directory.glob(".*.tmp")) if directory.is_dir() else []
+
     def partial_files(self, dataset_id: Optional[str] = None) -> list[Path]:
         """Partial downloads (and their ``.part.json`` notes) of one or every dataset."""
         base = self.download_dir(dataset_id) if dataset_id else self.root / "downloads"
