@@ -41,6 +41,8 @@ class Fault:
     trickle: Optional[int] = None
     #: ...sleeping this long between pieces
     pause: float = 0.0
+    #: send this ETag; a Range whose If-Range differs gets the whole file (200)
+    etag: Optional[str] = None
 
 
 class FileServer:
@@ -98,7 +100,9 @@ class FileServer:
                     data = fault.body
                 start, end = 0, len(data)
                 match = re.fullmatch(r"bytes=(\d+)-(\d*)", rng or "")
-                if match and not fault.ignore_range:
+                if_range = self.headers.get("If-Range")
+                stale = fault.etag is not None and if_range is not None and if_range != fault.etag
+                if match and not fault.ignore_range and not stale:
                     start = int(match.group(1))
                     end = min(end, int(match.group(2)) + 1) if match.group(2) else end
                     if start >= len(data):
@@ -113,6 +117,8 @@ class FileServer:
                     self.send_response(200)
                     self.send_header("Accept-Ranges", "none" if fault.ignore_range else "bytes")
                 self.send_header("Content-Length", str(end - start))
+                if fault.etag is not None:
+                    self.send_header("ETag", fault.etag)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.end_headers()
                 if not body:

@@ -453,3 +453,33 @@ def test_partial_download_is_resumed_from_its_mirror_first(env, server, cli):
     assert result.returncode == 0, result.stderr
     assert server.log == [("GET", "/second/a.idx", "bytes=100000-")]
     assert prepared(env).read_bytes() == data
+
+
+def test_resume_sends_if_range_with_the_etag(env, server, cli):
+    data = payload()
+    serve(env, server, {"a.idx": data}, checksums=False)
+    server.faults["/d/blob/a.idx"] = Fault(etag='"v1"', drop_after=100_000, drop_times=1)
+    if_range = []
+    server.hook = lambda handler, path: if_range.append(handler.headers.get("If-Range")) or False
+    result = cli("prepare", "-q", ID)
+    assert result.returncode == 0, result.stderr
+    assert [r for _, _, r in server.log] == [None, "bytes=100000-"]
+    assert if_range == [None, '"v1"']
+    assert prepared(env).read_bytes() == data
+
+
+def test_file_changed_on_the_server_is_not_spliced(env, server, cli):
+    """Without a checksum, If-Range keeps the bytes of two versions of a file apart."""
+    old, new = payload(seed=1), payload(seed=2)
+    serve(env, server, {"a.idx": new}, checksums=False)
+    server.faults["/d/blob/a.idx"] = Fault(etag='"v2"')
+    part = leave_partial(env, old[:100_000], server.url("d/blob/a.idx"))
+    part.with_name("a.idx.part.json").write_text(
+        json.dumps({"url": server.url("d/blob/a.idx"), "validator": '"v1"'})
+    )
+    result = cli("prepare", ID)
+    assert result.returncode == 0, result.stderr
+    assert server.log == [("GET", "/d/blob/a.idx", "bytes=100000-")]
+    assert server.bytes_sent("/d/blob/a.idx") == SIZE  # the whole new file
+    assert prepared(env).read_bytes() == new
+    assert f"{ID}: a.idx: the file changed on the server (or it ignores Range); downloading from the start" in result.stderr

@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
 
 from datamaestro.errors import DownloadError
 from datamaestro.storage import StorageError, disk_error
@@ -103,6 +103,8 @@ def fetch(
     quiet: bool,
     policy: Optional[Policy] = None,
     expected_size: Optional[int] = None,
+    validator: Optional[str] = None,
+    on_start: Optional[Callable[[Optional[str]], None]] = None,
 ) -> Transfer:
     """Download ``url`` into ``dest`` (resuming what ``dest`` already holds) and hash all of it.
 
@@ -110,7 +112,19 @@ def fetch(
     and jitter (an attempt that made progress resets the count); other HTTP
     errors fail at once. Raises ``DownloadError`` (``TransferError`` when the
     partial file can be resumed later) or ``StorageError`` (disk full...).
+
+    ``validator`` (the ETag or Last-Modified of the bytes in ``dest``) is sent
+    as ``If-Range``, so that a file changed on the server is downloaded whole
+    again; ``on_start(validator)`` is called when a download starts from the
+    first byte, with the new file's validator, before any byte is written.
     """
+    state = {"validator": validator}
+
+    def started(new: Optional[str]) -> None:
+        state["validator"] = new
+        if on_start:
+            on_start(new)
+
     policy = policy or Policy()
     algorithms = sorted({"sha256", *algorithms})
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -121,7 +135,9 @@ def fetch(
     while True:
         requests_made += 1
         try:
-            transfer = _attempt(url, dest, algorithms, label, quiet, policy, expected_size)
+            transfer = _attempt(
+                url, dest, algorithms, label, quiet, policy, expected_size, state["validator"], started
+            )
             transfer.requests = requests_made
             return transfer
         except TransferError as e:
@@ -150,6 +166,8 @@ def _attempt(
     quiet: bool,
     policy: Policy,
     expected_size: Optional[int],
+    validator: Optional[str],
+    started: Callable[[Optional[str]], None],
 ) -> Transfer:
     """One HTTP request, appending to ``dest`` when the server honours the Range."""
     import requests
@@ -159,6 +177,8 @@ def _attempt(
         _truncate(dest)
         have = 0
     headers = {"Range": f"bytes={have}-"} if have else {}
+    if have and validator:
+        headers["If-Range"] = validator
     try:
         with session().get(
             url,
@@ -173,7 +193,9 @@ def _attempt(
                     return Transfer(have, _hash_file(dest, algorithms), resumed_from=have)
                 log.info("%s: the server refused to resume; downloading from the start", label)
                 _truncate(dest)
-                return _attempt(url, dest, algorithms, label, quiet, policy, expected_size)
+                return _attempt(
+                    url, dest, algorithms, label, quiet, policy, expected_size, None, started
+                )
             if status == 206 and have:
                 start = _range_start(response.headers.get("Content-Range", ""))
                 if start != have:
@@ -181,9 +203,15 @@ def _attempt(
                     raise TransferError(f"the server sent bytes from {start}, not {have}")
                 log.info("%s: resuming after %d bytes", label, have)
             elif status == 200:
-                if have:
+                if have and validator and "If-Range" in headers:
+                    log.info(
+                        "%s: the file changed on the server (or it ignores Range); "
+                        "downloading from the start", label,
+                    )
+                elif have:
                     log.info("%s: the server ignores Range; downloading from the start", label)
                 have = 0
+                started(_validator(response.headers))
             elif status == 429 or status >= 500:
                 raise TransferError(
                     f"HTTP {status} {response.reason}",
@@ -293,6 +321,14 @@ class _ReadTimeout(Exception):
 
 class _Closed(Exception):
     """The connection closed (or was reset) before the end of the body."""
+
+
+def _validator(headers: Any) -> Optional[str]:
+    """What identifies this version of the file: a strong ETag, else Last-Modified."""
+    etag = headers.get("ETag")
+    if etag and not etag.startswith("W/"):
+        return etag
+    return headers.get("Last-Modified")
 
 
 def _size(path: Path) -> int:

@@ -15,7 +15,7 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import unquote, urlparse
 
 from datamaestro.download import PrepareContext
@@ -74,7 +74,7 @@ def fetch_checked(
     else:
         if settings.offline:
             raise OfflineError(f"offline mode: not downloading {url}")
-        _claim_partial(partial, url)
+        validator = _claim_partial(partial, url)
         transfer = fetch(
             url,
             partial,
@@ -83,6 +83,8 @@ def fetch_checked(
             settings.quiet,
             Policy.from_settings(settings),
             size,
+            validator,
+            lambda new: _write_note(partial, url, new),
         )
         digests = transfer.digests
         origin = url
@@ -210,24 +212,36 @@ def _note_path(partial: Path) -> Path:
     return partial.with_name(partial.name + ".json")
 
 
+def _note(partial: Path) -> dict[str, Any]:
+    """The note of a partial download: its URL and validator ({} if unreadable)."""
+    try:
+        note = json.loads(_note_path(partial).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return note if isinstance(note, dict) else {}
+
+
 def _partial_url(partial: Path) -> Optional[str]:
     """The URL the partial download comes from (None if there is none)."""
-    if not partial.is_file():
-        return None
-    try:
-        return json.loads(_note_path(partial).read_text(encoding="utf-8")).get("url")
-    except (OSError, ValueError, AttributeError):
-        return None
+    return _note(partial).get("url") if partial.is_file() else None
 
 
-def _claim_partial(partial: Path, url: str) -> None:
-    """Keep the partial download only if it comes from ``url``; note that it does."""
-    if partial.exists() and _partial_url(partial) != url:
+def _claim_partial(partial: Path, url: str) -> Optional[str]:
+    """Keep the partial download only if it comes from ``url``; returns its validator."""
+    note = _note(partial) if partial.exists() else {}
+    if partial.exists() and note.get("url") != url:
         log.info("%s: discarding a partial download from another URL", partial.name)
         partial.unlink()
+        note = {}
+    _write_note(partial, url, note.get("validator"))
+    return note.get("validator")
+
+
+def _write_note(partial: Path, url: str, validator: Optional[str]) -> None:
+    """Record where the bytes of ``partial`` come from (URL, ETag or Last-Modified)."""
     partial.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _note_path(partial).write_text(json.dumps({"url": url}), encoding="utf-8")
+        _note_path(partial).write_text(json.dumps({"url": url, "validator": validator}), encoding="utf-8")
     except OSError as e:
         if disk_error(e):
             raise StorageError(f"cannot write {partial.parent}: {e.strerror}; free some space") from None
