@@ -320,7 +320,7 @@ def test_offline_mode(env, server, cli):
         assert result.stderr == (
             f"datamaestro: error: offline mode: {ID} is not prepared (missing a.idx, b.idx); "
             f"run 'datamaestro prepare {ID}' with network access, "
-            "or 'datamaestro prepare --from DIR' with a copy of its files\n"
+            f"or 'datamaestro prepare {ID} --from DIR' with a copy of its files\n"
         )
     assert server.log == []
     env.monkeypatch.delenv("DATAMAESTRO_OFFLINE")

@@ -119,7 +119,7 @@ class DatasetDefinition:
         return (
             f"offline mode: {self.id} is not prepared (missing {', '.join(missing)}); "
             f"run 'datamaestro prepare {self.id}' with network access, "
-            "or 'datamaestro prepare --from DIR' with a copy of its files"
+            f"or 'datamaestro prepare {self.id} --from DIR' with a copy of its files"
         )
 
     def build(self, ctx: PrepareContext) -> Base:

@@ -149,7 +149,8 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
     elif settings.offline:
         raise OfflineError(
             f"offline mode: {what} is not prepared and would be downloaded from {urls[0]}; "
-            "run without --offline (and DATAMAESTRO_OFFLINE) or use 'prepare --from DIR'"
+            "run without --offline (and DATAMAESTRO_OFFLINE) or use "
+            f"'datamaestro prepare {ctx.dataset_id} --from DIR'"
         )
     else:
         resumable = _partial_url(partial_path(ctx, name))
