@@ -251,3 +251,20 @@ def test_prepare_from_missing_copy_and_usage_errors(env, cli, tmp_path):
     assert (missing.returncode, missing.stderr) == (
         2, f"datamaestro: error: --from {tmp_path / 'nope'}: no such folder\n"
     )
+
+
+def test_verify_and_clean_an_extracted_archive(env, server, cli):
+    from test_archive import define, good_members, tar_bytes
+
+    dataset_id = define(env, server, tar_bytes(good_members()), "a.tar.gz")
+    assert cli("prepare", "-q", dataset_id).returncode == 0
+    assert cli("verify").stdout == f"{dataset_id}: OK (1 file)\n"
+    assert cli("clean", "--yes").stderr == f"nothing to clean in {env.data}\n"  # the folder is recorded
+    content = env.data / "datasets" / dataset_id / "content"
+    (content / "sub" / "b.txt").unlink()
+    result = cli("verify", dataset_id)
+    assert result.returncode == 1
+    assert result.stdout == (
+        f"{dataset_id}: CORRUPT: content: 2 files, recorded 3; "
+        f"run 'datamaestro prepare --force {dataset_id}' to fetch it again\n"
+    )

@@ -35,6 +35,10 @@ def check(folder: Any, dataset_id: str, expected: list[str]) -> dict[str, Any]:
             corrupt.append(f"{name}: {path.stat().st_size} bytes, recorded {entry['size']}")
         elif path.is_file() and "sha256" in entry and file_digest(path) != entry["sha256"]:
             corrupt.append(f"{name}: sha256:{file_digest(path)}, recorded sha256:{entry['sha256']}")
+        elif path.is_dir() and isinstance(entry.get("files"), int):  # an extracted archive
+            count = sum(1 for p in path.rglob("*") if p.is_file())
+            if count != entry["files"]:
+                corrupt.append(f"{name}: {count} files, recorded {entry['files']}")
         unverified += bool(entry.get("no_verify"))
     status = "CORRUPT" if corrupt else "MISSING" if missing or not manifest else "OK"
     problems = corrupt + [f"{name}: missing" for name in sorted(set(missing))]
@@ -77,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     for r in results if not args.json else []:
         if r["status"] == "OK":
             note = f", {r['unverified']} accepted with --no-verify" if r["unverified"] else ""
-            print(f"{r['id']}: OK ({r['files']} files{note})")
+            files = f"{r['files']} file" + ("s" if r["files"] != 1 else "")
+            print(f"{r['id']}: OK ({files}{note})")
             continue
         todo = (
             f"run 'datamaestro prepare --force {r['id']}' to fetch it again"
