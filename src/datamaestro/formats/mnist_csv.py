@@ -111,6 +111,9 @@ def read_file(path: Path, meta: Optional[list[list[str]]] = None) -> Subset:
     return subset
 
 
+CHUNK_ROWS = 4096
+
+
 def _parse_fast(data: bytes) -> Optional[tuple[np.ndarray, np.ndarray]]:
     """Labels and (N, 784) uint8 pixels of well-formed CSV bytes; None if anything is unusual."""
     if b"\r" in data:
@@ -119,35 +122,52 @@ def _parse_fast(data: bytes) -> Optional[tuple[np.ndarray, np.ndarray]]:
     if not data:
         return np.zeros(0, np.int64), np.zeros((0, PIXELS), np.uint8)
     buf = np.frombuffer(data, dtype=np.uint8)
+    line_ends = np.flatnonzero(buf == ord("\n"))
+    bounds = np.concatenate([[-1], line_ends, [len(buf)]])
+    rows = len(bounds) - 1
+    labels = np.empty(rows, np.int64)
+    pixels = np.empty((rows, PIXELS), np.uint8)
+    for first in range(0, rows, CHUNK_ROWS):
+        last = min(first + CHUNK_ROWS, rows)
+        lo, hi = int(bounds[first]) + 1, int(bounds[last])
+        parsed = _parse_chunk(buf[lo:hi], last - first)
+        if parsed is None:
+            return None
+        labels[first:last], pixels[first:last] = parsed
+    return labels, pixels
+
+
+def _parse_chunk(buf: np.ndarray, rows: int) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """Parse ``rows`` complete lines of digits and commas (no trailing newline)."""
     is_sep = (buf == ord(",")) | (buf == ord("\n"))
-    is_digit = (buf >= ord("0")) & (buf <= ord("9"))
-    if not (is_sep | is_digit).all():
+    digit = buf - np.uint8(ord("0"))
+    if not ((digit <= 9) | is_sep).all():
         return None
-    seps = np.flatnonzero(is_sep)
-    starts = np.empty(len(seps) + 1, dtype=np.int64)
+    seps = np.flatnonzero(is_sep).astype(np.int32)
+    width = PIXELS + 1
+    if len(seps) + 1 != rows * width:
+        return None
+    starts = np.empty(len(seps) + 1, np.int32)
     starts[0] = 0
     starts[1:] = seps + 1
     ends = np.empty_like(starts)
     ends[:-1] = seps
     ends[-1] = len(buf)
     lengths = ends - starts
-    width = PIXELS + 1
-    newlines = buf[seps] == ord("\n")
-    rows = int(newlines.sum()) + 1
-    if len(starts) != rows * width or (lengths < 1).any() or (lengths > 3).any():
+    if lengths.min() < 1 or lengths.max() > 3:
         return None
-    # every row must end exactly after `width` values
-    if rows > 1 and not (np.flatnonzero(newlines) % width == width - 1).all():
+    newline_tokens = np.flatnonzero(buf[seps] == ord("\n"))
+    if len(newline_tokens) != rows - 1 or (newline_tokens % width != width - 1).any():
         return None
-    d0 = buf[starts].astype(np.int32) - ord("0")
-    d1 = buf[np.minimum(starts + 1, len(buf) - 1)].astype(np.int32) - ord("0")
-    d2 = buf[np.minimum(starts + 2, len(buf) - 1)].astype(np.int32) - ord("0")
+    top = len(buf) - 1
+    d0 = digit[starts].astype(np.int16)
+    d1 = digit[np.minimum(starts + 1, top)].astype(np.int16)
+    d2 = digit[np.minimum(starts + 2, top)].astype(np.int16)
     values = np.where(lengths == 1, d0, np.where(lengths == 2, d0 * 10 + d1, d0 * 100 + d1 * 10 + d2))
     table = values.reshape(rows, width)
-    pixels = table[:, 1:]
-    if (pixels > 255).any():
+    if table[:, 1:].max() > 255:
         return None
-    return table[:, 0].astype(np.int64), pixels.astype(np.uint8)
+    return table[:, 0].astype(np.int64), table[:, 1:].astype(np.uint8)
 
 
 def _parse_rows(
@@ -229,26 +249,28 @@ def write(dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, **
 
 
 def format_rows(labels: np.ndarray, pixels: np.ndarray) -> bytes:
-    """CSV bytes of rows ``label,p1,...,pn`` (vectorised: a digit table, no per-value Python)."""
-    values = np.concatenate([np.asarray(labels, np.int64)[:, None], pixels.astype(np.int64)], axis=1)
-    low, high = int(min(values.min(), 0)), int(max(values.max(), 255))
-    texts = [str(v).encode() for v in range(low, high + 1)]
-    width = max(len(t) for t in texts)
-    table = np.zeros((len(texts), width), dtype=np.uint8)
-    lens = np.array([len(t) for t in texts], dtype=np.int64)
+    """CSV bytes of rows ``label,p1,...,pn`` (vectorised through a table of padded numbers)."""
+    labels = np.asarray(labels, np.int64)
+    low = int(min(labels.min(initial=0), 0))
+    high = int(max(labels.max(initial=0), 255))
+    texts = [str(v).encode() + b"," for v in range(low, high + 1)]
+    width = 4 if max(len(t) for t in texts) <= 4 else 8  # gathered as one uint32/uint64 each
+    table = np.zeros((len(texts), width), dtype=np.uint8)  # right-aligned, 0 = padding
     for i, t in enumerate(texts):
-        table[i, : len(t)] = np.frombuffer(t, np.uint8)
-    codes = (values - low).reshape(-1)
-    counts = lens[codes] + 1  # each value is followed by ',' or '\n'
-    ends = np.cumsum(counts)
-    starts = ends - counts
-    out = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint8)
-    for k in range(width):
-        has = lens[codes] > k
-        out[starts[has] + k] = table[codes[has], k]
-    out[ends - 1] = ord(",")
-    out[ends.reshape(values.shape)[:, -1] - 1] = ord("\n")
-    return out.tobytes()
+        table[i, width - len(t):] = np.frombuffer(t, np.uint8)
+    words = table.view(np.uint32 if width == 4 else np.uint64).reshape(-1)
+    parts = []
+    for first in range(0, len(labels), CHUNK_ROWS):
+        last = min(first + CHUNK_ROWS, len(labels))
+        codes = np.empty((last - first, pixels.shape[1] + 1), np.int64)
+        codes[:, 0] = labels[first:last]
+        codes[:, 1:] = pixels[first:last]
+        codes -= low
+        out = words[codes].view(np.uint8).reshape(last - first, -1)
+        out[:, -1] = ord("\n")
+        flat = out.reshape(-1)
+        parts.append(flat[flat != 0].tobytes())
+    return b"".join(parts)
 
 
 # --- prepare time: CSV files as memory-mappable IDX files ---------------------------
