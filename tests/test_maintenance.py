@@ -268,3 +268,35 @@ def test_verify_and_clean_an_extracted_archive(env, server, cli):
         f"{dataset_id}: CORRUPT: content: 2 files, recorded 3; "
         f"run 'datamaestro prepare --force {dataset_id}' to fetch it again\n"
     )
+
+
+def test_recompressed_local_copy_is_verified_by_its_data(env, cli, tmp_path):
+    """Like Debian's Fashion-MNIST: other gzip bytes, same data; --no-verify changes nothing then."""
+    import gzip
+
+    raw = payload(20_000, seed=3)
+    published = gzip.compress(raw, mtime=0)
+    copy = gzip.compress(raw, compresslevel=1, mtime=12345)
+    assert md5(copy) != md5(published)
+    write_module(env.use_registry(), "org.rel", f'''
+from datamaestro.data.tensor import IDX
+from datamaestro.download.single import filedownloader
+from datamaestro.definitions import dataset
+
+@filedownloader("x.idx", "http://127.0.0.1:9/pub/x.gz", checksum="md5:{md5(published)}",
+                data_checksum="sha256:{sha(raw)}")
+@dataset(IDX, id="blob")
+def blob(x):
+    return {{"path": x}}
+''')
+    env.write_config(FAST)
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    (copies / "x.gz").write_bytes(copy)
+    for extra in ([], ["--force", "--no-verify"]):
+        result = cli("prepare", ID, "--from", str(copies), *extra)
+        assert result.returncode == 0, result.stderr
+        assert "warning" not in result.stderr
+        assert prepared(env, "x.idx").read_bytes() == raw
+        entry = DataFolder(env.data).read_manifest(ID)["files"]["x.idx"]
+        assert entry["verified"] == f"data sha256:{sha(raw)}" and "no_verify" not in entry

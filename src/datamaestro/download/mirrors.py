@@ -26,8 +26,8 @@ from datamaestro.storage import StorageError, disk_error
 
 log = logging.getLogger("datamaestro")
 
-#: partial path -> why it was accepted without a matching checksum (--no-verify)
-_unverified: dict[Path, str] = {}
+#: partial path -> (its source, why it does not match) for copies accepted with --no-verify
+_unverified: dict[Path, tuple[str, str]] = {}
 
 
 class OfflineError(DownloadError):
@@ -95,15 +95,19 @@ def fetch_checked(
     digest = f"{checksum.algorithm}:{digests[checksum.algorithm]}" if checksum else None
     matches = digest == str(checksum)
     if checksum and not matches and settings.source_dir is not None and settings.no_verify:
-        note = f"expected {checksum}, got {digest}"
-        log.warning(
-            "%s: %s (%s) does not match its published checksum (%s); "
-            "accepted because of --no-verify",
-            ctx.dataset_id, name, origin, note,
-        )
-        _unverified[partial] = note
-        matches = True
+        _unverified[partial] = (origin, f"expected {checksum}, got {digest}")
+        matches = True  # accepted: try_urls warns and marks the manifest entry
     return Fetched(partial, origin, got, digests["sha256"], digest, matches)
+
+
+def accepted_unverified(fetched: Fetched) -> bool:
+    """Whether ``fetched.matches`` only because ``--no-verify`` accepted a local copy."""
+    return fetched.path in _unverified
+
+
+def verified_after_all(fetched: Fetched) -> None:
+    """The resource verified ``fetched`` otherwise (e.g. its decompressed data): not unverified."""
+    _unverified.pop(fetched.path, None)
 
 
 def partial_path(ctx: PrepareContext, name: str) -> Path:
@@ -271,9 +275,14 @@ def _copy(source: Path, dest: Path, algorithms: list[str]) -> dict[str, str]:
 
 def _mark_unverified(ctx: PrepareContext, name: str) -> None:
     """Record in the manifest that ``name`` was accepted with --no-verify."""
-    note = _unverified.pop(partial_path(ctx, name), None)
-    if note is None:
+    unverified = _unverified.pop(partial_path(ctx, name), None)
+    if unverified is None:
         return
+    origin, note = unverified
+    log.warning(
+        "%s: %s (%s) does not match its published checksum (%s); accepted because of --no-verify",
+        ctx.dataset_id, name, origin, note,
+    )
     manifest = ctx.folder.read_manifest(ctx.dataset_id)
     entry = manifest.get("files", {}).get(name)
     if entry is not None:

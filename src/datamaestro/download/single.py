@@ -12,7 +12,13 @@ from urllib.parse import urlparse
 
 from datamaestro.download import PrepareContext, Resource
 from datamaestro.download.checksum import CHUNK, Checksum
-from datamaestro.download.mirrors import Fetched, fetch_checked, try_urls
+from datamaestro.download.mirrors import (
+    Fetched,
+    accepted_unverified,
+    fetch_checked,
+    try_urls,
+    verified_after_all,
+)
 from datamaestro.errors import ChecksumError, DownloadError
 from datamaestro.storage import atomic_file
 
@@ -86,12 +92,16 @@ class FileDownloader(Resource):
 
     def _verify_data(self, ctx: PrepareContext, content: str, fetched: Fetched) -> Optional[str]:
         """What verified the file (None if nothing could); raises on a mismatch."""
-        if fetched.matches:
+        unverified = accepted_unverified(fetched)  # prepare --from DIR --no-verify
+        if fetched.matches and not unverified:
             return str(self.checksum)
         if self.data_checksum:
             if content != self.data_checksum.hexdigest:
+                if unverified:
+                    return None
                 expected = self.checksum or self.data_checksum
                 raise ChecksumError(f"expected {expected}, got {fetched.digest or 'sha256:' + content}")
+            verified_after_all(fetched)
             if self.checksum:
                 log.info(
                     "%s: %s differs from the published file (%s) but its data "
@@ -99,6 +109,8 @@ class FileDownloader(Resource):
                     ctx.dataset_id, self.name, self.checksum, content,
                 )
             return f"data {self.data_checksum}"
+        if unverified:
+            return None
         log.warning(
             "%s: %s has no published checksum, so it was not verified "
             "(recorded sha256:%s)",
