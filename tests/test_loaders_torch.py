@@ -76,3 +76,14 @@ def test_options_resize_layout_one_hot(tmp_path):
     x, _ = split.to_torch(resize=16, normalize=False, interpolation="nearest")[0]
     assert x.dtype == torch.uint8 and x.shape == (3, 16, 16)
     assert torch.equal(x, torch.from_numpy(images[0, :, 1::2, 1::2].copy()))
+
+
+def test_dataset_pickles_for_spawned_workers(mnist):
+    import pickle
+
+    split, images, _ = mnist
+    ds = split.to_torch(resize=32)
+    back = pickle.loads(pickle.dumps(ds))
+    assert isinstance(back, torch.utils.data.Dataset) and len(back) == 50
+    assert torch.equal(back[3][0], ds[3][0]) and back[3][0].shape == (1, 32, 32)
+    assert back.categories == split.categories

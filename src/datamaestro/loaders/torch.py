@@ -62,6 +62,11 @@ def TorchDataset(
     return _dataset_class()(images, labels, converter, split.categories)
 
 
+def _rebuild(*args: Any) -> Any:
+    """An ``ArrayDataset`` again, after pickling (DataLoader workers started by spawn)."""
+    return _dataset_class()(*args)
+
+
 def _dataset_class() -> type:
     global _CLASS
     if _CLASS is None:
@@ -78,6 +83,10 @@ def _dataset_class() -> type:
 
             def __len__(self) -> int:
                 return int(self.images.shape[0])
+
+            def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+                # The class is made at run time; rebuild it by name in other processes.
+                return _rebuild, (self.images, self.labels, self.convert, self.categories)
 
             def __getitem__(self, index: Any) -> tuple[Any, Any]:
                 if isinstance(index, (int, np.integer)):
