@@ -90,8 +90,9 @@ def run(repeat: int = 5) -> None:
     )
     print()
     for label, (warm, cold, hits) in medians.items():
-        common.verdict(
-            f"{label}: under {TARGET * 1000:.0f} ms",
-            warm < TARGET,
-            f"warm {common.seconds(warm)}, cold {common.seconds(cold)}, {hits} results",
-        )
+        for kind, value in (("warm", warm), ("cold", cold)):
+            common.verdict(
+                f"{label}, {kind}: under {TARGET * 1000:.0f} ms",
+                value < TARGET,
+                f"{common.seconds(value)}, {hits} results",
+            )
