@@ -224,7 +224,8 @@ def test_output_matching():
 
 def test_readme_examples(runner, env):
     ran = run_examples(ROOT / "README.md", runner, env)
-    assert ran["console"] == 9 and ran["yaml"] == 1
+    # every command line runs unless NOT_RUN names it (an unknown one fails above)
+    assert ran["console"] >= 12 and ran["yaml"] == 1
     assert ran["python"] + ran["compiled"] == len(
         [b for b in code_blocks(ROOT / "README.md") if b[0] == "python"]
     ) and ran["python"] >= 2

@@ -11,6 +11,10 @@ from datamaestro.registry import Registry
 from makefiles import write_module
 
 MNIST_LINE = "com.lecun.mnist                           The MNIST database of handwritten digits."
+MNIST_CSV_LINE = (
+    "com.pjreddie.mnist-csv                    "
+    "MNIST in CSV: one row per image, the label then 784 pixel values."
+)
 FASHION_LINE = (
     "com.github.zalandoresearch.fashion-mnist  "
     "Fashion-MNIST: Zalando's article images, a drop-in replacement for MNIST."
@@ -53,12 +57,15 @@ def test_ids_follow_module_path_and_function_name(env):
 def test_search_finds_builtin_mnists(cli):
     result = cli("search", "mnist")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [FASHION_LINE, MNIST_LINE]
+    assert result.stdout.splitlines() == [FASHION_LINE, MNIST_LINE, MNIST_CSV_LINE]
 
 
 def test_search_terms_all_match_case_insensitively(cli):
     mnist_alone = "com.lecun.mnist  The MNIST database of handwritten digits.\n"
-    assert cli("search", "MNIST", "Digits").stdout == mnist_alone
+    assert cli("search", "MNIST", "Digits").stdout == (
+        "com.lecun.mnist         The MNIST database of handwritten digits.\n"
+        "com.pjreddie.mnist-csv  MNIST in CSV: one row per image, the label then 784 pixel values.\n"
+    )
     assert cli("search", "tag:fashion").stdout.splitlines() == [FASHION_LINE]
     assert cli("search", "tag:fash").returncode == 1  # tags match whole words
     assert cli("search", "id:lecun").stdout == mnist_alone

@@ -30,30 +30,30 @@ def read_header(path: Path | str) -> tuple[np.dtype, tuple[int, ...], int]:
     """The (dtype, shape, data offset) of an IDX file, checked against its size."""
     path = Path(path)
     with open(path, "rb") as f:
-        head = f.read(4)
-        if len(head) < 4:
-            raise FormatError(f"{path}: not an IDX file (only {len(head)} bytes)")
-        if head[:2] == b"\x1f\x8b":
-            raise FormatError(
-                f"{path}: gzip-compressed, not a raw IDX file; decompress it first"
-            )
-        zero, code, ndim = struct.unpack(">HBB", head)
-        if zero != 0 or code not in DTYPES:
-            raise FormatError(
-                f"{path}: not an IDX file (bad magic 0x{head.hex()} at offset 0)"
-            )
-        if ndim == 0:
-            raise FormatError(f"{path}: IDX header has no dimensions")
-        raw = f.read(4 * ndim)
-        if len(raw) < 4 * ndim:
-            raise FormatError(
-                f"{path}: truncated IDX header ({ndim} dimensions announced, "
-                f"file ends at offset {4 + len(raw)})"
-            )
-        shape = struct.unpack(f">{ndim}I", raw)
+        head = f.read(4 + 4 * 255)
         size = f.seek(0, 2)
-    dtype = DTYPES[code]
+    if head[:2] == b"\x1f\x8b":
+        raise FormatError(f"{path}: gzip-compressed, not a raw IDX file; decompress it first")
+    return _parse_header(str(path), head, size)
+
+
+def _parse_header(source: str, head: bytes, size: int) -> tuple[np.dtype, tuple[int, ...], int]:
+    """Check the header bytes ``head`` of an IDX content of ``size`` bytes named ``source``."""
+    if len(head) < 4:
+        raise FormatError(f"{source}: not an IDX file (only {len(head)} bytes)")
+    zero, code, ndim = struct.unpack(">HBB", head[:4])
+    if zero != 0 or code not in DTYPES:
+        raise FormatError(f"{source}: not an IDX file (bad magic 0x{head[:4].hex()} at offset 0)")
+    if ndim == 0:
+        raise FormatError(f"{source}: IDX header has no dimensions")
     offset = 4 + 4 * ndim
+    if len(head) < offset:
+        raise FormatError(
+            f"{source}: truncated IDX header ({ndim} dimensions announced, "
+            f"file ends at offset {len(head)})"
+        )
+    shape = struct.unpack(f">{ndim}I", head[4:offset])
+    dtype = DTYPES[code]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     actual = size - offset
     shape = _datumaro_count(shape, actual // dtype.itemsize) if actual != expected else shape
@@ -62,7 +62,7 @@ def read_header(path: Path | str) -> tuple[np.dtype, tuple[int, ...], int]:
         problem = "truncated IDX data" if actual < expected else "IDX size mismatch"
         dims = "x".join(map(str, shape))
         raise FormatError(
-            f"{path}: {problem}: header announces {dims} {dtype.name} values "
+            f"{source}: {problem}: header announces {dims} {dtype.name} values "
             f"({expected} bytes from offset {offset}), file has {actual}"
         )
     return dtype, shape, offset
@@ -107,30 +107,7 @@ def write(path: Path | str, array: np.ndarray) -> None:
 
 def from_bytes(data: bytes, source: str) -> np.ndarray:
     """The tensor in IDX bytes (e.g. a decompressed ``.gz``); ``source`` names them in errors."""
-    if len(data) < 4:
-        raise FormatError(f"{source}: not an IDX file (only {len(data)} bytes)")
-    zero, code, ndim = struct.unpack(">HBB", data[:4])
-    if zero != 0 or code not in DTYPES:
-        raise FormatError(f"{source}: not an IDX file (bad magic 0x{data[:4].hex()} at offset 0)")
-    if ndim == 0:
-        raise FormatError(f"{source}: IDX header has no dimensions")
-    offset = 4 + 4 * ndim
-    if len(data) < offset:
-        raise FormatError(
-            f"{source}: truncated IDX header ({ndim} dimensions announced, "
-            f"file ends at offset {len(data)})"
-        )
-    shape = struct.unpack(f">{ndim}I", data[4:offset])
-    dtype = DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    actual = len(data) - offset
-    if actual != expected:
-        problem = "truncated IDX data" if actual < expected else "IDX size mismatch"
-        dims = "x".join(map(str, shape))
-        raise FormatError(
-            f"{source}: {problem}: header announces {dims} {dtype.name} values "
-            f"({expected} bytes from offset {offset}), file has {actual}"
-        )
+    dtype, shape, offset = _parse_header(source, data[: 4 + 4 * 255], len(data))
     return np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
 
 

@@ -107,7 +107,7 @@ def _read_subset(folder: Path, subset: str, labels_path: Path, images_path: Path
             pixels[end - h * w : end].reshape(h, w) for end, (h, w) in zip(ends, sizes)
         ]
         return Subset(images, labels, ids)
-    images = _images(data, images_path)
+    images = idx.from_bytes(data, str(images_path))  # reads Datumaro's pixel-count header too
     if images.ndim != 3:
         raise FormatError(f"{images_path}: images must be a 3-dimensional IDX array, got {images.ndim}")
     if len(images) != len(labels):
@@ -116,20 +116,6 @@ def _read_subset(folder: Path, subset: str, labels_path: Path, images_path: Path
             "labels; the two files must hold the same number of items"
         )
     return Subset(images.astype(np.uint8, copy=False), labels, ids)
-
-
-def _images(data: bytes, path: Path) -> np.ndarray:
-    """The (N, H, W) images of IDX bytes.
-
-    Datumaro's writer puts the pixel count where IDX has the image count
-    (its reader ignores the header): such files are read as Datumaro reads them.
-    """
-    if len(data) >= 16 and data[:4] == b"\x00\x00\x08\x03":
-        count, h, w = (int(v) for v in np.frombuffer(data, ">u4", 3, 4))
-        pixels = len(data) - 16
-        if count * h * w != pixels and count == pixels and h * w and pixels % (h * w) == 0:
-            return np.frombuffer(data, np.uint8, offset=16).reshape(-1, h, w)
-    return idx.from_bytes(data, str(path))
 
 
 def _read_meta(path: Path, count: int) -> np.ndarray | None:

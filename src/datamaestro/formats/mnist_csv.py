@@ -53,22 +53,8 @@ def read(folder: Path) -> Dataset:
     subsets = {}
     for subset, path in files.items():
         meta = _read_meta(folder / f"meta_{subset}.csv")
-        subsets[subset] = read_file(path, meta)
-    dataset = Dataset(subsets, categories)
-    _check_labels(dataset, files)
-    return dataset
-
-
-def _check_labels(dataset: Dataset, files: dict[str, Path]) -> None:
-    for name, subset in dataset:
-        bad = (subset.labels < NO_LABEL) | (subset.labels >= len(dataset.categories))
-        if bad.any():
-            i = int(np.argmax(bad))
-            row = i + 1 + getattr(subset, "header_rows", 0)
-            raise FormatError(
-                f"{files[name]}: row {row}: label {int(subset.labels[i])} is outside the "
-                f"label list (0..{len(dataset.categories) - 1}); add the class names to labels.txt"
-            )
+        subsets[subset] = read_file(path, meta, len(categories))
+    return Dataset(subsets, categories)
 
 
 def _read_meta(path: Path) -> Optional[list[list[str]]]:
@@ -77,8 +63,8 @@ def _read_meta(path: Path) -> Optional[list[list[str]]]:
     return [line.strip().split(",") for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def read_file(path: Path, meta: Optional[list[list[str]]] = None) -> Subset:
-    """The images, labels (and ids from ``meta``) of one CSV file."""
+def read_file(path: Path, meta: Optional[list[list[str]]] = None, categories: Optional[int] = None) -> Subset:
+    """The images, labels (and ids from ``meta``) of one CSV file; labels checked against ``categories``."""
     path = Path(path)
     data = path.read_bytes()
     header = 0
@@ -106,9 +92,15 @@ def read_file(path: Path, meta: Optional[list[list[str]]] = None) -> Subset:
         images = pixels.reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
     if ids is not None and len(ids) != len(labels):
         raise FormatError(f"{path}: {len(labels)} rows but its meta file lists {len(ids)} items")
-    subset = Subset(images, labels, ids)
-    subset.header_rows = header  # type: ignore[attr-defined]
-    return subset
+    if categories is not None:
+        bad = (labels < NO_LABEL) | (labels >= categories)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise FormatError(
+                f"{path}: row {i + 1 + header}: label {int(labels[i])} is outside the "
+                f"label list (0..{categories - 1}); add the class names to labels.txt"
+            )
+    return Subset(images, labels, ids)
 
 
 CHUNK_ROWS = 4096
@@ -280,13 +272,8 @@ def csv_to_idx(csv: Path, out: Path, prefix: str, categories: int = 10) -> None:
     from datamaestro.formats import idx
 
     csv = Path(csv)
-    subset = read_file(csv)
-    bad = (subset.labels < 0) | (subset.labels >= categories)
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise FormatError(
-            f"{csv}: row {i + 1 + getattr(subset, 'header_rows', 0)}: label {int(subset.labels[i])} "
-            f"is outside the label list (0..{categories - 1})"
-        )
+    subset = read_file(csv, categories=categories)
+    if (subset.labels < 0).any():
+        raise FormatError(f"{csv}: row {int(np.argmax(subset.labels < 0)) + 1}: an item without label (-1)")
     idx.write(Path(out) / f"{prefix}_images.idx", np.asarray(subset.images, dtype=np.uint8))
     idx.write(Path(out) / f"{prefix}_labels.idx", subset.labels.astype(np.uint8))
