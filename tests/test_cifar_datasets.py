@@ -71,8 +71,8 @@ def cifar100_archive(folder: Path) -> dict[str, np.ndarray]:
     meta = pickle.dumps({b"fine_label_names": fine, b"coarse_label_names": coarse}, protocol=2)
     files = {"cifar-100-python/meta": meta}
     out = {}
-    for split, n in (("train", 5), ("test", 3)):
-        labels = rng.integers(0, 4, n).tolist()
+    for split, labels in (("train", [0, 1, 2, 3, 1]), ("test", [3, 2, 0])):
+        n = len(labels)
         raw, data = batch(rng, n, {b"fine_labels": labels, b"coarse_labels": [parent[v] for v in labels]})
         files[f"cifar-100-python/{split}"] = raw
         out[f"{split}_images"] = data.reshape(-1, 3, 32, 32)
@@ -159,3 +159,16 @@ def test_mnist_csv_served_and_converted_to_idx(env, server, cli):
         assert np.array_equal(images, arrays[split][0])
         assert np.array_equal(labels, arrays[split][1])
     assert ds.categories == [str(i) for i in range(10)]
+
+
+def test_cifar100_export_keeps_superclasses(tmp_path: Path):
+    from datamaestro.formats import from_data, read, write
+
+    expected = cifar100_archive(tmp_path)
+    ds = prepare_dataset("edu.toronto.cs.kriz.cifar-100", settings=local_settings(tmp_path))
+    write(from_data(ds), tmp_path / "out", "cifar")
+    back = read(tmp_path / "out", "cifar")
+    assert back.categories == ["apple", "bee", "maple", "oak"]
+    assert back.parents == ["fruit_and_vegetables", "insects", "trees", "trees"]
+    assert back.coarse_labels(back.subsets["train"]).tolist() == expected["train_coarse"].tolist()
+    assert np.array_equal(back.subsets["test"].images, expected["test_images"])

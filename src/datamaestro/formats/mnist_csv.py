@@ -133,7 +133,8 @@ def _parse_chunk(buf: np.ndarray, rows: int) -> Optional[tuple[np.ndarray, np.nd
     """Parse ``rows`` complete lines of digits and commas (no trailing newline)."""
     is_sep = (buf == ord(",")) | (buf == ord("\n"))
     digit = buf - np.uint8(ord("0"))
-    if not ((digit <= 9) | is_sep).all():
+    minus = buf == ord("-")  # only in labels such as -1 ("no label")
+    if not ((digit <= 9) | is_sep | minus).all():
         return None
     seps = np.flatnonzero(is_sep).astype(np.int32)
     width = PIXELS + 1
@@ -152,12 +153,22 @@ def _parse_chunk(buf: np.ndarray, rows: int) -> Optional[tuple[np.ndarray, np.nd
     if len(newline_tokens) != rows - 1 or (newline_tokens % width != width - 1).any():
         return None
     top = len(buf) - 1
+    negative = None
+    if minus.any():
+        negative = minus[starts]
+        tokens = np.flatnonzero(negative)
+        if minus.sum() != len(tokens) or (tokens % width).any() or (lengths[tokens] != 2).any():
+            return None  # a '-' elsewhere than in a one-digit negative label
+        digit = digit.copy()
+        digit[starts[tokens]] = 0
     d0 = digit[starts].astype(np.int16)
     d1 = digit[np.minimum(starts + 1, top)].astype(np.int16)
     d2 = digit[np.minimum(starts + 2, top)].astype(np.int16)
     values = np.where(lengths == 1, d0, np.where(lengths == 2, d0 * 10 + d1, d0 * 100 + d1 * 10 + d2))
+    if negative is not None:
+        values = np.where(negative, -values, values)
     table = values.reshape(rows, width)
-    if table[:, 1:].max() > 255:
+    if table[:, 1:].max() > 255 or table[:, 1:].min() < 0:
         return None
     return table[:, 0].astype(np.int64), table[:, 1:].astype(np.uint8)
 
