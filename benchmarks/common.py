@@ -125,6 +125,17 @@ _TORCHVISION_SHIM = None
 # --- data -------------------------------------------------------------------
 
 
+def work_folder(name: str) -> Path:
+    """A new temporary folder ``dm-bench-NAME-*``, removed when the run ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix=f"dm-bench-{name}-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
 def fashion_gz() -> dict[str, bytes]:
     """The four gzipped Fashion-MNIST files (Debian's), or generated ones of the same size."""
     if all((DEBIAN_FASHION / name).exists() for name in FASHION_FILES.values()):

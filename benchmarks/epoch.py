@@ -9,7 +9,6 @@ does nothing else.
 from __future__ import annotations
 
 import statistics
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +43,7 @@ def run(repeat: int = 5, torch_repeat: int = 3) -> None:
     from datamaestro.data.tensor import IDX
     from datamaestro.formats import idx
 
-    work = Path(tempfile.mkdtemp(prefix="dm-bench-epoch-"))
+    work = common.work_folder("epoch")
     raw = common.write_raw(work / "FashionMNIST" / "raw", common.fashion_gz())
     split = LabelledImages(
         images=IDX(path=raw / "train-images-idx3-ubyte"),

@@ -14,7 +14,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import textwrap
 from pathlib import Path
 
@@ -147,7 +146,7 @@ def measure(script: str, args: list[str], env: dict[str, str], runs: int) -> tup
 
 
 def run(repeat: int = 5) -> None:
-    work = Path(tempfile.mkdtemp(prefix="dm-bench-load-"))
+    work = common.work_folder("load")
     env, tv1, tv10, server = setup(work)
     here = str(Path(__file__).resolve().parent)
     try:

@@ -16,7 +16,6 @@ import shlex
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import yaml
@@ -29,7 +28,7 @@ def run(repeat: int = 5) -> None:
     server = common.file_server({f"/fashion/{name}": data for name, data in gz.items()})
     base = server.url("fashion/")  # type: ignore[attr-defined]
     sha = {name: hashlib.sha256(data).hexdigest() for name, data in gz.items()}
-    work = Path(tempfile.mkdtemp(prefix="dm-bench-prepare-"))
+    work = common.work_folder("prepare")
     config = work / "config.yaml"
     config.write_text(yaml.safe_dump({"mirrors": {common.FASHION_BASE: base}}))
     folders = iter(range(10**6))

@@ -13,7 +13,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import common
@@ -59,7 +58,7 @@ def generate(folder: Path, count: int = DEFINITIONS, per_module: int = PER_MODUL
 
 
 def run(repeat: int = 5) -> None:
-    work = Path(tempfile.mkdtemp(prefix="dm-bench-search-"))
+    work = common.work_folder("search")
     generated = work / "registry"
     generate(generated)
     command = [str(Path(sys.executable).parent / "datamaestro"), "search", "mnist"]
