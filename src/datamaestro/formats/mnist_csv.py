@@ -26,6 +26,7 @@ from datamaestro.formats.dataset import (
     default_categories,
     read_label_names,
     to_grey,
+    to_grey_stack,
     write_label_names,
 )
 
@@ -224,7 +225,10 @@ def write(dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, **
             im.ndim == 3 for im in images
         ):
             log.info("subset '%s': colour images converted to grey for the mnist_csv layout", name)
-        grey = [to_grey(im) for im in images] if not (isinstance(images, np.ndarray) and images.ndim == 3) else images
+        if isinstance(images, np.ndarray):
+            grey = images if images.ndim == 3 else to_grey_stack(images)
+        else:
+            grey = [to_grey(im) for im in images]
         path = folder / f"mnist_{name}.csv"
         sizes = None
         stacked = grey if isinstance(grey, np.ndarray) else (

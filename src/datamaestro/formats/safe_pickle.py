@@ -53,6 +53,7 @@ class _Unpickler(pickle.Unpickler):
 
 
 _ALLOWED_KINDS = set("biufcSUO")
+_NUMERIC_KINDS = set("biufc")
 
 
 def _check(value: Any, depth: int = 0) -> None:
@@ -70,11 +71,12 @@ def _check(value: Any, depth: int = 0) -> None:
             raise ValueError(f"numpy array of type {value.dtype}")
         if value.dtype.kind == "O":
             for element in value.flat:
-                if isinstance(element, (int, float, np.number)) and not isinstance(element, bool):
-                    continue
-                if not isinstance(element, np.ndarray) or element.dtype.kind == "O":
+                kind = type(element)
+                if kind is np.ndarray:
+                    if element.dtype.kind not in _NUMERIC_KINDS:
+                        raise ValueError(f"an object array holding an array of type {element.dtype}")
+                elif not (kind is int or kind is float or isinstance(element, np.number)):
                     raise ValueError("an object array holding something else than numbers or numeric arrays")
-                _check(element, depth + 1)
         return
     if isinstance(value, (list, tuple)):
         for element in value:
