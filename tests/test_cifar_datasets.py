@@ -103,6 +103,11 @@ def test_cifar10(tmp_path: Path):
     assert labels.tolist() == expected["train_labels"].tolist()
     assert np.array_equal(ds.test.images.data(), expected["test_images"])
     assert ds.test.labels.data().tolist() == expected["test_labels"].tolist()
+    # the loaders work on it as on MNIST
+    x, y = ds.train.arrays(normalize=True, layout="NHWC")
+    assert x.shape == (15, 32, 32, 3) and x.dtype == np.float32 and y.dtype == np.int64
+    assert np.array_equal(x[0], expected["train_images"][0].transpose(1, 2, 0) / np.float32(255))
+    assert ds.train.text_labels(int(labels[0])) == ds.categories[int(labels[0])]
     # JSON round trip gives the same typed objects and arrays
     back = from_json(json.dumps(to_json("edu.toronto.cs.kriz.cifar-10", ds)))
     assert type(back) is ImageClassification and back.categories == ds.categories
