@@ -293,6 +293,18 @@ def test_bad_config_file(env, cli):
     )
 
 
+def test_config_edits_take_effect(env, server, cli):
+    files, _ = mnist_gz_files()
+    for name, data in files.items():
+        server.files[f"/good/{name}"] = data
+    checksums = {name: f"md5:{md5(data)}" for name, data in files.items()}
+    write_module(env.use_registry(), "org.test", digits_module("http://datasets.invalid/", checksums))
+    env.write_config({"retries": 0, "mirrors": {"http://datasets.invalid/": server.url("bad/")}})
+    assert "HTTP 404 Not Found" in cli("prepare", "org.test.digits").stderr
+    env.write_config({"retries": 0, "mirrors": {"http://datasets.invalid/": server.url("good/")}})
+    assert cli("prepare", "-q", "org.test.digits").returncode == 0
+
+
 def test_missing_config_file_named_by_environment(env, cli):
     env.monkeypatch.setenv("DATAMAESTRO_CONFIG", str(env.root / "nope.yaml"))
     result = cli("prepare", "com.lecun.mnist")

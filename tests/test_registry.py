@@ -155,7 +155,7 @@ def test_index_follows_edits(env, cli):
     assert cli("search", "id:org.edit").stdout == "org.edit.first  First version.\n"
     path = write_module(folder, "org.edit", source.format(name="second", doc="Second, longer version."))
     assert cli("search", "id:org.edit").stdout == "org.edit.second  Second, longer version.\n"
-    assert (env.cache / "index.json").exists()
+    assert (env.cache / "index.json").exists() and (env.cache / "plugins.json").exists()
     path.unlink()
     assert cli("search", "id:org.edit").returncode == 1
 
@@ -229,15 +229,20 @@ def test_plugin_repository_through_entry_point(env, tmp_path):
             return {}
     """)
     (site / "myplugin" / "__init__.py").write_text("")
-    dist = site / "myplugin-1.0.dist-info"
+
+    def search():
+        return subprocess.run(
+            [sys.executable, "-c", "from datamaestro.cli.main import main; raise SystemExit(main())",
+             "search", "tag:plugin"],
+            capture_output=True, text=True, env={**env_vars(), "PYTHONPATH": str(site)},
+        )
+
+    assert search().returncode == 1  # the package is there, but not installed
+    dist = site / "myplugin-1.0.dist-info"  # installing it changes its sys.path folder
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: myplugin\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[datamaestro.repositories]\nmyplugin = myplugin\n")
-    result = subprocess.run(
-        [sys.executable, "-c", "from datamaestro.cli.main import main; raise SystemExit(main())",
-         "search", "tag:plugin"],
-        capture_output=True, text=True, env={**env_vars(), "PYTHONPATH": str(site)},
-    )
+    result = search()
     assert result.stdout == "net.example.corpus  A dataset from a plugin package.\n", result.stderr
 
 

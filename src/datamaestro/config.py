@@ -92,15 +92,7 @@ def read_config(path: Optional[Path] = None) -> dict[str, Any]:
         return {}
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
-    import yaml
-
-    try:
-        content = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or "invalid YAML"
-        raise ConfigError(f"config file {path}{where}: {problem}") from None
+    content = _parse_yaml(path, text)
     if content is None:
         return {}
     if not isinstance(content, dict):
@@ -123,6 +115,27 @@ def read_config(path: Optional[Path] = None) -> dict[str, Any]:
             raise ConfigError(
                 f"config file {path}: mirrors must map URL prefixes to URL prefixes"
             )
+    return content
+
+
+def _parse_yaml(path: Path, text: str) -> Any:
+    """The YAML content of the config file, cached so that most runs skip importing yaml."""
+    from datamaestro import cache
+
+    stamp = [str(path), len(text), path.stat().st_mtime_ns]
+    content = cache.load("config", stamp)
+    if content is not None:
+        return content
+    import yaml
+
+    try:
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise ConfigError(f"config file {path}{where}: {problem}") from None
+    cache.save("config", stamp, content)
     return content
 
 

@@ -17,15 +17,18 @@ import ast
 import difflib
 import hashlib
 import importlib.util
-import json
 import os
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional
 
+from datamaestro import cache
 from datamaestro.errors import DefinitionError, UnknownDatasetError
+
+if TYPE_CHECKING:
+    from datamaestro.definitions import DatasetDefinition
 
 INDEX_VERSION = 1
 ENTRY_POINT_GROUP = "datamaestro.repositories"
@@ -74,17 +77,32 @@ def repositories() -> list[Repository]:
     spec = importlib.util.find_spec("datasets_registry")
     if spec and spec.submodule_search_locations:
         repos.append(Repository("builtin", Path(list(spec.submodule_search_locations)[0])))
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        plugin = importlib.util.find_spec(ep.value)
-        if plugin and plugin.submodule_search_locations:
-            folder = Path(list(plugin.submodule_search_locations)[0])
-            repos.append(Repository(ep.name, folder))
+    repos.extend(Repository(name, Path(folder)) for name, folder in _plugins())
     for item in os.environ.get("DATAMAESTRO_PATH", "").split(os.pathsep):
         if item:
             repos.append(Repository(item, Path(item).expanduser().absolute()))
     return repos
+
+
+def _plugins() -> list[list[str]]:
+    """(name, folder) of the installed plugin repositories.
+
+    Scanning installed packages is slow, so the answer is cached until a
+    folder of ``sys.path`` changes (as installing or removing a package does).
+    """
+    stamp = [[p, os.stat(p).st_mtime_ns] for p in sys.path if p and os.path.isdir(p)]
+    found = cache.load("plugins", stamp)
+    if found is not None:
+        return found
+    from importlib.metadata import entry_points
+
+    found = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        plugin = importlib.util.find_spec(ep.value)
+        if plugin and plugin.submodule_search_locations:
+            found.append([ep.name, str(list(plugin.submodule_search_locations)[0])])
+    cache.save("plugins", stamp, found)
+    return found
 
 
 class Registry:
@@ -161,14 +179,13 @@ def module_definitions(module: ModuleType) -> list["DatasetDefinition"]:
 
 
 class _Index:
-    """The per-file cache of static entries."""
+    """Static entries of every module, cached per file (size, modification time)."""
 
     def __init__(self, repos: list[Repository]):
         self.repos = repos
-        self.path = _cache_dir() / "index.json"
 
     def entries(self) -> list[Entry]:
-        cache = self._read_cache()
+        cached = cache.load("index", INDEX_VERSION) or {}
         fresh: dict[str, Any] = {}
         seen: set[str] = set()
         result: list[Entry] = []
@@ -177,9 +194,9 @@ class _Index:
                 stat = file.stat()
                 key = f"{repo.folder}::{module_path}"
                 stamp = [stat.st_size, stat.st_mtime_ns]
-                cached = cache.get(key)
-                if cached and cached["stamp"] == stamp:
-                    raw = cached["entries"]
+                known = cached.get(key)
+                if known and known["stamp"] == stamp:
+                    raw = known["entries"]
                 else:
                     raw = [asdict(e) for e in _scan(repo, module_path, file)]
                 fresh[key] = {"stamp": stamp, "entries": raw}
@@ -187,35 +204,9 @@ class _Index:
                     if item["id"] not in seen:
                         seen.add(item["id"])
                         result.append(Entry(**item))
-        if fresh != cache:
-            self._write_cache(fresh)
+        if fresh != cached:
+            cache.save("index", INDEX_VERSION, fresh)
         return result
-
-    def _read_cache(self) -> dict[str, Any]:
-        try:
-            with open(self.path, encoding="utf-8") as f:
-                data = json.load(f)
-            return data["files"] if data.get("version") == INDEX_VERSION else {}
-        except (OSError, ValueError, KeyError, TypeError):
-            return {}
-
-    def _write_cache(self, files: dict[str, Any]) -> None:
-        try:
-            from datamaestro.storage import atomic_file
-
-            with atomic_file(self.path) as f:
-                f.write(json.dumps({"version": INDEX_VERSION, "files": files}).encode())
-        except OSError:
-            pass  # a read-only cache folder only costs speed
-
-
-def _cache_dir() -> Path:
-    env = os.environ.get("DATAMAESTRO_CACHE")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("datamaestro"))
 
 
 def _scan(repo: Repository, module_path: str, file: Path) -> list[Entry]:

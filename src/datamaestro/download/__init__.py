@@ -6,13 +6,10 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from datamaestro.config import Settings
 from datamaestro.storage import DataFolder
-
-if TYPE_CHECKING:
-    from datamaestro.definitions import DatasetDefinition
 
 log = logging.getLogger("datamaestro")
 
