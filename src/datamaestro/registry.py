@@ -18,8 +18,9 @@ import difflib
 import hashlib
 import importlib.util
 import os
+import re
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Iterator, Optional
@@ -198,7 +199,7 @@ class _Index:
                 if known and known["stamp"] == stamp:
                     raw = known["entries"]
                 else:
-                    raw = [asdict(e) for e in _scan(repo, module_path, file)]
+                    raw = _scan(repo, module_path, file)
                 fresh[key] = {"stamp": stamp, "entries": raw}
                 for item in raw:
                     if item["id"] not in seen:
@@ -209,8 +210,8 @@ class _Index:
         return result
 
 
-def _scan(repo: Repository, module_path: str, file: Path) -> list[Entry]:
-    """Entries of one module, from its source when possible, else by running it."""
+def _scan(repo: Repository, module_path: str, file: Path) -> list[dict[str, Any]]:
+    """Entry fields of one module, from its source when possible, else by running it."""
     common = {"module": module_path, "file": str(file), "repository": repo.name}
     try:
         entries = _static_entries(file.read_text(encoding="utf-8"), module_path)
@@ -229,15 +230,15 @@ def _scan(repo: Repository, module_path: str, file: Path) -> list[Entry]:
             }
             for d in module_definitions(module)
         ]
-    return [Entry(**e, **common) for e in entries]
+    return [{**e, **common} for e in entries]
 
 
 def _static_entries(source: str, module_path: str) -> Optional[list[dict[str, Any]]]:
     """Entries read from plain ``@dataset(...)`` decorators; None if the module needs running."""
     tree = ast.parse(source)
-    calls = [
-        n for n in ast.walk(tree) if isinstance(n, ast.Call) and _called_name(n.func) == "dataset"
-    ]
+    # Any other use of `dataset(` (a call in a loop, say) makes the counts differ:
+    # then the module is run instead. A mention in a comment only costs that.
+    calls = len(re.findall(r"\bdataset\s*\(", source))
     imports: dict[str, str] = {}
     for node in tree.body:
         if isinstance(node, ast.ImportFrom) and node.module:
@@ -253,7 +254,14 @@ def _static_entries(source: str, module_path: str) -> Optional[list[dict[str, An
                 if entry is None:
                     return None
                 entries.append(entry)
-    return entries if len(entries) == len(calls) else None
+    return entries if len(entries) == calls else None
+
+
+def _dotted(node: ast.expr) -> str:
+    """``a.b.C`` for a name or attribute chain (cheaper than ``ast.unparse``)."""
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return node.id if isinstance(node, ast.Name) else ast.unparse(node)
 
 
 def _called_name(func: ast.expr) -> str:
@@ -275,7 +283,7 @@ def _static_entry(
         return None
     type_name = ""
     if call.args:
-        base = ast.unparse(call.args[0])
+        base = _dotted(call.args[0])
         type_name = _type_name(imports.get(base, base))
     given = kwargs.get("id")
     if given is None:
