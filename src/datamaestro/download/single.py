@@ -133,23 +133,5 @@ class FileDownloader(Resource):
                 digest.update(chunk)
 
 
-def filedownloader(
-    name: str,
-    url: str,
-    *,
-    checksum: Optional[str] = None,
-    size: Optional[int] = None,
-    mirrors: Iterable[str] = (),
-    data_checksum: Optional[str] = None,
-    varname: Optional[str] = None,
-) -> FileDownloader:
-    """Decorator: the dataset needs the file ``name``, downloaded from ``url``."""
-    return FileDownloader(
-        name,
-        url,
-        checksum=checksum,
-        size=size,
-        mirrors=mirrors,
-        data_checksum=data_checksum,
-        varname=varname,
-    )
+#: The decorator form: ``@filedownloader(name, url, checksum=...)``.
+filedownloader = FileDownloader
