@@ -232,18 +232,5 @@ def _check_no_escape(root: Path, label: str) -> None:
                 raise FormatError(f"{label}: refused: link '{path.relative_to(root)}' leads outside the archive folder")
 
 
-def archivedownloader(
-    name: str,
-    url: str,
-    *,
-    checksum: Optional[str] = None,
-    size: Optional[int] = None,
-    mirrors: Iterable[str] = (),
-    subpath: Optional[str] = None,
-    kind: Optional[str] = None,
-    varname: Optional[str] = None,
-) -> ArchiveDownloader:
-    """Decorator: the dataset needs the folder ``name``, extracted from the archive at ``url``."""
-    return ArchiveDownloader(
-        name, url, checksum=checksum, size=size, mirrors=mirrors, subpath=subpath, kind=kind, varname=varname
-    )
+#: decorator: the dataset needs the folder ``name``, extracted from the archive at ``url``
+archivedownloader = ArchiveDownloader
