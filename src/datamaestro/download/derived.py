@@ -68,6 +68,6 @@ class Derived(Resource):
         )
 
 
-def derived(name: str, build: Callable[..., None], *sources: Resource, varname: Optional[str] = None) -> Derived:
-    """Decorator: the dataset needs the folder ``name`` that ``build`` makes from ``sources``."""
-    return Derived(name, build, *sources, varname=varname)
+
+#: decorator: the dataset needs the folder ``name`` that ``build`` makes from ``sources``
+derived = Derived
