@@ -201,3 +201,25 @@ def test_colour_to_grey_is_pillows_luma():
     pillow = np.stack([np.asarray(Image.fromarray(im.transpose(1, 2, 0)).convert("L")) for im in images])
     assert np.array_equal(to_grey_stack(images), pillow)
     assert np.array_equal(to_grey(images[0]), pillow[0])
+
+
+def test_csv_header_row_and_crlf_are_read_as_datumaro_does(tmp_path: Path):
+    folder = tmp_path / "csv"
+    folder.mkdir()
+    header = "label," + ",".join(f"{r}x{c}" for r in range(1, 29) for c in range(1, 29))
+    rows = [",".join(["4", *["9"] * 784]), ",".join(["-1", *["0"] * 783, "255"])]
+    (folder / "mnist_test.csv").write_bytes(("\r\n".join([header, *rows]) + "\r\n").encode())
+    ds = read(folder, "mnist_csv")
+    subset = ds.subsets["test"]
+    assert subset.labels.tolist() == [4, -1]
+    assert subset.images.shape == (2, 28, 28)
+    assert (subset.images[0] == 9).all() and subset.images[1, 27, 27] == 255
+
+
+def test_idx_read_gz():
+    from datamaestro.formats import idx
+
+    labels = idx.read_gz(DATUMARO / "mnist_dataset/t10k-labels-idx1-ubyte.gz")
+    assert labels.tolist() == [0, 2, 1]
+    images = idx.read_gz(DATUMARO / "mnist_dataset/t10k-images-idx3-ubyte.gz")
+    assert images.shape == (3, 28, 28)  # Datumaro's header holds the pixel count
