@@ -155,3 +155,10 @@ def test_without_pillow_imagenet_says_which_extra(tmp_path):
     result = subprocess.run([*command, "-f", "cifar", "-o", str(tmp_path / "c")],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_export_offline_does_not_download(cli, tmp_path):
+    result = cli("export", "com.lecun.mnist", "--offline", "-f", "cifar", "-o", str(tmp_path / "o"))
+    assert result.returncode != 0
+    assert result.stderr.startswith("datamaestro: error: offline mode: com.lecun.mnist is not prepared")
+    assert not (tmp_path / "o").exists()

@@ -17,7 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from datamaestro.api import prepare_dataset
+    from datamaestro.config import load_settings
     from datamaestro.formats.registry import from_data
 
-    data = prepare_dataset(args.id, datadir=args.data, quiet=bool(args.quiet))
+    offline = getattr(args, "offline", None) or None
+    settings = load_settings(args.data, quiet=bool(args.quiet), offline=offline)
+    data = prepare_dataset(args.id, settings=settings)
     return write_output(from_data(data), args)
