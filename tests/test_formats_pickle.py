@@ -111,3 +111,36 @@ def test_truncated_pickle(tmp_path: Path):
     path.write_bytes(pickle.dumps({"data": np.zeros((2, 3072), np.uint8)})[:-40])
     with pytest.raises(FormatError, match=f"^{path}: corrupt or truncated pickle"):
         safe_pickle.load(path)
+
+
+def _binstring(text: bytes) -> bytes:
+    return b"U" + bytes([len(text)]) + text
+
+
+def python2_batch(data: bytes, shape: tuple[int, int], labels: list[int]) -> bytes:
+    """A batch as Python 2's cPickle wrote the published CIFAR files (str = SHORT_BINSTRING)."""
+    return (
+        b"\x80\x02}q\x00(" + _binstring(b"data")
+        + b"cnumpy.core.multiarray\n_reconstruct\nq\x01cnumpy\nndarray\nq\x02K\x00\x85" + _binstring(b"b")
+        + b"\x87R(K\x01K" + bytes([shape[0]]) + b"M" + shape[1].to_bytes(2, "little") + b"\x86"
+        + b"cnumpy\ndtype\nq\x03" + _binstring(b"u1") + b"K\x00K\x01\x87R(K\x03" + _binstring(b"|")
+        + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89"
+        + b"T" + len(data).to_bytes(4, "little") + data + b"tb"
+        + _binstring(b"labels") + b"](" + b"".join(b"K" + bytes([v]) for v in labels) + b"e"
+        + _binstring(b"filenames") + b"](" + b"".join(_binstring(b"f%d.png" % i) for i in range(len(labels))) + b"e"
+        + _binstring(b"batch_label") + _binstring(b"training batch 1 of 5") + b"u."
+    )
+
+
+def test_python2_published_style_batch(tmp_path: Path):
+    rng = np.random.default_rng(7)
+    data = rng.integers(0, 256, (2, 3072), dtype=np.uint8)
+    folder = tmp_path / "cifar"
+    folder.mkdir()
+    (folder / "data_batch_1").write_bytes(python2_batch(data.tobytes(), (2, 3072), [6, 9]))
+    ds = read(folder, "cifar")
+    assert ds.categories[6] == "frog"  # no meta file: CIFAR-10's names
+    subset = ds.subsets["data_batch_1"]
+    assert subset.item_ids() == ["f0", "f1"]
+    assert subset.labels.tolist() == [6, 9]
+    assert np.array_equal(subset.images.reshape(2, -1), data)
