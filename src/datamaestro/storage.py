@@ -156,6 +156,24 @@ def atomic_file(dest: Path) -> Iterator[Any]:
         raise
 
 
+def replace_folder(new: Path, dest: Path) -> None:
+    """Put the folder ``new`` at ``dest``; an old ``dest`` is set aside first and
+    removed last, so that until the new one is in place the old one survives."""
+    old = None
+    if dest.exists():
+        old = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".old.tmp"))
+        os.replace(dest, old / dest.name)
+    try:
+        os.replace(new, dest)
+    except BaseException:
+        if old is not None:
+            os.replace(old / dest.name, dest)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def disk_usage(path: Path) -> int:
     """Bytes used by a file or by every file under a folder (0 when missing)."""
     if path.is_file():

@@ -10,7 +10,6 @@ everything went well; a refused or broken archive leaves nothing behind.
 
 from __future__ import annotations
 
-import logging
 import os
 import posixpath
 import shutil
@@ -22,12 +21,10 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 from urllib.parse import urlparse
 
-from datamaestro.download import PrepareContext, Resource
-from datamaestro.download.checksum import Checksum
-from datamaestro.download.mirrors import fetch_checked, try_urls
+from datamaestro.download import PrepareContext
+from datamaestro.download.mirrors import RemoteResource, discard_partial, fetch_checked, warn_unverified
 from datamaestro.errors import ChecksumError, FormatError
-
-log = logging.getLogger("datamaestro")
+from datamaestro.storage import replace_folder
 
 KINDS = ("tar", "tar.gz", "tgz", "tar.bz2", "tar.xz", "zip")
 
@@ -41,7 +38,7 @@ def archive_kind(url: str) -> str:
     raise FormatError(f"{url}: cannot tell the archive type; give kind= one of {', '.join(KINDS)}")
 
 
-class ArchiveDownloader(Resource):
+class ArchiveDownloader(RemoteResource):
     """A folder extracted from an archive at ``url`` (or one of ``mirrors``).
 
     ``checksum`` is the published digest of the archive; ``subpath`` selects
@@ -60,51 +57,29 @@ class ArchiveDownloader(Resource):
         kind: Optional[str] = None,
         varname: Optional[str] = None,
     ):
-        super().__init__(name, varname)
-        self.url = url
-        self.mirrors = list(mirrors)
-        self.checksum = Checksum.parse(checksum) if checksum else None
-        self.size = size
+        super().__init__(name, url, checksum=checksum, size=size, mirrors=mirrors, varname=varname)
         self.subpath = subpath.strip("/") if subpath else None
         self.kind = kind or archive_kind(url)
         if self.kind not in KINDS:
             raise FormatError(f"unknown archive kind '{self.kind}' (known: {', '.join(KINDS)})")
 
-    def urls(self, ctx: PrepareContext) -> list[str]:
-        """The URLs to try, in order, after the configured mirror rewriting."""
-        return [ctx.settings.rewrite(u) for u in (self.url, *self.mirrors)]
-
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "url": self.url,
-            "mirrors": self.mirrors,
-            "size": self.size,
-            "checksum": str(self.checksum) if self.checksum else None,
-            "archive": self.kind,
-            "subpath": self.subpath,
-        }
+        return {**super().describe(), "archive": self.kind, "subpath": self.subpath}
 
     def is_prepared(self, ctx: PrepareContext) -> bool:
         return self.path(ctx).is_dir()
-
-    def prepare(self, ctx: PrepareContext) -> None:
-        try_urls(ctx, self.name, self.urls(ctx), lambda url: self._install(ctx, url))
 
     def _install(self, ctx: PrepareContext, url: str) -> None:
         fetched = fetch_checked(ctx, self.name, url, self.checksum, self.size)
         if self.checksum and not fetched.matches:
             raise ChecksumError(f"expected {self.checksum}, got {fetched.digest}")
         if not self.checksum:
-            log.warning(
-                "%s: %s has no published checksum, so it was not verified (recorded sha256:%s)",
-                ctx.dataset_id, self.name, fetched.sha256,
-            )
+            warn_unverified(ctx, self.name, fetched.sha256)
         dest = self.path(ctx)
         try:
             extract(fetched.path, dest, self.kind, self.subpath, label=f"{self.name} of {ctx.dataset_id}")
         except FormatError:
-            _discard(ctx, self.name, fetched.path)  # a refused archive is not worth resuming
+            discard_partial(ctx, self.name)  # a refused archive is not worth resuming
             raise
         ctx.folder.record(
             ctx.dataset_id,
@@ -117,15 +92,6 @@ class ArchiveDownloader(Resource):
                 "files": sum(1 for p in dest.rglob("*") if p.is_file()),
             },
         )
-
-
-def _discard(ctx: PrepareContext, name: str, partial: Path) -> None:
-    try:
-        from datamaestro.download.mirrors import discard_partial
-    except ImportError:  # pragma: no cover - older mirrors module
-        partial.unlink(missing_ok=True)
-    else:
-        discard_partial(ctx, name)
 
 
 def extract(archive: Path, dest: Path, kind: str, subpath: Optional[str] = None, label: str = "") -> None:
@@ -143,11 +109,9 @@ def extract(archive: Path, dest: Path, kind: str, subpath: Optional[str] = None,
             root = tmp.joinpath(*subpath.split("/"))
             if not root.is_dir() or root.is_symlink():
                 raise FormatError(f"{label}: the archive has no folder '{subpath}'")
-        if dest.exists():
-            shutil.rmtree(dest)
         if root == tmp:
             os.chmod(tmp, 0o755)
-        os.replace(root, dest)
+        replace_folder(root, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from datamaestro.download import PrepareContext, Resource
+from datamaestro.storage import replace_folder
 
 log = logging.getLogger("datamaestro")
 
@@ -50,10 +51,8 @@ class Derived(Resource):
         try:
             log.info("%s: converting %s into %s", ctx.dataset_id, ", ".join(s.name for s in self.sources), self.name)
             self.build(*(s.path(ctx) for s in self.sources), tmp)
-            if dest.exists():
-                shutil.rmtree(dest)
             os.chmod(tmp, 0o755)
-            os.replace(tmp, dest)
+            replace_folder(tmp, dest)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         files = sorted(p for p in dest.rglob("*") if p.is_file())

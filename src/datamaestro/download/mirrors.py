@@ -15,10 +15,10 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 from urllib.parse import unquote, urlparse
 
-from datamaestro.download import PrepareContext
+from datamaestro.download import PrepareContext, Resource
 from datamaestro.download.checksum import Checksum
 from datamaestro.download.http import Policy, TransferError, fetch
 from datamaestro.errors import ChecksumError, DownloadError
@@ -288,3 +288,56 @@ def _mark_unverified(ctx: PrepareContext, name: str) -> None:
     if entry is not None:
         entry.update(verified=None, no_verify=f"accepted with --no-verify: {note}")
         ctx.folder.record(ctx.dataset_id, name, entry)
+
+
+class RemoteResource(Resource):
+    """A resource fetched from ``url`` or one of ``mirrors`` (tried in order).
+
+    ``checksum`` ("md5:<hex>", "sha256:<hex>") is the published digest of the
+    downloaded bytes, ``size`` their published length. Subclasses say what
+    becomes of a download in ``_install(ctx, url)``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        checksum: Optional[str] = None,
+        size: Optional[int] = None,
+        mirrors: Iterable[str] = (),
+        varname: Optional[str] = None,
+    ):
+        super().__init__(name, varname)
+        self.url = url
+        self.mirrors = list(mirrors)
+        self.checksum = Checksum.parse(checksum) if checksum else None
+        self.size = size
+
+    def urls(self, ctx: PrepareContext) -> list[str]:
+        """The URLs to try, in order, after the configured mirror rewriting."""
+        return [ctx.settings.rewrite(u) for u in (self.url, *self.mirrors)]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "url": self.url,
+            "mirrors": self.mirrors,
+            "size": self.size,
+            "checksum": str(self.checksum) if self.checksum else None,
+        }
+
+    def prepare(self, ctx: PrepareContext) -> None:
+        try_urls(ctx, self.name, self.urls(ctx), lambda url: self._install(ctx, url))
+
+    def _install(self, ctx: PrepareContext, url: str) -> None:
+        """Fetch ``url`` (``fetch_checked``), check it and put the result in place."""
+        raise NotImplementedError
+
+
+def warn_unverified(ctx: PrepareContext, name: str, sha256: str) -> None:
+    """Say that ``name`` was accepted without any published checksum."""
+    log.warning(
+        "%s: %s has no published checksum, so it was not verified (recorded sha256:%s)",
+        ctx.dataset_id, name, sha256,
+    )

@@ -10,14 +10,15 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 from urllib.parse import urlparse
 
-from datamaestro.download import PrepareContext, Resource
+from datamaestro.download import PrepareContext
 from datamaestro.download.checksum import CHUNK, Checksum
 from datamaestro.download.mirrors import (
     Fetched,
+    RemoteResource,
     accepted_unverified,
     fetch_checked,
-    try_urls,
     verified_after_all,
+    warn_unverified,
 )
 from datamaestro.errors import ChecksumError, DownloadError
 from datamaestro.storage import atomic_file
@@ -25,7 +26,7 @@ from datamaestro.storage import atomic_file
 log = logging.getLogger("datamaestro")
 
 
-class FileDownloader(Resource):
+class FileDownloader(RemoteResource):
     """A file downloaded from ``url`` or one of ``mirrors`` (tried in order).
 
     ``checksum`` ("md5:<hex>", "sha256:<hex>") is the published digest of the
@@ -45,30 +46,13 @@ class FileDownloader(Resource):
         data_checksum: Optional[str] = None,
         varname: Optional[str] = None,
     ):
-        super().__init__(name, varname)
-        self.url = url
-        self.mirrors = list(mirrors)
-        self.checksum = Checksum.parse(checksum) if checksum else None
+        super().__init__(name, url, checksum=checksum, size=size, mirrors=mirrors, varname=varname)
         self.data_checksum = Checksum.parse(data_checksum) if data_checksum else None
-        self.size = size
         self.gunzip = urlparse(url).path.endswith(".gz") and not name.endswith(".gz")
 
-    def urls(self, ctx: PrepareContext) -> list[str]:
-        """The URLs to try, in order, after the configured mirror rewriting."""
-        return [ctx.settings.rewrite(u) for u in (self.url, *self.mirrors)]
-
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "url": self.url,
-            "mirrors": self.mirrors,
-            "size": self.size,
-            "checksum": str(self.checksum) if self.checksum else None,
-            "data_checksum": str(self.data_checksum) if self.data_checksum else None,
-        }
-
-    def prepare(self, ctx: PrepareContext) -> None:
-        try_urls(ctx, self.name, self.urls(ctx), lambda url: self._install(ctx, url))
+        data_checksum = str(self.data_checksum) if self.data_checksum else None
+        return {**super().describe(), "data_checksum": data_checksum}
 
     def _install(self, ctx: PrepareContext, url: str) -> None:
         """Download ``url``, check it, then move it (decompressed) into place."""
@@ -109,13 +93,8 @@ class FileDownloader(Resource):
                     ctx.dataset_id, self.name, self.checksum, content,
                 )
             return f"data {self.data_checksum}"
-        if unverified:
-            return None
-        log.warning(
-            "%s: %s has no published checksum, so it was not verified "
-            "(recorded sha256:%s)",
-            ctx.dataset_id, self.name, content,
-        )
+        if not unverified:
+            warn_unverified(ctx, self.name, content)
         return None
 
     def _gunzip(self, partial: Path, out: Any) -> str:

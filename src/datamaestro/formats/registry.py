@@ -16,7 +16,7 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from datamaestro.errors import FormatError, UsageError
+from datamaestro.errors import UsageError
 from datamaestro.formats.dataset import NO_LABEL, Dataset, Subset
 
 #: format name -> module (each has ``read(folder)`` and ``write(dataset, folder, **options)``)
