@@ -8,10 +8,8 @@ server ignores the Range.
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import logging
-import os
 import random
 import re
 import sys
@@ -126,7 +124,7 @@ def fetch(
             on_start(new)
 
     policy = policy or Policy()
-    algorithms = sorted({"sha256", *algorithms})
+    algorithms = sorted(set(algorithms))
     dest.parent.mkdir(parents=True, exist_ok=True)
     log.info("downloading %s from %s", label, url)
     failures = 0
@@ -273,8 +271,9 @@ def _receive(
                     h.update(chunk)
                 received += len(chunk)
                 bar.update(len(chunk))
+            # No fsync: a partial download is untrusted until verified, and
+            # what is installed from it is synced (storage.atomic_file).
             out.flush()
-            os.fsync(out.fileno())
     except _Closed:
         raise TransferError(f"connection closed early after {have + received} bytes") from None
     except OSError as e:
@@ -374,6 +373,8 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
     if value.isdigit():
         return float(value)
     try:
+        import email.utils  # here: importing it costs more than the rest of the load path
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None

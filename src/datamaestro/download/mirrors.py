@@ -45,7 +45,8 @@ class Fetched:
     path: Path
     url: str
     size: int
-    sha256: str
+    #: sha256 of the bytes (None when not asked for)
+    sha256: Optional[str]
     #: "<algorithm>:<hex>" of the published checksum's algorithm (None without checksum)
     digest: Optional[str]
     #: whether ``digest`` equals the published checksum (or --no-verify accepted a local copy)
@@ -58,18 +59,21 @@ def fetch_checked(
     url: str,
     checksum: Optional[Checksum],
     size: Optional[int],
+    sha256: bool = True,
 ) -> Fetched:
     """Download ``url`` to the resource's partial file (resuming it), hashing it; checks ``size``.
 
-    With ``prepare --from DIR`` the file is copied from ``DIR/<file name of url>``
-    instead. The partial file is deleted when its size is wrong.
+    The bytes are hashed with the checksum's algorithm, and with sha256 unless
+    ``sha256`` is false (then ``Fetched.sha256`` is None). With ``prepare
+    --from DIR`` the file is copied from ``DIR/<file name of url>`` instead.
+    The partial file is deleted when its size is wrong.
     """
     partial = partial_path(ctx, name)
-    algorithms = [checksum.algorithm] if checksum else []
+    algorithms = sorted({*(["sha256"] if sha256 else []), *([checksum.algorithm] if checksum else [])})
     settings = ctx.settings
     if settings.source_dir is not None:
         source = local_copy(ctx, url)
-        digests = _copy(source, partial, ["sha256", *algorithms])
+        digests = _copy(source, partial, algorithms)
         origin = str(source)
     else:
         if settings.offline:
@@ -97,7 +101,7 @@ def fetch_checked(
     if checksum and not matches and settings.source_dir is not None and settings.no_verify:
         _unverified[partial] = (origin, f"expected {checksum}, got {digest}")
         matches = True  # accepted: try_urls warns and marks the manifest entry
-    return Fetched(partial, origin, got, digests["sha256"], digest, matches)
+    return Fetched(partial, origin, got, digests.get("sha256"), digest, matches)
 
 
 def accepted_unverified(fetched: Fetched) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import logging
 import zlib
@@ -11,7 +10,7 @@ from typing import Any, Iterable, Optional
 from urllib.parse import urlparse
 
 from datamaestro.download import PrepareContext
-from datamaestro.download.checksum import CHUNK, Checksum
+from datamaestro.download.checksum import Checksum
 from datamaestro.download.mirrors import (
     Fetched,
     RemoteResource,
@@ -24,6 +23,8 @@ from datamaestro.errors import ChecksumError, DownloadError
 from datamaestro.storage import atomic_file
 
 log = logging.getLogger("datamaestro")
+
+GZIP_INPUT = 1 << 16
 
 
 class FileDownloader(RemoteResource):
@@ -56,7 +57,9 @@ class FileDownloader(RemoteResource):
 
     def _install(self, ctx: PrepareContext, url: str) -> None:
         """Download ``url``, check it, then move it (decompressed) into place."""
-        fetched = fetch_checked(ctx, self.name, url, self.checksum, self.size)
+        # A gunzipped file is identified by the sha256 of its data, computed
+        # while decompressing: hashing the compressed bytes too would be wasted.
+        fetched = fetch_checked(ctx, self.name, url, self.checksum, self.size, sha256=not self.gunzip)
         if self.checksum and not fetched.matches and not self.data_checksum:
             raise ChecksumError(f"expected {self.checksum}, got {fetched.digest}")
         dest = self.path(ctx)
@@ -98,18 +101,31 @@ class FileDownloader(RemoteResource):
         return None
 
     def _gunzip(self, partial: Path, out: Any) -> str:
-        """Gunzip ``partial`` into ``out``; returns the sha256 of the data."""
+        """Gunzip ``partial`` (one or more members) into ``out``; returns the sha256 of the data.
+
+        zlib checks each member's CRC and length itself; using it directly,
+        rather than through the gzip module's reader, halves the cost. Input
+        is read 64 KiB at a time, which bounds the output of one call.
+        """
         digest = hashlib.sha256()
-        with gzip.open(partial, "rb") as f:
-            while True:
-                try:
-                    chunk = f.read(CHUNK)
-                except (OSError, EOFError, zlib.error) as e:
-                    raise DownloadError(f"corrupt gzip data ({e})") from None
-                if not chunk:
-                    return digest.hexdigest()
-                out.write(chunk)  # a full disk is atomic_file's StorageError
-                digest.update(chunk)
+        inflate = zlib.decompressobj(wbits=31)
+        with open(partial, "rb") as f:
+            for compressed in iter(lambda: f.read(GZIP_INPUT), b""):
+                while compressed:
+                    if inflate.eof:  # the next gzip member
+                        inflate = zlib.decompressobj(wbits=31)
+                    try:
+                        data = inflate.decompress(compressed)
+                    except zlib.error as e:
+                        raise DownloadError(f"corrupt gzip data ({e})") from None
+                    out.write(data)  # a full disk is atomic_file's StorageError
+                    digest.update(data)
+                    compressed = inflate.unused_data.lstrip(b"\0") if inflate.eof else b""
+        if not inflate.eof:
+            raise DownloadError(
+                "corrupt gzip data (Compressed file ended before the end-of-stream marker was reached)"
+            )
+        return digest.hexdigest()
 
 
 #: The decorator form: ``@filedownloader(name, url, checksum=...)``.
