@@ -22,7 +22,13 @@ from typing import Any, Iterable, Optional
 from urllib.parse import urlparse
 
 from datamaestro.download import PrepareContext
-from datamaestro.download.mirrors import RemoteResource, discard_partial, fetch_checked, warn_unverified
+from datamaestro.download.mirrors import (
+    RemoteResource,
+    discard_partial,
+    fetch_checked,
+    no_verify_note,
+    warn_unverified,
+)
 from datamaestro.errors import ChecksumError, FormatError
 from datamaestro.storage import replace_folder
 
@@ -90,6 +96,7 @@ class ArchiveDownloader(RemoteResource):
                 "url": url,
                 "verified": str(self.checksum) if self.checksum else None,
                 "files": sum(1 for p in dest.rglob("*") if p.is_file()),
+                **no_verify_note(ctx, self.name, fetched),
             },
         )
 

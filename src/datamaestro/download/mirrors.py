@@ -26,9 +26,6 @@ from datamaestro.storage import StorageError, disk_error
 
 log = logging.getLogger("datamaestro")
 
-#: partial path -> (its source, why it does not match) for copies accepted with --no-verify
-_unverified: dict[Path, tuple[str, str]] = {}
-
 
 class OfflineError(DownloadError):
     """Offline mode forbids the download that a resource needs."""
@@ -51,6 +48,8 @@ class Fetched:
     digest: Optional[str]
     #: whether ``digest`` equals the published checksum (or --no-verify accepted a local copy)
     matches: bool
+    #: why a local copy accepted by --no-verify does not match (None otherwise)
+    unverified: Optional[str] = None
 
 
 def fetch_checked(
@@ -98,20 +97,22 @@ def fetch_checked(
         raise DownloadError(f"got {got} bytes, expected {size}")
     digest = f"{checksum.algorithm}:{digests[checksum.algorithm]}" if checksum else None
     matches = digest == str(checksum)
+    unverified = None
     if checksum and not matches and settings.source_dir is not None and settings.no_verify:
-        _unverified[partial] = (origin, f"expected {checksum}, got {digest}")
-        matches = True  # accepted: try_urls warns and marks the manifest entry
-    return Fetched(partial, origin, got, digests.get("sha256"), digest, matches)
+        unverified = f"expected {checksum}, got {digest}"
+        matches = True  # accepted: the resource records it (no_verify_note)
+    return Fetched(partial, origin, got, digests.get("sha256"), digest, matches, unverified)
 
 
-def accepted_unverified(fetched: Fetched) -> bool:
-    """Whether ``fetched.matches`` only because ``--no-verify`` accepted a local copy."""
-    return fetched.path in _unverified
-
-
-def verified_after_all(fetched: Fetched) -> None:
-    """The resource verified ``fetched`` otherwise (e.g. its decompressed data): not unverified."""
-    _unverified.pop(fetched.path, None)
+def no_verify_note(ctx: PrepareContext, name: str, fetched: Fetched) -> dict[str, Any]:
+    """Manifest fields of a copy that only ``--no-verify`` accepted (saying so); else {}."""
+    if fetched.unverified is None:
+        return {}
+    log.warning(
+        "%s: %s (%s) does not match its published checksum (%s); accepted because of --no-verify",
+        ctx.dataset_id, name, fetched.url, fetched.unverified,
+    )
+    return {"verified": None, "no_verify": f"accepted with --no-verify: {fetched.unverified}"}
 
 
 def partial_path(ctx: PrepareContext, name: str) -> Path:
@@ -124,7 +125,6 @@ def discard_partial(ctx: PrepareContext, name: str) -> None:
     partial = partial_path(ctx, name)
     partial.unlink(missing_ok=True)
     _note_path(partial).unlink(missing_ok=True)
-    _unverified.pop(partial, None)
     try:  # the dataset's download folder, once empty
         partial.parent.rmdir()
     except OSError:
@@ -170,7 +170,6 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
         shown = str(local_copy_path(ctx, url)) if local else url
         try:
             attempt(url)
-            _mark_unverified(ctx, name)
             discard_partial(ctx, name)
             return
         except ChecksumError as e:
@@ -183,9 +182,6 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
             if not isinstance(e, _NoLocalCopy):  # then the partial download was not touched
                 discard_partial(ctx, name)
             attempts.append(f"{shown}: {e}")
-        except BaseException:
-            _unverified.pop(partial_path(ctx, name), None)
-            raise
     if local:
         if mismatches and len(mismatches) == len(attempts):
             raise ChecksumError(f"the copy of {what} does not match: {'; '.join(mismatches)}")
@@ -275,23 +271,6 @@ def _copy(source: Path, dest: Path, algorithms: list[str]) -> dict[str, str]:
         raise DownloadError(f"cannot read {source}: {e.strerror}") from None
     shutil.copystat(source, dest)
     return {a: h.hexdigest() for a, h in hashers.items()}
-
-
-def _mark_unverified(ctx: PrepareContext, name: str) -> None:
-    """Record in the manifest that ``name`` was accepted with --no-verify."""
-    unverified = _unverified.pop(partial_path(ctx, name), None)
-    if unverified is None:
-        return
-    origin, note = unverified
-    log.warning(
-        "%s: %s (%s) does not match its published checksum (%s); accepted because of --no-verify",
-        ctx.dataset_id, name, origin, note,
-    )
-    manifest = ctx.folder.read_manifest(ctx.dataset_id)
-    entry = manifest.get("files", {}).get(name)
-    if entry is not None:
-        entry.update(verified=None, no_verify=f"accepted with --no-verify: {note}")
-        ctx.folder.record(ctx.dataset_id, name, entry)
 
 
 class RemoteResource(Resource):

@@ -14,9 +14,8 @@ from datamaestro.download.checksum import Checksum
 from datamaestro.download.mirrors import (
     Fetched,
     RemoteResource,
-    accepted_unverified,
     fetch_checked,
-    verified_after_all,
+    no_verify_note,
     warn_unverified,
 )
 from datamaestro.errors import ChecksumError, DownloadError
@@ -75,11 +74,13 @@ class FileDownloader(RemoteResource):
         entry = {"size": dest.stat().st_size, "sha256": content, "url": url, "verified": verified}
         if fetched.url != url:  # a local copy (prepare --from DIR)
             entry["source"] = fetched.url
+        if verified is None:
+            entry.update(no_verify_note(ctx, self.name, fetched))
         ctx.folder.record(ctx.dataset_id, self.name, entry)
 
     def _verify_data(self, ctx: PrepareContext, content: str, fetched: Fetched) -> Optional[str]:
         """What verified the file (None if nothing could); raises on a mismatch."""
-        unverified = accepted_unverified(fetched)  # prepare --from DIR --no-verify
+        unverified = fetched.unverified is not None  # prepare --from DIR --no-verify
         if fetched.matches and not unverified:
             return str(self.checksum)
         if self.data_checksum:
@@ -88,7 +89,6 @@ class FileDownloader(RemoteResource):
                     return None
                 expected = self.checksum or self.data_checksum
                 raise ChecksumError(f"expected {expected}, got {fetched.digest or 'sha256:' + content}")
-            verified_after_all(fetched)
             if self.checksum:
                 log.info(
                     "%s: %s differs from the published file (%s) but its data "
