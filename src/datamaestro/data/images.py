@@ -38,17 +38,16 @@ class LabelledImages(Base):
         (N, classes) float32 labels; ``layout``: "NCHW" or "NHWC" adds or moves
         the channel axis (None keeps the stored layout).
         """
-        from datamaestro.loaders.arrays import arrays, num_classes
+        from datamaestro.loaders.arrays import arrays
 
-        labels = self.labels.data()
         return arrays(
             self.images.data(),
-            labels,
+            self.labels.data(),
             normalize=normalize,
             flatten=flatten,
             one_hot=one_hot,
             layout=layout,
-            classes=num_classes(labels, self.categories) if one_hot else None,
+            categories=self.categories,
         )
 
     def batches(
@@ -73,15 +72,13 @@ class LabelledImages(Base):
         run is reproducible; ``epoch=`` sets k explicitly. ``resize=(32, 32)``
         (or an int for the shorter edge) resizes each batch, bilinear by default.
         """
-        from datamaestro.loaders.arrays import num_classes
         from datamaestro.loaders.batches import Batches
 
         calls = self.__dict__.get("_batches_calls", 0)
         self.__dict__["_batches_calls"] = calls + 1
-        labels = self.labels.data()
         return Batches(
             self.images.data(),
-            labels,
+            self.labels.data(),
             batch_size=batch_size,
             shuffle=shuffle,
             seed=seed,
@@ -93,7 +90,7 @@ class LabelledImages(Base):
             layout=layout,
             flatten=flatten,
             one_hot=one_hot,
-            classes=num_classes(labels, self.categories) if one_hot else None,
+            categories=self.categories,
         )
 
     def to_torch(self, **options: Any) -> Any:

@@ -196,14 +196,15 @@ def arrays(
     flatten: bool = False,
     one_hot: bool = False,
     layout: Optional[str] = None,
-    classes: Optional[int] = None,
+    categories: Optional[Sequence[str]] = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(images, labels)`` of a whole split, converted as asked.
 
     Without ``normalize`` and ``flatten`` the images stay a (memory-mapped)
     view of the stored array; ``normalize`` makes a float32 copy in [0, 1].
-    ``one_hot`` gives (N, classes) float32 labels (``classes`` defaults to the
-    largest label + 1); otherwise labels keep their stored integer type.
+    ``one_hot`` gives (N, classes) float32 labels (``num_classes``: one per
+    category, else the largest label + 1); otherwise labels keep their stored
+    integer type.
     """
     _check_pair(images, labels)
     images = native(images)
@@ -215,7 +216,7 @@ def arrays(
         images = images.reshape(images.shape[0], -1)
     labels = native(labels)
     if one_hot:
-        labels = one_hot_rows(labels, classes or num_classes(labels, None))
+        labels = one_hot_rows(labels, num_classes(labels, categories))
     return images, labels
 
 

@@ -8,7 +8,7 @@ returned is copied and converted, so memory stays bounded by one batch.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from datamaestro.loaders.arrays import (
     image_layout,
     native,
     normalized,
+    num_classes,
     one_hot_rows,
     resize as resize_batch,
     target_size,
@@ -33,7 +34,7 @@ class Converter:
     """Turns gathered rows of a split into batches as asked: layout, resize, scale, flatten, one-hot.
 
     ``images`` and ``labels`` are the whole split (only their shape and type are
-    read here); ``classes`` is needed for one-hot labels.
+    read here); one-hot labels have ``num_classes(labels, categories)`` columns.
     """
 
     def __init__(
@@ -47,7 +48,7 @@ class Converter:
         layout: Optional[str] = None,
         flatten: bool = False,
         one_hot: bool = False,
-        classes: Optional[int] = None,
+        categories: Optional[Sequence[str]] = None,
     ):
         if interpolation not in METHODS:
             raise UsageError(
@@ -63,9 +64,7 @@ class Converter:
         self.interpolation = interpolation
         self.normalize = normalize
         self.flatten = flatten
-        self.classes: Optional[int] = None
-        if one_hot:
-            self.classes = classes or (int(np.max(labels)) + 1 if labels.size else 0)
+        self.classes = num_classes(labels, categories) if one_hot else None
 
     def __call__(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One gathered batch, converted."""

@@ -12,7 +12,7 @@ import itertools
 from typing import Any, Iterator, Optional
 
 from datamaestro.errors import UsageError
-from datamaestro.loaders.arrays import Size, num_classes
+from datamaestro.loaders.arrays import Size
 
 #: rows gathered at a time when the dataset yields single examples
 CHUNK = 1024
@@ -55,7 +55,7 @@ def dataset(
         resize=resize,
         interpolation=interpolation,
         one_hot=one_hot,
-        classes=num_classes(labels, split.categories) if one_hot else None,
+        categories=split.categories,
     )
     passes = itertools.count()
     size = batch_size or CHUNK

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from datamaestro.errors import UsageError
-from datamaestro.loaders.arrays import Size, num_classes
+from datamaestro.loaders.arrays import Size
 
 if TYPE_CHECKING:
     import torch as torch_module
@@ -57,7 +57,7 @@ def TorchDataset(
         resize=resize,
         interpolation=interpolation,
         one_hot=one_hot,
-        classes=num_classes(labels, split.categories) if one_hot else None,
+        categories=split.categories,
     )
     return _dataset_class()(images, labels, converter, split.categories)
 
