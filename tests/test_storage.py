@@ -1,5 +1,8 @@
 """Replacing prepared folders and files without a moment where a good copy is lost."""
 
+import os
+import stat
+
 import pytest
 
 from datamaestro.storage import atomic_file, replace_folder
@@ -35,3 +38,25 @@ def test_atomic_file_keeps_the_old_file_on_failure(tmp_path):
             raise RuntimeError("interrupted")
     assert dest.read_bytes() == b"good"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.bin"]
+
+
+@pytest.fixture
+def umask_027():
+    from datamaestro import storage
+
+    previous = os.umask(0o027)
+    storage.umask.cache_clear()
+    yield
+    os.umask(previous)
+    storage.umask.cache_clear()
+
+
+def test_written_files_and_folders_follow_the_umask(tmp_path, umask_027):
+    """Prepared data is shared: not the 0600/0700 of temporary files."""
+    with atomic_file(tmp_path / "f.bin") as f:
+        f.write(b"data")
+    assert stat.S_IMODE((tmp_path / "f.bin").stat().st_mode) == 0o640
+    new = tmp_path / "new"
+    new.mkdir(mode=0o700)
+    replace_folder(new, tmp_path / "folder")
+    assert stat.S_IMODE((tmp_path / "folder").stat().st_mode) == 0o750

@@ -12,6 +12,7 @@ Layout under the data folder::
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import logging
 import os
@@ -142,6 +143,7 @@ def atomic_file(dest: Path) -> Iterator[Any]:
             yield f
             f.flush()
             os.fsync(f.fileno())
+            os.fchmod(f.fileno(), 0o666 & ~umask())  # mkstemp makes 0600
         os.replace(tmp, dest)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
@@ -157,8 +159,10 @@ def atomic_file(dest: Path) -> Iterator[Any]:
 
 
 def replace_folder(new: Path, dest: Path) -> None:
-    """Put the folder ``new`` at ``dest``; an old ``dest`` is set aside first and
-    removed last, so that until the new one is in place the old one survives."""
+    """Put the folder ``new`` at ``dest`` with the umask's permissions; an old
+    ``dest`` is set aside first and removed last, so that until the new one is in
+    place the old one survives."""
+    os.chmod(new, 0o777 & ~umask())  # mkdtemp makes 0700
     old = None
     if dest.exists():
         old = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".old.tmp"))
@@ -172,6 +176,14 @@ def replace_folder(new: Path, dest: Path) -> None:
     finally:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+
+
+@functools.lru_cache(maxsize=1)
+def umask() -> int:
+    """The process's umask (read once: reading it means setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def disk_usage(path: Path) -> int:

@@ -116,8 +116,6 @@ def extract(archive: Path, dest: Path, kind: str, subpath: Optional[str] = None,
             root = tmp.joinpath(*subpath.split("/"))
             if not root.is_dir() or root.is_symlink():
                 raise FormatError(f"{label}: the archive has no folder '{subpath}'")
-        if root == tmp:
-            os.chmod(tmp, 0o755)
         replace_folder(root, dest)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -9,7 +9,6 @@ only when it succeeded.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -51,7 +50,6 @@ class Derived(Resource):
         try:
             log.info("%s: converting %s into %s", ctx.dataset_id, ", ".join(s.name for s in self.sources), self.name)
             self.build(*(s.path(ctx) for s in self.sources), tmp)
-            os.chmod(tmp, 0o755)
             replace_folder(tmp, dest)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

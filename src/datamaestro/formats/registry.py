@@ -7,7 +7,6 @@ only when everything was written: a failure leaves no half-done output.
 from __future__ import annotations
 
 import importlib
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Iterable, Optional
 import numpy as np
 
 from datamaestro.errors import UsageError
+from datamaestro.storage import replace_folder
 from datamaestro.formats.dataset import NO_LABEL, Dataset, Subset
 
 #: format name -> module (each has ``read(folder)`` and ``write(dataset, folder, **options)``)
@@ -68,24 +68,11 @@ def write(
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         module.write(dataset, tmp, save_dataset_meta=save_dataset_meta, image_ext=image_ext)
-        os.chmod(tmp, 0o777 & ~_umask())
-        if path.exists():
-            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
-            os.replace(path, old / "x")
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
+        replace_folder(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def convert(
