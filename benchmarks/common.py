@@ -13,8 +13,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Optional
 
 REPO = Path(__file__).resolve().parents[1]
 VENV = Path(os.environ.get("DATAMAESTRO_BENCH_VENV") or REPO.parent / "bench-venv")

@@ -123,7 +123,7 @@ def main() -> int:
     parser.add_argument("--venv", type=Path, default=DEFAULT_VENV, help="Datumaro's venv")
     args = parser.parse_args()
 
-    from datamaestro.formats import read, write
+    from datamaestro.formats import write
     from datamaestro.formats.registry import convert
 
     work = Path(tempfile.mkdtemp(prefix="dm-bench-convert-"))

@@ -9,11 +9,9 @@ does nothing else.
 from __future__ import annotations
 
 import statistics
-from pathlib import Path
-
-import numpy as np
 
 import common
+import numpy as np
 
 BATCH = 64
 
@@ -54,11 +52,11 @@ def run(repeat: int = 5, torch_repeat: int = 3) -> None:
     n = images.shape[0]
 
     def ours() -> None:
-        for x, y in split.batches(BATCH, seed=0):
+        for _x, _y in split.batches(BATCH, seed=0):
             pass
 
     def ours_resized() -> None:
-        for x, y in split.batches(BATCH, seed=0, resize=32):
+        for _x, _y in split.batches(BATCH, seed=0, resize=32):
             pass
 
     seeds = iter(range(10**6))
@@ -76,7 +74,7 @@ def run(repeat: int = 5, torch_repeat: int = 3) -> None:
     torch.manual_seed(0)
 
     def torch_pass(loader: object) -> None:
-        for x, y in loader:  # type: ignore[attr-defined]
+        for _x, _y in loader:  # type: ignore[attr-defined]
             pass
 
     def d2l(workers: int, resize: int | None = None) -> object:

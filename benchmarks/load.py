@@ -17,10 +17,9 @@ import sys
 import textwrap
 from pathlib import Path
 
+import common
 import numpy as np
 import yaml
-
-import common
 
 BIG_ID = "org.bench.fashion-x10"
 SCALE = 10

@@ -18,9 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
 import common
+import yaml
 
 
 def run(repeat: int = 5) -> None:

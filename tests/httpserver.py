@@ -12,9 +12,10 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Optional
+from typing import Optional
 
 
 @dataclass
@@ -174,7 +175,7 @@ class FileServer:
         """How many body bytes were sent for ``path`` in all."""
         return sum(n for p, _, n in self.sent if p == path)
 
-    def start(self) -> "FileServer":
+    def start(self) -> FileServer:
         self.thread.start()
         return self
 

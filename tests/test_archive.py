@@ -7,13 +7,12 @@ import io
 import stat
 import tarfile
 import zipfile
-from pathlib import Path
 
 import pytest
+from makefiles import write_module
 
 from datamaestro.api import prepare_dataset
 from datamaestro.errors import ChecksumError, FormatError
-from makefiles import write_module
 
 OUTSIDE = "outside.txt"
 

@@ -8,9 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import makefiles
+import pytest
 
 BIN = str(Path(sys.executable).parent)
 

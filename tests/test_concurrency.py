@@ -32,7 +32,7 @@ def test_eight_processes_download_each_file_once(env, server):
     env.write_config(FAST)
     processes = [start(ID) for _ in range(8)]
     results = [(p.communicate(timeout=90), p.returncode) for p in processes]
-    for (stdout, stderr), code in results:
+    for (_stdout, stderr), code in results:
         assert code == 0, stderr
     waited = [e for (_, e), _ in results if f"{ID}: another process is preparing it; waiting" in e]
     assert waited  # the lock was contended...

@@ -6,13 +6,12 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
-
 from conftest import FIXTURES
-from datamaestro.formats import read
 from makefiles import mnist_gz_files
+
+from datamaestro.formats import read
 
 DATUMARO = FIXTURES / "datumaro"
 

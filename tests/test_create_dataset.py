@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+import makefiles
 import numpy as np
 
-import makefiles
 from datamaestro import prepare_dataset
 
 

@@ -1,8 +1,8 @@
 """The @dataset decorator, resources, and typed data objects."""
 
-from pathlib import Path
 
 import pytest
+from makefiles import write_module
 
 from datamaestro.data.base import Base, from_json_value
 from datamaestro.data.images import ImageClassification, LabelledImages
@@ -12,7 +12,6 @@ from datamaestro.definitions import DatasetDefinition, dataset
 from datamaestro.download.single import filedownloader
 from datamaestro.errors import DefinitionError
 from datamaestro.registry import Registry
-from makefiles import write_module
 
 
 def test_resources_in_reading_order_whichever_side_of_dataset():

@@ -11,8 +11,8 @@ import gzip
 
 import numpy as np
 import pytest
-
 from conftest import FIXTURES
+
 from datamaestro.formats import read
 
 DATUMARO = FIXTURES / "datumaro"

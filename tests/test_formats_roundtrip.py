@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import FIXTURES
+
 from datamaestro.errors import UsageError
 from datamaestro.formats import Dataset, Subset, apply_filters, read, write
 from datamaestro.formats.dataset import to_grey, to_rgb

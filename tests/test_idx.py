@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import FIXTURES
+from makefiles import idx_bytes
+
 from datamaestro.errors import FormatError
 from datamaestro.formats import idx
-from makefiles import idx_bytes
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from makefiles import MNIST_FILES, md5, mnist_gz_files, write_module
 
 import datamaestro
 from datamaestro.data.images import ImageClassification, LabelledImages
@@ -15,7 +16,6 @@ from datamaestro.data.tensor import IDX
 from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats import idx
 from datamaestro.loaders.arrays import image_layout, resize, target_size
-from makefiles import MNIST_FILES, md5, mnist_gz_files, write_module
 
 NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 

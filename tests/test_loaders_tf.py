@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_loaders import digits, split_on_disk
 
 tf = pytest.importorskip("tensorflow")

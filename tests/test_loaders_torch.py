@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from test_loaders import NAMES, digits, split_on_disk
 
 torch = pytest.importorskip("torch")

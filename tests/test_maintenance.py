@@ -6,11 +6,11 @@ import hashlib
 import json
 
 import pytest
-
-from datamaestro.storage import DataFolder, human_size
 from httpserver import Fault
 from makefiles import md5, write_module
 from test_reliability import FAST, ID, blob_module, partial, payload, prepared, serve
+
+from datamaestro.storage import DataFolder, human_size
 
 A, B = payload(), payload(5000, seed=1)
 

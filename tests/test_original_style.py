@@ -3,9 +3,9 @@
 import json
 
 import numpy as np
+from makefiles import mnist_gz_files, write_module
 
 import datamaestro
-from makefiles import mnist_gz_files, write_module
 
 ORIGINAL = '''
 from datamaestro_image.data import ImageClassification, LabelledImages, Base

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from makefiles import MNIST_FILES, gz, idx_bytes, md5, mnist_gz_files, sha256, write_module
 
 import datamaestro
 from datamaestro.errors import FormatError
-from makefiles import MNIST_FILES, gz, idx_bytes, md5, mnist_gz_files, sha256, write_module
 
 DEBIAN_FASHION = Path("/usr/share/datasets/fashion-mnist")
 IMAGES = "datamaestro.data.images"

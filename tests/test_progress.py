@@ -2,9 +2,9 @@
 
 import fcntl
 import os
+import pty
 import re
 import struct
-import pty
 import subprocess
 import sys
 import termios

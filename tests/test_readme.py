@@ -25,12 +25,11 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+import makefiles
 import numpy as np
 import pytest
-import yaml
 from PIL import Image
 
-import makefiles
 from datamaestro.config import read_config
 
 ROOT = Path(__file__).resolve().parents[1]

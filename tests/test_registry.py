@@ -5,10 +5,10 @@ import subprocess
 import sys
 
 import pytest
+from makefiles import write_module
 
 from datamaestro.errors import UnknownDatasetError
 from datamaestro.registry import Registry
-from makefiles import write_module
 
 MNIST_LINE = "com.lecun.mnist                           The MNIST database of handwritten digits."
 MNIST_CSV_LINE = (

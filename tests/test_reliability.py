@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
+from httpserver import Fault
+from makefiles import md5, write_module
 
 from datamaestro.download.http import Policy, TransferError, fetch
 from datamaestro.errors import DownloadError
-from httpserver import Fault
-from makefiles import md5, write_module
 
 ID = "org.rel.blob"
 SIZE = 256 * 1024
@@ -381,7 +381,7 @@ def test_failed_re_prepare_leaves_prepared_copy_identical(env, server, cli, prep
         server.faults[path].ignore_range = True
     result = cli("prepare", "--force", ID)
     assert result.returncode == 1
-    assert f"datamaestro: error: " in last_line(result) and "b.idx of org.rel.blob" in last_line(result)
+    assert "datamaestro: error: " in last_line(result) and "b.idx of org.rel.blob" in last_line(result)
     assert snapshot(folder) == prepared_blob
 
 

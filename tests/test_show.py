@@ -7,12 +7,11 @@ import os
 import sys
 
 import numpy as np
-import pytest
+from imagedatasets import DATASET, NAMES, serve_digits
 from PIL import Image, ImageFont
 
 from datamaestro.viz import grid_layout, render_terminal, show_images
 from datamaestro.viz.grid import PAD, _text_height
-from imagedatasets import DATASET, NAMES, serve_digits
 
 
 def title_height() -> int:
@@ -247,7 +246,7 @@ def decode_half_blocks(lines: list[str]) -> np.ndarray:
         top: list[tuple[int, ...]] = []
         bottom: list[tuple[int, ...]] = []
         fg = bg = None
-        for escape, char in re.findall(r"(\x1b\[[0-9;]*m)?(\u2580)", line):
+        for escape, _char in re.findall(r"(\x1b\[[0-9;]*m)?(\u2580)", line):
             if escape:
                 codes = [int(c) for c in escape[2:-1].split(";")]
                 fg = tuple(codes[2:5])

@@ -1,9 +1,9 @@
 """Yann LeCun's datasets."""
 
-from datamaestro_image.data import ImageClassification, LabelledImages
 from datamaestro.data.tensor import IDX
-from datamaestro.download.single import filedownloader
 from datamaestro.definitions import dataset
+from datamaestro.download.single import filedownloader
+from datamaestro_image.data import ImageClassification, LabelledImages
 
 MIRRORS = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"]
 

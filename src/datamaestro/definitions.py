@@ -11,7 +11,8 @@ from __future__ import annotations
 import inspect
 import logging
 import sys
-from typing import Any, Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
+from typing import Any, Optional
 
 from datamaestro.config import Settings
 from datamaestro.data.base import Base

@@ -17,10 +17,11 @@ import hashlib
 import importlib.util
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro import cache
 from datamaestro.errors import DefinitionError, UnknownDatasetError
@@ -126,7 +127,7 @@ class Registry:
                 return e
         raise UnknownDatasetError(dataset_id, closest_ids(dataset_id, self.ids()))
 
-    def definition(self, dataset_id: str) -> "DatasetDefinition":
+    def definition(self, dataset_id: str) -> DatasetDefinition:
         """The loaded definition of ``dataset_id``."""
         entry = self.entry(dataset_id)
         repo = next(r for r in self.repos if r.name == entry.repository)
@@ -172,7 +173,7 @@ def load_module(repo: Repository, module_path: str, file: Path) -> ModuleType:
     return module
 
 
-def module_definitions(module: ModuleType) -> list["DatasetDefinition"]:
+def module_definitions(module: ModuleType) -> list[DatasetDefinition]:
     from datamaestro.definitions import DatasetDefinition
 
     return [v for v in vars(module).values() if isinstance(v, DatasetDefinition)]

@@ -1,9 +1,9 @@
 """Zalando Research's datasets."""
 
-from datamaestro_image.data import ImageClassification, LabelledImages
 from datamaestro.data.tensor import IDX
-from datamaestro.download.single import filedownloader
 from datamaestro.definitions import dataset
+from datamaestro.download.single import filedownloader
+from datamaestro_image.data import ImageClassification, LabelledImages
 
 BASE = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 CATEGORIES = [

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from datamaestro.errors import FormatError
 
-_TYPES: dict[str, type["Base"]] = {}
+_TYPES: dict[str, type[Base]] = {}
 
 
 @dataclasses.dataclass(kw_only=True)

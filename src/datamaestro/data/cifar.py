@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from datamaestro.data.base import Base
 from datamaestro.data.images import ImageClassification, LabelledImages
+from datamaestro.data.tensor import Tensor
 
 
 @dataclass(kw_only=True)
@@ -17,7 +17,7 @@ class CoarseLabelledImages(LabelledImages):
     the superclass of each image (names in ``coarse_categories``).
     """
 
-    coarse_labels: Base
+    coarse_labels: Tensor
     coarse_categories: Optional[list[str]] = None
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
 from datamaestro.data.ml import Supervised
+from datamaestro.data.tensor import Tensor
 
 if TYPE_CHECKING:
     import numpy as np
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 class LabelledImages(Base):
     """Images with one integer label each (``images[i]`` has ``labels[i]``)."""
 
-    images: Base
-    labels: Base
+    images: Tensor
+    labels: Tensor
     categories: Optional[list[str]] = None
 
     # Loaders (datamaestro.loaders, docs/loaders.md): numpy only; adapters import
@@ -31,7 +32,7 @@ class LabelledImages(Base):
         flatten: bool = False,
         one_hot: bool = False,
         layout: Optional[str] = None,
-    ) -> tuple["np.ndarray", "np.ndarray"]:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``(images, labels)`` of the whole split: memory-mapped unless converted.
 
         ``normalize``: float32 in [0, 1]; ``flatten``: (N, H*W*C); ``one_hot``:
@@ -57,14 +58,14 @@ class LabelledImages(Base):
         seed: Optional[int] = None,
         drop_last: bool = False,
         normalize: bool = True,
-        resize: "Optional[int | tuple[int, int]]" = None,
+        resize: Optional[int | tuple[int, int]] = None,
         *,
         layout: Optional[str] = None,
         flatten: bool = False,
         one_hot: bool = False,
         interpolation: str = "bilinear",
         epoch: Optional[int] = None,
-    ) -> "Batches":
+    ) -> Batches:
         """An iterator of ``(images, labels)`` numpy minibatches over one pass.
 
         With a seed, the k-th call on this object (k = 0, 1, ...) shuffles with
@@ -108,7 +109,7 @@ class LabelledImages(Base):
 
         return dataset(self, **options)
 
-    def text_labels(self, indices: Any) -> "str | list[str]":
+    def text_labels(self, indices: Any) -> str | list[str]:
         """The class name of a label, or the list of names of a sequence of labels."""
         from datamaestro.loaders.arrays import text_labels
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from datamaestro.data.base import Base
+from datamaestro.data.tensor import Tensor
 from datamaestro.errors import FormatError
 
 if TYPE_CHECKING:
@@ -14,12 +14,12 @@ if TYPE_CHECKING:
 
 
 @dataclass(kw_only=True)
-class NPY(Base):
+class NPY(Tensor):
     """A tensor in a ``.npy`` file (written at prepare time, e.g. from CIFAR pickles)."""
 
     path: Path
 
-    def data(self) -> "np.ndarray":
+    def data(self) -> np.ndarray:
         """The tensor, memory-mapped (read-only) from the file."""
         import numpy as np
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-
-from dataclasses import dataclass
 
 from datamaestro.data.base import Base
 
@@ -14,12 +13,21 @@ if TYPE_CHECKING:
 
 
 @dataclass(kw_only=True)
-class IDX(Base):
+class Tensor(Base):
+    """An n-dimensional array stored in a file; ``data()`` gives it as numpy."""
+
+    def data(self) -> np.ndarray:
+        """The array (memory-mapped where the format allows)."""
+        raise NotImplementedError(f"{type(self).__name__} must define data()")
+
+
+@dataclass(kw_only=True)
+class IDX(Tensor):
     """A tensor in the IDX format of MNIST (uncompressed file)."""
 
     path: Path
 
-    def data(self) -> "np.ndarray":
+    def data(self) -> np.ndarray:
         """The tensor, memory-mapped (read-only) from the file."""
         from datamaestro.formats import idx
 

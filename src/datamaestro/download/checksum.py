@@ -21,7 +21,7 @@ class Checksum:
     hexdigest: str
 
     @classmethod
-    def parse(cls, text: str) -> "Checksum":
+    def parse(cls, text: str) -> Checksum:
         """Parse ``"<algorithm>:<hex>"``."""
         algorithm, _, value = text.partition(":")
         algorithm, value = algorithm.strip().lower(), value.strip().lower()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from datamaestro.download import PrepareContext, Resource
 from datamaestro.storage import replace_folder

@@ -14,9 +14,10 @@ import random
 import re
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.errors import DownloadError
 from datamaestro.storage import StorageError, disk_error
@@ -55,7 +56,7 @@ class Policy:
     read_timeout: float = 60.0
 
     @classmethod
-    def from_settings(cls, settings: "Settings") -> "Policy":
+    def from_settings(cls, settings: Settings) -> Policy:
         return cls(
             settings.retries, settings.backoff, settings.connect_timeout, settings.read_timeout
         )

@@ -13,9 +13,10 @@ import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Optional
 from urllib.parse import unquote, urlparse
 
 from datamaestro.download import PrepareContext, Resource

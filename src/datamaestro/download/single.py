@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import zlib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 from urllib.parse import urlparse
 
 from datamaestro.download import PrepareContext

@@ -10,9 +10,10 @@ Labels are int64 indexes into ``categories``; -1 means "no label".
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Optional, Sequence, Union
+from typing import Optional, Union
 
 import numpy as np
 
@@ -67,7 +68,7 @@ class Subset:
             return np.stack(self.images)
         return None
 
-    def select(self, mask: np.ndarray) -> "Subset":
+    def select(self, mask: np.ndarray) -> Subset:
         """The items where ``mask`` is true."""
         mask = np.asarray(mask, dtype=bool)
         if isinstance(self.images, np.ndarray):

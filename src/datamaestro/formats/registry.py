@@ -9,15 +9,16 @@ from __future__ import annotations
 import importlib
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 import numpy as np
 
 from datamaestro.errors import UsageError
-from datamaestro.storage import replace_folder
 from datamaestro.formats.dataset import NO_LABEL, Dataset, Subset
+from datamaestro.storage import replace_folder
 
 #: format name -> module (each has ``read(folder)`` and ``write(dataset, folder, **options)``)
 FORMATS = {

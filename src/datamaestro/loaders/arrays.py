@@ -10,7 +10,8 @@ last axis has 1, 3 or 4 entries as NHWC.
 from __future__ import annotations
 
 import functools
-from typing import Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Optional, Union
 
 import numpy as np
 
@@ -231,7 +232,7 @@ def _check_pair(images: np.ndarray, labels: np.ndarray) -> None:
         )
 
 
-def text_labels(categories: Optional[Sequence[str]], indices: object) -> "str | list[str]":
+def text_labels(categories: Optional[Sequence[str]], indices: object) -> str | list[str]:
     """The class name of one label, or the names of a sequence of labels.
 
     A 2-d array (one-hot rows, or scores) gives the name of each row's largest entry.

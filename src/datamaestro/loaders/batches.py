@@ -8,7 +8,8 @@ returned is copied and converted, so memory stays bounded by one batch.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -23,10 +24,12 @@ from datamaestro.loaders.arrays import (
     normalized,
     num_classes,
     one_hot_rows,
-    resize as resize_batch,
-    target_size,
     spatial_axes,
+    target_size,
     to_layout,
+)
+from datamaestro.loaders.arrays import (
+    resize as resize_batch,
 )
 
 
@@ -138,7 +141,7 @@ class Batches:
     def __len__(self) -> int:
         return self._count
 
-    def __iter__(self) -> "Batches":
+    def __iter__(self) -> Batches:
         return self
 
     def __next__(self) -> tuple[np.ndarray, np.ndarray]:

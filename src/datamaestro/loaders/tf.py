@@ -9,7 +9,8 @@ k uses epoch k, as ``LabelledImages.batches`` does).
 from __future__ import annotations
 
 import itertools
-from typing import Any, Iterator, Optional
+from collections.abc import Iterator
+from typing import Any, Optional
 
 from datamaestro.errors import UsageError
 from datamaestro.loaders.arrays import Size

@@ -43,7 +43,7 @@ def TorchDataset(
     resize: Optional[Size] = None,
     interpolation: str = "bilinear",
     one_hot: bool = False,
-) -> "torch_module.utils.data.Dataset":
+) -> torch_module.utils.data.Dataset:
     """A ``torch.utils.data.Dataset`` over a labelled split (anything with
     ``images.data()``, ``labels.data()`` and ``categories``)."""
     from datamaestro.loaders.batches import Converter

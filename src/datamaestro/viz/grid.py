@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
@@ -93,7 +94,7 @@ def show_images(
     scale: Optional[int] = None,
     categories: Optional[Sequence[str]] = None,
     layout: Optional[str] = None,
-) -> "Image.Image":
+) -> Image.Image:
     """A grid of ``images`` (scaled up by ``scale``) titled with ``labels``, as a PIL image.
 
     ``images`` is a batch in any layout ``as_images`` accepts (grey stays

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 import os
 import shutil
-from typing import Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any, Optional
 
 import numpy as np
 
