@@ -50,3 +50,7 @@ class ChecksumError(DownloadError):
 
 class FormatError(DatamaestroError):
     """A data file is corrupt, truncated or not in the expected format."""
+
+
+class UnsafePathError(DatamaestroError):
+    """A path would lead outside the folder it must stay in (data folder, output folder)."""

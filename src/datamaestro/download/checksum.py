@@ -37,7 +37,29 @@ class Checksum:
         return f"{self.algorithm}:{self.hexdigest}"
 
 
+@dataclass(frozen=True)
+class FileHash:
+    """What identifies a file's content: its size and sha256."""
+
+    size: int
+    sha256: str
+
+
 def file_digest(path: Path, algorithm: str = "sha256") -> str:
     """The hex digest of a file's content."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
-        return hashlib.file_digest(f, algorithm).hexdigest()
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def hash_file(path: Path) -> FileHash:
+    """The size and sha256 of a file."""
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return FileHash(size, h.hexdigest())
