@@ -23,7 +23,7 @@ def test_resources_in_reading_order_whichever_side_of_dataset():
 
     assert isinstance(above, DatasetDefinition)
     assert [r.varname for r in above.resources] == ["a", "b"]
-    assert above.resources[0].gunzip and not above.resources[1].gunzip
+    assert above.resources[0].compression == "gz" and above.resources[1].compression is None
     assert above.id == "x.above"
 
 

@@ -40,11 +40,13 @@ def test_verify_ok_corrupt_missing(env, server, cli, blob):
     assert result.returncode == 1
     assert result.stdout == (
         f"{ID}: CORRUPT: a.idx: sha256:{sha(bytes(damaged))}, recorded sha256:{sha(A)}; "
-        f"run 'datamaestro prepare --force {ID}' to fetch it again\n"
+        f"run 'datamaestro verify --repair {ID}' to fetch again what fails\n"
     )
     (blob / "a.idx").write_bytes(A[:10])
     assert f"CORRUPT: a.idx: 10 bytes, recorded {len(A)};" in cli("verify").stdout
-    assert cli("prepare", "-q", "--force", ID).returncode == 0
+    repaired = cli("verify", "--repair", ID)
+    assert (repaired.returncode, repaired.stdout) == (0, f"{ID}: OK (repaired, 2 files)\n")
+    assert server.gets("/d/blob/a.idx") == 2 and server.gets("/d/blob/b.idx") == 1  # a.idx only
     assert cli("verify").stdout == f"{ID}: OK (2 files)\n"
     (blob / "b.idx").unlink()
     result = cli("verify", "--json")
@@ -54,7 +56,7 @@ def test_verify_ok_corrupt_missing(env, server, cli, blob):
     ]
     assert cli("verify", ID).stdout == f"{ID}: MISSING: b.idx: missing; run 'datamaestro prepare {ID}'\n"
     assert cli("prepare", "-q", ID).returncode == 0  # fetches b.idx only
-    assert server.gets("/d/blob/b.idx") == 3 and server.gets("/d/blob/a.idx") == 2
+    assert server.gets("/d/blob/b.idx") == 2 and server.gets("/d/blob/a.idx") == 2
     assert cli("verify").returncode == 0
 
 
@@ -82,7 +84,9 @@ def test_list_prepared_with_sizes(env, cli, blob):
         f"{ID}  {human_size(size):>10}  2 files\n1 prepared, {human_size(size)} in {env.data}\n"
     )
     rows = json.loads(cli("list", "--prepared", "--json").stdout)
-    assert rows == [{"id": ID, "prepared": True, "size": size, "files": 2, "path": str(blob)}]
+    assert rows == [
+        {"id": ID, "prepared": True, "size": size, "files": 2, "resources": 2, "ready": 2, "path": str(blob)}
+    ]
     everything = [line.split() for line in cli("list").stdout.splitlines()]
     assert [ID, *human_size(size).split(), "2", "files"] in everything
     assert ["com.lecun.mnist", "-", "not", "prepared"] in everything
@@ -153,6 +157,7 @@ def test_clean_removes_partials_and_orphans(env, server, cli, blob):
         f"removed {part} (30 B)",
         f"removed {note} (2 B)",
     ])
+    assert list((env.data / "locks").iterdir()) == []  # lock files that no process holds go too
     assert result.stderr.splitlines()[-1] == "freed 62 B"
     assert not (env.data / "downloads" / ID).exists()
     assert cli("verify").stdout == f"{ID}: OK (2 files)\n"  # the prepared files are untouched
@@ -190,10 +195,11 @@ def test_prepare_from_local_copies(env, cli, tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["path"] == str(prepared(env))
     assert prepared(env, "b.idx").read_bytes() == B
-    entry = DataFolder(env.data).read_manifest(ID)["files"]["a.idx"]
-    assert entry == {
-        "size": len(A), "sha256": sha(A), "url": "http://127.0.0.1:9/pub/a.idx",
-        "source": str(copies / "a.idx"), "verified": f"md5:{md5(A)}",
+    entry = DataFolder(env.data).manifest(ID).entries["a.idx"]
+    assert entry.to_json() == {
+        "kind": "file", "size": len(A), "sha256": sha(A), "url": "http://127.0.0.1:9/pub/a.idx",
+        "source": str(copies / "a.idx"), "verified_by": f"md5:{md5(A)}",
+        "original": {"size": len(A), "sha256": sha(A)},
     }
     assert (copies / "a.idx").read_bytes() == A  # the copies are left as they were
 
@@ -206,14 +212,14 @@ def test_prepare_from_mismatching_copies_names_each_file(env, cli, tmp_path):
     (copies / "b.idx").write_bytes(b"not b")
     result = cli("prepare", ID, "--from", str(copies))
     assert result.returncode == 1
-    assert result.stderr.splitlines()[-1] == (
-        f"datamaestro: error: {ID}: 2 file(s) from {copies} not used: "
-        f"the copy of a.idx of {ID} does not match: {copies / 'a.idx'}: "
-        f"expected md5:{md5(A)}, got md5:{md5(b'not a')}; "
-        f"the copy of b.idx of {ID} does not match: {copies / 'b.idx'}: "
-        f"expected md5:{md5(B)}, got md5:{md5(b'not b')}; "
-        "they were not kept; pass --no-verify to accept them anyway"
-    )
+    assert result.stderr.splitlines()[-3:] == [
+        f"datamaestro: error: {ID}: 2 file(s) from {copies} not used "
+        "(they were not kept; pass --no-verify to accept them anyway):",
+        f"  the copy of a.idx of {ID} does not match: {copies / 'a.idx'}: "
+        f"expected md5:{md5(A)}, got md5:{md5(b'not a')}",
+        f"  the copy of b.idx of {ID} does not match: {copies / 'b.idx'}: "
+        f"expected md5:{md5(B)}, got md5:{md5(b'not b')}",
+    ]
     assert not prepared(env).exists() and not prepared(env, "b.idx").exists()
 
     accepted = cli("prepare", ID, "--from", str(copies), "--no-verify")
@@ -225,9 +231,9 @@ def test_prepare_from_mismatching_copies_names_each_file(env, cli, tmp_path):
             f"({note}); accepted because of --no-verify"
         ) in accepted.stderr.splitlines()
         assert prepared(env, name).read_bytes() == data
-        entry = DataFolder(env.data).read_manifest(ID)["files"][name]
-        assert entry["verified"] is None
-        assert entry["no_verify"] == f"accepted with --no-verify: {note}"
+        entry = DataFolder(env.data).manifest(ID).entries[name]
+        assert entry.verified_by is None
+        assert entry.no_verify == f"accepted with --no-verify: {note}"
     assert cli("verify").stdout == f"{ID}: OK (2 files, 2 accepted with --no-verify)\n"
 
 
@@ -238,10 +244,10 @@ def test_prepare_from_missing_copy_and_usage_errors(env, cli, tmp_path):
     (copies / "a.idx").write_bytes(A)
     result = cli("prepare", ID, "--from", str(copies))
     assert result.returncode == 1
-    assert result.stderr.splitlines()[-1] == (
-        f"datamaestro: error: {ID}: 1 file(s) from {copies} not used: "
-        f"no usable copy of b.idx of {ID}: {copies / 'b.idx'}: not found; they were not kept"
-    )
+    assert result.stderr.splitlines()[-2:] == [
+        f"datamaestro: error: {ID}: 1 file(s) from {copies} not used (they were not kept):",
+        f"  no usable copy of b.idx of {ID}: {copies / 'b.idx'}: not found",
+    ]
     assert prepared(env).read_bytes() == A  # the good copy was taken
     bad = cli("prepare", ID, "--no-verify")
     assert (bad.returncode, bad.stderr) == (
@@ -265,9 +271,13 @@ def test_verify_and_clean_an_extracted_archive(env, server, cli):
     result = cli("verify", dataset_id)
     assert result.returncode == 1
     assert result.stdout == (
-        f"{dataset_id}: CORRUPT: content: 2 files, recorded 3; "
-        f"run 'datamaestro prepare --force {dataset_id}' to fetch it again\n"
+        f"{dataset_id}: MISSING: content/sub/b.txt: missing; run 'datamaestro prepare {dataset_id}'\n"
     )
+    (content / "a.txt").write_text("changed")
+    result = cli("verify", dataset_id)
+    assert result.stdout.startswith(f"{dataset_id}: CORRUPT: content/a.txt: 7 bytes, recorded ")
+    assert cli("prepare", "-q", dataset_id).returncode == 0  # the quick check notices sizes and repairs
+    assert cli("verify").stdout == f"{dataset_id}: OK (1 file)\n"
 
 
 def test_recompressed_local_copy_is_verified_by_its_data(env, cli, tmp_path):
@@ -298,5 +308,5 @@ def blob(x):
         assert result.returncode == 0, result.stderr
         assert "warning" not in result.stderr
         assert prepared(env, "x.idx").read_bytes() == raw
-        entry = DataFolder(env.data).read_manifest(ID)["files"]["x.idx"]
-        assert entry["verified"] == f"data sha256:{sha(raw)}" and "no_verify" not in entry
+        entry = DataFolder(env.data).manifest(ID).entries["x.idx"]
+        assert entry.verified_by == f"data sha256:{sha(raw)}" and entry.no_verify is None

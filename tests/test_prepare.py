@@ -81,12 +81,16 @@ def test_prepare_cli_prints_json_and_stores_verified_files(env, server, toy, cli
     for var, array in toy.items():
         assert (folder / f"{var}.idx").read_bytes() == idx_bytes(array)
     manifest = json.loads((folder / ".manifest.json").read_text())
-    entry = manifest["files"]["train_images.idx"]
+    assert manifest["version"] == 2 and manifest["id"] == "org.test.digits"
+    entry = manifest["entries"]["train_images.idx"]
+    published = gz(idx_bytes(toy["train_images"]))
     assert entry == {
+        "kind": "file",
         "size": 16 + 20 * 28 * 28,
         "sha256": sha256(idx_bytes(toy["train_images"])),
         "url": server.url("toy/train-images-idx3-ubyte.gz"),
-        "verified": f"md5:{md5(gz(idx_bytes(toy['train_images'])))}",
+        "original": {"size": len(published), "sha256": sha256(published)},
+        "verified_by": f"md5:{md5(published)}",
     }
     assert sorted(p.name for p in folder.iterdir()) == [
         ".manifest.json", "test_images.idx", "test_labels.idx", "train_images.idx", "train_labels.idx",
@@ -182,8 +186,12 @@ def test_checksum_mismatch_fails_and_keeps_nothing(env, server, cli):
         f"datamaestro: error: checksum mismatch for train_images.idx of org.test.digits: "
         f"{url}: expected md5:{wrong}, got md5:{actual}; the download was discarded, nothing was kept"
     )
-    # train_images is the first file: nothing at all was kept in the data folder (but its lock)
-    assert [p for p in env.data.rglob("*") if p.is_file() and p.parent.name != "locks"] == []
+    # the other files, verified, were installed side by side; nothing of the bad one was kept
+    folder = env.data / "datasets" / "org.test.digits"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".manifest.json", "test_images.idx", "test_labels.idx", "train_labels.idx"
+    ]
+    assert not (env.data / "downloads").exists() or list((env.data / "downloads").rglob("*")) == []
 
 
 def test_all_urls_failing(env, server, cli):
@@ -196,7 +204,9 @@ def test_all_urls_failing(env, server, cli):
         "datamaestro: error: could not download train_images.idx of org.test.digits: "
         f"{server.url('missing/train-images-idx3-ubyte.gz')}: HTTP 404 Not Found; "
         "http://127.0.0.1:9/refused/train-images-idx3-ubyte.gz: connection failed "
-        "([Errno 111] Connection refused), tried 4 times; check the network or the 'mirrors' setting"
+        "([Errno 111] Connection refused), tried 4 times; check the network or the 'mirrors' setting, "
+        f"or use 'datamaestro prepare org.test.digits --from DIR' with a copy of its files, "
+        "or --offline to use only prepared datasets"
     )
     assert not (env.data / "datasets" / "org.test.digits" / "train_images.idx").exists()
 
@@ -226,7 +236,9 @@ def test_corrupt_gzip_without_checksum(env, server, cli):
     assert result.stderr.splitlines()[-1] == (
         "datamaestro: error: could not download train_images.idx of org.test.digits: "
         f"{server.url('toy/train-images-idx3-ubyte.gz')}: corrupt gzip data (Compressed file "
-        "ended before the end-of-stream marker was reached); check the network or the 'mirrors' setting"
+        "ended before the end-of-stream marker was reached); check the network or the 'mirrors' setting, "
+        f"or use 'datamaestro prepare org.test.digits --from DIR' with a copy of its files, "
+        "or --offline to use only prepared datasets"
     )
     assert not (env.data / "datasets" / "org.test.digits" / "train_images.idx").exists()
 
@@ -246,11 +258,14 @@ def test_builtin_mnist_through_mirror_rewriting_is_checked(env, server, cli):
         f"{server.url('ossci/train-images-idx3-ubyte.gz')}: checksum mismatch (expected "
         f"md5:f68b3c2dcbeaaa9fbdd348bbdeb94873, got md5:{got}); "
         f"{server.url('lecun/train-images-idx3-ubyte.gz')}: HTTP 404 Not Found; "
-        "check the network or the 'mirrors' setting"
+        "check the network or the 'mirrors' setting, "
+        f"or use 'datamaestro prepare com.lecun.mnist --from DIR' with a copy of its files, "
+        "or --offline to use only prepared datasets"
     )
-    assert [p for _, p, _ in server.log] == [
-        "/ossci/train-images-idx3-ubyte.gz", "/lecun/train-images-idx3-ubyte.gz"
-    ]
+    # the four files are fetched side by side: each mirror is asked once for each file
+    assert sorted(p for _, p, _ in server.log) == sorted(
+        f"/{mirror}/{name}" for mirror in ("ossci", "lecun") for name in files
+    )
 
 
 @pytest.mark.skipif(not DEBIAN_FASHION.is_dir(), reason="needs Debian's dataset-fashion-mnist package (.ci/run installs it)")

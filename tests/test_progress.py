@@ -67,4 +67,8 @@ def test_no_progress_bar_when_stderr_is_a_pipe(env, server, cli):
     result = cli("prepare", "org.test.digits")
     assert result.returncode == 0
     assert "%" not in result.stderr
-    assert result.stderr.splitlines()[0].startswith("downloading org.test.digits: train_images.idx from ")
+    lines = result.stderr.splitlines()
+    assert all(line.startswith("downloading org.test.digits: ") for line in lines)
+    assert sorted(line.split()[2] for line in lines) == [
+        "test_images.idx", "test_labels.idx", "train_images.idx", "train_labels.idx"
+    ]

@@ -192,7 +192,9 @@ def test_5xx_exhausting_retries_fails_with_what_was_tried(env, server, cli):
     assert server.gets("/d/blob/a.idx") == 3  # retries: 2
     assert last_line(result) == (
         f"datamaestro: error: could not download a.idx of {ID}: {server.url('d/blob/a.idx')}: "
-        "HTTP 503 Service Unavailable, tried 3 times; check the network or the 'mirrors' setting"
+        "HTTP 503 Service Unavailable, tried 3 times; check the network or the 'mirrors' setting, "
+        f"or use 'datamaestro prepare org.rel.blob --from DIR' with a copy of its files, "
+        "or --offline to use only prepared datasets"
     )
     assert not (env.data / "datasets").exists() or not prepared(env).exists()
 
@@ -233,7 +235,9 @@ def test_short_body_is_an_error_then_resumes(env, server, cli):
         f"datamaestro: error: could not download a.idx of {ID}: {server.url('d/blob/a.idx')}: "
         f"connection closed early after {SIZE - 1000} bytes, tried 4 times; "
         f"{SIZE - 1000} bytes were kept in {kept}: run again to resume; "
-        "check the network or the 'mirrors' setting"
+        "check the network or the 'mirrors' setting, "
+        f"or use 'datamaestro prepare org.rel.blob --from DIR' with a copy of its files, "
+        "or --offline to use only prepared datasets"
     )
     assert not prepared(env).exists()
     assert kept.read_bytes() == data[: SIZE - 1000]
@@ -255,7 +259,9 @@ def test_slow_server_hits_the_read_timeout(env, server, cli):
     assert time.monotonic() - start < 10
     assert last_line(result) == (
         f"datamaestro: error: could not download a.idx of {ID}: {server.url('d/blob/a.idx')}: "
-        "timed out (no data for 0.3 s), tried 2 times; check the network or the 'mirrors' setting"
+        "timed out (no data for 0.3 s), tried 2 times; check the network or the 'mirrors' setting, "
+        f"or use 'datamaestro prepare org.rel.blob --from DIR' with a copy of its files, "
+        "or --offline to use only prepared datasets"
     )
 
 

@@ -62,6 +62,8 @@ class Settings:
     no_verify: bool = False
     #: fetch again even the files that are already prepared (``prepare --force``)
     force: bool = False
+    #: hash every prepared byte and fetch again only what fails (``--repair``)
+    repair: bool = False
 
     def rewrite(self, url: str) -> str:
         """``url`` with the longest matching mirror prefix replaced."""

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
 from datamaestro.config import Settings
 from datamaestro.data.base import Base
-from datamaestro.download import PrepareContext, Resource
+from datamaestro.download import PrepareContext, Resource, pipeline
 from datamaestro.download.mirrors import OfflineError
+from datamaestro.download.pool import jobs, run_concurrently
 from datamaestro.errors import ChecksumError, DefinitionError, DownloadError
-from datamaestro.storage import remove
+from datamaestro.storage import human_size
 
 log = logging.getLogger("datamaestro")
 
@@ -44,6 +46,8 @@ class DatasetDefinition:
         self.function = function
         self.base = base
         self.id = _make_id(function, id)
+        if id_problem(self.id):
+            raise DefinitionError(f"{function.__module__}.{function.__name__}: {id_problem(self.id)}")
         self.name = name or function.__name__
         self.url = url
         self.tags = list(tags)
@@ -68,55 +72,114 @@ class DatasetDefinition:
     def context(self, settings: Settings) -> PrepareContext:
         return PrepareContext(self.id, settings)
 
-    def is_prepared(self, settings: Settings) -> bool:
-        """Whether every resource is in place in the data folder."""
+    def problems(self, settings: Settings, full: bool = False) -> dict[str, list[str]]:
+        """What is wrong with each resource in the data folder (an empty list: in place, as recorded).
+
+        Quick by default (recorded, present, sizes as recorded); ``full`` hashes every byte.
+        """
         ctx = self.context(settings)
-        return all(r.is_prepared(ctx) for r in self.resources)
+        manifest = ctx.folder.manifest(self.id)
+        found: dict[str, list[str]] = {}
+        for resource in self.resources:
+            entry = manifest.entries.get(resource.name)
+            path = resource.path(ctx)
+            if entry is None:
+                found[resource.name] = [f"{resource.name}: " + ("not recorded" if os.path.lexists(path) else "missing")]
+            else:
+                found[resource.name] = pipeline.check(path, entry, full)
+        return found
+
+    def is_prepared(self, settings: Settings) -> bool:
+        """Whether every resource is in place, as recorded (a quick check: sizes, not hashes)."""
+        return not any(self.problems(settings).values())
 
     def prepare(self, settings: Settings) -> Base:
-        """Fetch whatever is missing, then build the typed data object.
+        """Fetch whatever is missing or damaged, then build the typed data object.
 
         One process at a time prepares a dataset (a file lock in the data
         folder); the others wait, then use its files. Offline, a dataset that
-        is not prepared fails at once, naming what is missing.
+        is not prepared fails at once, naming what is missing. With
+        ``settings.repair`` every byte is checked first, and only what fails is
+        fetched again.
         """
         ctx = self.context(settings)
-        if settings.force or not self.is_prepared(settings):
+        if settings.force or settings.repair or not self.is_prepared(settings):
             local = settings.source_dir is not None
             if settings.offline and not local:
-                raise OfflineError(self._offline_message(ctx))
+                self.adopt(settings)
+                raise OfflineError(self._offline_message(settings))
             with ctx.folder.lock(self.id):
                 self._prepare_locked(ctx)
         return self.build(ctx)
 
+    def adopt(self, settings: Settings) -> list[str]:
+        """Record the resources found in place without a record, where their declarations prove them.
+
+        This rebuilds a missing or corrupt manifest without deleting anything;
+        returns the names it recorded.
+        """
+        ctx = self.context(settings)
+        manifest = ctx.folder.manifest(self.id)
+        adopted = []
+        for resource in self.resources:
+            path = resource.path(ctx)
+            if resource.name in manifest.entries or not os.path.lexists(path) or path.is_symlink():
+                continue
+            entry = resource.reverify(ctx, path)
+            if entry is not None:
+                log.info("%s: %s is in place and matches %s: recorded again", self.id, resource.name, entry.verified_by)
+                ctx.folder.record(self.id, entry)
+                adopted.append(resource.name)
+        return adopted
+
     def _prepare_locked(self, ctx: PrepareContext) -> None:
-        """Prepare the missing resources (all of them with ``force``), holding the lock."""
+        """Prepare the resources that are missing or damaged (all of them with ``force``), holding the lock."""
         settings = ctx.settings
         for leftover in ctx.folder.temporaries(self.id):  # from a killed run: never left to grow
             log.info("%s: removing %s, left by an interrupted run", self.id, leftover.name)
-            remove(leftover)
-        local_errors: list[DownloadError] = []
-        for resource in self.resources:
-            if settings.force or not resource.is_prepared(ctx):
-                try:
-                    resource.prepare(ctx)
-                except DownloadError as e:
-                    if settings.source_dir is None:
-                        raise
-                    local_errors.append(e)  # report every local file, not only the first
-        if local_errors:
-            error = ChecksumError if all(isinstance(e, ChecksumError) for e in local_errors) else DownloadError
+            ctx.folder.remove(leftover)
+        self.adopt(settings)
+        repair = settings.repair
+        problems = self.problems(settings, full=repair)
+        todo = [r for r in self.resources if settings.force or problems[r.name]]
+        for resource in todo:
+            if problems[resource.name] not in ([], [f"{resource.name}: missing"]) and not settings.force:
+                log.info("%s: %s; fetching it again", self.id, "; ".join(problems[resource.name]))
+        local = settings.source_dir is not None
+        try:
+            downloads = [r for r in todo if not r.requires()]
+            errors = run_concurrently(downloads, lambda r: pipeline.install(ctx, r), jobs(settings), keep_going=local)
+            if errors and not local:
+                raise errors[0]
+            for resource in todo:
+                if resource.requires() and not errors:
+                    pipeline.install(ctx, resource)
+        except KeyboardInterrupt:
+            kept = sum(p.stat().st_size for p in ctx.folder.partial_files(self.id) if p.name.endswith(".part"))
+            if kept:
+                log.warning(
+                    "%s: interrupted; %s of partial downloads kept in %s: the next run resumes",
+                    self.id, human_size(kept), ctx.folder.download_dir(self.id),
+                )
+            raise
+        finally:
+            for directory in (ctx.folder.download_dir(self.id), ctx.folder.dataset_dir(self.id)):
+                try:  # once empty
+                    directory.rmdir()
+                except OSError:
+                    pass
+        if errors:  # local copies (--from DIR): every file that was not used
+            error = ChecksumError if all(isinstance(e, ChecksumError) for e in errors) else DownloadError
             hint = "; pass --no-verify to accept them anyway" if error is ChecksumError else ""
             raise error(
-                f"{self.id}: {len(local_errors)} file(s) from {settings.source_dir} not used: "
-                + "; ".join(str(e) for e in local_errors)
-                + f"; they were not kept{hint}"
+                f"{self.id}: {len(errors)} file(s) from {settings.source_dir} not used "
+                f"(they were not kept{hint}):\n" + "\n".join(f"  {e}" for e in errors)
             )
 
-    def _offline_message(self, ctx: PrepareContext) -> str:
-        missing = [r.name for r in self.resources if not r.is_prepared(ctx)]
+    def _offline_message(self, settings: Settings) -> str:
+        missing = [name for name, problems in self.problems(settings).items() if problems]
         if not missing:
-            return f"offline mode: {self.id} is prepared; --force would download it again"
+            return f"offline mode: {self.id} is prepared; --force and --repair need network access"
         return (
             f"offline mode: {self.id} is not prepared (missing {', '.join(missing)}); "
             f"run 'datamaestro prepare {self.id}' with network access, "

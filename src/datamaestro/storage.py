@@ -2,10 +2,11 @@
 
 Layout under the data folder::
 
-    datasets/<id>/<file>             prepared files, each complete and verified
-    datasets/<id>/.manifest.json     what was prepared: sizes, sha256, sources
-    downloads/<id>/<file>.part       downloads in progress, never read as data
-    downloads/<id>/<file>.part.json  the URL a partial download comes from
+    datasets/<id>/<name>             prepared resources (files or folders), each complete and verified
+    datasets/<id>/.manifest.json     what is in place: kind, sizes, sha256 (per file), sources, verifier
+    datasets/<id>/.<name>.*.tmp      staging: a resource being built (removed by the next run)
+    downloads/<id>/<name>.part       downloads in progress, never read as data
+    downloads/<id>/<name>.part.json  the URL a partial download comes from, and its validator
     locks/<id>.lock                  held while a process prepares or removes <id>
 """
 
@@ -13,22 +14,24 @@ from __future__ import annotations
 
 import errno
 import functools
-import json
 import logging
 import os
 import shutil
 import tempfile
-import time
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
-from datamaestro.errors import DatamaestroError
+from datamaestro.errors import DatamaestroError, UnsafePathError
+from datamaestro.manifest import MANIFEST, CorruptManifest, Entry, Manifest
+from datamaestro.paths import id_problem, inside, is_valid_id, name_problem
 
 log = logging.getLogger("datamaestro")
 
-MANIFEST = ".manifest.json"
+#: what ``downloads/<id>/`` may hold: partial downloads and their notes
+PARTIAL_SUFFIXES = (".part", ".part.json", ".segments.json")
 #: errno values meaning "the disk (or the quota, or the file size limit) is full"
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
@@ -43,24 +46,68 @@ def disk_error(error: OSError) -> bool:
 
 
 class DataFolder:
-    """Paths and atomic writes inside one data folder."""
+    """Paths, locks, manifests and deletions inside one data folder.
+
+    Every path it hands out is built from a checked id (``paths.is_valid_id``)
+    and resource name (``paths.is_valid_name``) and resolved inside the data
+    folder (``paths.inside``): a symlink leading out of it makes the operation
+    fail instead of touching what lies outside.
+    """
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self._manifest_lock = threading.Lock()
+
+    def _checked_id(self, dataset_id: str) -> str:
+        problem = id_problem(dataset_id)
+        if problem:
+            raise UnsafePathError(problem)
+        return dataset_id
+
+    def _under(self, *parts: str) -> Path:
+        """``root/parts...``, refused unless it resolves inside the data folder."""
+        path = self.root.joinpath(*parts)
+        inside(self.root, path)
+        return path
 
     def dataset_dir(self, dataset_id: str) -> Path:
         """The folder holding the prepared files of ``dataset_id``."""
-        return self.root / "datasets" / dataset_id
+        return self._under("datasets", self._checked_id(dataset_id))
+
+    def resource_path(self, dataset_id: str, name: str) -> Path:
+        """Where the prepared resource ``name`` of ``dataset_id`` lives."""
+        problem = name_problem(name)
+        if problem:
+            raise UnsafePathError(problem)
+        return self._under("datasets", self._checked_id(dataset_id), name)
 
     def download_dir(self, dataset_id: str) -> Path:
         """The folder holding partial downloads of ``dataset_id``."""
-        return self.root / "downloads" / dataset_id
+        return self._under("downloads", self._checked_id(dataset_id))
 
     def manifest_path(self, dataset_id: str) -> Path:
-        return self.dataset_dir(dataset_id) / MANIFEST
+        return self._under("datasets", self._checked_id(dataset_id), MANIFEST)
 
     def lock_path(self, dataset_id: str) -> Path:
-        return self.root / "locks" / f"{dataset_id}.lock"
+        return self._under("locks", f"{self._checked_id(dataset_id)}.lock")
+
+    def staging(self, dataset_id: str, name: str) -> Path:
+        """A new empty folder in the dataset folder, where ``name`` is built before being renamed in."""
+        directory = self.dataset_dir(dataset_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        inside(self.root, directory)
+        return Path(tempfile.mkdtemp(dir=directory, prefix=f".{name}.", suffix=".tmp"))
+
+    def put_in_place(self, staged: Path, dataset_id: str, name: str) -> Path:
+        """Rename the staged file or folder ``staged`` to resource ``name`` (replacing the old one)."""
+        dest = self.resource_path(dataset_id, name)
+        inside(self.root, staged)
+        if staged.is_dir():
+            replace_folder(staged, dest)
+        else:
+            os.chmod(staged, 0o666 & ~umask())
+            os.replace(staged, dest)
+        return dest
 
     @contextmanager
     def lock(self, dataset_id: str, blocking: bool = True) -> Iterator[bool]:
@@ -92,46 +139,80 @@ class DataFolder:
         finally:
             lock.release()
 
-    def prepared_ids(self) -> list[str]:
-        """The ids that have a manifest in this data folder, sorted."""
+    def recorded_ids(self) -> list[str]:
+        """The ids whose folder holds a manifest, sorted (folders that are links are ignored)."""
         datasets = self.root / "datasets"
         if not datasets.is_dir():
             return []
-        return sorted(p.parent.name for p in datasets.glob(f"*/{MANIFEST}"))
+        return sorted(
+            p.parent.name
+            for p in datasets.glob(f"*/{MANIFEST}")
+            if is_valid_id(p.parent.name) and not p.parent.is_symlink()
+        )
 
     def temporaries(self, dataset_id: str) -> list[Path]:
-        """Temporary files and folders of atomic writes in a dataset folder.
+        """Staging files and folders left in a dataset folder by a process that was killed.
 
-        Whoever holds the dataset's lock may delete them: they are left over
-        by a process that was killed while writing.
+        Whoever holds the dataset's lock may delete them.
         """
         directory = self.dataset_dir(dataset_id)
         return sorted(directory.glob(".*.tmp")) if directory.is_dir() else []
 
-    def partial_files(self, dataset_id: Optional[str] = None) -> list[Path]:
-        """Partial downloads (and their ``.part.json`` notes) of one or every dataset."""
-        base = self.download_dir(dataset_id) if dataset_id else self.root / "downloads"
-        if not base.is_dir():
+    def partial_files(self, dataset_id: str) -> list[Path]:
+        """Partial downloads of a dataset and their notes (what ``downloads/<id>/`` holds)."""
+        base = self.download_dir(dataset_id)
+        if not base.is_dir() or base.is_symlink():
             return []
-        return sorted(p for p in base.rglob("*") if p.is_file())
+        return sorted(p for p in base.iterdir() if p.name.endswith(PARTIAL_SUFFIXES) and not p.is_symlink())
 
-    def read_manifest(self, dataset_id: str) -> dict[str, Any]:
-        """The manifest of ``dataset_id`` ({} when nothing was prepared)."""
+    def manifest(self, dataset_id: str) -> Manifest:
+        """The manifest of ``dataset_id`` (empty when there is none or it cannot be read)."""
+        return self.read_manifest(dataset_id) or Manifest(dataset_id)
+
+    def read_manifest(self, dataset_id: str) -> Optional[Manifest]:
+        """The manifest of ``dataset_id``; None when missing or unreadable (then it is rebuilt)."""
+        path = self.manifest_path(dataset_id)
         try:
-            with open(self.manifest_path(dataset_id), encoding="utf-8") as f:
-                return json.load(f)
-        except (FileNotFoundError, json.JSONDecodeError):
-            return {}
+            data = path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        except OSError as e:
+            log.warning("%s: cannot read %s (%s); it will be rebuilt", dataset_id, path, e.strerror)
+            return None
+        try:
+            return Manifest.loads(dataset_id, data)
+        except CorruptManifest as e:
+            log.warning("%s: %s is corrupt (%s); its files will be re-verified", dataset_id, path, e)
+            return None
 
-    def record(self, dataset_id: str, name: str, entry: dict[str, Any]) -> None:
-        """Add or replace the manifest entry of one prepared file."""
-        manifest = self.read_manifest(dataset_id) or {"id": dataset_id, "files": {}}
-        if manifest["files"].get(name) == entry:
-            return  # unchanged: the manifest stays byte-identical
-        manifest["files"][name] = entry
-        manifest["updated"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        with atomic_file(self.manifest_path(dataset_id)) as f:
-            f.write(json.dumps(manifest, indent=2, sort_keys=True).encode())
+    def record(self, dataset_id: str, entry: Entry) -> None:
+        """Add or replace the manifest entry of one resource (atomically)."""
+        with self._manifest_lock:
+            manifest = self.manifest(dataset_id)
+            if manifest.entries.get(entry.name) == entry:
+                return  # unchanged: the manifest stays byte-identical
+            self._write_manifest(manifest.with_entry(entry))
+
+    def forget(self, dataset_id: str, names: list[str]) -> None:
+        """Drop the entries ``names`` from the manifest."""
+        with self._manifest_lock:
+            manifest = self.manifest(dataset_id)
+            kept = {n: e for n, e in manifest.entries.items() if n not in names}
+            if kept != manifest.entries:
+                self._write_manifest(Manifest(dataset_id, kept, manifest.updated))
+
+    def _write_manifest(self, manifest: Manifest) -> None:
+        with atomic_file(self.manifest_path(manifest.dataset_id)) as f:
+            f.write(manifest.dumps())
+
+    def remove(self, path: Path) -> int:
+        """Delete a file or folder of this data folder (never the folder itself, never through a
+        link: a link is removed, not followed); returns the bytes freed."""
+        parent = inside(self.root, path.parent)
+        target = parent / path.name
+        if target == Path(os.path.realpath(self.root)):
+            raise UnsafePathError(f"refused: {path} is the data folder itself")
+        return remove(target)
 
 
 @contextmanager
@@ -189,18 +270,31 @@ def umask() -> int:
 
 def disk_usage(path: Path) -> int:
     """Bytes used by a file or by every file under a folder (0 when missing)."""
+    if path.is_symlink():
+        return 0
     if path.is_file():
         return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    total = 0
+    for top, _dirs, names in os.walk(path):  # does not follow links to folders
+        for n in names:
+            p = Path(top) / n
+            if not p.is_symlink() and p.is_file():
+                total += p.stat().st_size
+    return total
 
 
 def remove(path: Path) -> int:
-    """Delete a file or a folder tree; returns the bytes it used."""
-    size = disk_usage(path)
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
+    """Delete a file or a folder tree (a link itself, never what it points to); returns the bytes freed.
+
+    Deleting inside the data folder goes through ``DataFolder.remove``, which
+    checks the path first.
+    """
+    if path.is_symlink() or not path.is_dir():
+        size = path.lstat().st_size if path.is_symlink() else disk_usage(path)
         path.unlink(missing_ok=True)
+        return size
+    size = disk_usage(path)
+    shutil.rmtree(path)
     return size
 
 

@@ -1,15 +1,27 @@
-"""Resources: the files a definition needs, and how each gets into the data folder."""
+"""Resources: the files a definition needs, and how each gets into the data folder.
+
+Every resource is installed by one pipeline (``datamaestro.download.pipeline``):
+fetch, unpack into a staging folder, verify, record in the manifest, rename
+in. A resource class supplies only what differs: where its bytes come from
+and how they are unpacked (``produce``).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.config import Settings
-from datamaestro.storage import DataFolder
+from datamaestro.errors import DefinitionError
+from datamaestro.paths import name_problem
+
+if TYPE_CHECKING:
+    from datamaestro.download.pipeline import Produced
+    from datamaestro.manifest import Entry
+    from datamaestro.storage import DataFolder
 
 log = logging.getLogger("datamaestro")
 
@@ -20,10 +32,13 @@ class PrepareContext:
 
     dataset_id: str
     settings: Settings
+    folder: DataFolder = field(init=False)
 
-    @property
-    def folder(self) -> DataFolder:
-        return DataFolder(self.settings.datadir)
+    def __post_init__(self) -> None:
+        from datamaestro.storage import DataFolder
+
+        # one DataFolder per preparation: its manifest lock serialises concurrent records
+        self.folder = DataFolder(self.settings.datadir)
 
     @property
     def dataset_dir(self) -> Path:
@@ -33,12 +48,16 @@ class PrepareContext:
 class Resource:
     """A named file (or folder) of a dataset; also a decorator on definitions.
 
-    ``name`` is the file name inside the dataset folder; the definition
-    function receives its path as the argument ``varname`` (by default the
-    name before its first dot, e.g. ``train_images`` for ``train_images.idx``).
+    ``name`` is the file name inside the dataset folder (one name: letters,
+    digits, ``.``, ``_``, ``-``); the definition function receives its path as
+    the argument ``varname`` (by default the name before its first dot, e.g.
+    ``train_images`` for ``train_images.idx``).
     """
 
-    def __init__(self, name: str, varname: str | None = None):
+    def __init__(self, name: str, varname: Optional[str] = None):
+        problem = name_problem(name)
+        if problem:
+            raise DefinitionError(problem)
         self.name = name
         self.varname = varname or re.sub(r"\W", "_", name.split(".")[0])
 
@@ -54,15 +73,19 @@ class Resource:
 
     def path(self, ctx: PrepareContext) -> Path:
         """Where the prepared resource lives."""
-        return ctx.dataset_dir / self.name
+        return ctx.folder.resource_path(ctx.dataset_id, self.name)
 
-    def is_prepared(self, ctx: PrepareContext) -> bool:
-        """Whether the resource is in place (complete and verified)."""
-        return self.path(ctx).exists()
+    def requires(self) -> list[Resource]:
+        """Resources that must be prepared before this one."""
+        return []
 
-    def prepare(self, ctx: PrepareContext) -> None:
-        """Bring the resource into place and record it in the manifest."""
+    def produce(self, ctx: PrepareContext, dest: Path) -> Produced:
+        """Build the resource at ``dest`` (inside a staging folder), verified; say what it is."""
         raise NotImplementedError
+
+    def reverify(self, ctx: PrepareContext, path: Path) -> Optional[Entry]:
+        """The record of a resource found in place without one, if its declaration can prove it."""
+        return None
 
     def describe(self) -> dict[str, Any]:
         """What ``info`` shows of the resource (urls, size, checksum...)."""

@@ -12,20 +12,30 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 from urllib.parse import unquote, urlparse
 
 from datamaestro.download import PrepareContext, Resource
-from datamaestro.download.checksum import Checksum
+from datamaestro.download.checksum import Checksum, FileHash, file_digest, hash_file
 from datamaestro.download.http import Policy, TransferError, fetch
-from datamaestro.errors import ChecksumError, DownloadError
+from datamaestro.download.pipeline import Produced
+from datamaestro.download.unpack import Limits
+from datamaestro.errors import ChecksumError, DownloadError, FormatError
+from datamaestro.manifest import Entry
 from datamaestro.storage import StorageError, disk_error
 
 log = logging.getLogger("datamaestro")
+T = TypeVar("T")
+
+
+DEFAULT_MAX_UNPACKED_SIZE = 32 << 30
+DEFAULT_MAX_UNPACKED_FILES = 1_000_000
 
 
 class OfflineError(DownloadError):
@@ -105,17 +115,6 @@ def fetch_checked(
     return Fetched(partial, origin, got, digests.get("sha256"), digest, matches, unverified)
 
 
-def no_verify_note(ctx: PrepareContext, name: str, fetched: Fetched) -> dict[str, Any]:
-    """Manifest fields of a copy that only ``--no-verify`` accepted (saying so); else {}."""
-    if fetched.unverified is None:
-        return {}
-    log.warning(
-        "%s: %s (%s) does not match its published checksum (%s); accepted because of --no-verify",
-        ctx.dataset_id, name, fetched.url, fetched.unverified,
-    )
-    return {"verified": None, "no_verify": f"accepted with --no-verify: {fetched.unverified}"}
-
-
 def partial_path(ctx: PrepareContext, name: str) -> Path:
     """Where the download of resource ``name`` goes while it is incomplete."""
     return ctx.folder.download_dir(ctx.dataset_id) / f"{name}.part"
@@ -126,10 +125,6 @@ def discard_partial(ctx: PrepareContext, name: str) -> None:
     partial = partial_path(ctx, name)
     partial.unlink(missing_ok=True)
     _note_path(partial).unlink(missing_ok=True)
-    try:  # the dataset's download folder, once empty
-        partial.parent.rmdir()
-    except OSError:
-        pass
 
 
 def local_copy(ctx: PrepareContext, url: str) -> Path:
@@ -142,8 +137,8 @@ def local_copy(ctx: PrepareContext, url: str) -> Path:
     return path
 
 
-def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[[str], None]) -> None:
-    """Call ``attempt(url)`` on each URL until one succeeds; else raise a summary.
+def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[[str], T]) -> T:
+    """Call ``attempt(url)`` on each URL until one succeeds (returning its value); else raise a summary.
 
     ``attempt`` raises ``DownloadError`` (or ``ChecksumError``) to move on to
     the next URL. A URL whose partial download can be resumed is tried first.
@@ -167,12 +162,13 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
             urls = [resumable, *(u for u in urls if u != resumable)]
     attempts: list[str] = []
     mismatches: list[str] = []
+    started = time.monotonic()
     for url in urls:
         shown = str(local_copy_path(ctx, url)) if local else url
         try:
-            attempt(url)
+            result = attempt(url)
             discard_partial(ctx, name)
-            return
+            return result
         except ChecksumError as e:
             discard_partial(ctx, name)
             mismatches.append(f"{shown}: {e}")
@@ -198,9 +194,13 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
         if kept.is_file() and kept.stat().st_size
         else ""
     )
+    elapsed = time.monotonic() - started
+    took = f" (gave up after {elapsed:.0f} s)" if elapsed >= 1 else ""
     raise DownloadError(
-        f"could not download {what}: {'; '.join(attempts)}{resume}; "
-        "check the network or the 'mirrors' setting"
+        f"could not download {what}{took}: "
+        f"{'; '.join(attempts)}{resume}; check the network or the 'mirrors' setting, "
+        f"or use 'datamaestro prepare {ctx.dataset_id} --from DIR' with a copy of its files, "
+        "or --offline to use only prepared datasets"
     )
 
 
@@ -278,8 +278,8 @@ class RemoteResource(Resource):
     """A resource fetched from ``url`` or one of ``mirrors`` (tried in order).
 
     ``checksum`` ("md5:<hex>", "sha256:<hex>") is the published digest of the
-    downloaded bytes, ``size`` their published length. Subclasses say what
-    becomes of a download in ``_install(ctx, url)``.
+    downloaded bytes, ``size`` their published length. Subclasses say only how
+    a download becomes the resource: ``unpack``.
     """
 
     def __init__(
@@ -311,17 +311,68 @@ class RemoteResource(Resource):
             "checksum": str(self.checksum) if self.checksum else None,
         }
 
-    def prepare(self, ctx: PrepareContext) -> None:
-        try_urls(ctx, self.name, self.urls(ctx), lambda url: self._install(ctx, url))
+    def produce(self, ctx: PrepareContext, dest: Path) -> Produced:
+        return try_urls(ctx, self.name, self.urls(ctx), lambda url: self._from(ctx, url, dest))
 
-    def _install(self, ctx: PrepareContext, url: str) -> None:
-        """Fetch ``url`` (``fetch_checked``), check it and put the result in place."""
+    def _from(self, ctx: PrepareContext, url: str, dest: Path) -> Produced:
+        """Fetch ``url`` (or its local copy), check it, and unpack it to ``dest``."""
+        from datamaestro.download import verify
+
+        fetched = fetch_checked(ctx, self.name, url, self.checksum, self.size)
+        verify.check_download(self.checksum, fetched, rescuable=self.rescuable())
+        label = f"{self.name} of {ctx.dataset_id}"
+        try:
+            if self.transforms():
+                unpacked = self.unpack(fetched.path, dest, limits(ctx), label)
+            else:  # the download itself is the resource: already hashed while fetched
+                assert fetched.sha256 is not None
+                os.replace(fetched.path, dest)
+                unpacked = FileHash(fetched.size, fetched.sha256)
+        except FormatError:
+            discard_partial(ctx, self.name)  # a refused or corrupt download is not worth resuming
+            raise
+        single = unpacked if isinstance(unpacked, FileHash) else None
+        verified_by, note = verify.verdict(ctx, self.name, self, fetched, single)
+        return Produced(
+            kind="file" if single else "folder",
+            file=single,
+            files={} if isinstance(unpacked, FileHash) else unpacked,
+            url=url,
+            source=fetched.url if fetched.url != url else None,
+            original=FileHash(fetched.size, fetched.sha256) if fetched.sha256 else None,
+            verified_by=verified_by,
+            no_verify=note,
+        )
+
+    def rescuable(self) -> bool:
+        """Whether content that does not match the published checksum may still be proven (data checksum)."""
+        return False
+
+    def unpack(self, source: Path, dest: Path, limits: Limits, label: str) -> FileHash | dict[str, FileHash]:
+        """Make the resource at ``dest`` from the downloaded file ``source`` (a file's hash, or a folder's)."""
         raise NotImplementedError
 
+    def reverify(self, ctx: PrepareContext, path: Path) -> Optional[Entry]:
+        """A file in place that is the download itself is proven by the published checksum."""
+        if not self.checksum or not path.is_file() or path.is_symlink() or self.transforms():
+            return None
+        if file_digest(path, self.checksum.algorithm) != self.checksum.hexdigest:
+            return None
+        found = hash_file(path)
+        return Entry(
+            name=self.name, kind="file", size=found.size, sha256=found.sha256, url=self.url,
+            original=found, verified_by=str(self.checksum),
+        )
 
-def warn_unverified(ctx: PrepareContext, name: str, sha256: str) -> None:
-    """Say that ``name`` was accepted without any published checksum."""
-    log.warning(
-        "%s: %s has no published checksum, so it was not verified (recorded sha256:%s)",
-        ctx.dataset_id, name, sha256,
+    def transforms(self) -> bool:
+        """Whether the resource differs from the downloaded file (decompressed, extracted)."""
+        return True
+
+
+def limits(ctx: PrepareContext) -> Limits:
+    """How much a download may expand to (the configured caps)."""
+    settings = ctx.settings
+    return Limits(
+        max_bytes=getattr(settings, "max_unpacked_size", DEFAULT_MAX_UNPACKED_SIZE),
+        max_files=getattr(settings, "max_unpacked_files", DEFAULT_MAX_UNPACKED_FILES),
     )

@@ -18,25 +18,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from typing import Any
+
     from datamaestro.config import load_settings
+    from datamaestro.errors import DatamaestroError
+    from datamaestro.registry import Registry
     from datamaestro.storage import DataFolder, disk_usage, human_size
 
     settings = load_settings(args.data, quiet=args.quiet)
     folder = DataFolder(settings.datadir)
-    prepared = folder.prepared_ids()
-    if args.prepared:
-        ids = prepared
-    else:
-        from datamaestro.registry import Registry
-
-        ids = sorted(Registry().ids())
-    rows = []
+    recorded = folder.recorded_ids()
+    registry = Registry()
+    ids = recorded if args.prepared else sorted(registry.ids())
+    rows: list[dict[str, Any]] = []
     for dataset_id in ids:
-        row = {"id": dataset_id, "prepared": dataset_id in prepared}
-        if row["prepared"]:
-            row["size"] = disk_usage(folder.dataset_dir(dataset_id))
-            row["files"] = len(folder.read_manifest(dataset_id).get("files", {}))
-            row["path"] = str(folder.dataset_dir(dataset_id))
+        row: dict[str, Any] = {"id": dataset_id, "prepared": False}
+        if dataset_id in recorded:
+            manifest = folder.manifest(dataset_id)
+            try:
+                problems = registry.definition(dataset_id).problems(settings)
+            except DatamaestroError:  # its definition is gone or broken: what was recorded
+                problems = {name: [] for name in manifest.entries}
+            ready = sum(1 for p in problems.values() if not p)
+            row.update(
+                prepared=ready == len(problems),
+                resources=len(problems),
+                ready=ready,
+                files=len(manifest.entries),
+                size=disk_usage(folder.dataset_dir(dataset_id)),
+                path=str(folder.dataset_dir(dataset_id)),
+            )
         rows.append(row)
     if args.json:
         print(json.dumps(rows, indent=2))
@@ -46,12 +57,19 @@ def run(args: argparse.Namespace) -> int:
         return 0
     width = max(len(r["id"]) for r in rows)
     for r in rows:
-        if r["prepared"]:
+        if "size" not in r:
+            print(f"{r['id']:<{width}}  {'-':>10}  not prepared")
+        elif r["prepared"]:
             files = f"{r['files']} file" + ("s" if r["files"] != 1 else "")
             print(f"{r['id']:<{width}}  {human_size(r['size']):>10}  {files}")
         else:
-            print(f"{r['id']:<{width}}  {'-':>10}  not prepared")
+            print(
+                f"{r['id']:<{width}}  {human_size(r['size']):>10}  partly prepared "
+                f"({r['ready']} of {r['resources']} files): run 'datamaestro prepare {r['id']}'"
+            )
     if args.prepared:
         total = sum(r["size"] for r in rows)
-        print(f"{len(rows)} prepared, {human_size(total)} in {settings.datadir}")
+        complete = sum(1 for r in rows if r["prepared"])
+        partly = f", {len(rows) - complete} partly" if complete != len(rows) else ""
+        print(f"{complete} prepared{partly}, {human_size(total)} in {settings.datadir}")
     return 0

@@ -26,6 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="fetch every file again, even if prepared"
     )
+    parser.add_argument(
+        "--repair", action="store_true",
+        help="hash every prepared byte and fetch again only the files that fail",
+    )
+    parser.add_argument(
+        "-j", "--jobs", type=int, metavar="N", help="files downloaded at once (default: config 'jobs', else 4)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
         settings.source_dir = source
         settings.no_verify = args.no_verify
     settings.force = args.force
+    settings.repair = args.repair
+    if args.jobs is not None:
+        if args.jobs < 1:
+            raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+        settings.jobs = args.jobs  # type: ignore[attr-defined]
     data = prepare_dataset(args.id, settings=settings)
     print(json.dumps(to_json(args.id, data), indent=2))
     return 0

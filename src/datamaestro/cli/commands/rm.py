@@ -6,27 +6,41 @@ import argparse
 import sys
 
 NAME = "rm"
-HELP = "remove the prepared files and partial downloads of datasets (asks first unless --yes)"
+HELP = "remove the prepared files and partial downloads of datasets, by id (asks first unless --yes)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("ids", nargs="+", metavar="ID", help="datasets to remove")
+    parser.add_argument("ids", nargs="+", metavar="ID", help="dataset ids (never paths)")
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask before removing")
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
     from datamaestro.cli.confirm import confirm
     from datamaestro.config import load_settings
     from datamaestro.errors import DatamaestroError, UsageError
-    from datamaestro.storage import DataFolder, disk_usage, human_size, remove
+    from datamaestro.paths import id_problem
+    from datamaestro.registry import Registry
+    from datamaestro.storage import DataFolder, disk_usage, human_size
 
     settings = load_settings(args.data, quiet=args.quiet)
     folder = DataFolder(settings.datadir)
+    known: set[str] | None = None
     targets = {}
     for dataset_id in dict.fromkeys(args.ids):
-        paths = [p for p in (folder.dataset_dir(dataset_id), folder.download_dir(dataset_id)) if p.exists()]
+        if id_problem(dataset_id):
+            raise UsageError(f"rm takes dataset ids, not paths: {id_problem(dataset_id)}")
+        paths = [p for p in (folder.dataset_dir(dataset_id), folder.download_dir(dataset_id)) if os.path.lexists(p)]
         if not paths:
             raise UsageError(f"{dataset_id} is not prepared in {settings.datadir}; nothing to remove")
+        if dataset_id not in folder.recorded_ids():
+            known = set(Registry().ids()) if known is None else known
+            if dataset_id not in known:
+                raise UsageError(
+                    f"{dataset_id} is neither a known dataset nor recorded in {settings.datadir}; "
+                    "nothing was removed"
+                )
         targets[dataset_id] = paths
     size = sum(disk_usage(p) for paths in targets.values() for p in paths)
     listing = ", ".join(str(p) for paths in targets.values() for p in paths)
@@ -41,5 +55,5 @@ def run(args: argparse.Namespace) -> int:
                     "removed, try again when it is done"
                 )
             for path in paths:
-                print(f"removed {path} ({human_size(remove(path))})")
+                print(f"removed {path} ({human_size(folder.remove(path))})")
     return 0

@@ -1,79 +1,87 @@
-"""datamaestro verify: re-hash prepared files against what was recorded when preparing them."""
+"""datamaestro verify: hash every byte a prepared dataset serves against its manifest; --repair re-fetches what fails."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 NAME = "verify"
-HELP = "re-hash prepared datasets against their manifest; report OK, CORRUPT or MISSING"
+HELP = "hash every prepared file against its manifest; report OK, CORRUPT or MISSING (--repair fixes them)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("ids", nargs="*", metavar="ID", help="datasets to check (default: every prepared one)")
     parser.add_argument("--json", action="store_true", help="print a JSON list")
+    parser.add_argument(
+        "--repair", action="store_true", help="fetch again only the resources that fail, then check again"
+    )
 
 
-def check(folder: Any, dataset_id: str, expected: list[str]) -> dict[str, Any]:
+def check(settings: Any, dataset_id: str, definition: Any) -> dict[str, Any]:
     """The status of one dataset: OK, CORRUPT or MISSING, with one problem per bad file."""
-    from datamaestro.download.checksum import file_digest
+    from datamaestro.download.pipeline import check as check_resource
+    from datamaestro.storage import DataFolder
 
-    manifest = folder.read_manifest(dataset_id)
-    files: dict[str, Any] = manifest.get("files", {})
-    directory: Path = folder.dataset_dir(dataset_id)
-    corrupt: list[str] = []
-    missing = [name for name in expected if name not in files]
-    unverified = 0
-    for name, entry in sorted(files.items()):
-        path = directory / name
-        if not path.exists():
-            missing.append(name)
-        elif path.is_file() and "size" in entry and path.stat().st_size != entry["size"]:
-            corrupt.append(f"{name}: {path.stat().st_size} bytes, recorded {entry['size']}")
-        elif path.is_file() and "sha256" in entry and file_digest(path) != entry["sha256"]:
-            corrupt.append(f"{name}: sha256:{file_digest(path)}, recorded sha256:{entry['sha256']}")
-        elif path.is_dir() and isinstance(entry.get("files"), int):  # an extracted archive
-            count = sum(1 for p in path.rglob("*") if p.is_file())
-            if count != entry["files"]:
-                corrupt.append(f"{name}: {count} files, recorded {entry['files']}")
-        unverified += bool(entry.get("no_verify"))
-    status = "CORRUPT" if corrupt else "MISSING" if missing or not manifest else "OK"
-    problems = corrupt + [f"{name}: missing" for name in sorted(set(missing))]
+    folder = DataFolder(settings.datadir)
+    if definition is not None:
+        definition.adopt(settings)  # a lost manifest is rebuilt from the declarations first
+        problems = definition.problems(settings, full=True)
+    else:  # prepared, but its definition is gone: check what was recorded
+        manifest = folder.manifest(dataset_id)
+        problems = {
+            name: check_resource(folder.resource_path(dataset_id, name), entry, full=True)
+            for name, entry in manifest.entries.items()
+        }
+    manifest = folder.manifest(dataset_id)
+    flat = [p for name in sorted(problems) for p in problems[name]]
+    absent = all(p.endswith((": missing", ": not recorded")) for p in flat)
+    status = "OK" if not flat else "MISSING" if absent else "CORRUPT"
+    if not manifest.entries:
+        status, flat = "MISSING", ["not prepared"]
     return {
         "id": dataset_id,
         "status": status,
-        "files": len(files),
-        "problems": problems if manifest else ["not prepared"],
-        "unverified": unverified,
+        "files": len(manifest.entries),
+        "problems": flat,
+        "unverified": sum(1 for e in manifest.entries.values() if e.no_verify),
     }
 
 
 def run(args: argparse.Namespace) -> int:
     from datamaestro.config import load_settings
-    from datamaestro.errors import UnknownDatasetError
+    from datamaestro.errors import UnknownDatasetError, UsageError
+    from datamaestro.paths import id_problem
     from datamaestro.registry import Registry
     from datamaestro.storage import DataFolder, StorageError
 
-    settings = load_settings(args.data, quiet=args.quiet)
+    settings = load_settings(args.data, quiet=args.quiet, offline=args.offline or None)
     folder = DataFolder(settings.datadir)
-    ids = args.ids or folder.prepared_ids()
+    for dataset_id in args.ids:
+        if id_problem(dataset_id):
+            raise UsageError(id_problem(dataset_id))
+    ids = args.ids or folder.recorded_ids()
     registry = Registry()
     results = []
     for dataset_id in ids:
         try:
-            expected = [r.name for r in registry.definition(dataset_id).resources]
+            definition = registry.definition(dataset_id)
         except UnknownDatasetError:
             if not folder.manifest_path(dataset_id).exists():
                 raise
-            expected = []  # prepared, but its definition is gone: check what was recorded
+            definition = None
         try:
             with folder.lock(dataset_id):  # not while another process prepares it
-                results.append(check(folder, dataset_id, expected))
+                result = check(settings, dataset_id, definition)
         except StorageError:  # a read-only data folder: nobody prepares anything there
-            results.append(check(folder, dataset_id, expected))
+            result = check(settings, dataset_id, definition)
+        if args.repair and result["status"] != "OK" and definition is not None:
+            settings.repair = True
+            definition.prepare(settings)
+            result = check(settings, dataset_id, definition)
+            result["repaired"] = result["status"] == "OK"
+        results.append(result)
     if args.json:
         print(json.dumps(results, indent=2))
     elif not results:
@@ -82,10 +90,11 @@ def run(args: argparse.Namespace) -> int:
         if r["status"] == "OK":
             note = f", {r['unverified']} accepted with --no-verify" if r["unverified"] else ""
             files = f"{r['files']} file" + ("s" if r["files"] != 1 else "")
-            print(f"{r['id']}: OK ({files}{note})")
+            done = "repaired, " if r.get("repaired") else ""
+            print(f"{r['id']}: OK ({done}{files}{note})")
             continue
         todo = (
-            f"run 'datamaestro prepare --force {r['id']}' to fetch it again"
+            f"run 'datamaestro verify --repair {r['id']}' to fetch again what fails"
             if r["status"] == "CORRUPT"
             else f"run 'datamaestro prepare {r['id']}'"
         )

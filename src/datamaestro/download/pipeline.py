@@ -1,0 +1,114 @@
+"""The one install pipeline: fetch, unpack into staging, verify, record, rename in.
+
+Every resource kind goes through ``install``. The resource's ``produce`` fetches
+its bytes (``downloads/`` holds partial downloads) and unpacks them into a
+staging folder inside the dataset folder, checking them on the way; then the
+manifest entry is written, and only then is the staged result renamed into
+place. So a resource in place always has its record, and a failed attempt
+leaves the previous copy untouched.
+
+``check`` says whether a resource in place matches its record: quickly
+(existence and sizes, what ``prepare`` does) or fully (every byte hashed,
+what ``verify`` does).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Optional
+
+from datamaestro.download.checksum import FileHash, file_digest
+from datamaestro.manifest import Entry, Kind, folder_files
+
+if TYPE_CHECKING:
+    from datamaestro.download import PrepareContext, Resource
+
+log = logging.getLogger("datamaestro")
+
+
+@dataclass
+class Produced:
+    """What a resource's ``produce`` built: its contents, origin and what verified it."""
+
+    kind: Kind
+    #: sha256 and size of a file; for a folder, ``files``
+    file: Optional[FileHash] = None
+    files: dict[str, FileHash] = field(default_factory=dict)
+    url: Optional[str] = None
+    source: Optional[str] = None
+    original: Optional[FileHash] = None
+    verified_by: Optional[str] = None
+    no_verify: Optional[str] = None
+    derived_from: list[str] = field(default_factory=list)
+
+    def entry(self, name: str) -> Entry:
+        """The manifest entry of resource ``name``."""
+        size = self.file.size if self.file else sum(h.size for h in self.files.values())
+        return Entry(
+            name=name,
+            kind=self.kind,
+            size=size,
+            sha256=self.file.sha256 if self.file else None,
+            files=dict(self.files),
+            url=self.url,
+            source=self.source,
+            original=self.original,
+            verified_by=self.verified_by,
+            no_verify=self.no_verify,
+            derived_from=list(self.derived_from),
+        )
+
+
+def install(ctx: PrepareContext, resource: Resource) -> Entry:
+    """Produce ``resource`` in staging, record it, then rename it into place."""
+    folder = ctx.folder
+    staging = folder.staging(ctx.dataset_id, resource.name)
+    try:
+        produced = resource.produce(ctx, staging / resource.name)
+        entry = produced.entry(resource.name)
+        folder.record(ctx.dataset_id, entry)  # before the rename: what is in place has its record
+        folder.put_in_place(staging / resource.name, ctx.dataset_id, resource.name)
+        return entry
+    finally:
+        folder.remove(staging)
+
+
+def check(path: Path, entry: Entry, full: bool) -> list[str]:
+    """What is wrong with the resource at ``path`` given its record (empty when nothing).
+
+    Quick: the file or folder exists, of the recorded kind, and every recorded
+    file has its recorded size. Full: every byte is hashed, and a folder holds
+    no file that is not recorded.
+    """
+    name = entry.name
+    if not os.path.lexists(path):
+        return [f"{name}: missing"]
+    if path.is_symlink():
+        return [f"{name}: is a symbolic link, not what was prepared"]
+    if entry.kind == "file":
+        if not path.is_file():
+            return [f"{name}: not a file"]
+        size = path.stat().st_size
+        if size != entry.size:
+            return [f"{name}: {size} bytes, recorded {entry.size}"]
+        if full and entry.sha256 and (digest := file_digest(path)) != entry.sha256:
+            return [f"{name}: sha256:{digest}, recorded sha256:{entry.sha256}"]
+        return []
+    if not path.is_dir():
+        return [f"{name}: not a folder"]
+    problems = []
+    for relative, recorded in sorted(entry.files.items()):
+        member = path.joinpath(*relative.split("/"))
+        if member.is_symlink() or not member.is_file():
+            problems.append(f"{name}/{relative}: missing")
+        elif member.stat().st_size != recorded.size:
+            problems.append(f"{name}/{relative}: {member.stat().st_size} bytes, recorded {recorded.size}")
+        elif full and (digest := file_digest(member)) != recorded.sha256:
+            problems.append(f"{name}/{relative}: sha256:{digest}, recorded sha256:{recorded.sha256}")
+    if full:
+        extra = sorted(set(folder_files(path)) - set(entry.files))
+        problems += [f"{name}/{relative}: not recorded" for relative in extra]
+    return problems
