@@ -21,6 +21,7 @@ from datamaestro.download import PrepareContext, Resource, pipeline
 from datamaestro.download.mirrors import OfflineError
 from datamaestro.download.pool import jobs, run_concurrently
 from datamaestro.errors import ChecksumError, DefinitionError, DownloadError
+from datamaestro.paths import id_problem
 from datamaestro.storage import human_size
 
 log = logging.getLogger("datamaestro")
