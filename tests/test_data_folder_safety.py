@@ -1,0 +1,227 @@
+"""The data folder under attack: ids and names that are paths, lost manifests, damaged folders.
+
+Each case has a canary file outside the data folder that must stay byte-identical.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from makefiles import md5, write_module
+from test_maintenance import A, B, blob  # noqa: F401  (fixture)
+from test_reliability import ID, prepared
+
+from datamaestro.download.single import filedownloader
+from datamaestro.errors import DefinitionError, UnsafePathError
+from datamaestro.storage import DataFolder
+
+
+@pytest.fixture
+def canary(tmp_path: Path) -> Path:
+    """A file outside the data folder that nothing may touch."""
+    path = tmp_path / "outside" / "canary.txt"
+    path.parent.mkdir()
+    path.write_bytes(b"precious")
+    return path
+
+
+def intact(canary: Path) -> bool:
+    return canary.read_bytes() == b"precious" and sorted(p.name for p in canary.parent.iterdir()) == ["canary.txt"]
+
+
+@pytest.mark.parametrize("target", ["../..", "..", ".", "", "/", "datasets/../..", "org.rel.blob/..", "a\nb"])
+def test_rm_takes_ids_never_paths(env, cli, blob, canary, target):
+    result = cli("rm", "--yes", target)
+    assert result.returncode == 2
+    assert result.stderr.startswith("datamaestro: error: rm takes dataset ids, not paths: ")
+    assert len(result.stderr.splitlines()) == 1
+    assert intact(canary) and prepared(env).read_bytes() == A
+
+
+def test_rm_of_an_absolute_folder_is_refused(env, cli, blob, canary):
+    result = cli("rm", "--yes", str(canary.parent))
+    assert result.returncode == 2 and "not paths" in result.stderr
+    assert intact(canary)
+
+
+def test_rm_of_an_unknown_id_that_has_a_folder_is_refused(env, cli, blob, canary):
+    stray = env.data / "datasets" / "org.nobody.knows"
+    stray.mkdir()
+    result = cli("rm", "--yes", "org.nobody.knows")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"datamaestro: error: org.nobody.knows is neither a known dataset nor recorded in {env.data}; "
+        "nothing was removed\n"
+    )
+    assert stray.is_dir()
+
+
+@pytest.mark.parametrize("name", ["../../x", "/abs/x", "a/b", ".hidden", "..", ""])
+def test_resource_names_that_are_paths_are_refused(name):
+    with pytest.raises(DefinitionError, match="is not a resource name"):
+        filedownloader(name, "https://example.org/x")
+
+
+@pytest.mark.parametrize("given", ["../../x", "a..b", "x/y", "bad\nid", ".hidden"])
+def test_dataset_ids_that_are_paths_are_refused(env, cli, given):
+    write_module(env.use_registry(), "org.bad", f"""
+from datamaestro.data.tensor import IDX
+from datamaestro.definitions import dataset
+from datamaestro.download.single import filedownloader
+
+@filedownloader("x.idx", "http://127.0.0.1:9/x")
+@dataset(IDX, id={given!r})
+def x(x):
+    return {{"path": x}}
+""")
+    from datamaestro.registry import Registry, load_module
+
+    repo = Registry().repos[-1]
+    with pytest.raises(DefinitionError, match="is not a dataset id"):
+        load_module(repo, "org.bad", repo.folder / "org" / "bad.py")
+
+
+def test_data_folder_paths_do_not_follow_links_out(env, canary):
+    folder = DataFolder(env.data)
+    (env.data / "datasets").mkdir(parents=True)
+    os.symlink(canary.parent, env.data / "datasets" / "org.evil.link")
+    with pytest.raises(UnsafePathError, match="outside"):
+        folder.resource_path("org.evil.link", "canary.txt")
+    with pytest.raises(UnsafePathError):
+        folder.remove(env.data / "datasets" / "org.evil.link" / "canary.txt")
+    folder.remove(env.data / "datasets" / "org.evil.link")  # the link itself, not its target
+    assert not os.path.lexists(env.data / "datasets" / "org.evil.link")
+    assert intact(canary)
+    with pytest.raises(UnsafePathError):
+        folder.remove(env.data)
+
+
+def test_clean_leaves_links_and_foreign_files_alone(env, cli, blob, canary):
+    os.symlink(canary.parent, env.data / "datasets" / "org.evil.link")
+    os.symlink(canary, blob / "link.bin")
+    (env.data / "downloads" / ID).mkdir(parents=True)
+    (env.data / "downloads" / ID / "notes.txt").write_text("mine")
+    (env.data / "downloads" / "not an id").mkdir()
+    result = cli("clean", "--yes")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[:4] == [
+        f"  left alone: {env.data / 'datasets' / 'org.evil.link'}: a link, not followed",
+        f"  left alone: {env.data / 'downloads' / 'not an id'}: not a dataset folder",
+        f"  left alone: {env.data / 'downloads' / ID / 'notes.txt'}: not a partial download",
+        f"  left alone: {blob / 'link.bin'}: not made by datamaestro",
+    ]
+    assert intact(canary)
+    assert (env.data / "downloads" / ID / "notes.txt").read_text() == "mine"
+    assert prepared(env).read_bytes() == A
+
+
+# -- the manifest: a file in place always has its record; a lost record is rebuilt ------------
+
+
+def test_lost_manifest_is_rebuilt_from_the_declarations(env, server, cli, blob):
+    manifest = blob / ".manifest.json"
+    before = json.loads(manifest.read_text())["entries"]
+    for damage in (None, b"{not json", b'{"id": "org.rel.blob", "version": 2, "entries": {"../x": {}}}'):
+        if damage is None:
+            manifest.unlink()
+        else:
+            manifest.write_bytes(damage)
+        result = cli("prepare", "-q", ID)
+        assert result.returncode == 0, result.stderr
+        after = json.loads(manifest.read_text())["entries"]
+        assert {n: (e["size"], e["sha256"], e["verified_by"]) for n, e in after.items()} == {
+            n: (e["size"], e["sha256"], e["verified_by"]) for n, e in before.items()
+        }
+    assert server.gets("/d/blob/a.idx") == 1 and server.gets("/d/blob/b.idx") == 1  # nothing fetched again
+    assert cli("verify").stdout == f"{ID}: OK (2 files)\n"
+
+
+def test_a_file_in_place_that_its_declaration_refutes_is_fetched_again(env, server, cli, blob):
+    (blob / ".manifest.json").unlink()
+    (blob / "a.idx").write_bytes(b"replaced by someone")
+    result = cli("verify", ID)
+    assert result.returncode == 1
+    assert result.stdout == f"{ID}: MISSING: a.idx: not recorded; run 'datamaestro prepare {ID}'\n"
+    assert cli("clean", "--yes").stdout == ""  # a declared resource is never clean's garbage
+    assert prepared(env).read_bytes() == b"replaced by someone"
+    result = cli("prepare", ID)
+    assert result.returncode == 0, result.stderr
+    assert prepared(env).read_bytes() == A
+    assert server.gets("/d/blob/a.idx") == 2 and server.gets("/d/blob/b.idx") == 1
+
+
+def test_list_prepared_shows_partly_prepared_datasets(env, server, cli, blob):
+    (blob / "b.idx").unlink()
+    result = cli("list", "--prepared")
+    assert result.returncode == 0
+    size = (blob / "a.idx").stat().st_size + (blob / ".manifest.json").stat().st_size
+    from datamaestro.storage import human_size
+
+    assert result.stdout.splitlines() == [
+        f"{ID}  {human_size(size):>10}  partly prepared (1 of 2 files): run 'datamaestro prepare {ID}'",
+        f"0 prepared, 1 partly, {human_size(size)} in {env.data}",
+    ]
+
+
+def test_prepare_notices_a_truncated_file_and_repairs_only_it(env, server, cli, blob):
+    (blob / "b.idx").write_bytes(B[:100])
+    result = cli("prepare", ID)
+    assert result.returncode == 0, result.stderr
+    assert f"{ID}: b.idx: 100 bytes, recorded {len(B)}; fetching it again" in result.stderr
+    assert prepared(env, "b.idx").read_bytes() == B
+    assert server.gets("/d/blob/a.idx") == 1 and server.gets("/d/blob/b.idx") == 2
+
+
+def test_prepare_repair_hashes_every_byte(env, server, cli, blob):
+    damaged = bytearray(A)
+    damaged[5] ^= 0xFF  # same size: only hashing notices
+    (blob / "a.idx").write_bytes(bytes(damaged))
+    assert cli("prepare", "-q", ID).returncode == 0
+    assert prepared(env).read_bytes() == bytes(damaged)  # the quick check trusts sizes
+    result = cli("prepare", "--repair", ID)
+    assert result.returncode == 0, result.stderr
+    assert prepared(env).read_bytes() == A
+    assert server.gets("/d/blob/a.idx") == 2 and server.gets("/d/blob/b.idx") == 1
+
+
+def test_verify_checks_every_file_of_derived_folders(env, server, cli):
+    """A corrupted arrays/test_labels.npy of a CIFAR-like dataset is found by verify."""
+    import numpy as np
+
+    source = bytes([0, 1, 2, 3]) * 10
+    server.files["/d/src.bin"] = source
+    write_module(env.use_registry(), "org.der", f"""
+from pathlib import Path
+import numpy as np
+from datamaestro.data.npy import NPY
+from datamaestro.definitions import dataset
+from datamaestro.download.derived import derived
+from datamaestro.download.single import filedownloader
+
+SRC = filedownloader("src.bin", {server.url("d/src.bin")!r}, checksum="md5:{md5(source)}")
+
+def build(src, out):
+    data = np.frombuffer(Path(src).read_bytes(), dtype=np.uint8)
+    np.save(out / "test_labels.npy", data)
+    np.save(out / "train_labels.npy", data[::-1])
+
+@SRC
+@derived("arrays", build, SRC)
+@dataset(NPY, id="arrays")
+def arrays(src, arrays):
+    return {{"path": arrays / "test_labels.npy"}}
+""")
+    assert cli("prepare", "-q", "org.der.arrays").returncode == 0
+    labels = env.data / "datasets" / "org.der.arrays" / "arrays" / "test_labels.npy"
+    content = bytearray(labels.read_bytes())
+    content[-1] ^= 1
+    labels.write_bytes(bytes(content))
+    result = cli("verify", "org.der.arrays")
+    assert result.returncode == 1
+    assert result.stdout.startswith("org.der.arrays: CORRUPT: arrays/test_labels.npy: sha256:")
+    assert cli("verify", "--repair", "org.der.arrays").returncode == 0
+    assert np.load(labels)[-1] == 3
+    assert server.gets("/d/src.bin") == 1  # rebuilt from its source in place
