@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from makefiles import md5, write_module
-from test_maintenance import A, B, blob  # noqa: F401  (fixture)
+from test_maintenance import A, B, blob  # noqa: F401 (a fixture)
 from test_reliability import ID, prepared
 
 from datamaestro.download.single import filedownloader
