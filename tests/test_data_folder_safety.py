@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from makefiles import md5, write_module
 from test_maintenance import A, B, blob  # noqa: F401 (a fixture)
-from test_reliability import ID, prepared
+from test_reliability import ID, prepared, serve
 
 from datamaestro.download.single import filedownloader
 from datamaestro.errors import DefinitionError, UnsafePathError
@@ -225,3 +225,50 @@ def arrays(src, arrays):
     assert cli("verify", "--repair", "org.der.arrays").returncode == 0
     assert np.load(labels)[-1] == 3
     assert server.gets("/d/src.bin") == 1  # rebuilt from its source in place
+
+
+# -- resume only what can be proven ----------------------------------------------------------
+
+
+def test_a_stale_partial_that_nothing_can_prove_is_not_spliced(env, server, cli):
+    """No published checksum and no ETag/Last-Modified: the old bytes are dropped, not resumed."""
+    serve(env, server, {"a.idx": A}, checksums=False)
+    stale = env.data / "downloads" / ID / "a.idx.part"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"OLD VERSION " * 100)
+    stale.with_name("a.idx.part.json").write_text(json.dumps({"url": server.url("d/blob/a.idx"), "validator": None}))
+    result = cli("prepare", ID)
+    assert result.returncode == 0, result.stderr
+    assert prepared(env).read_bytes() == A
+    assert [r for _, p, r in server.log if p == "/d/blob/a.idx"] == [None]  # no Range request
+
+
+def test_ctrl_c_says_what_was_kept(env, server, cli):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from httpserver import Fault
+
+    serve(env, server, {"a.idx": A})
+    server.faults["/d/blob/a.idx"] = Fault(trickle=4096, pause=0.05)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "datamaestro", "prepare", ID], stderr=subprocess.PIPE, text=True, env=os.environ.copy()
+    )
+    part = env.data / "downloads" / ID / "a.idx.part"
+    deadline = time.monotonic() + 20
+    while (not part.exists() or part.stat().st_size < 8192) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    kept = part.stat().st_size
+    assert kept >= 8192
+    from datamaestro.storage import human_size
+
+    assert err.splitlines()[-2:] == [
+        f"warning: {ID}: interrupted; {human_size(kept)} of partial downloads kept in "
+        f"{env.data / 'downloads' / ID}: the next run resumes",
+        "datamaestro: interrupted",
+    ]

@@ -88,7 +88,7 @@ def fetch_checked(
     else:
         if settings.offline:
             raise OfflineError(f"offline mode: not downloading {url}")
-        validator = _claim_partial(partial, url)
+        validator = _claim_partial(partial, url, provable=checksum is not None)
         transfer = fetch(
             url,
             partial,
@@ -232,15 +232,28 @@ def _partial_url(partial: Path) -> Optional[str]:
     return _note(partial).get("url") if partial.is_file() else None
 
 
-def _claim_partial(partial: Path, url: str) -> Optional[str]:
-    """Keep the partial download only if it comes from ``url``; returns its validator."""
+def _claim_partial(partial: Path, url: str, provable: bool) -> Optional[str]:
+    """Keep the partial download only if it can be proven to be a prefix of ``url``'s file; returns its validator.
+
+    It must come from ``url``, and either carry the server's validator (ETag or
+    Last-Modified, sent back as If-Range) or be checked by a published checksum
+    (``provable``) once complete: otherwise a file changed on the server would
+    be spliced onto the old bytes unnoticed.
+    """
     note = _note(partial) if partial.exists() else {}
+    validator = note.get("validator")
     if partial.exists() and note.get("url") != url:
         log.info("%s: discarding a partial download from another URL", partial.name)
         partial.unlink()
         note = {}
-    _write_note(partial, url, note.get("validator"))
-    return note.get("validator")
+    elif partial.exists() and not isinstance(validator, str) and not provable:
+        log.info("%s: discarding a partial download that nothing could prove (no ETag, no checksum)", partial.name)
+        partial.unlink()
+        note = {}
+    validator = note.get("validator")
+    validator = validator if isinstance(validator, str) else None
+    _write_note(partial, url, validator)
+    return validator
 
 
 def _write_note(partial: Path, url: str, validator: Optional[str]) -> None:
