@@ -31,11 +31,16 @@ class ArchiveDownloader(RemoteResource):
         checksum: Optional[str] = None,
         size: Optional[int] = None,
         mirrors: Iterable[str] = (),
+        unpacked_size: Optional[int] = None,
+        unpacked_files: Optional[int] = None,
         subpath: Optional[str] = None,
         kind: Optional[str] = None,
         varname: Optional[str] = None,
     ):
-        super().__init__(name, url, checksum=checksum, size=size, mirrors=mirrors, varname=varname)
+        super().__init__(
+            name, url, checksum=checksum, size=size, mirrors=mirrors,
+            unpacked_size=unpacked_size, unpacked_files=unpacked_files, varname=varname,
+        )
         self.subpath = subpath.strip("/") if subpath else None
         self.kind = kind or unpack.kind_of(url) or ""
         if self.kind not in KINDS:

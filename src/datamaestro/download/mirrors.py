@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Optional, TypeVar
 from urllib.parse import unquote, urlparse
 
+from datamaestro.config import Settings
 from datamaestro.download import PrepareContext, Resource
 from datamaestro.download.checksum import Checksum, FileHash, file_digest, hash_file
 from datamaestro.download.http import Policy, TransferError, fetch
@@ -291,8 +292,10 @@ class RemoteResource(Resource):
     """A resource fetched from ``url`` or one of ``mirrors`` (tried in order).
 
     ``checksum`` ("md5:<hex>", "sha256:<hex>") is the published digest of the
-    downloaded bytes, ``size`` their published length. Subclasses say only how
-    a download becomes the resource: ``unpack``.
+    downloaded bytes, ``size`` their published length. ``unpacked_size`` and
+    ``unpacked_files``, when given, bound what the download may expand to
+    (else the ``max_unpacked_size`` and ``max_unpacked_files`` settings do).
+    Subclasses say only how a download becomes the resource: ``unpack``.
     """
 
     def __init__(
@@ -303,6 +306,8 @@ class RemoteResource(Resource):
         checksum: Optional[str] = None,
         size: Optional[int] = None,
         mirrors: Iterable[str] = (),
+        unpacked_size: Optional[int] = None,
+        unpacked_files: Optional[int] = None,
         varname: Optional[str] = None,
     ):
         super().__init__(name, varname)
@@ -310,6 +315,8 @@ class RemoteResource(Resource):
         self.mirrors = list(mirrors)
         self.checksum = Checksum.parse(checksum) if checksum else None
         self.size = size
+        self.unpacked_size = unpacked_size
+        self.unpacked_files = unpacked_files
 
     def urls(self, ctx: PrepareContext) -> list[str]:
         """The URLs to try, in order, after the configured mirror rewriting."""
@@ -336,7 +343,7 @@ class RemoteResource(Resource):
         label = f"{self.name} of {ctx.dataset_id}"
         try:
             if self.transforms():
-                unpacked = self.unpack(fetched.path, dest, limits(ctx), label)
+                unpacked = self.unpack(fetched.path, dest, self.limits(ctx.settings), label)
             else:  # the download itself is the resource: already hashed while fetched
                 assert fetched.sha256 is not None
                 os.replace(fetched.path, dest)
@@ -381,11 +388,9 @@ class RemoteResource(Resource):
         """Whether the resource differs from the downloaded file (decompressed, extracted)."""
         return True
 
-
-def limits(ctx: PrepareContext) -> Limits:
-    """How much a download may expand to (the configured caps)."""
-    settings = ctx.settings
-    return Limits(
-        max_bytes=getattr(settings, "max_unpacked_size", DEFAULT_MAX_UNPACKED_SIZE),
-        max_files=getattr(settings, "max_unpacked_files", DEFAULT_MAX_UNPACKED_FILES),
-    )
+    def limits(self, settings: Settings) -> Limits:
+        """How much the download may expand to: what the definition declares, else the configured caps."""
+        return Limits(
+            max_bytes=int(self.unpacked_size or getattr(settings, "max_unpacked_size", DEFAULT_MAX_UNPACKED_SIZE)),
+            max_files=int(self.unpacked_files or getattr(settings, "max_unpacked_files", DEFAULT_MAX_UNPACKED_FILES)),
+        )

@@ -36,10 +36,15 @@ class FileDownloader(RemoteResource):
         checksum: Optional[str] = None,
         size: Optional[int] = None,
         mirrors: Iterable[str] = (),
+        unpacked_size: Optional[int] = None,
+        unpacked_files: Optional[int] = None,
         data_checksum: Optional[str] = None,
         varname: Optional[str] = None,
     ):
-        super().__init__(name, url, checksum=checksum, size=size, mirrors=mirrors, varname=varname)
+        super().__init__(
+            name, url, checksum=checksum, size=size, mirrors=mirrors,
+            unpacked_size=unpacked_size, unpacked_files=unpacked_files, varname=varname,
+        )
         self.data_checksum = Checksum.parse(data_checksum) if data_checksum else None
         kind = unpack.kind_of(url)
         self.compression = kind if kind in DECOMPRESSORS and not name.endswith("." + kind) else None
