@@ -60,6 +60,16 @@ class Entry:
     #: the resources a derived folder was built from
     derived_from: list[str] = field(default_factory=list)
 
+    @classmethod
+    def of_file(cls, name: str, content: FileHash, **fields: Any) -> Entry:
+        """The entry of a single file with this content."""
+        return cls(name=name, kind="file", size=content.size, sha256=content.sha256, **fields)
+
+    @classmethod
+    def of_folder(cls, name: str, files: dict[str, FileHash], **fields: Any) -> Entry:
+        """The entry of a folder holding these files."""
+        return cls(name=name, kind="folder", size=sum(h.size for h in files.values()), files=dict(files), **fields)
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "size": self.size}
         if self.sha256 is not None:

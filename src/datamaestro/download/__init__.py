@@ -19,7 +19,6 @@ from datamaestro.errors import DefinitionError
 from datamaestro.paths import name_problem
 
 if TYPE_CHECKING:
-    from datamaestro.download.pipeline import Produced
     from datamaestro.manifest import Entry
     from datamaestro.storage import DataFolder
 
@@ -79,8 +78,8 @@ class Resource:
         """Resources that must be prepared before this one."""
         return []
 
-    def produce(self, ctx: PrepareContext, dest: Path) -> Produced:
-        """Build the resource at ``dest`` (inside a staging folder), verified; say what it is."""
+    def produce(self, ctx: PrepareContext, dest: Path) -> Entry:
+        """Build the resource at ``dest`` (inside a staging folder), verified; its manifest entry."""
         raise NotImplementedError
 
     def reverify(self, ctx: PrepareContext, path: Path) -> Optional[Entry]:

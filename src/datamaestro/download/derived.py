@@ -15,8 +15,7 @@ from typing import Any, Optional
 
 from datamaestro.download import PrepareContext, Resource
 from datamaestro.download.checksum import hash_file
-from datamaestro.download.pipeline import Produced
-from datamaestro.manifest import folder_files
+from datamaestro.manifest import Entry, folder_files
 
 log = logging.getLogger("datamaestro")
 
@@ -41,12 +40,12 @@ class Derived(Resource):
     def requires(self) -> list[Resource]:
         return list(self.sources)
 
-    def produce(self, ctx: PrepareContext, dest: Path) -> Produced:
+    def produce(self, ctx: PrepareContext, dest: Path) -> Entry:
         dest.mkdir()
         log.info("%s: converting %s into %s", ctx.dataset_id, ", ".join(s.name for s in self.sources), self.name)
         self.build(*(s.path(ctx) for s in self.sources), dest)
         files = {relative: hash_file(path) for relative, path in folder_files(dest).items()}
-        return Produced(kind="folder", files=files, verified_by="derived", derived_from=[s.name for s in self.sources])
+        return Entry.of_folder(self.name, files, verified_by="derived", derived_from=[s.name for s in self.sources])
 
 
 #: decorator: the dataset needs the folder ``name`` that ``build`` makes from ``sources``

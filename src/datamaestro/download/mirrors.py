@@ -25,7 +25,6 @@ from datamaestro.config import Settings
 from datamaestro.download import PrepareContext, Resource
 from datamaestro.download.checksum import Checksum, FileHash, file_digest, hash_file
 from datamaestro.download.http import Policy, TransferError, fetch
-from datamaestro.download.pipeline import Produced
 from datamaestro.download.unpack import Limits
 from datamaestro.errors import ChecksumError, DownloadError, FormatError
 from datamaestro.manifest import Entry
@@ -331,10 +330,10 @@ class RemoteResource(Resource):
             "checksum": str(self.checksum) if self.checksum else None,
         }
 
-    def produce(self, ctx: PrepareContext, dest: Path) -> Produced:
+    def produce(self, ctx: PrepareContext, dest: Path) -> Entry:
         return try_urls(ctx, self.name, self.urls(ctx), lambda url: self._from(ctx, url, dest))
 
-    def _from(self, ctx: PrepareContext, url: str, dest: Path) -> Produced:
+    def _from(self, ctx: PrepareContext, url: str, dest: Path) -> Entry:
         """Fetch ``url`` (or its local copy), check it, and unpack it to ``dest``."""
         from datamaestro.download import verify
 
@@ -353,16 +352,16 @@ class RemoteResource(Resource):
             raise
         single = unpacked if isinstance(unpacked, FileHash) else None
         verified_by, note = verify.verdict(ctx, self.name, self, fetched, single)
-        return Produced(
-            kind="file" if single else "folder",
-            file=single,
-            files={} if isinstance(unpacked, FileHash) else unpacked,
-            url=url,
-            source=fetched.url if fetched.url != url else None,
-            original=FileHash(fetched.size, fetched.sha256) if fetched.sha256 else None,
-            verified_by=verified_by,
-            no_verify=note,
-        )
+        origin: dict[str, Any] = {
+            "url": url,
+            "source": fetched.url if fetched.url != url else None,
+            "original": FileHash(fetched.size, fetched.sha256) if fetched.sha256 else None,
+            "verified_by": verified_by,
+            "no_verify": note,
+        }
+        if isinstance(unpacked, FileHash):
+            return Entry.of_file(self.name, unpacked, **origin)
+        return Entry.of_folder(self.name, unpacked, **origin)
 
     def rescuable(self) -> bool:
         """Whether content that does not match the published checksum may still be proven (data checksum)."""

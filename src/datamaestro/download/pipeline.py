@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
-from datamaestro.download.checksum import FileHash, file_digest
-from datamaestro.manifest import Entry, Kind, folder_files
+from datamaestro.download.checksum import file_digest
+from datamaestro.manifest import Entry, folder_files
 
 if TYPE_CHECKING:
     from datamaestro.download import PrepareContext, Resource
@@ -29,46 +28,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("datamaestro")
 
 
-@dataclass
-class Produced:
-    """What a resource's ``produce`` built: its contents, origin and what verified it."""
-
-    kind: Kind
-    #: sha256 and size of a file; for a folder, ``files``
-    file: Optional[FileHash] = None
-    files: dict[str, FileHash] = field(default_factory=dict)
-    url: Optional[str] = None
-    source: Optional[str] = None
-    original: Optional[FileHash] = None
-    verified_by: Optional[str] = None
-    no_verify: Optional[str] = None
-    derived_from: list[str] = field(default_factory=list)
-
-    def entry(self, name: str) -> Entry:
-        """The manifest entry of resource ``name``."""
-        size = self.file.size if self.file else sum(h.size for h in self.files.values())
-        return Entry(
-            name=name,
-            kind=self.kind,
-            size=size,
-            sha256=self.file.sha256 if self.file else None,
-            files=dict(self.files),
-            url=self.url,
-            source=self.source,
-            original=self.original,
-            verified_by=self.verified_by,
-            no_verify=self.no_verify,
-            derived_from=list(self.derived_from),
-        )
-
-
 def install(ctx: PrepareContext, resource: Resource) -> Entry:
     """Produce ``resource`` in staging, record it, then rename it into place."""
     folder = ctx.folder
     staging = folder.staging(ctx.dataset_id, resource.name)
     try:
-        produced = resource.produce(ctx, staging / resource.name)
-        entry = produced.entry(resource.name)
+        entry = resource.produce(ctx, staging / resource.name)
         folder.record(ctx.dataset_id, entry)  # before the rename: what is in place has its record
         folder.put_in_place(staging / resource.name, ctx.dataset_id, resource.name)
         return entry
