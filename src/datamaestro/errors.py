@@ -32,6 +32,10 @@ class UnknownDatasetError(UsageError):
         super().__init__(message)
 
 
+class MissingDependencyError(UsageError):
+    """An optional package (e.g. Pillow) that the requested operation needs is not installed."""
+
+
 class ConfigError(UsageError):
     """The configuration file or an environment variable is invalid."""
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from datamaestro.errors import UsageError
+from datamaestro.errors import MissingDependencyError, UsageError
 from datamaestro.viz.arrays import as_images, label_texts
 
 if TYPE_CHECKING:
@@ -131,8 +131,8 @@ def _pillow() -> tuple[Any, Any, Any]:
     try:
         from PIL import Image, ImageDraw, ImageFont
     except ImportError:
-        raise UsageError(
-            "drawing images needs Pillow: pip install 'datamaestro[images]'"
+        raise MissingDependencyError(
+            "drawing images needs Pillow: install the images extra (pip install 'datamaestro[images]')"
         ) from None
     return Image, ImageDraw, ImageFont
 
