@@ -313,7 +313,7 @@ def arrays_classification(folder: Path) -> Any:
     folder = Path(folder)
     meta = json.loads((folder / ARRAYS_META).read_text(encoding="utf-8"))
     coarse = meta.get("coarse_categories")
-    splits = {}
+    splits: dict[str, LabelledImages] = {}
     for split in ("train", "test"):
         images, labels = NPY(path=folder / f"{split}_images.npy"), NPY(path=folder / f"{split}_labels.npy")
         if coarse:

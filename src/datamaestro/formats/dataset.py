@@ -104,22 +104,25 @@ def channel_first(images: Images) -> Images:
     values must be whole numbers in 0..255.
     """
     if isinstance(images, np.ndarray) and images.dtype != object:
-        if images.ndim == 4:
-            if _is_channel_last(images.shape[1:]):
-                images = images.transpose(0, 3, 1, 2)
-        elif images.ndim != 3 and not (images.ndim == 1 and len(images) == 0):
+        array = images
+        if array.ndim == 4:
+            if _is_channel_last(array.shape[1:]):
+                array = array.transpose(0, 3, 1, 2)
+        elif array.ndim != 3 and not (array.ndim == 1 and len(array) == 0):
             raise FormatError(
-                f"images of shape {images.shape}: expected (N, H, W), (N, C, H, W) or (N, H, W, C)"
+                f"images of shape {array.shape}: expected (N, H, W), (N, C, H, W) or (N, H, W, C)"
             )
-        return _uint8(images)
+        return _uint8(array)
     out = []
-    for i, image in enumerate(images):
-        image = np.asarray(image)
+    for i, item in enumerate(images):
+        image = np.asarray(item)
         if image.ndim == 3 and _is_channel_last(image.shape, i):
             image = image.transpose(2, 0, 1)
         elif image.ndim not in (2, 3):
             raise FormatError(f"image {i} has shape {image.shape}: expected (H, W), (C, H, W) or (H, W, C)")
         out.append(_uint8(image))
+    if out and all(im.shape == out[0].shape for im in out):
+        return np.stack(out)
     return out
 
 

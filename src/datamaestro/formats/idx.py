@@ -9,14 +9,21 @@ from __future__ import annotations
 import math
 import struct
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 import numpy as np
 
 from datamaestro.errors import FormatError
 
+
+class Writable(Protocol):
+    """A binary file open for writing (a plain or gzip file)."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
 #: IDX type code -> numpy dtype (big-endian where it matters)
-DTYPES = {
+DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),
@@ -91,7 +98,7 @@ def read(path: Path | str) -> np.ndarray:
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
 
 
-def write_to(f: BinaryIO, array: np.ndarray) -> None:
+def write_to(f: Writable, array: np.ndarray) -> None:
     """Write ``array`` in IDX format to an open binary file."""
     array = np.asarray(array)
     code = _CODES.get((array.dtype.kind, array.dtype.itemsize))

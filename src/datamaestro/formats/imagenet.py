@@ -8,7 +8,7 @@ items form the ``default`` subset. Writing uses PNG unless ``image_ext`` says
 otherwise. Needs Pillow (the ``images`` extra).
 
 Datumaro opens such a folder only if it holds image files and nothing else,
-and no empty folder. So the writer writes no label file and no folder for a
+and no empty folder. A folder linked inside itself (a loop) is read once. So the writer writes no label file and no folder for a
 class without images; it keeps the class list, in its order, in the metadata
 of the first image of each class (a PNG text chunk, a JPEG comment), where
 this reader finds it. A class name holding ``/`` that is not a nested class
@@ -72,17 +72,19 @@ def read(folder: Path, *, allow_outside_links: bool = False) -> Dataset:
     images, ids, label_dirs = [], [], []
     stored: Optional[list[str]] = None
     for d, path in files:
-        image, labels = load_image(path, Image)
-        stored = stored or labels
+        image, carried = load_image(path, Image)
+        stored = stored or carried
         label = d.as_posix() if d != Path(".") else NO_LABEL_DIR
         images.append(image)
         label_dirs.append(label)
         ids.append(f"{label}{SEP}{path.stem}")
     if not images:
         raise FormatError(f"{folder}: no image files: not the imagenet layout")
-    if stored is not None and set(folder_names) <= {folder_name(c) for c in stored}:
-        categories, parents = stored, None
-        index = {folder_name(c): i for i, c in enumerate(stored)}
+    index = {} if stored is None else {folder_name(c): i for i, c in enumerate(stored)}
+    index.update({} if stored is None else {c: i for i, c in enumerate(stored) if c in folder_names})
+    if stored is not None and set(folder_names) <= set(index):
+        categories = stored
+        parents = [c.rsplit("/", 1)[0] if "/" in c and c in folder_names else "" for c in stored]
     else:
         categories = folder_names
         parents = [p.parent.as_posix() if len(p.parts) > 1 else "" for p in dirs if p.as_posix() != NO_LABEL_DIR]
@@ -99,16 +101,16 @@ def read(folder: Path, *, allow_outside_links: bool = False) -> Dataset:
 def _walk(folder: Path, allow_outside_links: bool) -> list[tuple[Path, Path]]:
     """(class folder relative to ``folder``, image path) of every image, sorted as Datumaro sorts them."""
     root = folder.resolve()
-    seen: set[Path] = set()
     found: list[tuple[Path, Path]] = []
     for current, dirnames, filenames in os.walk(folder, followlinks=True):
         here = Path(current)
+        relative = here.relative_to(folder)
         real = here.resolve()
-        if real in seen:
-            log.warning("%s: already read (a symbolic link loop): skipped", here)
+        ancestors = [(folder / relative.parents[i]).resolve() for i in range(len(relative.parts))]
+        if real in ancestors:
+            log.warning("%s: a symbolic link to %s, which holds it (a loop): skipped", here, real)
             dirnames.clear()
             continue
-        seen.add(real)
         for name in dirnames + filenames:
             path = here / name
             if path.is_symlink() and not allow_outside_links and not path.resolve().is_relative_to(root):
@@ -116,7 +118,6 @@ def _walk(folder: Path, allow_outside_links: bool) -> list[tuple[Path, Path]]:
                     f"{path}: a symbolic link to {path.resolve()}, outside {folder}; "
                     "pass --allow-outside-links to follow it"
                 )
-        relative = here.relative_to(folder)
         for name in sorted(filenames):
             path = here / name
             if not path.is_file():

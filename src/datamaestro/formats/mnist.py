@@ -109,10 +109,8 @@ def _read_subset(folder: Path, subset: str, labels_path: Path, images_path: Path
                 f"{subset}-meta.gz gives image sizes adding up to {need}"
             )
         ends = np.cumsum(sizes[:, 0] * sizes[:, 1])
-        images = [
-            pixels[end - h * w : end].reshape(h, w) for end, (h, w) in zip(ends, sizes)
-        ]
-        return Subset(images, labels, ids)
+        pieces = [pixels[end - h * w : end].reshape(h, w) for end, (h, w) in zip(ends, sizes)]
+        return Subset(pieces, labels, ids)
     images = idx.from_bytes(data, str(images_path))  # reads Datumaro's pixel-count header too
     if images.ndim != 3:
         raise FormatError(f"{images_path}: images must be a 3-dimensional IDX array, got {images.ndim}")

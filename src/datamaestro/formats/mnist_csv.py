@@ -289,6 +289,7 @@ def write(
             im.ndim == 3 for im in images
         ):
             log.info("subset '%s': colour images converted to grey for the mnist_csv layout", name)
+        grey: np.ndarray | list[np.ndarray]
         if isinstance(images, np.ndarray):
             grey = images if images.ndim == 3 else to_grey_stack(images)
         else:

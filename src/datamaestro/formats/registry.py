@@ -106,6 +106,7 @@ def from_data(data: Any) -> Dataset:
     """The in-memory dataset of a prepared ``ImageClassification`` (or one ``LabelledImages``)."""
     from datamaestro.data.images import ImageClassification, LabelledImages
 
+    splits: dict[str, Any]
     if isinstance(data, LabelledImages):
         splits = {"default": data}
         categories = data.categories

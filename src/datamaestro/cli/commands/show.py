@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         indices = np.sort(rng.choice(indices, size=args.n, replace=False))
     indices = indices[: args.n]
     chosen = np.asarray(images[indices])
-    chosen_labels = None if labels is None else np.asarray(labels[indices])
+    chosen_labels = None if labels is None else np.asarray(labels[indices]).tolist()
     if to_terminal:
         from datamaestro.viz import render_terminal
 
