@@ -157,8 +157,8 @@ def test_without_pillow_imagenet_says_which_extra(tmp_path):
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2
     assert result.stderr == (
-        "datamaestro: error: image files need Pillow: install the images extra "
-        "(pip install 'datamaestro[images]')\n"
+        "datamaestro: error: Pillow is needed for image files: pip install Pillow "
+        "(or, in datamaestro's checkout, pip install -e '.[images]')\n"
     )
     assert not (tmp_path / "o").exists()
     # the array layouts do not need it

@@ -149,8 +149,8 @@ def test_show_without_pillow_names_the_extra(env, server, tmp_path):
                        capture_output=True, text=True, env=os.environ.copy(), timeout=60)
     assert r.returncode == 2
     assert r.stderr == (
-        "datamaestro: error: drawing images needs Pillow: install the images extra "
-        "(pip install 'datamaestro[images]')\n"
+        "datamaestro: error: Pillow is needed for drawing images: pip install Pillow "
+        "(or, in datamaestro's checkout, pip install -e '.[images]')\n"
     )
     assert not (tmp_path / "g.png").exists()
 

@@ -125,7 +125,7 @@ def load_data_fashion_mnist(
     ``X`` is float32 ``(batch, 1, H, W)`` in [0, 1] (``ToTensor``); with
     ``resize`` (an int: the shorter edge, as torchvision's ``Resize``) the
     images are resized bilinearly first. ``y`` is int64. ``tensors="torch"``
-    gives torch tensors (needs ``datamaestro[torch]``).
+    gives torch tensors (needs the ``torch`` extra).
     """
     train, test = _train_test(dataset)
     return (
@@ -149,7 +149,7 @@ def show_images(
     d2l gives ``scale`` in inches per image for matplotlib; here each image
     pixel becomes ``round(2 * scale)`` pixels (1.5 -> 3: 84 pixels for 28).
     In a notebook the returned image shows as the cell's output; ``.save()``
-    writes it. Needs Pillow (``datamaestro[images]``).
+    writes it. Needs Pillow (the ``images`` extra).
     """
     from datamaestro.viz import show_images as grid
 

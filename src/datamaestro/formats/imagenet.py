@@ -48,9 +48,7 @@ def pillow() -> Any:
     try:
         from PIL import Image
     except ImportError:
-        raise MissingDependencyError(
-            "image files need Pillow: install the images extra (pip install 'datamaestro[images]')"
-        ) from None
+        raise MissingDependencyError("image files", "Pillow", "images") from None
     return Image
 
 

@@ -132,9 +132,7 @@ def pillow_modules() -> tuple[Any, Any, Any]:
     try:
         from PIL import Image, ImageDraw, ImageFont
     except ImportError:
-        raise MissingDependencyError(
-            "drawing images needs Pillow: install the images extra (pip install 'datamaestro[images]')"
-        ) from None
+        raise MissingDependencyError("drawing images", "Pillow", "images") from None
     return Image, ImageDraw, ImageFont
 
 
