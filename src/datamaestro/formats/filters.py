@@ -128,22 +128,20 @@ class _XPath:
         return predicate
 
     def _or(self) -> Predicate:
-        parts = [self._and()]
-        while self._peek() == ("word", "or"):
-            self.pos += 1
-            parts.append(self._and())
-        if len(parts) == 1:
-            return parts[0]
-        return lambda ds, name, subset: np.logical_or.reduce([p(ds, name, subset) for p in parts])
+        return self._joined("or", self._and, np.logical_or)
 
     def _and(self) -> Predicate:
-        parts = [self._term()]
-        while self._peek() == ("word", "and"):
+        return self._joined("and", self._term, np.logical_and)
+
+    def _joined(self, word: str, operand: Callable[[], Predicate], combine: np.ufunc) -> Predicate:
+        """``operand (word operand)*``, the masks combined with ``combine``."""
+        parts = [operand()]
+        while self._peek() == ("word", word):
             self.pos += 1
-            parts.append(self._term())
+            parts.append(operand())
         if len(parts) == 1:
             return parts[0]
-        return lambda ds, name, subset: np.logical_and.reduce([p(ds, name, subset) for p in parts])
+        return lambda ds, name, subset: combine.reduce([p(ds, name, subset) for p in parts])
 
     def _term(self) -> Predicate:
         if self._peek()[0] == "lpar":
