@@ -172,3 +172,12 @@ def test_export_offline_does_not_download(cli, tmp_path):
     assert result.returncode != 0
     assert result.stderr.startswith("datamaestro: error: offline mode: com.lecun.mnist is not prepared")
     assert not (tmp_path / "o").exists()
+
+
+def test_output_in_a_missing_folder_is_refused(cli, tmp_path):
+    dm = write_all(tmp_path / "dm")
+    out = tmp_path / "no" / "such" / "out"
+    result = cli("convert", "-if", "mnist", "-i", str(dm / "mnist_dataset"), "-f", "cifar", "-o", str(out))
+    assert result.returncode == 2
+    assert result.stderr == f"datamaestro: error: {out}: the folder {out.parent} does not exist; create it first\n"
+    assert not (tmp_path / "no").exists()

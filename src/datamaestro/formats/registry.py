@@ -75,7 +75,7 @@ def write(
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise UsageError(f"{path}: the output folder is not empty; choose another or pass --overwrite")
     if not path.parent.is_dir():
-        raise UsageError(f"{path.parent}: no such folder; create it first")
+        raise UsageError(f"{path}: the folder {path.parent} does not exist; create it first")
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
         module.write(dataset, tmp, save_dataset_meta=save_dataset_meta, image_ext=image_ext, save_media=save_media)
