@@ -8,17 +8,16 @@ import subprocess
 import sys
 
 import numpy as np
-from conftest import FIXTURES
+from datumaro_layouts import write_all
 from makefiles import mnist_gz_files
 
 from datamaestro.formats import read
 
-DATUMARO = FIXTURES / "datumaro"
-
 
 def test_convert_chain_keeps_arrays(cli, tmp_path):
-    source = read(DATUMARO / "mnist_dataset", "mnist")
-    previous = (DATUMARO / "mnist_dataset", "mnist")
+    dm = write_all(tmp_path / "dm")
+    source = read(dm / "mnist_dataset", "mnist")
+    previous = (dm / "mnist_dataset", "mnist")
     for fmt in ("mnist_csv", "cifar", "mnist"):
         out = tmp_path / fmt
         result = cli("convert", "-if", previous[1], "-i", str(previous[0]), "-f", fmt, "-o", str(out))
@@ -33,9 +32,10 @@ def test_convert_chain_keeps_arrays(cli, tmp_path):
 
 
 def test_convert_filter_and_dataset_meta(cli, tmp_path):
+    dm = write_all(tmp_path / "dm")
     out = tmp_path / "out"
     result = cli(
-        "convert", "-if", "cifar", "-i", str(DATUMARO / "cifar100_dataset"), "-f", "cifar", "-o", str(out),
+        "convert", "-if", "cifar", "-i", str(dm / "cifar100_dataset"), "-f", "cifar", "-o", str(out),
         "--filter", "label=bird", "--save-dataset-meta",
     )
     assert result.returncode == 0, result.stderr
@@ -48,33 +48,40 @@ def test_convert_filter_and_dataset_meta(cli, tmp_path):
 
 
 def test_convert_to_imagenet_with_image_ext(cli, tmp_path):
+    dm = write_all(tmp_path / "dm")
     out = tmp_path / "out"
-    result = cli("convert", "-if", "mnist_csv", "-i", str(DATUMARO / "mnist_csv_dataset"),
+    result = cli("convert", "-if", "mnist_csv", "-i", str(dm / "mnist_csv_dataset"),
                  "-f", "imagenet", "-o", str(out), "--image-ext", ".bmp", "-q")
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    assert result.stderr == (
+        "warning: classes without images get no folder (Datumaro cannot open an empty one); "
+        "Datumaro will not know them: 3, 4, 6, 8, 9\n"
+        "warning: .bmp files carry no class list: reading back gives the sorted folder names\n"
+    )
     files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.bmp"))
     assert files == ["0/test_0.bmp", "1/test_2.bmp", "2/test_1.bmp", "5/train_0.bmp", "7/train_1.bmp"]
 
 
 def test_refuses_non_empty_output(cli, tmp_path):
+    dm = write_all(tmp_path / "dm")
     out = tmp_path / "out"
     out.mkdir()
     (out / "mine.txt").write_text("keep")
-    result = cli("convert", "-if", "mnist", "-i", str(DATUMARO / "mnist_dataset"), "-f", "cifar", "-o", str(out))
+    result = cli("convert", "-if", "mnist", "-i", str(dm / "mnist_dataset"), "-f", "cifar", "-o", str(out))
     assert result.returncode == 2
     assert result.stderr == (
         f"datamaestro: error: {out}: the output folder is not empty; choose another or pass --overwrite\n"
     )
     assert [p.name for p in out.iterdir()] == ["mine.txt"]
-    result = cli("convert", "-if", "mnist", "-i", str(DATUMARO / "mnist_dataset"), "-f", "cifar", "-o", str(out),
+    result = cli("convert", "-if", "mnist", "-i", str(dm / "mnist_dataset"), "-f", "cifar", "-o", str(out),
                  "--overwrite")
     assert result.returncode == 0
     assert sorted(p.name for p in out.iterdir()) == ["batches.meta", "test", "train"]
 
 
 def test_bad_filter(cli, tmp_path):
-    result = cli("convert", "-if", "mnist", "-i", str(DATUMARO / "mnist_dataset"), "-f", "cifar",
+    dm = write_all(tmp_path / "dm")
+    result = cli("convert", "-if", "mnist", "-i", str(dm / "mnist_dataset"), "-f", "cifar",
                  "-o", str(tmp_path / "o"), "--filter", "label=11")
     assert result.returncode == 2
     assert result.stderr == (
@@ -127,7 +134,10 @@ def test_export_prepares_then_writes(env, server, cli, tmp_path):
     assert result.returncode == 0, result.stderr
     assert len(server.log) == requests
     assert len(list((tmp_path / "img").rglob("*.png"))) == 10
-    assert sorted(p.name for p in (tmp_path / "img").iterdir()) == sorted(ds.categories)
+    shown = {ds.categories[label] for label in [*arrays["train_labels"], *arrays["test_labels"]]}
+    assert sorted(p.name for p in (tmp_path / "img").iterdir()) == sorted(shown)
+    # the class list and its order come back from the PNG metadata
+    assert read(tmp_path / "img", "imagenet").categories == ds.categories
 
 
 def test_export_unknown_dataset(cli, tmp_path):
@@ -137,17 +147,18 @@ def test_export_unknown_dataset(cli, tmp_path):
 
 
 def test_without_pillow_imagenet_says_which_extra(tmp_path):
+    dm = write_all(tmp_path / "dm")
     blocker = tmp_path / "blocker" / "PIL"
     blocker.mkdir(parents=True)
     (blocker / "__init__.py").write_text("raise ImportError('Pillow is not installed')\n")
     env = dict(os.environ, PYTHONPATH=str(tmp_path / "blocker"))
-    command = [sys.executable, "-m", "datamaestro", "convert", "-if", "mnist", "-i", str(DATUMARO / "mnist_dataset")]
+    command = [sys.executable, "-m", "datamaestro", "convert", "-if", "mnist", "-i", str(dm / "mnist_dataset")]
     result = subprocess.run([*command, "-f", "imagenet", "-o", str(tmp_path / "o")],
                             capture_output=True, text=True, env=env, timeout=60)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr == (
-        "datamaestro: error: image files need Pillow: install the images extra "
-        "(pip install 'datamaestro[images]')\n"
+        "datamaestro: error: Pillow is needed for image files: pip install Pillow "
+        "(or, in datamaestro's checkout, pip install -e '.[images]')\n"
     )
     assert not (tmp_path / "o").exists()
     # the array layouts do not need it
@@ -161,3 +172,12 @@ def test_export_offline_does_not_download(cli, tmp_path):
     assert result.returncode != 0
     assert result.stderr.startswith("datamaestro: error: offline mode: com.lecun.mnist is not prepared")
     assert not (tmp_path / "o").exists()
+
+
+def test_output_in_a_missing_folder_is_refused(cli, tmp_path):
+    dm = write_all(tmp_path / "dm")
+    out = tmp_path / "no" / "such" / "out"
+    result = cli("convert", "-if", "mnist", "-i", str(dm / "mnist_dataset"), "-f", "cifar", "-o", str(out))
+    assert result.returncode == 2
+    assert result.stderr == f"datamaestro: error: {out}: the folder {out.parent} does not exist; create it first\n"
+    assert not (tmp_path / "no").exists()

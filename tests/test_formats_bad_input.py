@@ -9,10 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
+from datumaro_layouts import write_all
 from makefiles import gz, idx_bytes
-
-DATUMARO = FIXTURES / "datumaro"
 
 
 def csv_folder(tmp_path: Path, rows: list[str]) -> Path:
@@ -128,8 +126,9 @@ def test_truncated_idx_inside_gzip(cli, tmp_path):
     ("data", "CIFAR batch has no 'data' key"),
 ])
 def test_cifar_batch_missing_a_key(cli, tmp_path, key, message):
+    dm = write_all(tmp_path / "dm")
     folder = tmp_path / "in"
-    shutil.copytree(DATUMARO / "cifar10_dataset", folder)
+    shutil.copytree(dm / "cifar10_dataset", folder)
     for p in folder.iterdir():
         p.chmod(0o644)
     content = pickle.loads((folder / "test_batch").read_bytes())

@@ -11,11 +11,12 @@ import gzip
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
+from datumaro_layouts import ASSETS, needs_assets
 
 from datamaestro.formats import read
 
-DATUMARO = FIXTURES / "datumaro"
+DATUMARO = ASSETS
+pytestmark = needs_assets
 
 
 def items(dataset):

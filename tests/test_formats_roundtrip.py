@@ -7,13 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
+from datumaro_layouts import write_all
 
 from datamaestro.errors import UsageError
 from datamaestro.formats import Dataset, Subset, apply_filters, read, write
 from datamaestro.formats.dataset import to_grey, to_rgb
 
-DATUMARO = FIXTURES / "datumaro"
 ARRAY_FORMATS = ["mnist", "mnist_csv", "cifar"]
 ALL_FORMATS = ARRAY_FORMATS + ["imagenet"]
 
@@ -40,9 +39,10 @@ def assert_same(expected: Dataset, got: Dataset, fmt: str) -> None:
         have = sorted((int(label), im.tobytes()) for _, s in got for label, im in zip(s.labels, s.images))
         assert have == want
         return
-    assert sorted(got.subsets) == sorted(expected.subsets)
+    renamed = (lambda n: n.replace("_", "-")) if fmt == "mnist_csv" else (lambda n: n)
+    assert sorted(got.subsets) == sorted(renamed(n) for n in expected.subsets)
     for name, subset in expected:
-        back = got.subsets[name]
+        back = got.subsets[renamed(name)]
         assert back.item_ids() == subset.item_ids()
         assert back.labels.tolist() == subset.labels.tolist()
         assert back.labels.dtype == np.int64
@@ -74,9 +74,10 @@ def test_synthetic_grey_round_trip(tmp_path: Path, fmt: str):
 )
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
 def test_fixture_round_trip(tmp_path: Path, source: str, source_format: str, fmt: str):
+    dm = write_all(tmp_path / "dm")
     if "imagenet" in (fmt, source_format):
         pytest.importorskip("PIL")
-    ds = read(DATUMARO / source, source_format)
+    ds = read(dm / source, source_format)
     write(ds, tmp_path / "out", fmt)
     back = read(tmp_path / "out", fmt)
     assert_same(ds, back, fmt)
@@ -147,8 +148,9 @@ def test_mnist_without_label_files_has_digit_names(tmp_path: Path):
 
 
 def test_imagenet_jpeg_and_png(tmp_path: Path):
+    dm = write_all(tmp_path / "dm")
     pytest.importorskip("PIL")
-    ds = read(DATUMARO / "cifar10_dataset", "cifar")
+    ds = read(dm / "cifar10_dataset", "cifar")
     write(ds, tmp_path / "jpg", "imagenet", image_ext=".jpg")
     names = sorted(p.relative_to(tmp_path / "jpg").as_posix() for p in (tmp_path / "jpg").rglob("*.jpg"))
     assert names == [
@@ -163,8 +165,9 @@ def test_imagenet_jpeg_and_png(tmp_path: Path):
     assert len(list((tmp_path / "png").rglob("*.png"))) == 5
 
 
-def test_filters():
-    ds = read(DATUMARO / "cifar10_dataset", "cifar")
+def test_filters(tmp_path):
+    dm = write_all(tmp_path / "dm")
+    ds = read(dm / "cifar10_dataset", "cifar")
     only = apply_filters(ds, ["label=cat"])
     assert {n: s.item_ids() for n, s in only} == {"data_batch_1": [], "test_batch": ["image_3", "image_5"]}
     assert apply_filters(ds, ["label=1,0", "subset=test_batch"]).subsets["test_batch"].item_ids() == ["image_2"]
@@ -216,10 +219,11 @@ def test_csv_header_row_and_crlf_are_read_as_datumaro_does(tmp_path: Path):
     assert (subset.images[0] == 9).all() and subset.images[1, 27, 27] == 255
 
 
-def test_idx_read_gz():
+def test_idx_read_gz(tmp_path):
+    dm = write_all(tmp_path / "dm")
     from datamaestro.formats import idx
 
-    labels = idx.read_gz(DATUMARO / "mnist_dataset/t10k-labels-idx1-ubyte.gz")
+    labels = idx.read_gz(dm / "mnist_dataset/t10k-labels-idx1-ubyte.gz")
     assert labels.tolist() == [0, 2, 1]
-    images = idx.read_gz(DATUMARO / "mnist_dataset/t10k-images-idx3-ubyte.gz")
+    images = idx.read_gz(dm / "mnist_dataset/t10k-images-idx3-ubyte.gz")
     assert images.shape == (3, 28, 28)  # Datumaro's header holds the pixel count

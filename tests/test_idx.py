@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import FIXTURES
+from datumaro_layouts import mnist_images, write_all
 from makefiles import idx_bytes
 
 from datamaestro.errors import FormatError
@@ -117,14 +117,16 @@ def test_unwritable_dtype(tmp_path):
 
 def test_datumaro_fixture_read_as_idx(tmp_path):
     """Datumaro's files store the element count as first dimension; read them as Datumaro does."""
-    folder = FIXTURES / "datumaro" / "mnist_dataset"
+    dm = write_all(tmp_path / "dm")
+    folder = dm / "mnist_dataset"
     arrays = {}
     for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
         path = tmp_path / name
         path.write_bytes(gzip.decompress((folder / f"{name}.gz").read_bytes()))
         arrays[name] = idx.read(path)
-    np.testing.assert_array_equal(arrays["train-images-idx3-ubyte"], np.ones((2, 28, 28), np.uint8))
-    np.testing.assert_array_equal(arrays["t10k-images-idx3-ubyte"], np.ones((3, 28, 28), np.uint8))
+    np.testing.assert_array_equal(arrays["train-images-idx3-ubyte"], mnist_images("train"))
+    np.testing.assert_array_equal(arrays["t10k-images-idx3-ubyte"], mnist_images("test"))
+    assert arrays["t10k-images-idx3-ubyte"].shape == (3, 28, 28)
     assert arrays["train-labels-idx1-ubyte"].tolist() == [5, 7]
     assert arrays["t10k-labels-idx1-ubyte"].tolist() == [0, 2, 1]

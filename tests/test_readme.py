@@ -232,7 +232,7 @@ def test_readme_examples(runner, env):
     assert grid.format == "PNG" and grid.width == 8 * (28 * 3 + 8)
     # the README's own facts: install command, main job, test command
     readme = (ROOT / "README.md").read_text()
-    for fact in ("pip install datamaestro", "datamaestro prepare com.lecun.mnist",
+    for fact in ("pip install -e .", "datamaestro prepare com.lecun.mnist",
                  "python -m pytest"):
         assert fact in readme
 
@@ -245,6 +245,14 @@ def test_quick_start_examples(runner, env):
     assert "complete -c datamaestro" in fish.read_text()
     grid = np.asarray(Image.open(runner.work / "fashion.png"))
     assert grid.shape[1] == 8 * 92 and grid.shape[0] % 2 == 0  # 16 images: 2 rows of 8
+
+
+def test_compat_page_examples(runner, env):
+    """docs/compat.md: the datamaestro versions of the books' snippets run as written."""
+    ran = run_examples(ROOT / "docs" / "compat.md", runner, env)
+    assert ran["python"] == 2
+    grid = Image.open(runner.work / "fashion-grid.png")
+    assert grid.format == "PNG" and grid.mode == "L" and grid.width == 9 * (28 * 3 + 8)
 
 
 def test_cli_reference_is_generated_from_the_parser(monkeypatch):

@@ -104,6 +104,38 @@ def test_show_errors(env, server, cli, tmp_path):
     )
 
 
+def test_output_type_follows_the_file_name(env, server, cli, tmp_path):
+    arrays = serve_digits(env, server)
+    for name, kind in (("g.jpg", "JPEG"), ("g.JPEG", "JPEG"), ("g.bmp", "BMP"), ("g.png", "PNG")):
+        r = cli("show", DATASET, "-n", "2", "--scale", "1", "-o", str(tmp_path / name))
+        assert r.returncode == 0, r.stderr
+        with Image.open(tmp_path / name) as im:
+            assert im.format == kind
+            if kind != "JPEG":  # lossless: the first tile is the first image
+                layout = grid_layout(2, 28, 28, ncols=8, scale=1, title_height=title_height())
+                assert np.array_equal(tiles(np.asarray(im), layout)[0], arrays["train_images"][0])
+    for name, shown in (("g.xyz", "'.xyz'"), ("grid", "'(no extension)'")):
+        r = cli("show", DATASET, "-o", str(tmp_path / name))
+        assert r.returncode == 2
+        assert r.stderr == (
+            f"datamaestro: error: {tmp_path / name}: unknown image type {shown}; "
+            "name the file .png, .jpg, .bmp, .gif, .tif or .webp\n"
+        )
+        assert not (tmp_path / name).exists()
+
+
+def test_show_refuses_a_missing_folder(env, server, cli, tmp_path):
+    serve_digits(env, server)
+    target = tmp_path / "nonexistent" / "dir" / "x.png"
+    r = cli("show", DATASET, "-o", str(target))
+    assert r.returncode == 2
+    assert r.stderr == (
+        f"datamaestro: error: {target}: the folder {target.parent} does not exist; create it first\n"
+    )
+    assert not (tmp_path / "nonexistent").exists()
+    assert server.log == []  # refused before anything was downloaded
+
+
 def test_show_without_pillow_names_the_extra(env, server, tmp_path):
     import subprocess
 
@@ -117,7 +149,8 @@ def test_show_without_pillow_names_the_extra(env, server, tmp_path):
                        capture_output=True, text=True, env=os.environ.copy(), timeout=60)
     assert r.returncode == 2
     assert r.stderr == (
-        "datamaestro: error: drawing images needs Pillow: pip install 'datamaestro[images]'\n"
+        "datamaestro: error: Pillow is needed for drawing images: pip install Pillow "
+        "(or, in datamaestro's checkout, pip install -e '.[images]')\n"
     )
     assert not (tmp_path / "g.png").exists()
 

@@ -32,6 +32,16 @@ class UnknownDatasetError(UsageError):
         super().__init__(message)
 
 
+class MissingDependencyError(UsageError):
+    """An optional package (e.g. Pillow) that the requested operation needs is not installed."""
+
+    def __init__(self, what: str, package: str, extra: str):
+        super().__init__(
+            f"{package} is needed for {what}: pip install {package} "
+            f"(or, in datamaestro's checkout, pip install -e '.[{extra}]')"
+        )
+
+
 class ConfigError(UsageError):
     """The configuration file or an environment variable is invalid."""
 

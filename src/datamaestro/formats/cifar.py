@@ -7,6 +7,8 @@ holding ``data`` (one row of 3x32x32 values per image, channel first),
 ``labels`` or ``fine_labels`` (+ ``coarse_labels``), ``filenames`` and
 optionally Datumaro's ``image_sizes`` for images that are not 32x32.
 Pickles are read with ``safe_pickle`` only; keys may be str or bytes.
+An empty ``data`` with labels is an export without media (Datumaro's
+default): labelled items without pixels.
 """
 
 from __future__ import annotations
@@ -148,9 +150,11 @@ def _labels(values: Any, path: Path, key: str) -> np.ndarray:
         raise FormatError(f"{path}: '{key}' must be a list of integers") from None
 
 
-def _images(data: Any, sizes: Any, n: int, path: Path) -> np.ndarray | list:
+def _images(data: Any, sizes: Any, n: int, path: Path) -> np.ndarray | list | None:
     if not isinstance(data, np.ndarray) and not isinstance(data, list):
         raise FormatError(f"{path}: 'data' must be an array, got {type(data).__name__}")
+    if len(data) == 0 and n:
+        return None  # written without media
     if len(data) != n:
         raise FormatError(f"{path}: 'data' holds {len(data)} images but there are {n} labels")
     if sizes is not None and len(sizes) != n:
@@ -186,8 +190,14 @@ def _uint8(values: np.ndarray, path: Path) -> np.ndarray:
     return values.astype(np.uint8)
 
 
-def write(dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, **_: object) -> None:
-    """Write ``dataset`` in the ``cifar`` layout into the (existing, empty) ``folder``."""
+def write(
+    dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, save_media: bool = True, **_: object
+) -> None:
+    """Write ``dataset`` in the ``cifar`` layout into the (existing, empty) ``folder``.
+
+    Without media (``save_media=False``, or items without pixels) ``data`` is
+    an empty array, as Datumaro writes it.
+    """
     folder = Path(folder)
     if save_dataset_meta:
         write_dataset_meta(folder, dataset.categories)
@@ -207,7 +217,9 @@ def write(dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, **
         else:
             content["labels"] = labels
         stacked = subset.images if isinstance(subset.images, np.ndarray) else None
-        if stacked is not None and stacked.shape[-2:] == (IMAGE_SIZE, IMAGE_SIZE):
+        if not save_media or subset.images is None:
+            content["data"] = np.empty(0, dtype=object)
+        elif stacked is not None and stacked.shape[-2:] == (IMAGE_SIZE, IMAGE_SIZE):
             rgb = _rgb_stack(stacked)
             content["data"] = rgb.reshape(len(rgb), -1)
         else:
@@ -301,7 +313,7 @@ def arrays_classification(folder: Path) -> Any:
     folder = Path(folder)
     meta = json.loads((folder / ARRAYS_META).read_text(encoding="utf-8"))
     coarse = meta.get("coarse_categories")
-    splits = {}
+    splits: dict[str, LabelledImages] = {}
     for split in ("train", "test"):
         images, labels = NPY(path=folder / f"{split}_images.npy"), NPY(path=folder / f"{split}_labels.npy")
         if coarse:

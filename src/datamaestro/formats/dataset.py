@@ -3,7 +3,10 @@
 Images are numpy uint8 arrays, one of two layouts per image: ``(H, W)`` for
 grey-scale, ``(C, H, W)`` for colour (C = 3, RGB, channel first as CIFAR
 publishes them). A subset holds them stacked (``(N, H, W)`` or
-``(N, C, H, W)``) when they all have one shape, else as a list.
+``(N, C, H, W)``) when they all have one shape, else as a list. Channel-last
+images (``(H, W, 3)``, Datumaro's layout) are transposed on the way in; a shape
+that could be either is refused. ``images=None`` means the items have no
+pixels (an export made without media): labels and ids only.
 Labels are int64 indexes into ``categories``; -1 means "no label".
 """
 
@@ -13,7 +16,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -29,14 +32,17 @@ Images = Union[np.ndarray, list]
 class Subset:
     """The items of one subset (train, test...): images, labels and ids."""
 
-    images: Images
+    #: the pixels; None when the items have none (labels and ids only)
+    images: Optional[Images]
     labels: np.ndarray
     #: item ids; None means "0", "1", ... (the MNIST convention)
     ids: Optional[list[str]] = None
 
     def __post_init__(self) -> None:
         self.labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)
-        if len(self.images) != len(self.labels):
+        if self.images is not None:
+            self.images = channel_first(self.images)
+        if self.images is not None and len(self.images) != len(self.labels):
             raise FormatError(
                 f"{len(self.images)} images but {len(self.labels)} labels in one subset"
             )
@@ -54,11 +60,15 @@ class Subset:
         """Whether the ids are the positions "0", "1", ..."""
         return self.ids is None or all(x == str(i) for i, x in enumerate(self.ids))
 
-    def image(self, i: int) -> np.ndarray:
-        return self.images[i]
+    @property
+    def has_media(self) -> bool:
+        """Whether the items have pixels."""
+        return self.images is not None
 
     def stacked(self) -> Optional[np.ndarray]:
         """All images as one array when they share a shape (else None)."""
+        if self.images is None:
+            return None
         if isinstance(self.images, np.ndarray):
             return self.images
         if not self.images:
@@ -71,12 +81,80 @@ class Subset:
     def select(self, mask: np.ndarray) -> Subset:
         """The items where ``mask`` is true."""
         mask = np.asarray(mask, dtype=bool)
-        if isinstance(self.images, np.ndarray):
-            images: Images = self.images[mask]
+        images: Optional[Images]
+        if self.images is None:
+            images = None
+        elif isinstance(self.images, np.ndarray):
+            images = self.images[mask]
         else:
             images = [im for im, keep in zip(self.images, mask) if keep]
         ids = [x for x, keep in zip(self.item_ids(), mask) if keep]
         return Subset(images, self.labels[mask], ids)
+
+
+#: channel counts of an image axis
+CHANNELS = (1, 3, 4)
+
+
+def channel_first(images: Images) -> Images:
+    """``images`` as uint8 ``(N, H, W)``/``(N, C, H, W)`` arrays (or a list of ``(H, W)``/``(C, H, W)``).
+
+    Channel-last images (Datumaro's ``(H, W, 3)``) are transposed; a shape
+    whose first and last axes could both be channels is refused. Non-uint8
+    values must be whole numbers in 0..255.
+    """
+    if isinstance(images, np.ndarray) and images.dtype != object:
+        array = images
+        if array.ndim == 4:
+            if _is_channel_last(array.shape[1:]):
+                array = array.transpose(0, 3, 1, 2)
+        elif array.ndim != 3 and not (array.ndim == 1 and len(array) == 0):
+            raise FormatError(
+                f"images of shape {array.shape}: expected (N, H, W), (N, C, H, W) or (N, H, W, C)"
+            )
+        return _uint8(array)
+    out = []
+    for i, item in enumerate(images):
+        image = np.asarray(item)
+        if image.ndim == 3 and _is_channel_last(image.shape, i):
+            image = image.transpose(2, 0, 1)
+        elif image.ndim not in (2, 3):
+            raise FormatError(f"image {i} has shape {image.shape}: expected (H, W), (C, H, W) or (H, W, C)")
+        out.append(_uint8(image))
+    if out and all(im.shape == out[0].shape for im in out):
+        return np.stack(out)
+    return out
+
+
+def _is_channel_last(shape: tuple[int, ...], index: Optional[int] = None) -> bool:
+    """Whether an image of ``shape`` (3 axes) is ``(H, W, C)``; raises if it cannot be told."""
+    first, last = shape[0] in CHANNELS, shape[-1] in CHANNELS
+    if first and not last:
+        return False
+    if last and not first:
+        return True
+    which = "images" if index is None else f"image {index}"
+    if first and last:
+        raise FormatError(
+            f"{which} of shape {tuple(shape)} could be channel first (C, H, W) or channel last "
+            "(H, W, C); transpose them to (C, H, W) before writing"
+        )
+    raise FormatError(f"{which} of shape {tuple(shape)}: no axis of 1, 3 or 4 channels")
+
+
+def _uint8(images: np.ndarray) -> np.ndarray:
+    """``images`` as uint8, refusing values that are not whole numbers in 0..255."""
+    if images.dtype == np.uint8:
+        return images
+    if images.dtype.kind not in "biuf":
+        raise FormatError(f"images of dtype {images.dtype}: expected numbers 0..255")
+    if images.size:
+        low, high = images.min(), images.max()
+        if low < 0 or high > 255 or (images.dtype.kind == "f" and not np.array_equal(images, np.round(images))):
+            raise FormatError(
+                f"pixel values must be whole numbers in 0..255 (got {images.dtype} values from {low} to {high})"
+            )
+    return images.astype(np.uint8)
 
 
 @dataclass
@@ -176,7 +254,8 @@ def write_dataset_meta(folder: Path, categories: Sequence[str]) -> None:
 def to_grey(image: np.ndarray) -> np.ndarray:
     """An ``(H, W)`` grey image from an ``(H, W)`` or ``(C, H, W)`` one.
 
-    Colour becomes its ITU-R 601 luma, rounded as Pillow's 'L' mode does.
+    Colour becomes its ITU-R 601 luma exactly as Pillow's ``convert("L")``
+    computes it: ``(R*19595 + G*38470 + B*7471 + 2**15) >> 16``.
     """
     if image.ndim == 2:
         return image
@@ -188,7 +267,12 @@ def to_grey_stack(images: np.ndarray) -> np.ndarray:
     if images.shape[-3] == 1:
         return images[..., 0, :, :]
     r, g, b = (images[..., i, :, :].astype(np.uint32) for i in range(3))
-    return ((r * 299 + g * 587 + b * 114 + 500) // 1000).astype(np.uint8)
+    return luma(r, g, b).astype(np.uint8)
+
+
+def luma(r: Any, g: Any, b: Any) -> Any:
+    """ITU-R 601 luma of 0..255 values (ints or uint32 arrays), rounded exactly as Pillow's ``L`` mode."""
+    return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:

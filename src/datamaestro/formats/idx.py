@@ -6,16 +6,24 @@ big-endian uint32 per dimension. Data follows in C order, big-endian.
 
 from __future__ import annotations
 
+import math
 import struct
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 import numpy as np
 
 from datamaestro.errors import FormatError
 
+
+class Writable(Protocol):
+    """A binary file open for writing (a plain or gzip file)."""
+
+    def write(self, data: bytes, /) -> object: ...
+
+
 #: IDX type code -> numpy dtype (big-endian where it matters)
-DTYPES = {
+DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),
@@ -54,10 +62,10 @@ def _parse_header(source: str, head: bytes, size: int) -> tuple[np.dtype, tuple[
         )
     shape = struct.unpack(f">{ndim}I", head[4:offset])
     dtype = DTYPES[code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = _count(shape) * dtype.itemsize  # Python integers: 100 x 2^31 x 2^31 cannot overflow
     actual = size - offset
     shape = _datumaro_count(shape, actual // dtype.itemsize) if actual != expected else shape
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = _count(shape) * dtype.itemsize
     if actual != expected:
         problem = "truncated IDX data" if actual < expected else "IDX size mismatch"
         dims = "x".join(map(str, shape))
@@ -68,10 +76,15 @@ def _parse_header(source: str, head: bytes, size: int) -> tuple[np.dtype, tuple[
     return dtype, shape, offset
 
 
+def _count(shape: tuple[int, ...]) -> int:
+    """The number of values in ``shape``, exactly (no fixed-width overflow)."""
+    return math.prod(shape)
+
+
 def _datumaro_count(shape: tuple[int, ...], elements: int) -> tuple[int, ...]:
     """Datumaro's MNIST writer stores the element count as the first dimension;
     read such a file as Datumaro does, with the count the data size implies."""
-    item = int(np.prod(shape[1:], dtype=np.int64))
+    item = _count(shape[1:])
     if len(shape) > 1 and item and shape[0] == elements and elements % item == 0:
         return (elements // item, *shape[1:])
     return shape
@@ -85,7 +98,7 @@ def read(path: Path | str) -> np.ndarray:
     return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape)
 
 
-def write_to(f: BinaryIO, array: np.ndarray) -> None:
+def write_to(f: Writable, array: np.ndarray) -> None:
     """Write ``array`` in IDX format to an open binary file."""
     array = np.asarray(array)
     code = _CODES.get((array.dtype.kind, array.dtype.itemsize))

@@ -5,6 +5,8 @@ Files: ``<subset>-images-idx3-ubyte.gz`` and ``<subset>-labels-idx1-ubyte.gz``
 class names (else '0'..'9'), and Datumaro's ``<subset>-meta.gz`` extension
 (a gzipped ``<U32`` array) for item ids and image sizes other than 28x28.
 Label 255 means "no label". Uncompressed ``...-ubyte`` files are read too.
+A labels file without its images file is an export without media (as
+Datumaro writes by default): labelled items without pixels.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ IMAGE_SIZE = 28
 NONE_LABEL = 255
 LABELS_SUFFIX = "-labels-idx1-ubyte"
 IMAGES_SUFFIX = "-images-idx3-ubyte"
+#: the largest image side a meta file may give
+MAX_SIDE = 1 << 16
 #: gzip level: 1 packs MNIST images within 4% of level 9's size, 20 times faster
 GZIP_LEVEL = 1
 
@@ -85,18 +89,19 @@ def _read_subset(folder: Path, subset: str, labels_path: Path, images_path: Path
     labels = idx.from_bytes(_read_any(labels_path), str(labels_path))
     if labels.ndim != 1:
         raise FormatError(f"{labels_path}: labels must be a 1-dimensional IDX array, got {labels.ndim}")
-    if not images_path.is_file():
-        raise FormatError(f"{labels_path}: its images file {images_path.name} is missing")
     labels = labels.astype(np.int64)
     labels[labels == NONE_LABEL] = NO_LABEL
-    data = _read_any(images_path)
     meta = _read_meta(folder / f"{subset}-meta.gz", len(labels))
     ids = None
     if meta is not None and meta.shape[1] in (1, 3):
         ids = [str(x) for x in meta[:, 0]]
+    if not images_path.is_file():
+        log.info("subset '%s': no %s: items without pixels (an export without media)", subset, images_path.name)
+        return Subset(None, labels, ids)
+    data = _read_any(images_path)
     if meta is not None and meta.shape[1] >= 2:
         pixels = np.frombuffer(data, dtype=np.uint8, offset=16) if len(data) >= 16 else np.zeros(0, np.uint8)
-        sizes = meta[:, -2:].astype(np.int64)
+        sizes = _sizes(meta[:, -2:], folder / f"{subset}-meta.gz")
         need = int((sizes[:, 0] * sizes[:, 1]).sum())
         if need != len(pixels):
             raise FormatError(
@@ -104,10 +109,8 @@ def _read_subset(folder: Path, subset: str, labels_path: Path, images_path: Path
                 f"{subset}-meta.gz gives image sizes adding up to {need}"
             )
         ends = np.cumsum(sizes[:, 0] * sizes[:, 1])
-        images = [
-            pixels[end - h * w : end].reshape(h, w) for end, (h, w) in zip(ends, sizes)
-        ]
-        return Subset(images, labels, ids)
+        pieces = [pixels[end - h * w : end].reshape(h, w) for end, (h, w) in zip(ends, sizes)]
+        return Subset(pieces, labels, ids)
     images = idx.from_bytes(data, str(images_path))  # reads Datumaro's pixel-count header too
     if images.ndim != 3:
         raise FormatError(f"{images_path}: images must be a 3-dimensional IDX array, got {images.ndim}")
@@ -117,6 +120,16 @@ def _read_subset(folder: Path, subset: str, labels_path: Path, images_path: Path
             "labels; the two files must hold the same number of items"
         )
     return Subset(images.astype(np.uint8, copy=False), labels, ids)
+
+
+def _sizes(values: np.ndarray, path: Path) -> np.ndarray:
+    """The (height, width) rows of a meta file, checked to be numbers of a sane size."""
+    rows = []
+    for i, (h, w) in enumerate(values.tolist()):
+        if not (str(h).isdigit() and str(w).isdigit()) or not (int(h) <= MAX_SIDE and int(w) <= MAX_SIDE):
+            raise FormatError(f"{path}: item {i}: image size {h!r} x {w!r} is not two numbers up to {MAX_SIDE}")
+        rows.append((int(h), int(w)))
+    return np.array(rows, dtype=np.int64).reshape(-1, 2)
 
 
 def _read_meta(path: Path, count: int) -> np.ndarray | None:
@@ -132,8 +145,14 @@ def _read_meta(path: Path, count: int) -> np.ndarray | None:
     return meta
 
 
-def write(dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, **_: object) -> None:
-    """Write ``dataset`` in the ``mnist`` layout into the (existing, empty) ``folder``."""
+def write(
+    dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, save_media: bool = True, **_: object
+) -> None:
+    """Write ``dataset`` in the ``mnist`` layout into the (existing, empty) ``folder``.
+
+    Without media (``save_media=False``, or items without pixels) only the
+    labels file (and the meta file for ids) is written, as Datumaro does.
+    """
     folder = Path(folder)
     for name, subset in dataset:
         prefix = subset_prefix(name)
@@ -145,6 +164,11 @@ def write(dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, **
             )
         encoded = np.where(labels == NO_LABEL, NONE_LABEL, labels).astype(np.uint8)
         _write_gz(folder / f"{prefix}{LABELS_SUFFIX}.gz", encoded)
+        ids = None if subset.default_ids() else subset.item_ids()
+        if not (save_media and subset.has_media):
+            if len(subset) and ids is not None:
+                _write_meta(folder / f"{name}-meta.gz", ids, None)
+            continue
         images = _grey_images(name, subset)
         sizes = None
         if isinstance(images, np.ndarray):
@@ -155,7 +179,6 @@ def write(dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, **
             sizes = [im.shape for im in images]
             flat = np.concatenate([im.reshape(-1) for im in images]) if images else np.zeros(0, np.uint8)
             _write_gz(folder / f"{prefix}{IMAGES_SUFFIX}.gz", flat.reshape(-1, 1, 1))
-        ids = None if subset.default_ids() else subset.item_ids()
         if len(subset) and (ids is not None or sizes is not None):
             _write_meta(folder / f"{name}-meta.gz", ids, sizes)
     write_label_names(folder, dataset.categories, save_dataset_meta=save_dataset_meta)
@@ -163,6 +186,7 @@ def write(dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, **
 
 def _grey_images(name: str, subset: Subset) -> np.ndarray | list:
     images = subset.images
+    assert images is not None
     if isinstance(images, np.ndarray):
         if images.ndim == 4:
             log.info("subset '%s': colour images converted to grey for the mnist layout", name)

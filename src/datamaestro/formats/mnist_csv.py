@@ -4,7 +4,10 @@ Each row: the label, then the 784 pixel values (0..255) of a 28x28 image,
 comma-separated, no header (a first row whose label is not a number is taken
 for a header and skipped, as Datumaro does). Label -1 means "no label".
 ``labels.txt`` / ``dataset_meta.json`` name the classes; Datumaro's
-``meta_<subset>.csv`` extension gives item ids and image sizes.
+``meta_<subset>.csv`` extension gives item ids and image sizes. Rows holding
+only a label are an export without media (Datumaro's default): labelled
+items without pixels. Datumaro takes the subset from what follows the last
+``_`` of the file name, so subset names with ``_`` are written with ``-``.
 
 Parsing is vectorised with numpy; a row-by-row pass runs only to report the
 exact row and column of a problem, or for files with unusual content.
@@ -81,6 +84,12 @@ def read_file(path: Path, meta: Optional[list[list[str]]] = None, categories: Op
             ids = [row[0] for row in meta]
         if meta and len(meta[0]) >= 2:
             sizes = [(int(row[-2]), int(row[-1])) for row in meta]
+    if _label_only(data):
+        labels = _parse_labels(data, path, header)
+        if ids is not None and len(ids) != len(labels):
+            raise FormatError(f"{path}: {len(labels)} rows but its meta file lists {len(ids)} items")
+        _check_labels(labels, path, header, categories)
+        return Subset(None, labels, ids)
     parsed = None if sizes is not None else _parse_fast(data)
     if parsed is None:
         labels, rows = _parse_rows(data, path, header, sizes)
@@ -93,15 +102,46 @@ def read_file(path: Path, meta: Optional[list[list[str]]] = None, categories: Op
         images = pixels.reshape(-1, IMAGE_SIZE, IMAGE_SIZE)
     if ids is not None and len(ids) != len(labels):
         raise FormatError(f"{path}: {len(labels)} rows but its meta file lists {len(ids)} items")
-    if categories is not None:
-        bad = (labels < NO_LABEL) | (labels >= categories)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise FormatError(
-                f"{path}: row {i + 1 + header}: label {int(labels[i])} is outside the "
-                f"label list (0..{categories - 1}); add the class names to labels.txt"
-            )
+    _check_labels(labels, path, header, categories)
     return Subset(images, labels, ids)
+
+
+def _check_labels(labels: np.ndarray, path: Path, header: int, categories: Optional[int]) -> None:
+    if categories is None:
+        return
+    bad = (labels < NO_LABEL) | (labels >= categories)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise FormatError(
+            f"{path}: row {i + 1 + header}: label {int(labels[i])} is outside the "
+            f"label list (0..{categories - 1}); add the class names to labels.txt"
+        )
+
+
+def _label_only(data: bytes) -> bool:
+    """Whether the CSV rows hold no pixels: the first data row has one value."""
+    first = data.lstrip(b"\r\n").split(b"\n", 1)[0].strip()
+    return bool(first) and b"," not in first
+
+
+def _parse_labels(data: bytes, path: Path, header: int) -> np.ndarray:
+    """The labels of rows holding a label and nothing else."""
+    lines = data.decode("utf-8", errors="replace").replace("\r", "").split("\n")
+    while lines and not lines[-1].strip():
+        lines.pop()
+    labels = []
+    for i, line in enumerate(lines):
+        text = line.strip()
+        if "," in text:
+            raise FormatError(
+                f"{path}: row {i + 1 + header}: pixel values, but the first row has none; "
+                "either every row has its pixels or none has"
+            )
+        try:
+            labels.append(int(text))
+        except ValueError:
+            raise FormatError(f"{path}: row {i + 1 + header}, column 1: label {text!r} is not an integer") from None
+    return np.array(labels, dtype=np.int64)
 
 
 CHUNK_ROWS = 4096
@@ -216,15 +256,40 @@ def _parse_rows(
     return np.array(labels, dtype=np.int64), rows
 
 
-def write(dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, **_: object) -> None:
-    """Write ``dataset`` in the ``mnist_csv`` layout into the (existing, empty) ``folder``."""
+def file_subset(name: str) -> str:
+    """The subset name as written in file names: Datumaro cuts at the last ``_``, so ``_`` becomes ``-``."""
+    return name.replace("_", "-")
+
+
+def write(
+    dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, save_media: bool = True, **_: object
+) -> None:
+    """Write ``dataset`` in the ``mnist_csv`` layout into the (existing, empty) ``folder``.
+
+    Without media (``save_media=False``, or items without pixels) each row is
+    the label alone, as Datumaro writes it.
+    """
     folder = Path(folder)
-    for name, subset in dataset:
+    for subset_name, subset in dataset:
+        name = file_subset(subset_name)
+        if name != subset_name:
+            log.warning(
+                "subset '%s' is written as mnist_%s.csv: Datumaro reads a mnist_csv subset name up to "
+                "the last '_', so it is read back as subset '%s'", subset_name, name, name,
+            )
+        ids = None if subset.default_ids() else subset.item_ids()
+        if not (save_media and subset.images is not None):
+            text = "".join(f"{int(label)}\n" for label in subset.labels.tolist())
+            (folder / f"mnist_{name}.csv").write_text(text, encoding="utf-8")
+            if len(subset) and ids is not None:
+                (folder / f"meta_{name}.csv").write_text("".join(f"{x}\n" for x in ids), encoding="utf-8")
+            continue
         images = subset.images
         if isinstance(images, np.ndarray) and images.ndim == 4 or not isinstance(images, np.ndarray) and any(
             im.ndim == 3 for im in images
         ):
             log.info("subset '%s': colour images converted to grey for the mnist_csv layout", name)
+        grey: np.ndarray | list[np.ndarray]
         if isinstance(images, np.ndarray):
             grey = images if images.ndim == 3 else to_grey_stack(images)
         else:
@@ -243,7 +308,6 @@ def write(dataset: Dataset, folder: Path, *, save_dataset_meta: bool = False, **
                 sizes = [g.shape for g in grey] or None
                 for label, image in zip(subset.labels, grey):
                     f.write((",".join(map(str, [int(label), *image.reshape(-1).tolist()])) + "\n").encode())
-        ids = None if subset.default_ids() else subset.item_ids()
         if len(subset) and (ids is not None or sizes is not None):
             lines = []
             for i in range(len(subset)):

@@ -17,7 +17,8 @@ from typing import Any, Optional
 import numpy as np
 
 from datamaestro.errors import UsageError
-from datamaestro.formats.dataset import NO_LABEL, Dataset, Subset
+from datamaestro.formats.dataset import Dataset, Subset
+from datamaestro.formats.filters import apply_filters
 from datamaestro.storage import replace_folder
 
 #: format name -> module (each has ``read(folder)`` and ``write(dataset, folder, **options)``)
@@ -37,12 +38,18 @@ def format_module(name: str) -> ModuleType:
         raise UsageError(f"unknown format '{name}'; known formats: {', '.join(FORMATS)}") from None
 
 
-def read(path: Path | str, format: str) -> Dataset:
-    """Read the dataset stored at ``path`` in the layout ``format``."""
+def read(path: Path | str, format: str, *, allow_outside_links: bool = False) -> Dataset:
+    """Read the dataset stored at ``path`` in the layout ``format``.
+
+    ``allow_outside_links``: follow symbolic links leading outside ``path``
+    (imagenet folders; refused by default).
+    """
     module = format_module(format)
     path = Path(path)
     if not path.exists():
         raise UsageError(f"{path}: no such folder")
+    if format == "imagenet":
+        return module.read(path, allow_outside_links=allow_outside_links)
     return module.read(path)
 
 
@@ -54,10 +61,12 @@ def write(
     save_dataset_meta: bool = False,
     image_ext: Optional[str] = None,
     overwrite: bool = False,
+    save_media: bool = True,
 ) -> Path:
     """Write ``dataset`` to the folder ``path`` in the layout ``format``; returns ``path``.
 
     ``path`` must not exist or be empty, unless ``overwrite`` is true.
+    ``save_media=False`` writes labels and ids only (Datumaro's default export).
     """
     module = format_module(format)
     path = Path(path)
@@ -65,10 +74,11 @@ def write(
         raise UsageError(f"{path}: exists and is not a folder")
     if path.is_dir() and any(path.iterdir()) and not overwrite:
         raise UsageError(f"{path}: the output folder is not empty; choose another or pass --overwrite")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.is_dir():
+        raise UsageError(f"{path}: the folder {path.parent} does not exist; create it first")
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
-        module.write(dataset, tmp, save_dataset_meta=save_dataset_meta, image_ext=image_ext)
+        module.write(dataset, tmp, save_dataset_meta=save_dataset_meta, image_ext=image_ext, save_media=save_media)
         replace_folder(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -83,50 +93,20 @@ def convert(
     output_format: str,
     *,
     filters: Iterable[str] = (),
+    allow_outside_links: bool = False,
     **options: Any,
 ) -> Dataset:
     """Read ``source``, keep the items the filters select, write ``output``; returns what was written."""
-    dataset = apply_filters(read(source, source_format), filters)
+    dataset = apply_filters(read(source, source_format, allow_outside_links=allow_outside_links), filters)
     write(dataset, output, output_format, **options)
     return dataset
-
-
-def apply_filters(dataset: Dataset, filters: Iterable[str]) -> Dataset:
-    """The items matching every filter ``label=A[,B...]`` / ``subset=S[,T...]``.
-
-    A label is given by name, or by index when no class has that name.
-    """
-    subsets = dict(dataset.subsets)
-    for text in filters:
-        key, sep, value = text.partition("=")
-        key, wanted = key.strip(), [v.strip() for v in value.split(",") if v.strip()]
-        if not sep or not wanted or key not in ("label", "subset"):
-            raise UsageError(f"invalid filter '{text}': expected label=NAME[,NAME...] or subset=NAME[,NAME...]")
-        if key == "subset":
-            unknown = [w for w in wanted if w not in dataset.subsets]
-            if unknown:
-                raise UsageError(
-                    f"filter '{text}': no subset '{unknown[0]}' (subsets: {', '.join(dataset.subsets)})"
-                )
-            subsets = {k: v for k, v in subsets.items() if k in wanted}
-            continue
-        indexes = [_label_index(dataset, w, text) for w in wanted]
-        subsets = {k: v.select(np.isin(v.labels, indexes)) for k, v in subsets.items()}
-    return Dataset(subsets, dataset.categories, dataset.parents, dataset.coarse_categories)
-
-
-def _label_index(dataset: Dataset, wanted: str, text: str) -> int:
-    if wanted in dataset.categories:
-        return dataset.categories.index(wanted)
-    if wanted.lstrip("-").isdigit() and NO_LABEL <= int(wanted) < len(dataset.categories):
-        return int(wanted)
-    raise UsageError(f"filter '{text}': no label '{wanted}' (labels: {', '.join(dataset.categories)})")
 
 
 def from_data(data: Any) -> Dataset:
     """The in-memory dataset of a prepared ``ImageClassification`` (or one ``LabelledImages``)."""
     from datamaestro.data.images import ImageClassification, LabelledImages
 
+    splits: dict[str, Any]
     if isinstance(data, LabelledImages):
         splits = {"default": data}
         categories = data.categories

@@ -1,6 +1,6 @@
 """Looking at image data: a PNG grid with titles, or half-block pictures in a terminal.
 
-``show_images`` needs Pillow (``pip install 'datamaestro[images]'``);
+``show_images`` needs Pillow (the ``images`` extra);
 ``render_terminal`` needs only numpy.
 """
 

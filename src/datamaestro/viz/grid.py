@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from datamaestro.errors import UsageError
+from datamaestro.errors import MissingDependencyError, UsageError
 from datamaestro.viz.arrays import as_images, label_texts
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def show_images(
     as text, as ``categories[label]`` when ``categories`` is given. ``scale``
     defaults to the smallest whole factor making tiles at least 84 pixels.
     """
-    Image, ImageDraw, ImageFont = _pillow()
+    Image, ImageDraw, ImageFont = pillow_modules()
     pixels = as_images(images, layout)
     count, height, width = pixels.shape[:3]
     texts = label_texts(labels, count, categories)
@@ -127,13 +127,12 @@ def show_images(
     return canvas
 
 
-def _pillow() -> tuple[Any, Any, Any]:
+def pillow_modules() -> tuple[Any, Any, Any]:
+    """Pillow's ``Image``, ``ImageDraw`` and ``ImageFont``, or an error naming the extra to install."""
     try:
         from PIL import Image, ImageDraw, ImageFont
     except ImportError:
-        raise UsageError(
-            "drawing images needs Pillow: pip install 'datamaestro[images]'"
-        ) from None
+        raise MissingDependencyError("drawing images", "Pillow", "images") from None
     return Image, ImageDraw, ImageFont
 
 

@@ -11,6 +11,7 @@ from typing import Any, Optional
 import numpy as np
 
 from datamaestro.errors import UsageError
+from datamaestro.formats.dataset import luma
 from datamaestro.viz.arrays import as_images, label_texts
 
 UPPER_HALF = "\u2580"
@@ -116,7 +117,7 @@ GREY_INDEX = _grey_levels()
 
 def _grey(pixel: Any) -> int:
     r, g, b = _rgb(pixel)
-    return int(GREY_INDEX[int(round(0.299 * r + 0.587 * g + 0.114 * b))])
+    return int(GREY_INDEX[luma(r, g, b)])
 
 
 def _grey_codes(upper: Any, lower: Any) -> str:

@@ -1,4 +1,4 @@
-"""datamaestro show: look at a few images of a dataset, as a PNG grid or in the terminal."""
+"""datamaestro show: look at a few images of a dataset, as an image file (a grid) or in the terminal."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 NAME = "show"
-HELP = "show some images of a dataset with their labels: a PNG grid (-o) or in the terminal"
+HELP = "show some images of a dataset with their labels: an image grid (-o FILE.png) or in the terminal"
 
 log = logging.getLogger("datamaestro")
 
@@ -22,7 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--seed", type=int, help="pick a random sample with this seed (default: the first images)"
     )
     parser.add_argument("--label", metavar="NAME", help="only images of this class (name or number)")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write a PNG grid to FILE")
+    parser.add_argument(
+        "-o", "--output", metavar="FILE",
+        help="write the grid to FILE, in the image type its extension names (.png, .jpg, .bmp...)",
+    )
     parser.add_argument(
         "--scale", type=int, help="PNG: pixels per image pixel (default: 28x28 images get 3)"
     )
@@ -33,6 +36,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--colour", "--color", dest="colour", choices=("auto", "truecolor", "grey"),
         default="auto", help="terminal colours (default: 24-bit if COLORTERM says so, else grey)",
     )
+
+
+def output_type(path: Path) -> str:
+    """The Pillow image type that ``path``'s extension names; refuses a missing folder or an unknown type."""
+    from datamaestro.errors import UsageError
+    from datamaestro.viz.grid import pillow_modules
+
+    if not path.parent.is_dir():
+        raise UsageError(f"{path}: the folder {path.parent} does not exist; create it first")
+    Image = pillow_modules()[0]
+    Image.init()
+    image_type = Image.registered_extensions().get(path.suffix.lower())
+    if image_type is None or image_type not in Image.SAVE:
+        raise UsageError(
+            f"{path}: unknown image type {path.suffix or '(no extension)'!r}; "
+            "name the file .png, .jpg, .bmp, .gif, .tif or .webp"
+        )
+    return str(image_type)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
             "stdout is not a terminal: give -o FILE.png to write a PNG grid, "
             "or --terminal to draw anyway"
         )
+    image_type = None if to_terminal else output_type(Path(args.output))
     offline = getattr(args, "offline", None) or None
     settings = load_settings(args.data, quiet=args.quiet, offline=offline)
     data = prepare_dataset(args.id, settings=settings)
@@ -70,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         indices = np.sort(rng.choice(indices, size=args.n, replace=False))
     indices = indices[: args.n]
     chosen = np.asarray(images[indices])
-    chosen_labels = None if labels is None else np.asarray(labels[indices])
+    chosen_labels = None if labels is None else np.asarray(labels[indices]).tolist()
     if to_terminal:
         from datamaestro.viz import render_terminal
 
@@ -85,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     grid = show_images(chosen, chosen_labels, args.cols, scale=args.scale, categories=categories)
     output = Path(args.output)
     with atomic_file(output) as f:
-        grid.save(f, format="PNG")
+        grid.save(f, format=image_type)
     log.info(
         "%s: wrote %d %s images to %s (%dx%d)",
         args.id, len(indices), split_name, output, grid.width, grid.height,
