@@ -47,7 +47,8 @@ def verification(resource: Any) -> str:
     described = resource.describe()
     if "derived_from" in described:
         return "computed from " + ", ".join(described["derived_from"])
-    checks = [c for c in (described.get("checksum"), described.get("data_checksum")) if c]
+    checks = [c for c in (described.get("checksum"),) if c]
+    checks += [f"data {c}" for c in (described.get("data_checksum"),) if c]
     if checks:
         return "published checksum " + " / ".join(checks)
     return "none published: not verified"
