@@ -9,12 +9,11 @@ refused for that reason, then prepares from the same files with
 
 from __future__ import annotations
 
-import gzip
-import struct
+import io
+import tarfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from datamaestro.api import prepare_dataset
@@ -22,14 +21,15 @@ from datamaestro.config import load_settings
 from datamaestro.errors import ChecksumError
 
 
-def idx_bytes(array: np.ndarray) -> bytes:
-    """``array`` in the IDX format (uint8 or big-endian int32)."""
-    code = {np.dtype("u1"): 0x08, np.dtype(">i4"): 0x0C}[array.dtype]
-    return struct.pack(">HBB", 0, code, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape) + array.tobytes()
-
-
-def gz(data: bytes) -> bytes:
-    return gzip.compress(data, mtime=0)
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    """A tar.gz archive of regular files (name -> content)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
 
 
 def check_refused_download(

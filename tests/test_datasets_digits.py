@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from published import check_refused_download, gz, idx_bytes, prepare_local
+from makefiles import gz, idx_bytes
+from published import check_refused_download, prepare_local
 
 from datamaestro.api import from_json, to_json
 from datamaestro.data.images import ImageClassification, LabelledImages

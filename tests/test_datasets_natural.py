@@ -14,12 +14,11 @@ import io
 import os
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from published import check_refused_download, prepare_local
+from published import check_refused_download, prepare_local, tar_gz
 
 from datamaestro.data.images import ImageClassification
 from datamaestro.errors import FormatError
@@ -115,13 +114,7 @@ def stl10_archive() -> tuple[bytes, dict[str, tuple[np.ndarray, np.ndarray]]]:
         members[f"stl10_binary/{split}_y.bin"] = (labels + 1).astype(np.uint8).tobytes()
         expected[split] = (images, labels)
     members["stl10_binary/unlabeled_X.bin"] = rng.integers(0, 256, 2 * 3 * 96 * 96, dtype=np.uint8).tobytes()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue(), expected
+    return tar_gz(members), expected
 
 
 def test_stl10_upright(env, server, tmp_path: Path):
@@ -144,18 +137,15 @@ def test_stl10_upright(env, server, tmp_path: Path):
 
 
 def test_stl10_partial_image_is_refused(tmp_path: Path):
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in {
+    archive = tar_gz(
+        {
             "stl10_binary/class_names.txt": b"a\nb\n",
             "stl10_binary/train_X.bin": b"\0" * 1000,
             "stl10_binary/train_y.bin": b"\1",
-        }.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+        }
+    )
     with pytest.raises(FormatError, match=r"train_X.bin: 1000 bytes is not a whole number of 3x96x96 images"):
-        prepare_local(tmp_path / "published", "edu.stanford.stl-10", {"stl10_binary.tar.gz": buffer.getvalue()})
+        prepare_local(tmp_path / "published", "edu.stanford.stl-10", {"stl10_binary.tar.gz": archive})
 
 
 # --- CIFAR-10.1 -------------------------------------------------------------

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
+from makefiles import write_module
 
 from datamaestro.registry import Registry
 
@@ -56,9 +56,7 @@ def test_bibtex_prints_the_citation_alone(cli):
 
 
 def write_user_definition(env, body: str) -> None:
-    folder = env.use_registry() / "org"
-    folder.mkdir()
-    (folder / "example.py").write_text(textwrap.dedent(body))
+    write_module(env.use_registry(), "org.example", body)
 
 
 def test_bibtex_of_a_dataset_without_citation_is_a_usage_error(env, cli):

@@ -17,25 +17,24 @@ from datamaestro.download.single import filedownloader
 from datamaestro.errors import FormatError, UsageError
 from datasets_registry._arrays import npy_split, save_split
 
-SVHN_BASE = "https://ufldl.stanford.edu/housenumbers/"
-SVHN_HOMEPAGE = "http://ufldl.stanford.edu/housenumbers/"
+SVHN_HOMEPAGE = "https://ufldl.stanford.edu/housenumbers/"
 
-SVHN_TRAIN = filedownloader(
-    "train_32x32.mat",
-    SVHN_BASE + "train_32x32.mat",
-    mirrors=["http://ufldl.stanford.edu/housenumbers/train_32x32.mat"],
-    # torchvision: md5 e26dedcc434d2e4c54c9b2d4a06d8373
-    checksum="sha256:435e94d69a87fde4fd4d7f3dd208dfc32cb6ae8af2240d066de1df7508d083b8",
-    varname="train_mat",
-)
-SVHN_TEST = filedownloader(
-    "test_32x32.mat",
-    SVHN_BASE + "test_32x32.mat",
-    mirrors=["http://ufldl.stanford.edu/housenumbers/test_32x32.mat"],
-    # torchvision: md5 eb5a983be6a315427106f1b164d9cef3
-    checksum="sha256:cdce80dfb2a2c4c6160906d0bd7c68ec5a99d7ca4831afa54f09182025b6a75b",
-    varname="test_mat",
-)
+
+def _svhn_file(split, sha256):
+    """``<split>_32x32.mat``, over https, the plain-http address of the SVHN page as a mirror."""
+    filename = f"{split}_32x32.mat"
+    return filedownloader(
+        filename,
+        SVHN_HOMEPAGE + filename,
+        mirrors=["http://ufldl.stanford.edu/housenumbers/" + filename],
+        checksum=f"sha256:{sha256}",
+        varname=f"{split}_mat",
+    )
+
+
+# torchvision's md5s: train e26dedcc434d2e4c54c9b2d4a06d8373, test eb5a983be6a315427106f1b164d9cef3
+SVHN_TRAIN = _svhn_file("train", "435e94d69a87fde4fd4d7f3dd208dfc32cb6ae8af2240d066de1df7508d083b8")
+SVHN_TEST = _svhn_file("test", "cdce80dfb2a2c4c6160906d0bd7c68ec5a99d7ca4831afa54f09182025b6a75b")
 
 
 def read_mat(path: Path) -> dict:
