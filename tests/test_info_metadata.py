@@ -20,20 +20,30 @@ def test_info_text_shows_license_homepage_citation_and_verification(cli):
     result = cli("info", "com.lecun.mnist")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert "homepage: http://yann.lecun.com/exdb/mnist/" in lines
-    assert "license: CC-BY-SA-3.0" in lines
-    assert not any(line.startswith("url:") for line in lines)  # the same as the homepage: shown once
-    assert "    verification: published checksum md5:f68b3c2dcbeaaa9fbdd348bbdeb94873" in lines
+    assert "url: http://yann.lecun.com/exdb/mnist/" in lines
+    assert not any(line.startswith("homepage:") for line in lines)  # the same as the url: shown once
+    assert "    checksum: md5:f68b3c2dcbeaaa9fbdd348bbdeb94873" in lines
     assert not any(line.startswith("unverified") for line in lines)
+    start = lines.index("license: CC-BY-SA-3.0")
+    assert lines[start + 1 : start + 3] == ["", "The MNIST database of handwritten digits."]
     start = lines.index("citation:")
     assert lines[start + 1] == "  " + MNIST_CITATION_START and lines[-1] == "  }"
+    other = cli("info", "edu.stanford.svhn").stdout.splitlines()
+    assert "homepage: https://ufldl.stanford.edu/housenumbers/" not in other  # url and homepage agree
+    assert "license: non-commercial use only (as stated on the SVHN page)" in other
 
 
 def test_info_names_the_files_no_checksum_verifies(cli):
     lines = cli("info", "com.pjreddie.mnist-csv").stdout.splitlines()
+    assert lines[lines.index("  mnist_train.csv") + 2] == "    checksum: none published, not verified"
     assert "unverified (no published checksum): mnist_train.csv, mnist_test.csv" in lines
-    assert "    verification: none published: not verified" in lines
-    assert "    verification: computed from mnist_train.csv, mnist_test.csv" in lines
+    assert "    derived_from: mnist_train.csv, mnist_test.csv" in lines
+    info = json.loads(cli("info", "--json", "com.pjreddie.mnist-csv").stdout)
+    assert [f["verification"] for f in info["files"]] == [
+        "none published, not verified",
+        "none published, not verified",
+        "computed from mnist_train.csv, mnist_test.csv",
+    ]
 
 
 def test_info_json_has_the_metadata(cli):

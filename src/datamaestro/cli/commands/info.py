@@ -42,6 +42,10 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
     return info
 
 
+#: what ``verification`` says of a downloaded file that no published checksum verifies
+UNVERIFIED = "none published, not verified"
+
+
 def verification(resource: Any) -> str:
     """How a resource's content is checked: its published checksum, or why there is none."""
     described = resource.describe()
@@ -51,7 +55,7 @@ def verification(resource: Any) -> str:
     checks += [f"data {c}" for c in (described.get("data_checksum"),) if c]
     if checks:
         return "published checksum " + " / ".join(checks)
-    return "none published: not verified"
+    return UNVERIFIED
 
 
 def split_facts(definition: Any, settings: Any) -> dict[str, Any]:
@@ -102,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=2))
         return 0
     lines = [f"{info['id']}: {info['name']}"]
-    for key in ("type", "homepage", "url", "license"):
-        if info[key] and not (key == "url" and info[key] == info["homepage"]):
+    for key in ("type", "url"):
+        if info[key]:
             lines.append(f"{key}: {info[key]}")
     if info["tags"]:
         lines.append("tags: " + ", ".join(info["tags"]))
@@ -115,14 +119,19 @@ def run(args: argparse.Namespace) -> int:
     for f in info["files"]:
         lines.append(f"  {f['name']}")
         for key, value in f.items():
-            if key not in ("name", "checksum", "data_checksum") and value not in (None, []):
+            if key not in ("name", "verification") and value not in (None, []):
                 shown = ", ".join(value) if isinstance(value, list) else value
                 lines.append(f"    {key}: {shown}")
-    if info.get("splits"):
-        lines.extend(split_lines(info["splits"]))
-    unverified = [f["name"] for f in info["files"] if f["verification"].startswith("none")]
+        if f["verification"] == UNVERIFIED:
+            lines.append(f"    checksum: {UNVERIFIED}")
+    unverified = [f["name"] for f in info["files"] if f["verification"] == UNVERIFIED]
     if unverified:
         lines.append(f"unverified (no published checksum): {', '.join(unverified)}")
+    if info["homepage"] and info["homepage"] != info["url"]:
+        lines.append(f"homepage: {info['homepage']}")
+    lines.append(f"license: {info['license'] or 'not stated in the definition'}")
+    if info.get("splits"):
+        lines.extend(split_lines(info["splits"]))
     if info["description"]:
         lines.append("")
         lines.extend(info["description"].splitlines())
