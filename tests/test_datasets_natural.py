@@ -11,6 +11,7 @@ them for that mismatch, then prepares from the same files with
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import numpy as np
 import pytest
 from published import check_refused_download, prepare_local, tar_gz
 
-from datamaestro.data.images import ImageClassification
+from datamaestro.data.images import ImageClassification, LabelledImages
 from datamaestro.errors import FormatError
 
 scipy_io = pytest.importorskip("scipy.io", reason="the SVHN tests write .mat files with scipy (extra 'test')")
@@ -65,6 +66,23 @@ def test_svhn(env, server, tmp_path: Path):
         assert data.labels.data().tolist() == digits.tolist()
     x, _ = ds.train.arrays(layout="NHWC")
     assert x.shape == (5, 32, 32, 3) and np.array_equal(x[1], expected["train"][0][1].transpose(1, 2, 0))
+
+
+def test_svhn_extra_is_one_split(env, server, cli, tmp_path: Path):
+    rng = np.random.default_rng(4)
+    images = rng.integers(0, 256, (4, 3, 32, 32), dtype=np.uint8)
+    digits = np.array([3, 0, 7, 0])
+    files = {"extra_32x32.mat": mat_bytes(X=np.ascontiguousarray(images.transpose(2, 3, 1, 0)), y=np.where(digits == 0, 10, digits).reshape(4, 1).astype(np.uint8))}
+    check_refused_download(
+        env, server, "edu.stanford.svhn-extra", SVHN_BASES, files,
+        "sha256:a133a4beb38a00fcdda90c9489e0c04f900b660ce8a316a5e854838379a71eb3",
+    )
+    ds = prepare_local(tmp_path / "published", "edu.stanford.svhn-extra", files)
+    assert type(ds) is LabelledImages and ds.categories == [str(d) for d in range(10)]
+    assert np.array_equal(ds.images.data(), images) and ds.labels.data().tolist() == [3, 0, 7, 0]
+    info = json.loads(cli("info", "--json", "edu.stanford.svhn-extra").stdout)
+    assert info["splits"]["all"]["count"] == 4 and info["splits"]["all"]["image_shape"] == [3, 32, 32]
+    assert info["splits"]["all"]["labels"]["0"] == 2
 
 
 def test_svhn_mat_without_y_is_refused(tmp_path: Path):
