@@ -13,6 +13,7 @@ from __future__ import annotations
 import bz2
 import io
 import json
+import struct
 import zipfile
 from pathlib import Path
 
@@ -177,6 +178,16 @@ def test_emnist_truncated_member_is_refused_and_nothing_kept(env, tmp_path: Path
     folder = env.data / "datasets" / "gov.nist.emnist.digits"
     assert not (folder / "arrays").exists()
     assert not [p for p in folder.iterdir() if p.name.startswith(".arrays")]
+
+
+def test_emnist_header_claiming_more_than_the_file_holds_is_refused(tmp_path: Path):
+    lying = struct.pack(">HBBIII", 0, 0x08, 3, 10**9, 28, 28) + bytes(28 * 28)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("gzip/emnist-mnist-mapping.txt", "0 48\n")
+        z.writestr("gzip/emnist-mnist-train-images-idx3-ubyte.gz", gz(lying))
+    with pytest.raises(FormatError, match=r"announces 1000000000 images of 28x28, more than the file can hold"):
+        prepare_local(tmp_path / "published", "gov.nist.emnist.mnist", {"gzip.zip": buffer.getvalue()})
 
 
 def test_emnist_cli_prepare_and_info(env, cli, tmp_path: Path, emnist):

@@ -46,6 +46,8 @@ CITATION = """
 UNUSED = "N/A"
 #: images converted per step (bounds the memory used, whatever the archive claims)
 CHUNK = 8192
+#: the most bytes a gzip member of a given size can decompress to (deflate's limit is about 1032:1)
+MAX_EXPANSION = 1100
 
 ARCHIVE = filedownloader(
     "gzip.zip",
@@ -132,6 +134,9 @@ def _convert_images(archive: zipfile.ZipFile, name: str, dest: Path, source: str
         n, rows, cols = _idx_header(stream, name, 3)
         if rows > 4096 or cols > 4096:
             raise FormatError(f"{name}: implausible image size {rows}x{cols}")
+        # deflate expands at most about 1032 times: a header claiming more is lying
+        if n * rows * cols > MAX_EXPANSION * archive.getinfo(f"gzip/{name}").file_size:
+            raise FormatError(f"{name}: its IDX header announces {n} images of {rows}x{cols}, more than the file can hold")
         # Stored transposed: each record is an image of `cols` x `rows` read row by row.
         images = np.lib.format.open_memmap(dest, mode="w+", dtype=np.uint8, shape=(n, cols, rows))
         for start in range(0, n, CHUNK):
