@@ -89,6 +89,19 @@ def test_kuzushiji_npz_without_arr_0_is_refused(tmp_path: Path):
         prepare_local(tmp_path / "published", "jp.ac.rois.codh.kmnist", files)
 
 
+def test_kuzushiji_npz_claiming_a_huge_array_is_refused(tmp_path: Path):
+    files, _, _ = kuzushiji_files("kmnist", 10, seed=1)
+    header = {"descr": "|u1", "fortran_order": False, "shape": (10**9, 28, 28)}
+    member = io.BytesIO()
+    np.lib.format.write_array_header_1_0(member, header)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("arr_0.npy", member.getvalue() + bytes(1000))
+    files["kmnist-train-imgs.npz"] = buffer.getvalue()
+    with pytest.raises(FormatError, match=r"kmnist-train-imgs.npz: arr_0 claims \(1000000000, 28, 28\) uint8, more than the file can hold"):
+        prepare_local(tmp_path / "published", "jp.ac.rois.codh.kmnist", files)
+
+
 # --- EMNIST -----------------------------------------------------------------
 
 EMNIST_BASES = ["https://biometrics.nist.gov/cs_links/EMNIST/", "https://www.itl.nist.gov/iaui/vip/cs_links/EMNIST/"]
@@ -287,6 +300,12 @@ def test_usps_bad_line_names_file_and_line(tmp_path: Path):
     files = {"usps.bz2": bad, "usps.t.bz2": bad}
     with pytest.raises(FormatError, match=r"usps.bz2: line 2 is not LIBSVM 'label index:value \.\.\.'"):
         prepare_local(tmp_path / "published", "tw.edu.ntu.csie.usps", files)
+
+
+def test_usps_endless_line_is_refused(tmp_path: Path):
+    endless = bz2.compress(b"1 " + b"1:0.5 " * 20000)  # 120,002 characters, no end of line
+    with pytest.raises(FormatError, match=r"usps.bz2: line 1 is longer than 65536 characters"):
+        prepare_local(tmp_path / "published", "tw.edu.ntu.csie.usps", {"usps.bz2": endless, "usps.t.bz2": endless})
 
 
 def test_usps_not_bzip2_is_a_format_error(tmp_path: Path):

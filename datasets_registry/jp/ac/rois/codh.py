@@ -23,6 +23,8 @@ from datamaestro.errors import FormatError
 from datasets_registry._arrays import npy_split, save_split
 
 BASE = "https://codh.rois.ac.jp/kmnist/dataset/"
+#: the most bytes a deflated member can expand to, per compressed byte (deflate's limit is about 1032)
+MAX_EXPANSION = 1100
 HOMEPAGE = "https://github.com/rois-codh/kmnist"
 LICENSE = "CC-BY-SA-4.0"
 CITATION = """
@@ -49,11 +51,26 @@ def _file(folder: str, filename: str, md5: str) -> filedownloader:
 
 
 def read_npz(path: Path) -> np.ndarray:
-    """The array ``arr_0`` of a published ``.npz`` file (never unpickled)."""
+    """The array ``arr_0`` of a published ``.npz`` file (never unpickled).
+
+    Its ``.npy`` header is checked first: an array larger than its compressed
+    member could hold is refused before anything is allocated.
+    """
     try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if "arr_0.npy" not in names:
+                found = ", ".join(n.removesuffix(".npy") for n in names)
+                raise FormatError(f"{path}: no array 'arr_0' in the .npz file (found: {found})")
+            info = archive.getinfo("arr_0.npy")
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read_header(member)
+        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if size > MAX_EXPANSION * max(info.compress_size, 1):
+            raise FormatError(f"{path}: arr_0 claims {shape} {dtype}, more than the file can hold")
         with np.load(path, allow_pickle=False) as content:
-            if "arr_0" not in content.files:
-                raise FormatError(f"{path}: no array 'arr_0' in the .npz file (found: {', '.join(content.files)})")
             return content["arr_0"]
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise FormatError(f"{path}: not a readable .npz file ({e})") from None

@@ -22,6 +22,9 @@ from datasets_registry._arrays import npy_split, save_split
 BASE = "https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass/"
 #: USPS images are 16x16, with features scaled to [-1, 1]
 SIDE = 16
+#: bounds on what a (decompressed) LIBSVM file may hold: USPS has 9,298 lines of about 3,000 characters
+MAX_LINE = 1 << 16
+MAX_EXAMPLES = 1_000_000
 
 USPS_TRAIN = filedownloader("usps.bz2", BASE + "usps.bz2", checksum="md5:ec16c51db3855ca6c91edd34d0e9b197", varname="usps_train")
 USPS_TEST = filedownloader("usps.t.bz2", BASE + "usps.t.bz2", checksum="md5:8ea070ee2aca1ac39742fdd1ef5ed118", varname="usps_test")
@@ -33,7 +36,11 @@ def read_libsvm(path: Path, features: int) -> tuple[np.ndarray, np.ndarray]:
     labels: list[int] = []
     try:
         with bz2.open(path, "rt", encoding="ascii") as f:
-            for number, line in enumerate(f, 1):
+            for number, line in enumerate(iter(lambda: f.readline(MAX_LINE), ""), 1):
+                if len(line) == MAX_LINE and not line.endswith("\n"):
+                    raise FormatError(f"{path}: line {number} is longer than {MAX_LINE} characters")
+                if number > MAX_EXAMPLES:
+                    raise FormatError(f"{path}: more than {MAX_EXAMPLES} examples")
                 fields = line.split()
                 if not fields:
                     continue
