@@ -203,6 +203,25 @@ def test_emnist_header_claiming_more_than_the_file_holds_is_refused(tmp_path: Pa
         prepare_local(tmp_path / "published", "gov.nist.emnist.mnist", {"gzip.zip": buffer.getvalue()})
 
 
+def test_emnist_members_outside_the_folder_are_never_written(env, tmp_path: Path, emnist):
+    canary = tmp_path / "canary.txt"
+    canary.write_bytes(b"keep me")
+    source = zipfile.ZipFile(io.BytesIO(emnist[0]))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        for info in source.infolist():
+            z.writestr(info, source.read(info))
+        z.writestr("../../canary.txt", b"overwritten")
+        z.writestr(str(canary), b"overwritten")
+    ds = prepare_local(tmp_path / "published", "gov.nist.emnist.digits", {"gzip.zip": buffer.getvalue()})
+    assert np.array_equal(ds.test.images.data(), emnist[1]["digits"]["test_images"])
+    assert canary.read_bytes() == b"keep me"
+    folder = env.data / "datasets" / "gov.nist.emnist.digits"
+    assert sorted(p.name for p in (folder / "arrays").iterdir()) == [
+        "test_images.npy", "test_labels.npy", "train_images.npy", "train_labels.npy"
+    ]
+
+
 def test_emnist_cli_prepare_and_info(env, cli, tmp_path: Path, emnist):
     (tmp_path / "published").mkdir()
     (tmp_path / "published" / "gzip.zip").write_bytes(emnist[0])
