@@ -21,16 +21,14 @@ def test_info_text_shows_license_homepage_citation_and_verification(cli):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "url: http://yann.lecun.com/exdb/mnist/" in lines
-    assert not any(line.startswith("homepage:") for line in lines)  # the same as the url: shown once
     assert "    checksum: md5:f68b3c2dcbeaaa9fbdd348bbdeb94873" in lines
     assert not any(line.startswith("unverified") for line in lines)
-    start = lines.index("license: CC-BY-SA-3.0")
-    assert lines[start + 1 : start + 3] == ["", "The MNIST database of handwritten digits."]
+    start = lines.index("homepage: http://yann.lecun.com/exdb/mnist/")
+    assert lines[start + 1 : start + 4] == ["license: CC-BY-SA-3.0", "", "The MNIST database of handwritten digits."]
     start = lines.index("citation:")
     assert lines[start + 1] == "  " + MNIST_CITATION_START and lines[-1] == "  }"
-    other = cli("info", "edu.stanford.svhn").stdout.splitlines()
-    assert "homepage: https://ufldl.stanford.edu/housenumbers/" not in other  # url and homepage agree
-    assert "license: non-commercial use only (as stated on the SVHN page)" in other
+    other = cli("info", "gov.nist.emnist.letters").stdout.splitlines()
+    assert "homepage: https://www.nist.gov/itl/products-and-services/emnist-dataset" in other
 
 
 def test_info_names_the_files_no_checksum_verifies(cli):

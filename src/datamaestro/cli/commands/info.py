@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     unverified = [f["name"] for f in info["files"] if f["verification"] == UNVERIFIED]
     if unverified:
         lines.append(f"unverified (no published checksum): {', '.join(unverified)}")
-    if info["homepage"] and info["homepage"] != info["url"]:
+    if info["homepage"]:
         lines.append(f"homepage: {info['homepage']}")
     lines.append(f"license: {info['license'] or 'not stated in the definition'}")
     if info.get("splits"):
