@@ -5,6 +5,24 @@ from datamaestro.definitions import dataset
 from datamaestro.download.single import filedownloader
 from datamaestro_image.data import ImageClassification, LabelledImages
 
+#: the paper that introduced MNIST (also cited by the CSV copy, com.pjreddie.mnist-csv)
+CITATION = """
+@article{lecun1998gradient,
+  title = {Gradient-based learning applied to document recognition},
+  author = {LeCun, Yann and Bottou, L{\\'e}on and Bengio, Yoshua and Haffner, Patrick},
+  journal = {Proceedings of the IEEE},
+  volume = {86},
+  number = {11},
+  pages = {2278--2324},
+  year = {1998},
+  doi = {10.1109/5.726791}
+}
+"""
+#: stated at the bottom of the MNIST page
+LICENSE = "CC-BY-SA-3.0"
+
+# The host yann.lecun.com serves plain http only; the S3 copy (torchvision's) is https.
+# Checksums: the md5s of torchvision's MNIST.
 MIRRORS = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"]
 
 
@@ -26,6 +44,9 @@ def _mnist_file(name, filename, md5):
     ImageClassification,
     name="MNIST",
     url="http://yann.lecun.com/exdb/mnist/",
+    homepage="http://yann.lecun.com/exdb/mnist/",
+    license=LICENSE,
+    citation=CITATION,
     tags=["images", "classification", "digits", "handwriting"],
 )
 def MNIST(train_images, train_labels, test_images, test_labels):

@@ -6,6 +6,7 @@ from datamaestro.definitions import dataset
 from datamaestro.download.derived import derived
 from datamaestro.download.single import filedownloader
 from datamaestro.formats.mnist_csv import csv_to_idx
+from datasets_registry.com.lecun import CITATION, LICENSE
 
 BASE = "https://pjreddie.com/media/files/"
 
@@ -28,6 +29,9 @@ def _to_idx(train_csv, test_csv, out):
     id="mnist-csv",
     name="MNIST (CSV)",
     url="https://pjreddie.com/projects/mnist-in-csv/",
+    homepage="https://pjreddie.com/projects/mnist-in-csv/",
+    license=LICENSE,  # MNIST's own: the same images, written out as text
+    citation=CITATION,
     tags=["images", "classification", "digits", "handwriting", "csv"],
 )
 def mnist_csv(mnist_train, mnist_test, idx):

@@ -43,6 +43,9 @@ class DatasetDefinition:
         url: Optional[str],
         tags: Iterable[str],
         description: Optional[str],
+        license: Optional[str] = None,
+        citation: Optional[str] = None,
+        homepage: Optional[str] = None,
     ):
         self.function = function
         self.base = base
@@ -53,6 +56,12 @@ class DatasetDefinition:
         self.url = url
         self.tags = list(tags)
         self.description = description or inspect.getdoc(function) or ""
+        #: the license of the data (an SPDX id where there is one, else its name)
+        self.license = license
+        #: how to cite the dataset: one or more BibTeX entries
+        self.citation = citation.strip() if citation else None
+        #: the dataset's own page (``url`` may be where its files are)
+        self.homepage = homepage
         self.resources: list[Resource] = list(
             function.__dict__.get("__datamaestro_resources__", [])
         )
@@ -223,16 +232,21 @@ def dataset(
     url: Optional[str] = None,
     tags: Iterable[str] = (),
     description: Optional[str] = None,
+    license: Optional[str] = None,
+    citation: Optional[str] = None,
+    homepage: Optional[str] = None,
 ) -> Callable[[Callable[..., Any]], DatasetDefinition]:
     """Decorator declaring a dataset whose data ``base(**function(...))`` builds.
 
     The function receives one argument per resource (its prepared path) and
-    returns a dict of ``base``'s fields, or a data object.
+    returns a dict of ``base``'s fields, or a data object. ``license``,
+    ``citation`` (BibTeX) and ``homepage`` are what ``info`` and the catalog show.
     """
 
     def decorate(function: Callable[..., Any]) -> DatasetDefinition:
         return DatasetDefinition(
-            function, base, id=id, name=name, url=url, tags=tags, description=description
+            function, base, id=id, name=name, url=url, tags=tags, description=description,
+            license=license, citation=citation, homepage=homepage,
         )
 
     return decorate

@@ -5,6 +5,9 @@ from datamaestro.definitions import dataset
 from datamaestro.download.single import filedownloader
 from datamaestro_image.data import ImageClassification, LabelledImages
 
+# An S3 *website* endpoint: these serve plain http only. Checksums: the md5s are
+# the published files' (as in torchvision's FashionMNIST); the sha256s are of
+# their decompressed data, which Debian's recompressed copy shares.
 BASE = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 CATEGORIES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -40,6 +43,19 @@ def _file(name, filename, md5, data_sha256):
     id="fashion-mnist",
     name="Fashion-MNIST",
     url="https://github.com/zalandoresearch/fashion-mnist",
+    homepage="https://github.com/zalandoresearch/fashion-mnist",
+    license="MIT",
+    citation="""
+@online{xiao2017fashionmnist,
+  author = {Han Xiao and Kashif Rasul and Roland Vollgraf},
+  title = {Fashion-MNIST: a Novel Image Dataset for Benchmarking Machine Learning Algorithms},
+  date = {2017-08-28},
+  year = {2017},
+  eprintclass = {cs.LG},
+  eprinttype = {arXiv},
+  eprint = {cs.LG/1708.07747}
+}
+""",
     tags=["images", "classification", "fashion"],
 )
 def fashion_mnist(train_images, train_labels, test_images, test_labels):

@@ -8,6 +8,20 @@ from datamaestro.download.derived import derived
 from datamaestro.formats.cifar import arrays_classification, batches_to_arrays
 
 BASE = "https://www.cs.toronto.edu/~kriz/"
+HOMEPAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
+#: the technical report the CIFAR page asks users to cite
+CITATION = """
+@techreport{krizhevsky2009learning,
+  title = {Learning Multiple Layers of Features from Tiny Images},
+  author = {Krizhevsky, Alex},
+  institution = {University of Toronto},
+  year = {2009}
+}
+"""
+#: the CIFAR page states no license (TensorFlow Datasets records it as unknown)
+LICENSE = "unknown: no license is stated on the CIFAR page"
+
+# Checksums: the md5s printed on the CIFAR page (also torchvision's).
 
 CIFAR10_ARCHIVE = archivedownloader(
     "cifar-10-batches-py",
@@ -30,6 +44,9 @@ CIFAR100_ARCHIVE = archivedownloader(
     id="cifar-10",
     name="CIFAR-10",
     url="https://www.cs.toronto.edu/~kriz/cifar.html",
+    homepage=HOMEPAGE,
+    license=LICENSE,
+    citation=CITATION,
     tags=["images", "classification", "colour"],
 )
 def cifar10(cifar_10_batches_py, arrays):
@@ -49,6 +66,9 @@ def cifar10(cifar_10_batches_py, arrays):
     id="cifar-100",
     name="CIFAR-100",
     url="https://www.cs.toronto.edu/~kriz/cifar.html",
+    homepage=HOMEPAGE,
+    license=LICENSE,
+    citation=CITATION,
     tags=["images", "classification", "colour"],
 )
 def cifar100(cifar_100_python, arrays):

@@ -7,12 +7,13 @@ import json
 from typing import Any
 
 NAME = "info"
-HELP = "describe a dataset: description, url, files, type, where it is prepared"
+HELP = "describe a dataset: description, license, citation, files and their checksums, where it is prepared"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("id", help="dataset id")
     parser.add_argument("--json", action="store_true", help="print a JSON object")
+    parser.add_argument("--bibtex", action="store_true", help="print only the citation (BibTeX)")
 
 
 def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
@@ -22,20 +23,39 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
 
     settings = load_settings(data, quiet=quiet)
     definition = Registry().definition(dataset_id)
-    info = {
+    info: dict[str, Any] = {
         "id": definition.id,
         "name": definition.name,
         "type": definition.type_name,
         "url": definition.url,
+        "homepage": definition.homepage,
+        "license": definition.license,
+        "citation": definition.citation,
         "tags": definition.tags,
         "description": definition.description,
-        "files": [r.describe() for r in definition.resources],
+        "files": [{**r.describe(), "verification": verification(r)} for r in definition.resources],
         "prepared": definition.is_prepared(settings),
         "path": str(definition.context(settings).dataset_dir),
     }
     if info["prepared"]:
         info["splits"] = split_facts(definition, settings)
     return info
+
+
+#: what ``verification`` says of a downloaded file that no published checksum verifies
+UNVERIFIED = "none published, not verified"
+
+
+def verification(resource: Any) -> str:
+    """How a resource's content is checked: its published checksum, or why there is none."""
+    described = resource.describe()
+    if "derived_from" in described:
+        return "computed from " + ", ".join(described["derived_from"])
+    checks = [c for c in (described.get("checksum"),) if c]
+    checks += [f"data {c}" for c in (described.get("data_checksum"),) if c]
+    if checks:
+        return "published checksum " + " / ".join(checks)
+    return UNVERIFIED
 
 
 def split_facts(definition: Any, settings: Any) -> dict[str, Any]:
@@ -79,6 +99,8 @@ def split_lines(splits: dict[str, Any]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.bibtex:
+        return print_bibtex(args.id)
     info = describe(args.id, args.data, args.quiet)
     if args.json:
         print(json.dumps(info, indent=2))
@@ -97,13 +119,35 @@ def run(args: argparse.Namespace) -> int:
     for f in info["files"]:
         lines.append(f"  {f['name']}")
         for key, value in f.items():
-            if key != "name" and value not in (None, []):
+            if key not in ("name", "verification") and value not in (None, []):
                 shown = ", ".join(value) if isinstance(value, list) else value
                 lines.append(f"    {key}: {shown}")
+        if f["verification"] == UNVERIFIED:
+            lines.append(f"    checksum: {UNVERIFIED}")
+    unverified = [f["name"] for f in info["files"] if f["verification"] == UNVERIFIED]
+    if unverified:
+        lines.append(f"unverified (no published checksum): {', '.join(unverified)}")
+    if info["homepage"]:
+        lines.append(f"homepage: {info['homepage']}")
+    lines.append(f"license: {info['license'] or 'not stated in the definition'}")
     if info.get("splits"):
         lines.extend(split_lines(info["splits"]))
     if info["description"]:
         lines.append("")
         lines.extend(info["description"].splitlines())
+    if info["citation"]:
+        lines.extend(["", "citation:", *("  " + line for line in info["citation"].splitlines())])
     print("\n".join(lines))
+    return 0
+
+
+def print_bibtex(dataset_id: str) -> int:
+    """Print the citation of ``dataset_id`` alone (no data folder needed)."""
+    from datamaestro.errors import UsageError
+    from datamaestro.registry import Registry
+
+    definition = Registry().definition(dataset_id)
+    if not definition.citation:
+        raise UsageError(f"{dataset_id} declares no citation; see its homepage ({definition.homepage or definition.url})")
+    print(definition.citation)
     return 0

@@ -1,0 +1,97 @@
+"""CIFAR-10.1, a new test set for CIFAR-10 (Recht, Roelofs, Schmidt and Shankar).
+
+The files are plain ``.npy`` arrays in the GitHub repository: images
+(N, 32, 32, 3) uint8, channels last, and 0-based labels in CIFAR-10's class
+order; they are used as published (memory-mapped, no conversion).
+
+Checksums: the sha256s of TensorFlow Datasets (``url_checksums/cifar10_1.txt``,
+recorded for the ``github.com/.../blob/master/...?raw=true`` addresses, which
+redirect to the same files on raw.githubusercontent.com).
+"""
+
+from datamaestro.data.images import ImageClassification, LabelledImages
+from datamaestro.data.npy import NPY
+from datamaestro.definitions import dataset
+from datamaestro.download.single import filedownloader
+from datamaestro.formats.cifar import CIFAR10_LABELS
+
+BASE = "https://raw.githubusercontent.com/modestyachts/CIFAR-10.1/master/datasets/"
+HOMEPAGE = "https://github.com/modestyachts/CIFAR-10.1"
+CITATION = """
+@article{recht2018cifar10.1,
+  author = {Benjamin Recht and Rebecca Roelofs and Ludwig Schmidt and Vaishaal Shankar},
+  title = {Do {CIFAR-10} Classifiers Generalize to {CIFAR-10}?},
+  year = {2018},
+  note = {\\url{https://arxiv.org/abs/1806.00451}}
+}
+
+@article{torralba2008tinyimages,
+  author = {Antonio Torralba and Rob Fergus and William T. Freeman},
+  journal = {IEEE Transactions on Pattern Analysis and Machine Intelligence},
+  title = {80 Million Tiny Images: A Large Data Set for Nonparametric Object and Scene Recognition},
+  year = {2008},
+  volume = {30},
+  number = {11},
+  pages = {1958--1970}
+}
+"""
+#: the repository's license file
+LICENSE = "MIT"
+
+
+def _file(filename, sha256, varname):
+    return filedownloader(
+        filename,
+        BASE + filename,
+        mirrors=[f"{HOMEPAGE}/blob/master/datasets/{filename}?raw=true"],
+        checksum=f"sha256:{sha256}",
+        varname=varname,
+    )
+
+
+def _test_set(images, labels):
+    return {"test": LabelledImages(images=NPY(path=images), labels=NPY(path=labels)), "categories": list(CIFAR10_LABELS)}
+
+
+@_file("cifar10.1_v6_data.npy", "2997188e5816f5bd545dc77771b6227828c28146049fcecf3fa10775474cacc6", "images")
+@_file("cifar10.1_v6_labels.npy", "ae40beda001693674edc94d925ee8268cfe68905f8f9aff800c8dcdfcd6c9448", "labels")
+@dataset(
+    ImageClassification,
+    id="com.github.modestyachts.cifar-10.1",
+    name="CIFAR-10.1",
+    url=HOMEPAGE,
+    homepage=HOMEPAGE,
+    license=LICENSE,
+    citation=CITATION,
+    tags=["images", "classification", "colour", "test-set"],
+)
+def cifar10_1(images, labels):
+    """CIFAR-10.1 (v6): 2,000 new colour 32x32 test images for classifiers trained on CIFAR-10.
+
+    Drawn from Tiny Images like CIFAR-10, 200 per class (the version of the
+    paper's appendix D). A test split only: (2000, 32, 32, 3) uint8 images,
+    channels last, in CIFAR-10's 10 classes.
+    """
+    return _test_set(images, labels)
+
+
+@_file("cifar10.1_v4_data.npy", "5aaedc268df8f4cffca2ac0cf9e608ae1897a8cddb630c7a850a2ea8f6558e75", "images")
+@_file("cifar10.1_v4_labels.npy", "1f9544300ded199539b6662364ce7fe6c2e1ea9f87408f06db4b1a6184cffb18", "labels")
+@dataset(
+    ImageClassification,
+    id="com.github.modestyachts.cifar-10.1-v4",
+    name="CIFAR-10.1 (v4)",
+    url=HOMEPAGE,
+    homepage=HOMEPAGE,
+    license=LICENSE,
+    citation=CITATION,
+    tags=["images", "classification", "colour", "test-set"],
+)
+def cifar10_1_v4(images, labels):
+    """CIFAR-10.1 (v4): 2,021 new colour 32x32 test images, the version of the paper's main results.
+
+    Built from the top 25 Tiny Images keywords of each class, hence slightly
+    imbalanced (ships are 8%). A test split only: (2021, 32, 32, 3) uint8
+    images, channels last, in CIFAR-10's 10 classes.
+    """
+    return _test_set(images, labels)

@@ -1,0 +1,179 @@
+"""The Kuzushiji datasets of the ROIS-DS Center for Open Data in the Humanities (CODH).
+
+Files: the NumPy format of https://github.com/rois-codh/kmnist (one
+compressed ``.npz`` per array, holding ``arr_0``), and the class maps (CSV:
+``index,codepoint,char``) that name each label by its character.
+
+Checksums: the authors publish none. The md5s below are those recorded by
+Mila's DataLad mirror of these files (github.com/datasets-mila/datasets--kmnist,
+file ``md5sums``), computed from the files downloaded from codh.rois.ac.jp.
+"""
+
+import csv
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from datamaestro.data.images import ImageClassification
+from datamaestro.definitions import dataset
+from datamaestro.download.derived import derived
+from datamaestro.download.single import filedownloader
+from datamaestro.errors import FormatError
+from datasets_registry._arrays import npy_split, save_split
+
+BASE = "https://codh.rois.ac.jp/kmnist/dataset/"
+#: the most bytes a deflated member can expand to, per compressed byte (deflate's limit is about 1032)
+MAX_EXPANSION = 1100
+HOMEPAGE = "https://github.com/rois-codh/kmnist"
+LICENSE = "CC-BY-SA-4.0"
+CITATION = """
+@online{clanuwat2018deep,
+  author = {Tarin Clanuwat and Mikel Bober-Irizar and Asanobu Kitamoto and Alex Lamb and Kazuaki Yamamoto and David Ha},
+  title = {Deep Learning for Classical Japanese Literature},
+  date = {2018-12-03},
+  year = {2018},
+  eprintclass = {cs.CV},
+  eprinttype = {arXiv},
+  eprint = {cs.CV/1812.01718}
+}
+"""
+
+
+def _file(folder: str, filename: str, md5: str) -> filedownloader:
+    """One file of ``dataset/<folder>/``: https first, the http address of the README as a mirror."""
+    return filedownloader(
+        filename,
+        f"{BASE}{folder}/{filename}",
+        mirrors=[f"http://codh.rois.ac.jp/kmnist/dataset/{folder}/{filename}"],
+        checksum=f"md5:{md5}",
+    )
+
+
+def read_npz(path: Path) -> np.ndarray:
+    """The array ``arr_0`` of a published ``.npz`` file (never unpickled).
+
+    Its ``.npy`` header is checked first: an array larger than its compressed
+    member could hold is refused before anything is allocated.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            if "arr_0.npy" not in names:
+                found = ", ".join(n.removesuffix(".npy") for n in names)
+                raise FormatError(f"{path}: no array 'arr_0' in the .npz file (found: {found})")
+            info = archive.getinfo("arr_0.npy")
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, _, dtype = read_header(member)
+        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        if size > MAX_EXPANSION * max(info.compress_size, 1):
+            raise FormatError(f"{path}: arr_0 claims {shape} {dtype}, more than the file can hold")
+        with np.load(path, allow_pickle=False) as content:
+            return content["arr_0"]
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise FormatError(f"{path}: not a readable .npz file ({e})") from None
+
+
+def read_classmap(path: Path) -> list[str]:
+    """The character of each label, from a class map CSV (``index,codepoint,char``)."""
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise FormatError(f"{path}: not a readable class map ({e})") from None
+    try:
+        chars = {int(row["index"]): row["char"] for row in rows}
+    except (KeyError, TypeError, ValueError):
+        raise FormatError(f"{path}: expected the columns index,codepoint,char") from None
+    if sorted(chars) != list(range(len(chars))):
+        raise FormatError(f"{path}: the class indices are not 0..{len(chars) - 1}")
+    return [chars[k] for k in range(len(chars))]
+
+
+def npz_to_arrays(train_images: Path, train_labels: Path, test_images: Path, test_labels: Path, classmap: Path, out: Path) -> None:
+    """Write the four published arrays as memory-mappable ``.npy`` split files."""
+    classes = len(read_classmap(classmap))
+    for split, images, labels in (("train", train_images, train_labels), ("test", test_images, test_labels)):
+        array = read_npz(images)
+        if array.ndim != 3 or array.dtype != np.uint8:
+            raise FormatError(f"{images}: expected (N, 28, 28) uint8 images, got {array.shape} {array.dtype}")
+        save_split(out, split, array, read_npz(labels), classes, str(labels))
+
+
+KMNIST_TRAIN_IMAGES = _file("kmnist", "kmnist-train-imgs.npz", "a183fbc01ed9a345513b145673d3d0bb")
+KMNIST_TRAIN_LABELS = _file("kmnist", "kmnist-train-labels.npz", "b0e1d240e8afec72b50437fc3bc5908a")
+KMNIST_TEST_IMAGES = _file("kmnist", "kmnist-test-imgs.npz", "dace6de62ca8b90843cc45366337d02e")
+KMNIST_TEST_LABELS = _file("kmnist", "kmnist-test-labels.npz", "3ae489a79983d0fe386152684e3b5412")
+KMNIST_CLASSMAP = _file("kmnist", "kmnist_classmap.csv", "899202f6e8dc29a321ac210a03d0f2f1")
+KMNIST_FILES = (KMNIST_TRAIN_IMAGES, KMNIST_TRAIN_LABELS, KMNIST_TEST_IMAGES, KMNIST_TEST_LABELS, KMNIST_CLASSMAP)
+
+
+@KMNIST_TRAIN_IMAGES
+@KMNIST_TRAIN_LABELS
+@KMNIST_TEST_IMAGES
+@KMNIST_TEST_LABELS
+@KMNIST_CLASSMAP
+@derived("arrays", npz_to_arrays, *KMNIST_FILES)
+@dataset(
+    ImageClassification,
+    id="kmnist",
+    name="Kuzushiji-MNIST",
+    url="https://codh.rois.ac.jp/kmnist/",
+    homepage=HOMEPAGE,
+    license=LICENSE,
+    citation=CITATION,
+    tags=["images", "classification", "characters", "handwriting", "japanese"],
+)
+def kmnist(arrays, kmnist_classmap, **files):
+    """Kuzushiji-MNIST: 70,000 28x28 grey-scale images of 10 cursive Japanese (Kuzushiji) characters.
+
+    A drop-in replacement for MNIST, one hiragana character for each of the
+    10 rows of the hiragana table: 60,000 training and 10,000 test images,
+    perfectly balanced. Class names are the characters themselves (from
+    ``kmnist_classmap.csv``).
+    """
+    return {
+        "train": npy_split(arrays, "train"),
+        "test": npy_split(arrays, "test"),
+        "categories": read_classmap(kmnist_classmap),
+    }
+
+
+K49_TRAIN_IMAGES = _file("k49", "k49-train-imgs.npz", "7ac088b20481cf51dcd01ceaab89d821")
+K49_TRAIN_LABELS = _file("k49", "k49-train-labels.npz", "44a8e1b893f81e63ff38d73cad420f7a")
+K49_TEST_IMAGES = _file("k49", "k49-test-imgs.npz", "d352e201d846ce6b94f42c990966f374")
+K49_TEST_LABELS = _file("k49", "k49-test-labels.npz", "4da6f7a62e67a832d5eb1bd85c5ee448")
+K49_CLASSMAP = _file("k49", "k49_classmap.csv", "f7d0d0391f68bdf0fe4cf160ceb85753")
+K49_FILES = (K49_TRAIN_IMAGES, K49_TRAIN_LABELS, K49_TEST_IMAGES, K49_TEST_LABELS, K49_CLASSMAP)
+
+
+@K49_TRAIN_IMAGES
+@K49_TRAIN_LABELS
+@K49_TEST_IMAGES
+@K49_TEST_LABELS
+@K49_CLASSMAP
+@derived("arrays", npz_to_arrays, *K49_FILES)
+@dataset(
+    ImageClassification,
+    id="k49",
+    name="Kuzushiji-49",
+    url="https://codh.rois.ac.jp/kmnist/",
+    homepage=HOMEPAGE,
+    license=LICENSE,
+    citation=CITATION,
+    tags=["images", "classification", "characters", "handwriting", "japanese"],
+)
+def k49(arrays, k49_classmap, **files):
+    """Kuzushiji-49: 270,912 28x28 grey-scale images of 49 cursive Japanese (Kuzushiji) characters.
+
+    48 hiragana and one iteration mark; imbalanced (the authors recommend
+    balanced accuracy): 232,365 training and 38,547 test images. Class names
+    are the characters themselves (from ``k49_classmap.csv``).
+    """
+    return {
+        "train": npy_split(arrays, "train"),
+        "test": npy_split(arrays, "test"),
+        "categories": read_classmap(k49_classmap),
+    }

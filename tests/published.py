@@ -1,0 +1,62 @@
+"""Helpers for the per-dataset tests: serve fixture files under a definition's real URLs, or take them locally.
+
+The fixtures are small files in the exact published layout; their checksums
+are not the published ones. So a test first serves them on loopback under the
+real URL (through the ``mirrors`` setting) and checks that the download is
+refused for that reason, then prepares from the same files with
+``--from DIR --no-verify``, which accepts and records them as unverified.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from datamaestro.api import prepare_dataset
+from datamaestro.config import load_settings
+from datamaestro.errors import ChecksumError
+
+
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    """A tar.gz archive of regular files (name -> content)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def check_refused_download(
+    env: Any, server: Any, dataset_id: str, bases: list[str], files: dict[str, bytes], published: str
+) -> None:
+    """Serve ``files`` under the definition's real URL folder(s) ``bases``: the checksum mismatch stops prepare.
+
+    Every base (the URL and its mirrors) is rewritten to the loopback server,
+    so that no test reaches a real host.
+    """
+    path = "/" + bases[0].split("://", 1)[1]
+    for name, data in files.items():
+        server.files[path + name] = data
+    for base in bases:
+        env.mirror(base, server.url(path))
+    with pytest.raises(ChecksumError, match=f"checksum mismatch for .* of {dataset_id}: .*{published}") as error:
+        prepare_dataset(dataset_id, quiet=True)
+    assert "nothing was kept" in str(error.value)
+    assert server.gets(path + next(iter(files))) >= 1
+
+
+def prepare_local(folder: Path, dataset_id: str, files: dict[str, bytes]) -> Any:
+    """Write ``files`` into ``folder`` and prepare ``dataset_id`` from them with ``--no-verify``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    settings = load_settings(None, quiet=True)
+    settings.source_dir = folder
+    settings.no_verify = True
+    return prepare_dataset(dataset_id, settings=settings)
