@@ -68,6 +68,8 @@ MAX_HOPS = 40
 #: longest member path and link target (bytes), and longest single name
 MAX_PATH = 1024
 MAX_NAME = 255
+#: most bytes read after a tar's last file (padding to its record size), beyond the limit
+MAX_TAIL = 16 << 20
 #: largest single read tarfile may make for one header (long names, pax records)
 MAX_HEADER = 1 << 20
 
@@ -396,7 +398,7 @@ def _check_links(tree: dict[tuple[str, ...], _Entry], label: str, where: str) ->
                 _resolve(tree, path[:-1], entry.target, [0])
             except _BadLink as e:
                 shown = f"symbolic link '{printable('/'.join(path))}' -> '{printable(entry.target)}'"
-                reason = f"{e} of {where}" if str(e) == "leads outside" else printable(str(e))
+                reason = f"leads outside {where}" if str(e) == "leads outside" else printable(str(e))
                 raise _refused(label, f"{shown} {reason}") from None
 
 
@@ -665,11 +667,11 @@ def untar(source: Path, dest: Path, limits: Limits, label: str, subpath: Optiona
 
         def drain() -> None:
             """Read to the end: gzip, bzip2 and xz check their CRC there; bounded like the output."""
-            rest = 0
+            rest, most = 0, limits.max_bytes + MAX_TAIL
             with _reading(label, kind):
-                for piece in data.pieces(limits.max_bytes + 1 if kind != "tar" else 0):
+                for piece in data.pieces(most + 1 if kind != "tar" else 0):
                     rest += len(piece)
-            if rest > limits.max_bytes:
+            if rest > most:
                 raise _too_big(label, limits)
 
         return _extract(dest, kept, limits, label, kind, open_member, drain)
