@@ -377,6 +377,10 @@ def test_link_inside_archive_but_outside_subpath(case):
 def test_names_are_printed_terminal_safe(case):
     message = case.refused(untar, tar([file("\x1b[2J../x\n", b"1"), file("../\x1b]0;pwned\x07", b"2")]))
     assert message == refusal("member '../\\x1b]0;pwned\\x07' goes up with '..'")
+    # a name that is not UTF-8 (decoded with surrogateescape) is shown escaped, and can be printed
+    message = case.refused(untar, tar([file("../\udcff", b"1")], "tar"))
+    assert message == refusal("member '../\\udcff' goes up with '..'")
+    message.encode("utf-8")
 
 
 # --- subpath ----------------------------------------------------------------------
