@@ -432,6 +432,22 @@ def test_tar_bomb_of_many_small_files(case):
     assert case.refused(untar, tar(members), UnpackLimitError) == TOO_BIG
 
 
+def test_tar_header_too_large(case):
+    members = [Member("x", b"1", pax={"comment": "c" * (2 << 20)})]
+    message = case.refused(untar, tar(members))
+    assert re.fullmatch(re.escape(refusal("a header announces N bytes of names or attributes")).replace("N", r"\d+"), message)
+
+
+def test_tar_gz_with_a_bomb_after_its_end(case):
+    # the gzip stream goes on with 20 MiB of zeros after the end-of-archive blocks
+    data = gzip_members(tar([file("a", b"a")], "tar") + bytes(20 << 20))
+    message = case.refused(untar, data, FormatError)
+    assert message == (
+        f"{LABEL}: corrupt or truncated tar.gz archive "
+        "(more than 16.0 MiB (16777216 bytes) of data after the end of the archive)"
+    )
+
+
 def test_zip_bomb(case):
     assert case.refused(unzip, zip_archive([file("zeros", bytes(10 << 20))]), UnpackLimitError) == TOO_BIG
 

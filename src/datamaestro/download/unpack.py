@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Optional, Protocol, Union
+from typing import IO, Any, Optional, Protocol, TypeVar, Union
 from urllib.parse import urlparse
 
 from datamaestro.download.checksum import FileHash
@@ -68,7 +68,7 @@ MAX_HOPS = 40
 #: longest member path and link target (bytes), and longest single name
 MAX_PATH = 1024
 MAX_NAME = 255
-#: most bytes read after a tar's last file (padding to its record size), beyond the limit
+#: most bytes read after a compressed tar's last member (padding to its record size)
 MAX_TAIL = 16 << 20
 #: largest single read tarfile may make for one header (long names, pax records)
 MAX_HEADER = 1 << 20
@@ -100,7 +100,7 @@ class Limits:
     """
 
     max_bytes: int  # most bytes the whole output may hold
-    max_files: int  # most regular files (members) it may hold
+    max_files: int  # most entries (files, folders, links) it may hold
 
 
 def kind_of(filename: str) -> Optional[str]:
@@ -158,6 +158,19 @@ def _write_failed(error: OSError, label: str, dest: Path) -> DatamaestroError:
     return StorageError(f"cannot unpack {label} into {where}: {error.strerror or error}")
 
 
+T = TypeVar("T")
+
+
+def _create(make: Callable[[], T], label: str, dest: Path) -> T:
+    """``make()``, which creates ``dest``: an existing ``dest`` is the caller's mistake, a full disk is not."""
+    try:
+        return make()
+    except FileExistsError:
+        raise
+    except OSError as e:
+        raise _write_failed(e, label, dest) from None
+
+
 @contextmanager
 def _reading(label: str, kind: str) -> Iterator[None]:
     """Turn the errors of reading a damaged archive into one FormatError."""
@@ -172,7 +185,7 @@ def _reading(label: str, kind: str) -> Iterator[None]:
 
 def _write_stream(chunks: Iterator[bytes], dest: Path, limits: Limits, label: str) -> FileHash:
     """Write ``chunks`` into the new file ``dest``, hashing and counting as they come."""
-    fd = os.open(dest, _OPEN_NEW, 0o666)  # FileExistsError: the caller's dest must be new
+    fd = _create(lambda: os.open(dest, _OPEN_NEW, 0o666), label, dest)
     digest = hashlib.sha256()
     size = 0
     try:
@@ -482,7 +495,7 @@ def _extract(
     finish: Callable[[], None] = lambda: None,
 ) -> dict[str, FileHash]:
     """Write the planned entries into the new folder ``dest``; on any failure remove it."""
-    writer = _Writer(dest, label, limits)
+    writer = _create(lambda: _Writer(dest, label, limits), label, dest)
     hashes: dict[str, FileHash] = {}
     try:
         try:
@@ -666,13 +679,13 @@ def untar(source: Path, dest: Path, limits: Limits, label: str, subpath: Optiona
             return _Piecewise(data.pieces(info.size))
 
         def drain() -> None:
-            """Read to the end: gzip, bzip2 and xz check their CRC there; bounded like the output."""
-            rest, most = 0, limits.max_bytes + MAX_TAIL
+            """Read to the end: gzip, bzip2 and xz check their CRC there. Bounded: a tar's tail is padding."""
+            rest = 0
             with _reading(label, kind):
-                for piece in data.pieces(most + 1 if kind != "tar" else 0):
+                for piece in data.pieces(MAX_TAIL + 1 if kind != "tar" else 0):
                     rest += len(piece)
-            if rest > most:
-                raise _too_big(label, limits)
+            if rest > MAX_TAIL:
+                raise _corrupt(label, kind, f"more than {_size(MAX_TAIL)} of data after the end of the archive")
 
         return _extract(dest, kept, limits, label, kind, open_member, drain)
 
