@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -292,6 +293,17 @@ def test_symlink_chain_loop(case):
     assert case.refused(untar, tar([link("a", "b"), link("b", "a")])) == refusal(
         "symbolic link 'a' -> 'b' goes through more than 40 links (a loop?)"
     )
+
+
+def test_links_followed_at_most_40_at_a_time(case):
+    # the kernel follows at most 40 links in one resolution; the plan counts the same way
+    chain = [folder("d")] + [link(f"l{i}", f"l{i - 1}" if i else "d") for i in range(40)]
+    assert untar(case.source(tar(chain)), case.dest, LIMITS, LABEL) == {}
+    assert (case.dest / "l39").resolve() == (case.dest / "d").resolve()
+    shutil.rmtree(case.dest)
+    chain.append(link("l40", "l39"))
+    # l40 is checked last, but l1..l39 are resolved once and their counts reused
+    assert case.refused(untar, tar(chain)) == refusal("symbolic link 'l40' -> 'l39' goes through more than 40 links (a loop?)")
 
 
 def test_dangling_and_through_file_links(case):

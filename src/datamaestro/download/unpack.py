@@ -316,13 +316,15 @@ class _Plan:
             if kind == "dir":
                 return  # the archive's root folder itself ("./")
             raise _refused(self.label, f"{shown} has an empty name")
-        for i in range(1, len(parts)):
-            folder = self.tree.get(parts[:i])
-            if folder is None:
-                self._put(parts[:i], _DIR)
-            elif folder.kind != "dir":
-                what = "symbolic link" if folder.kind == "link" else "file"
-                raise _refused(self.label, f"{shown} would be written through the {what} '{printable('/'.join(parts[:i]))}'")
+        # Every entry's folders are in the tree: the deepest one present decides for all above it.
+        depth = len(parts) - 1
+        while depth and parts[:depth] not in self.tree:
+            depth -= 1
+        if depth and self.tree[parts[:depth]].kind != "dir":
+            what = "symbolic link" if self.tree[parts[:depth]].kind == "link" else "file"
+            raise _refused(self.label, f"{shown} would be written through the {what} '{printable('/'.join(parts[:depth]))}'")
+        for i in range(depth + 1, len(parts)):
+            self._put(parts[:i], _DIR)
         known = self.tree.get(parts)
         if known is not None:
             if known.kind == "dir" and kind == "dir":
@@ -373,8 +375,19 @@ class _BadLink(Exception):
     """Why a link target cannot be followed inside the tree."""
 
 
-def _resolve(tree: dict[tuple[str, ...], _Entry], folder: tuple[str, ...], target: str, hops: list[int]) -> tuple[str, ...]:
-    """Where ``target``, read in ``folder``, leads in ``tree`` (links followed as the kernel would)."""
+_Tree = dict[tuple[str, ...], _Entry]
+
+
+_Done = dict[tuple[str, ...], tuple[tuple[str, ...], int]]
+
+
+def _resolve(tree: _Tree, folder: tuple[str, ...], target: str, hops: list[int], done: _Done) -> tuple[str, ...]:
+    """Where ``target``, read in ``folder``, leads in ``tree`` (links followed as the kernel would).
+
+    ``hops`` counts the links followed; ``done`` remembers where each link
+    already resolved leads, and through how many links, so that every link is
+    resolved once however many others go through it.
+    """
     current = list(folder)
     kind = "dir"
     for name in target.split("/"):
@@ -387,28 +400,35 @@ def _resolve(tree: dict[tuple[str, ...], _Entry], folder: tuple[str, ...], targe
                 raise _BadLink("leads outside")
             current.pop()
             continue
-        entry = tree.get((*current, name))
+        path = (*current, name)
+        entry = tree.get(path)
         if entry is None:
-            raise _BadLink(f"leads to '{'/'.join((*current, name))}', which the archive does not hold")
+            raise _BadLink(f"leads to '{'/'.join(path)}', which the archive does not hold")
         if entry.kind == "link":
-            hops[0] += 1
-            if hops[0] > MAX_HOPS:
-                raise _BadLink(f"goes through more than {MAX_HOPS} links (a loop?)")
-            if entry.target.startswith("/"):
-                raise _BadLink("leads outside")
-            current = list(_resolve(tree, tuple(current), entry.target, hops))
-            kind = tree[tuple(current)].kind if current else "dir"
+            if path not in done:
+                start = hops[0]
+                hops[0] += 1
+                if hops[0] > MAX_HOPS:
+                    raise _BadLink(f"goes through more than {MAX_HOPS} links (a loop?)")
+                done[path] = (_resolve(tree, tuple(current), entry.target, hops, done), hops[0] - start)
+            else:
+                hops[0] += done[path][1]
+                if hops[0] > MAX_HOPS:
+                    raise _BadLink(f"goes through more than {MAX_HOPS} links (a loop?)")
+            current = list(done[path][0])
+            kind = tree[done[path][0]].kind if current else "dir"
         else:
             current.append(name)
             kind = entry.kind
     return tuple(current)
 
 
-def _check_links(tree: dict[tuple[str, ...], _Entry], label: str, where: str) -> None:
+def _check_links(tree: _Tree, label: str, where: str) -> None:
+    done: _Done = {}
     for path, entry in tree.items():
-        if entry.kind == "link":
+        if entry.kind == "link" and path not in done:
             try:
-                _resolve(tree, path[:-1], entry.target, [0])
+                _resolve(tree, path[:-1], path[-1], [0], done)  # the link's own name: it counts as one
             except _BadLink as e:
                 shown = f"symbolic link '{printable('/'.join(path))}' -> '{printable(entry.target)}'"
                 reason = f"leads outside {where}" if str(e) == "leads outside" else printable(str(e))
