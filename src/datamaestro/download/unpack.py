@@ -17,7 +17,7 @@ The install pipeline calls one of these on a verified download, with a new
   ever written through a link), symbolic links last. File modes, owners and
   times of the archive are ignored.
 * checks again after: the folder on disk must hold exactly the planned
-  entries, and every link must resolve (strictly) inside ``dest``.
+  entries, and every link, followed by the kernel, must land inside ``dest``.
 * bounds expansion: ``Limits`` is checked against what headers announce
   (refused before anything is written) and against the bytes actually
   written (stopped at once).
@@ -54,9 +54,8 @@ from datamaestro.errors import (
     FormatError,
     UnpackLimitError,
     UnsafeArchiveError,
-    UnsafePathError,
 )
-from datamaestro.paths import inside, printable
+from datamaestro.paths import printable
 from datamaestro.storage import StorageError, disk_error
 
 #: bytes written (and hashed) per step
@@ -554,30 +553,43 @@ def _guarded_read(member: _Readable, label: str, kind: str) -> Callable[[int], B
     return read
 
 
-def _check_on_disk(dest: Path, kept: dict[tuple[str, ...], _Entry], label: str) -> None:
-    """After writing: ``dest`` holds exactly the planned entries, and every link resolves inside it."""
-    found: dict[tuple[str, ...], str] = {}
+def _check_on_disk(dest: Path, kept: _Tree, label: str) -> None:
+    """After writing: ``dest`` holds exactly the planned entries, and every link resolves inside it.
+
+    The links are checked by the kernel: each one is followed (``stat``) and
+    must land on a file or folder whose inode was found under ``dest``.
+    """
+    device = os.stat(dest).st_dev
+    inodes = {os.stat(dest).st_ino}
+    found: dict[tuple[str, ...], tuple[str, str]] = {}
+    links: list[tuple[tuple[str, ...], str]] = []
     folders: list[tuple[tuple[str, ...], str]] = [((), str(dest))]
     while folders:
         rel, folder = folders.pop()
         with os.scandir(folder) as entries:
             for e in entries:
                 path = (*rel, e.name)
+                inodes.add(e.inode())
                 if e.is_symlink():
-                    found[path] = "link"
-                    try:
-                        inside(dest, Path(os.path.realpath(e.path, strict=True)))
-                    except (OSError, UnsafePathError):
-                        raise _refused(label, f"after unpacking, the link '{printable('/'.join(path))}' leads outside") from None
+                    found[path] = ("link", os.readlink(e.path))
+                    links.append((path, e.path))
                 elif e.is_dir(follow_symlinks=False):
-                    found[path] = "dir"
+                    found[path] = ("dir", "")
                     folders.append((path, e.path))
                 else:
-                    found[path] = "file" if e.is_file(follow_symlinks=False) else "other"
-    expected = {p: e.kind for p, e in kept.items()}
+                    found[path] = ("file" if e.is_file(follow_symlinks=False) else "other", "")
+    expected = {p: (e.kind, e.target) for p, e in kept.items()}
     if found != expected:
         odd = sorted(set(found.items()) ^ set(expected.items()))[0][0]
         raise _refused(label, f"after unpacking, '{printable('/'.join(odd))}' is not what the archive holds")
+    for path, full in links:
+        try:
+            st = os.stat(full)
+            ok = st.st_dev == device and st.st_ino in inodes
+        except OSError:
+            ok = False
+        if not ok:
+            raise _refused(label, f"after unpacking, the link '{printable('/'.join(path))}' does not lead inside")
 
 
 # --- tar --------------------------------------------------------------------
