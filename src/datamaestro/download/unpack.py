@@ -442,6 +442,7 @@ Bytes = Union[bytes, memoryview]
 class _Readable(Protocol):
     def read(self, n: int, /) -> Bytes: ...
 
+    def close(self) -> None: ...
 
 
 class _Writer:
@@ -524,8 +525,10 @@ def _extract(
                 if entry.kind == "file":
                     with _reading(label, kind):
                         member = open_member(entry.ref)
-                    read = _guarded_read(member, label, kind)
-                    written = writer.file(path, read)
+                    try:
+                        written = writer.file(path, _guarded_read(member, label, kind))
+                    finally:
+                        member.close()
                     if written.size != entry.size:
                         shown = printable("/".join(path))
                         raise _corrupt(label, kind, f"member '{shown}' holds {written.size} bytes, not {entry.size}")
@@ -730,6 +733,9 @@ class _Piecewise:
 
     def read(self, n: int) -> Bytes:
         return next(self.pieces, b"")
+
+    def close(self) -> None:
+        pass
 
 
 def _check_end(headers: _Stream, offset: int) -> None:
