@@ -64,3 +64,11 @@ class FormatError(DatamaestroError):
 
 class UnsafePathError(DatamaestroError):
     """A path would lead outside the folder it must stay in (data folder, output folder)."""
+
+
+class UnsafeArchiveError(FormatError):
+    """An archive holds a member that could write outside its folder (or is not a plain file, folder or link)."""
+
+
+class UnpackLimitError(FormatError):
+    """Unpacking would write more bytes or files than the limit allows."""

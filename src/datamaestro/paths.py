@@ -83,7 +83,9 @@ def strictly_inside(root: Path, path: Path) -> Path:
     return real
 
 
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+#: control characters, line separators, bidi overrides and isolates, and lone surrogates
+#: (names decoded with surrogateescape hold them; printing one raises UnicodeEncodeError)
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def printable(text: str, limit: int = 300) -> str:
