@@ -106,7 +106,7 @@ def test_zip_archive_whole(env, server):
 
 def test_missing_subpath(env, server):
     dataset_id = define(env, server, tar_bytes(good_members()), "a.tar.gz", subpath="nope")
-    with pytest.raises(FormatError, match=r"^content of org\.example\.arch: the archive has no folder 'nope'$"):
+    with pytest.raises(FormatError, match=r"^content of org\.example\.arch: the archive has no folder 'nope'; nothing was extracted$"):
         prepare_dataset(dataset_id)
     assert leftovers(env) == []
 
@@ -121,39 +121,39 @@ def test_checksum_mismatch_keeps_nothing(env, server):
 ATTACKS = [
     (
         [member("../" + OUTSIDE, b"evil")],
-        "refused: member '../outside.txt' points outside the archive folder ('..')",
+        "refused: member '../outside.txt' goes up with '..'; nothing was extracted",
     ),
     (
         [member("pkg/../../" + OUTSIDE, b"evil")],
-        "refused: member 'pkg/../../outside.txt' points outside the archive folder ('..')",
+        "refused: member 'pkg/../../outside.txt' goes up with '..'; nothing was extracted",
     ),
     (
         [member("/tmp/" + OUTSIDE, b"evil")],
-        "refused: member '/tmp/outside.txt' has an absolute path",
+        "refused: member '/tmp/outside.txt' has an absolute path; nothing was extracted",
     ),
     (
-        [member("pkg/link", kind=tarfile.SYMTYPE, linkname="../../" + OUTSIDE)],
-        "refused: symbolic link 'pkg/link' points outside the archive folder ('../../outside.txt')",
+        [member("pkg/evil", kind=tarfile.SYMTYPE, linkname="../../" + OUTSIDE)],
+        "refused: symbolic link 'pkg/evil' -> '../../outside.txt' leads outside the archive; nothing was extracted",
     ),
     (
-        [member("pkg/link", kind=tarfile.SYMTYPE, linkname="/etc/passwd")],
-        "refused: symbolic link 'pkg/link' points to the absolute path '/etc/passwd'",
+        [member("pkg/evil", kind=tarfile.SYMTYPE, linkname="/etc/passwd")],
+        "refused: symbolic link 'pkg/evil' -> '/etc/passwd' points to an absolute path; nothing was extracted",
     ),
     (
         [member("pkg/hard", kind=tarfile.LNKTYPE, linkname="../etc/passwd")],
-        "refused: hard link 'pkg/hard' points outside the archive folder ('../etc/passwd')",
+        "refused: member 'pkg/hard' is a hard link; only files, folders and symbolic links are extracted; nothing was extracted",
     ),
     (
         [member("pkg/null", kind=tarfile.CHRTYPE)],
-        "refused: member 'pkg/null' is a device file or FIFO",
+        "refused: member 'pkg/null' is a device file; only files, folders and symbolic links are extracted; nothing was extracted",
     ),
     (
         [member("pkg/disk", kind=tarfile.BLKTYPE)],
-        "refused: member 'pkg/disk' is a device file or FIFO",
+        "refused: member 'pkg/disk' is a device file; only files, folders and symbolic links are extracted; nothing was extracted",
     ),
     (
         [member("pkg/fifo", kind=tarfile.FIFOTYPE)],
-        "refused: member 'pkg/fifo' is a device file or FIFO",
+        "refused: member 'pkg/fifo' is a FIFO; only files, folders and symbolic links are extracted; nothing was extracted",
     ),
 ]
 
@@ -183,14 +183,14 @@ def zip_with(name: str, data: bytes = b"x", mode: int = stat.S_IFREG | 0o644) ->
 @pytest.mark.parametrize(
     "archive,message",
     [
-        (zip_with("../" + OUTSIDE), "refused: member '../outside.txt' points outside the archive folder ('..')"),
-        (zip_with("/abs.txt"), "refused: member '/abs.txt' has an absolute path"),
-        (zip_with("pkg\\..\\..\\evil.txt"), "refused: member 'pkg\\..\\..\\evil.txt' points outside the archive folder ('..')"),
+        (zip_with("../" + OUTSIDE), "refused: member '../outside.txt' goes up with '..'; nothing was extracted"),
+        (zip_with("/abs.txt"), "refused: member '/abs.txt' has an absolute path; nothing was extracted"),
+        (zip_with("pkg\\..\\..\\evil.txt"), "refused: member 'pkg\\..\\..\\evil.txt' goes up with '..'; nothing was extracted"),
         (
-            zip_with("pkg/link", b"../../" + OUTSIDE.encode(), stat.S_IFLNK | 0o777),
-            "refused: symbolic link 'pkg/link' points outside the archive folder ('../../outside.txt')",
+            zip_with("pkg/evil", b"../../" + OUTSIDE.encode(), stat.S_IFLNK | 0o777),
+            "refused: symbolic link 'pkg/evil' -> '../../outside.txt' leads outside the archive; nothing was extracted",
         ),
-        (zip_with("pkg/dev", b"", stat.S_IFCHR | 0o644), "refused: member 'pkg/dev' is a device file or FIFO"),
+        (zip_with("pkg/dev", b"", stat.S_IFCHR | 0o644), "refused: member 'pkg/dev' is a device file; only files, folders and symbolic links are extracted; nothing was extracted"),
     ],
 )
 def test_zip_attacks_are_refused(env, server, archive, message):
@@ -216,5 +216,5 @@ def test_cli_refuses_with_one_line(env, server, cli):
     assert result.stdout == ""
     assert result.stderr.splitlines()[-1] == (
         f"datamaestro: error: content of {dataset_id}: refused: member '../outside.txt' "
-        "points outside the archive folder ('..')"
+        "goes up with '..'; nothing was extracted"
     )

@@ -235,8 +235,9 @@ def test_corrupt_gzip_without_checksum(env, server, cli):
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
         "datamaestro: error: could not download train_images.idx of org.test.digits: "
-        f"{server.url('toy/train-images-idx3-ubyte.gz')}: corrupt gzip data (Compressed file "
-        "ended before the end-of-stream marker was reached); check the network or the 'mirrors' setting, "
+        f"{server.url('toy/train-images-idx3-ubyte.gz')}: train_images.idx of org.test.digits: corrupt or "
+        "truncated gzip archive (the file ends before the end of its compressed data); "
+        "check the network or the 'mirrors' setting, "
         f"or use 'datamaestro prepare org.test.digits --from DIR' with a copy of its files, "
         "or --offline to use only prepared datasets"
     )

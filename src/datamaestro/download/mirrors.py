@@ -347,9 +347,11 @@ class RemoteResource(Resource):
                 assert fetched.sha256 is not None
                 os.replace(fetched.path, dest)
                 unpacked = FileHash(fetched.size, fetched.sha256)
-        except FormatError:
+        except FormatError as e:
             discard_partial(ctx, self.name)  # a refused or corrupt download is not worth resuming
-            raise
+            if self.checksum and fetched.matches:
+                raise  # the published file itself: another mirror would serve the same bytes
+            raise DownloadError(str(e)) from None  # unverified bytes: another mirror may do better
         single = unpacked if isinstance(unpacked, FileHash) else None
         verified_by, note = verify.verdict(ctx, self.name, self, fetched, single)
         origin: dict[str, Any] = {
