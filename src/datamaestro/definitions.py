@@ -40,8 +40,14 @@ class DatasetDefinition:
         url: Optional[str],
         tags: Iterable[str],
         description: Optional[str],
+        license: Optional[str] = None,
+        citation: Optional[str] = None,
+        homepage: Optional[str] = None,
     ):
         self.function = function
+        self.license = license
+        self.citation = citation
+        self.homepage = homepage
         self.base = base
         self.id = _make_id(function, id)
         self.name = name or function.__name__
@@ -159,6 +165,9 @@ def dataset(
     url: Optional[str] = None,
     tags: Iterable[str] = (),
     description: Optional[str] = None,
+    license: Optional[str] = None,
+    citation: Optional[str] = None,
+    homepage: Optional[str] = None,
 ) -> Callable[[Callable[..., Any]], DatasetDefinition]:
     """Decorator declaring a dataset whose data ``base(**function(...))`` builds.
 
@@ -168,7 +177,8 @@ def dataset(
 
     def decorate(function: Callable[..., Any]) -> DatasetDefinition:
         return DatasetDefinition(
-            function, base, id=id, name=name, url=url, tags=tags, description=description
+            function, base, id=id, name=name, url=url, tags=tags, description=description,
+            license=license, citation=citation, homepage=homepage,
         )
 
     return decorate
