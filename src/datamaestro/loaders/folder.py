@@ -160,6 +160,7 @@ class Decoder:
         interpolation: str = "bilinear",
         workers: Optional[int] = None,
     ):
+        self._pool: Optional[ThreadPoolExecutor] = None
         if mode not in MODES:
             raise UsageError(f"unknown image mode {mode!r} (use {' or '.join(MODES)})")
         if interpolation not in METHODS:
@@ -168,7 +169,6 @@ class Decoder:
         self.size = size
         self.interpolation = interpolation
         self.workers = default_workers() if workers is None else int(workers)
-        self._pool: Optional[ThreadPoolExecutor] = None
 
     def one(self, path: Path) -> np.ndarray:
         """One image, uint8; float32 (values 0-255) when resized."""
