@@ -1,0 +1,97 @@
+"""Decoding an image folder: one pass of ImageFolder.batches, by number of decoding threads.
+
+    python benchmarks/folder.py [--images 512] [--repeat 5]
+
+Writes Imagenette-160-like JPEG files (160x213, quality 90) into a temporary
+folder, then times one unshuffled pass of ``batches(64, resize=(128, 128))``
+with 1, 2 and 4 decoding threads, against the peer: a plain sequential loop
+decoding each file with Pillow and resizing it with Pillow (bilinear), as
+torchvision's default image loader followed by ``Resize`` does. Prints a
+Markdown table (median and best wall time, images per second, and the ratio of
+medians to the one-thread row). Needs only Pillow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from datamaestro.data.folder import ImageFolder
+from datamaestro.loaders.folder import write_index
+
+
+def make_folder(folder: Path, count: int) -> ImageFolder:
+    rng = np.random.default_rng(0)
+    root = folder / "images"
+    items = []
+    y, x = np.mgrid[0:160, 0:213]
+    for k in range(count):
+        label = k % 10
+        noise = rng.integers(0, 40, (160, 213, 3))
+        array = ((np.stack([x, y, x + y], axis=-1) + noise + 25 * label) % 256).astype(np.uint8)
+        path = root / f"c{label}" / f"{k}.JPEG"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(array).save(path, quality=90)
+        items.append((f"c{label}/{k}.JPEG", label))
+    index = folder / "index"
+    index.mkdir()
+    write_index(index, "train", root, items)
+    return ImageFolder.from_index(root, index, "train", [str(c) for c in range(10)])
+
+
+def pillow_loop(split: ImageFolder) -> None:
+    paths = split.paths()
+    for start in range(0, len(paths), 64):
+        batch = []
+        for path in paths[start : start + 64]:
+            with Image.open(path) as im:
+                batch.append(np.asarray(im.convert("RGB").resize((128, 128), Image.BILINEAR)))
+        np.stack(batch).astype(np.float32) / 255
+
+
+def timed(action: Callable[[], None], repeat: int) -> list[float]:
+    action()  # warm the page cache
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--images", type=int, default=512)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        split = make_folder(Path(tmp), args.images)
+        rows = []
+        for workers in (1, 2, 4):
+            def one_pass(workers: int = workers) -> None:
+                for _ in split.batches(64, shuffle=False, resize=(128, 128), workers=workers):
+                    pass
+
+            rows.append((f"datamaestro batches, {workers} thread(s)", timed(one_pass, args.repeat)))
+        rows.append(("peer: sequential Pillow decode + resize", timed(lambda: pillow_loop(split), args.repeat)))
+    reference = statistics.median(rows[0][1])
+    print(f"# image folder: {args.images} JPEG files 160x213, batches of 64 resized to 128x128, {os.cpu_count()} cores")
+    print()
+    print("| run | median s | best s | images/s | ratio to 1 thread |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, times in rows:
+        median = statistics.median(times)
+        print(f"| {name} | {median:.3f} | {min(times):.3f} | {args.images / median:.0f} | {median / reference:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
