@@ -312,6 +312,7 @@ class LazyImages:
         else:
             height, width = 0, 0
         channels = MODES[split.mode]
+        self.size = (height, width)
         self.shape = (len(sizes), height, width, *([channels] if channels else []))
         self.ndim = len(self.shape)
 
@@ -324,7 +325,7 @@ class LazyImages:
     def __getitem__(self, index: Any) -> np.ndarray:
         paths = self.split.paths()
         positions = np.arange(len(paths))[index]
-        decoder = Decoder(self.split.mode, self.shape[1:3])
+        decoder = Decoder(self.split.mode, self.size)
         if positions.ndim == 0:
             return decoder.one(paths[int(positions)])
         images = decoder.many([paths[i] for i in positions.tolist()])
