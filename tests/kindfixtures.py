@@ -92,3 +92,17 @@ def patched_module(registry: Path, module: str, target: str, replacements: dict[
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(source, encoding="utf-8")
     return target
+
+
+def verified_copy(registry: Path, module: str, published: list[tuple[str, str, bytes]]) -> str:
+    """A patched copy (``org.fixture.<name>``) of ``module`` that verifies the fixture files.
+
+    ``published`` lists (published sha256 hex digest, published size as written in
+    the module, e.g. ``"size=4551"``, fixture bytes). Returns the copy's module path.
+    """
+    replacements = {}
+    for digest, size, data in published:
+        replacements[f"sha256:{digest}"] = f"sha256:{sha256(data)}"
+        number = size.rsplit("=", 1)[-1]
+        replacements[size] = size[: len(size) - len(number)] + str(len(data))
+    return patched_module(registry, module, "org.fixture." + module.rsplit(".", 1)[-1], replacements)

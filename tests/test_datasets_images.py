@@ -27,10 +27,10 @@ import pytest
 from kindfixtures import (
     decoded,
     image_bytes,
-    patched_module,
     sha256,
     smooth_image,
     tar_gz,
+    verified_copy,
     zip_bytes,
 )
 
@@ -82,15 +82,8 @@ def imagenette(env, server):
     archive, expected = fastai_archive("imagenette2-160", "noisy_imagenette.csv", sorted(WNID_OF))
     server.files["/fastai/imagenette2-160.tgz"] = archive
     env.mirror(S3, server.url("/fastai/"))
-    module = patched_module(
-        env.use_registry(),
-        "com.github.fastai",
-        "org.fixture.fastai",
-        {
-            "sha256:64d0c4859f35a461889e0147755a999a48b49bf38a7e0f9bd27003f10db02fe5": f"sha256:{sha256(archive)}",
-            "99003388": str(len(archive)),
-        },
-    )
+    digest = "64d0c4859f35a461889e0147755a999a48b49bf38a7e0f9bd27003f10db02fe5"
+    module = verified_copy(env.use_registry(), "com.github.fastai", [(digest, "99003388", archive)])
     return f"{module}.imagenette-160", expected
 
 
@@ -340,16 +333,13 @@ def test_oxford_iiit_pet(env, server):
     env.mirror("https://thor.robots.ox.ac.uk/~vgg/data/pets/", server.url("/pets/"))
     with pytest.raises(DownloadError, match=f"got {len(images)} bytes, expected 791918971"):
         prepare_dataset("uk.ac.ox.robots.oxford-iiit-pet")
-    module = patched_module(
+    module = verified_copy(
         env.use_registry(),
         "uk.ac.ox.robots",
-        "org.fixture.robots",
-        {
-            "sha256:67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d": f"sha256:{sha256(images)}",
-            "791918971": str(len(images)),
-            "sha256:52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91": f"sha256:{sha256(annotations)}",
-            "19173078": str(len(annotations)),
-        },
+        [
+            ("67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d", "size=791918971", images),
+            ("52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91", "size=19173078", annotations),
+        ],
     )
     ds = prepare_dataset(f"{module}.oxford-iiit-pet")
     assert ds.categories[0] == "Abyssinian" and ds.categories[12] == "Great Pyrenees"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from kindfixtures import patched_module, sha256, tar_gz
+from kindfixtures import sha256, tar_gz, verified_copy
 
 from datamaestro.api import prepare_dataset
 from datamaestro.data.table import Table, TableClassification
@@ -42,20 +42,17 @@ def imdb_archive() -> bytes:
     return tar_gz(files)
 
 
+def patched_imdb(env, archive: bytes) -> str:
+    digest = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+    return verified_copy(env.use_registry(), "edu.stanford.ai", [(digest, "84125825", archive)])
+
+
 @pytest.fixture
 def imdb(env, server):
     archive = imdb_archive()
     server.files["/imdb/aclImdb_v1.tar.gz"] = archive
     env.mirror("https://ai.stanford.edu/~amaas/data/sentiment/", server.url("/imdb/"))
-    module = patched_module(
-        env.use_registry(),
-        "edu.stanford.ai",
-        "org.fixture.ai",
-        {
-            "sha256:c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe": f"sha256:{sha256(archive)}",
-            "84125825": str(len(archive)),
-        },
-    )
+    module = patched_imdb(env, archive)
     return f"{module}.imdb"
 
 
@@ -107,19 +104,12 @@ def test_imdb_archive_without_review_folders_is_refused(env, server):
     archive = tar_gz({"aclImdb/train/pos/0_9.txt": b"only one folder"})
     server.files["/imdb/aclImdb_v1.tar.gz"] = archive
     env.mirror("https://ai.stanford.edu/~amaas/data/sentiment/", server.url("/imdb/"))
-    module = patched_module(
-        env.use_registry(),
-        "edu.stanford.ai",
-        "org.fixture.ai",
-        {
-            "sha256:c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe": f"sha256:{sha256(archive)}",
-            "84125825": str(len(archive)),
-        },
-    )
+    module = patched_imdb(env, archive)
     with pytest.raises(FormatError, match=r"aclImdb/train/neg: missing: the archive is not the IMDB reviews'"):
         prepare_dataset(f"{module}.imdb")
 
 
+IRIS_SHA256 = "6f608b71a7317216319b4d27b4d9bc84e6abd734eda7872b71a458569e2656c0"
 IRIS = (
     "5.1,3.5,1.4,0.2,Iris-setosa\n"
     "7.0,3.2,4.7,1.4,Iris-versicolor\n"
@@ -135,15 +125,7 @@ def test_iris_table(env, server, cli):
     env.mirror(UCI, server.url("/uci/"))
     with pytest.raises(DownloadError, match=f"got {len(data)} bytes, expected 4551"):
         prepare_dataset("edu.uci.ics.iris")
-    module = patched_module(
-        env.use_registry(),
-        "edu.uci.ics",
-        "org.fixture.ics",
-        {
-            "sha256:6f608b71a7317216319b4d27b4d9bc84e6abd734eda7872b71a458569e2656c0": f"sha256:{sha256(data)}",
-            "size=4551": f"size={len(data)}",
-        },
-    )
+    module = verified_copy(env.use_registry(), "edu.uci.ics", [(IRIS_SHA256, "size=4551", data)])
     table = prepare_dataset(f"{module}.iris")
     assert isinstance(table, Table) and table.target == "class"
     assert table.columns == ["sepal_length", "sepal_width", "petal_length", "petal_width", "class"]
@@ -171,15 +153,7 @@ def test_iris_bad_rows_are_refused(env, server):
     data = b"5.1,3.5,1.4,0.2,Iris-setosa\n5.0,abc,1.4,0.2,Iris-setosa\n"
     server.files["/uci/iris/iris.data"] = data
     env.mirror(UCI, server.url("/uci/"))
-    module = patched_module(
-        env.use_registry(),
-        "edu.uci.ics",
-        "org.fixture.ics",
-        {
-            "sha256:6f608b71a7317216319b4d27b4d9bc84e6abd734eda7872b71a458569e2656c0": f"sha256:{sha256(data)}",
-            "size=4551": f"size={len(data)}",
-        },
-    )
+    module = verified_copy(env.use_registry(), "edu.uci.ics", [(IRIS_SHA256, "size=4551", data)])
     with pytest.raises(FormatError, match="iris.data line 2: 'abc' in column 'sepal_width' is not a number"):
         prepare_dataset(f"{module}.iris")
 
@@ -226,16 +200,13 @@ def test_adult_train_and_test(env, server):
     server.files["/uci/adult/adult.data"] = train
     server.files["/uci/adult/adult.test"] = test
     env.mirror(UCI, server.url("/uci/"))
-    module = patched_module(
+    module = verified_copy(
         env.use_registry(),
         "edu.uci.ics",
-        "org.fixture.ics",
-        {
-            "sha256:5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d": f"sha256:{sha256(train)}",
-            "3974305": str(len(train)),
-            "sha256:a2a9044bc167a35b2361efbabec64e89d69ce82d9790d2980119aac5fd7e9c05": f"sha256:{sha256(test)}",
-            "2003153": str(len(test)),
-        },
+        [
+            ("5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d", "size=3974305", train),
+            ("a2a9044bc167a35b2361efbabec64e89d69ce82d9790d2980119aac5fd7e9c05", "size=2003153", test),
+        ],
     )
     ds = prepare_dataset(f"{module}.adult")
     assert isinstance(ds, TableClassification) and ds.categories == ["<=50K", ">50K"]

@@ -97,15 +97,6 @@ def _index(csv_name, classes):
     return build
 
 
-def _splits(images, index, classes):
-    names = [classes[w] for w in sorted(classes)]
-    return {
-        "train": ImageFolder.from_index(images, index, "train"),
-        "validation": ImageFolder.from_index(images, index, "val"),
-        "categories": names,
-    }
-
-
 IMAGENETTE = _archive(
     "imagenette2",
     "sha256:6cbfac238434d89fe99e651496f0812ebc7a10fa62bd42d6874042bf01de4efd",
@@ -130,125 +121,68 @@ IMAGEWOOF_INDEX = _index("noisy_imagewoof.csv", IMAGEWOOF_CLASSES)
 TAGS = ["images", "classification", "colour", "imagenet", "folder"]
 
 
-@IMAGENETTE
-@derived("index", IMAGENETTE_INDEX, IMAGENETTE)
-@dataset(
-    ImageFolderClassification,
-    id="imagenette",
-    name="Imagenette (full size)",
-    url=HOMEPAGE,
-    tags=TAGS,
-    license=LICENSE,
-    citation=CITATION,
-    homepage=HOMEPAGE,
+def _variant(archive, build_index, classes, *, id, name, description):
+    """The definition of one archive: its folder, the index built from its CSV, the typed splits."""
+
+    def splits(images, index):
+        return {
+            "train": ImageFolder.from_index(images, index, "train"),
+            "validation": ImageFolder.from_index(images, index, "val"),
+            "categories": [classes[w] for w in sorted(classes)],
+        }
+
+    splits.__name__ = id.replace("-", "_")
+    declared = dataset(
+        ImageFolderClassification,
+        id=id,
+        name=name,
+        url=HOMEPAGE,
+        tags=TAGS,
+        description=description,
+        license=LICENSE,
+        citation=CITATION,
+        homepage=HOMEPAGE,
+    )(splits)
+    return archive(derived("index", build_index, archive)(declared))
+
+
+imagenette = _variant(
+    IMAGENETTE, IMAGENETTE_INDEX, IMAGENETTE_CLASSES, id="imagenette", name="Imagenette (full size)",
+    description="""Imagenette: 10 easily classified ImageNet classes, full-size JPEG images.
+
+9,469 training and 3,925 validation images of tench, English springer,
+cassette player, chain saw, church, French horn, garbage truck, gas pump,
+golf ball and parachute; sizes vary. Decoded on access as (H, W, 3) uint8.""",
 )
-def imagenette(images, index):
-    """Imagenette: 10 easily classified ImageNet classes, full-size JPEG images.
+imagenette_320 = _variant(
+    IMAGENETTE_320, IMAGENETTE_INDEX, IMAGENETTE_CLASSES, id="imagenette-320", name="Imagenette (320 px)",
+    description="""Imagenette with images resized so that their shorter side is 320 pixels.
 
-    9,469 training and 3,925 validation images of tench, English springer,
-    cassette player, chain saw, church, French horn, garbage truck, gas pump,
-    golf ball and parachute; sizes vary. Decoded on access as (H, W, 3) uint8.
-    """
-    return _splits(images, index, IMAGENETTE_CLASSES)
-
-
-@IMAGENETTE_320
-@derived("index", IMAGENETTE_INDEX, IMAGENETTE_320)
-@dataset(
-    ImageFolderClassification,
-    id="imagenette-320",
-    name="Imagenette (320 px)",
-    url=HOMEPAGE,
-    tags=TAGS,
-    license=LICENSE,
-    citation=CITATION,
-    homepage=HOMEPAGE,
+The 10 classes and splits of com.github.fastai.imagenette.""",
 )
-def imagenette_320(images, index):
-    """Imagenette with images resized so that their shorter side is 320 pixels.
+imagenette_160 = _variant(
+    IMAGENETTE_160, IMAGENETTE_INDEX, IMAGENETTE_CLASSES, id="imagenette-160", name="Imagenette (160 px)",
+    description="""Imagenette with images resized so that their shorter side is 160 pixels.
 
-    The 10 classes and splits of com.github.fastai.imagenette.
-    """
-    return _splits(images, index, IMAGENETTE_CLASSES)
-
-
-@IMAGENETTE_160
-@derived("index", IMAGENETTE_INDEX, IMAGENETTE_160)
-@dataset(
-    ImageFolderClassification,
-    id="imagenette-160",
-    name="Imagenette (160 px)",
-    url=HOMEPAGE,
-    tags=TAGS,
-    license=LICENSE,
-    citation=CITATION,
-    homepage=HOMEPAGE,
+The 10 classes and splits of com.github.fastai.imagenette.""",
 )
-def imagenette_160(images, index):
-    """Imagenette with images resized so that their shorter side is 160 pixels.
+imagewoof = _variant(
+    IMAGEWOOF, IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, id="imagewoof", name="Imagewoof (full size)",
+    description="""Imagewoof: 10 dog breeds of ImageNet, hard to tell apart, full-size JPEG images.
 
-    The 10 classes and splits of com.github.fastai.imagenette.
-    """
-    return _splits(images, index, IMAGENETTE_CLASSES)
-
-
-@IMAGEWOOF
-@derived("index", IMAGEWOOF_INDEX, IMAGEWOOF)
-@dataset(
-    ImageFolderClassification,
-    id="imagewoof",
-    name="Imagewoof (full size)",
-    url=HOMEPAGE,
-    tags=TAGS,
-    license=LICENSE,
-    citation=CITATION,
-    homepage=HOMEPAGE,
+9,025 training and 3,929 validation images of Australian terriers, Border
+terriers, Samoyeds, beagles, Shih-Tzus, English foxhounds, Rhodesian
+ridgebacks, dingos, golden retrievers and Old English sheepdogs.""",
 )
-def imagewoof(images, index):
-    """Imagewoof: 10 dog breeds of ImageNet, hard to tell apart, full-size JPEG images.
+imagewoof_320 = _variant(
+    IMAGEWOOF_320, IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, id="imagewoof-320", name="Imagewoof (320 px)",
+    description="""Imagewoof with images resized so that their shorter side is 320 pixels.
 
-    9,025 training and 3,929 validation images of Australian terriers, Border
-    terriers, Samoyeds, beagles, Shih-Tzus, English foxhounds, Rhodesian
-    ridgebacks, dingos, golden retrievers and Old English sheepdogs.
-    """
-    return _splits(images, index, IMAGEWOOF_CLASSES)
-
-
-@IMAGEWOOF_320
-@derived("index", IMAGEWOOF_INDEX, IMAGEWOOF_320)
-@dataset(
-    ImageFolderClassification,
-    id="imagewoof-320",
-    name="Imagewoof (320 px)",
-    url=HOMEPAGE,
-    tags=TAGS,
-    license=LICENSE,
-    citation=CITATION,
-    homepage=HOMEPAGE,
+The 10 classes and splits of com.github.fastai.imagewoof.""",
 )
-def imagewoof_320(images, index):
-    """Imagewoof with images resized so that their shorter side is 320 pixels.
+imagewoof_160 = _variant(
+    IMAGEWOOF_160, IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, id="imagewoof-160", name="Imagewoof (160 px)",
+    description="""Imagewoof with images resized so that their shorter side is 160 pixels.
 
-    The 10 classes and splits of com.github.fastai.imagewoof.
-    """
-    return _splits(images, index, IMAGEWOOF_CLASSES)
-
-
-@IMAGEWOOF_160
-@derived("index", IMAGEWOOF_INDEX, IMAGEWOOF_160)
-@dataset(
-    ImageFolderClassification,
-    id="imagewoof-160",
-    name="Imagewoof (160 px)",
-    url=HOMEPAGE,
-    tags=TAGS,
-    license=LICENSE,
-    citation=CITATION,
-    homepage=HOMEPAGE,
+The 10 classes and splits of com.github.fastai.imagewoof.""",
 )
-def imagewoof_160(images, index):
-    """Imagewoof with images resized so that their shorter side is 160 pixels.
-
-    The 10 classes and splits of com.github.fastai.imagewoof.
-    """
-    return _splits(images, index, IMAGEWOOF_CLASSES)

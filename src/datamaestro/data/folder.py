@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
 from datamaestro.data.images import ImageClassification
+from datamaestro.data.ml import share_categories
 from datamaestro.data.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -189,10 +190,7 @@ class ImageFolderClassification(ImageClassification):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.categories is not None:
-            for split in self.splits().values():
-                if isinstance(split, ImageFolder) and split.categories is None:
-                    split.categories = list(self.categories)
+        share_categories(self, self.categories, ImageFolder)
 
     def export_dataset(self) -> Dataset:
         """The splits as a ``datamaestro.formats`` dataset (for ``export``/``convert``)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
-from datamaestro.data.ml import Supervised
+from datamaestro.data.ml import Supervised, share_categories
 from datamaestro.data.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -101,7 +101,4 @@ class TextClassification(Supervised):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.categories is not None:
-            for split in self.splits().values():
-                if isinstance(split, LabelledTexts) and split.categories is None:
-                    split.categories = list(self.categories)
+        share_categories(self, self.categories, LabelledTexts)
