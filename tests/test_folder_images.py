@@ -151,3 +151,14 @@ def test_to_torch(tmp_path):
     assert np.allclose(x.numpy(), expected[[0, 2]])
     batches = list(dataset.loader(batch_size=2, shuffle=False))
     assert [b[0].shape[0] for b in batches] == [2, 1]
+
+
+def test_decompression_bomb_is_refused(tmp_path, monkeypatch):
+    from PIL import Image
+
+    folder, _ = make_folder(tmp_path, [(8, 8)] * 2)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # an 8x8 image now claims too many pixels
+    with pytest.raises(FormatError, match=r"img0.png: not a readable image \(Image size \(64 pixels\) exceeds limit"):
+        folder.image(0)
+    with pytest.raises(FormatError, match=r"img1.png: not a readable image \(Image size \(64 pixels\) exceeds limit"):
+        write_index(tmp_path / "index", "again", tmp_path / "root", [("c1/img1.png", 1)])

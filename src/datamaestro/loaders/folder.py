@@ -79,7 +79,7 @@ def write_index(
         try:
             with Image.open(path) as im:
                 width, height = im.size
-        except (OSError, ValueError, SyntaxError) as e:
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
             raise FormatError(f"{path}: not a readable image ({e})") from None
         return height, width
 
@@ -148,7 +148,7 @@ def decode(path: Path, mode: str = "RGB", size: Optional[tuple[int, int]] = None
             if size is not None and im.size != (size[1], size[0]):
                 im = im.resize((size[1], size[0]), RESAMPLING[method](Image))
             return np.asarray(im, dtype=np.uint8)
-    except (OSError, ValueError, SyntaxError) as e:
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
         raise FormatError(f"{path}: not a readable image ({e})") from None
 
 
@@ -160,7 +160,7 @@ RESAMPLING = {
 
 
 class Decoder:
-    """Decodes (and resizes) lists of image files with a thread pool, and stacks them.
+    """Decodes (and resizes) lists of image files with a thread pool.
 
     Resizing is Pillow's, done while decoding: bilinear is antialiased when
     shrinking (as torchvision's ``Resize`` on PIL images), which photos need
