@@ -3,12 +3,13 @@
     python benchmarks/folder.py [--images 512] [--repeat 5]
 
 Writes Imagenette-160-like JPEG files (160x213, quality 90) into a temporary
-folder, then times one unshuffled pass of ``batches(64, resize=(128, 128))``
+folder, then times (in turn, repeatedly) one unshuffled pass of ``batches(64, resize=(128, 128))``
 with 1, 2 and 4 decoding threads, against the peer: a plain sequential loop
 decoding each file with Pillow and resizing it with Pillow (bilinear), as
 torchvision's default image loader followed by ``Resize`` does. Prints a
-Markdown table (median and best wall time, images per second, and the ratio of
-medians to the one-thread row). Needs only Pillow.
+Markdown table (median and best wall time, images per second, process CPU time
+over wall time, above 1 when threads decode at once, and the ratio of medians
+to the one-thread row). Needs only Pillow.
 """
 
 from __future__ import annotations
@@ -57,13 +58,17 @@ def pillow_loop(split: ImageFolder) -> None:
         np.stack(batch).astype(np.float32) / 255
 
 
-def timed(action: Callable[[], None], repeat: int) -> list[float]:
-    action()  # warm the page cache
-    times = []
+def timed(actions: dict[str, Callable[[], None]], repeat: int) -> dict[str, list[tuple[float, float]]]:
+    """(wall, process CPU) times of each action, run in turn (so that a busy machine weighs
+    on all alike). CPU time above wall time means threads ran at once."""
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in actions}
+    for action in actions.values():
+        action()  # warm the page cache
     for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
+        for name, action in actions.items():
+            start, cpu = time.perf_counter(), time.process_time()
+            action()
+            times[name].append((time.perf_counter() - start, time.process_time() - cpu))
     return times
 
 
@@ -74,22 +79,30 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         split = make_folder(Path(tmp), args.images)
-        rows = []
+        actions: dict[str, Callable[[], None]] = {}
         for workers in (1, 2, 4):
             def one_pass(workers: int = workers) -> None:
                 for _ in split.batches(64, shuffle=False, resize=(128, 128), workers=workers):
                     pass
 
-            rows.append((f"datamaestro batches, {workers} thread(s)", timed(one_pass, args.repeat)))
-        rows.append(("peer: sequential Pillow decode + resize", timed(lambda: pillow_loop(split), args.repeat)))
-    reference = statistics.median(rows[0][1])
-    print(f"# image folder: {args.images} JPEG files 160x213, batches of 64 resized to 128x128, {os.cpu_count()} cores")
+            actions[f"datamaestro batches, {workers} thread(s)"] = one_pass
+        actions["peer: sequential Pillow decode + resize"] = lambda: pillow_loop(split)
+        rows = list(timed(actions, args.repeat).items())
+    reference = statistics.median(wall for wall, _ in rows[0][1])
+    load = os.getloadavg()[0]
+    print(f"# image folder: {args.images} JPEG files 160x213, batches of 64 resized to 128x128")
+    print(f"# {os.cpu_count()} cores, load average {load:.1f} at the end")
     print()
-    print("| run | median s | best s | images/s | ratio to 1 thread |")
-    print("| --- | --- | --- | --- | --- |")
-    for name, times in rows:
-        median = statistics.median(times)
-        print(f"| {name} | {median:.3f} | {min(times):.3f} | {args.images / median:.0f} | {median / reference:.2f} |")
+    print("| run | median s | best s | images/s | CPU s / wall s | ratio to 1 thread |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for name, runs in rows:
+        walls = [wall for wall, _ in runs]
+        median = statistics.median(walls)
+        busy = statistics.median(cpu / wall for wall, cpu in runs)
+        print(
+            f"| {name} | {median:.3f} | {min(walls):.3f} | {args.images / median:.0f} | {busy:.2f} "
+            f"| {median / reference:.2f} |"
+        )
     return 0
 
 
