@@ -3,7 +3,8 @@
 The same loaders as ``LabelledImages`` (``arrays``, ``batches``, ``to_torch``,
 ``text_labels``), reading the image files with Pillow (the ``images`` extra).
 Images may differ in size: then ``arrays`` and ``batches`` need
-``resize=(height, width)``.
+``resize=(height, width)``. ``export_dataset()`` gives the in-memory dataset
+that ``datamaestro.formats`` writes in Datumaro's layouts.
 """
 
 from __future__ import annotations
@@ -101,10 +102,11 @@ class ImageFolder(Base):
     ) -> tuple[np.ndarray, np.ndarray]:
         """``(images, labels)`` of the whole split, decoded into memory.
 
-        Options as ``LabelledImages.arrays``; the stored layout is NHWC (N, H, W)
+        Options as ``LabelledImages.arrays``; the stored layout is NHWC ((N, H, W)
         for grey images). ``resize=(height, width)`` is needed when the images
-        differ in size (an int sets the shorter edge, as in ``batches``).
-        ``workers``: decoding threads (default: one per core, at most 8).
+        differ in size (an int sets the shorter edge, as in ``batches``); images
+        are resized by Pillow as they are decoded (bilinear: antialiased when
+        shrinking). ``workers``: decoding threads (default: one per core, at most 8).
         """
         from datamaestro.loaders.folder import FolderLoader
 
