@@ -29,7 +29,7 @@ from datamaestro.loaders.folder import write_index
 
 S3 = "https://s3.amazonaws.com/fast-ai-imageclas/"
 HOMEPAGE = "https://github.com/fastai/imagenette"
-LICENSE = "Apache-2.0 (the images come from ImageNet: see its terms of access)"
+LICENSE = "Apache-2.0 (the images come from ImageNet, under its terms of access)"
 CITATION = """@software{Howard_Imagenette_2019,
   title = {Imagenette: A smaller subset of 10 easily classified classes from Imagenet},
   author = {Jeremy Howard},

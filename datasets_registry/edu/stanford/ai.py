@@ -61,7 +61,7 @@ def _split(texts: Path, split: str) -> LabelledTexts:
     name="IMDB movie reviews",
     url="https://ai.stanford.edu/~amaas/data/sentiment/",
     tags=["text", "classification", "sentiment", "english"],
-    license="not stated by the authors (distributed for research; reviews from IMDb)",
+    license="unknown: no license is stated on the dataset page (the reviews come from IMDb)",
     citation="""@InProceedings{maas-EtAl:2011:ACL-HLT2011,
   author = {Maas, Andrew L. and Daly, Raymond E. and Pham, Peter T. and Huang, Dan and Ng, Andrew Y. and Potts, Christopher},
   title = {Learning Word Vectors for Sentiment Analysis},

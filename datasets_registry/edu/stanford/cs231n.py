@@ -69,7 +69,7 @@ def _index(images: Path, out: Path) -> None:
     name="Tiny ImageNet",
     url="https://cs231n.stanford.edu/",
     tags=["images", "classification", "colour", "imagenet", "folder"],
-    license="ImageNet terms of access: non-commercial research and educational use",
+    license="unknown: no license is stated on the course page; the images come from ImageNet, under its terms of access (non-commercial research and education)",
     citation="""@article{le2015tiny,
   title = {Tiny ImageNet Visual Recognition Challenge},
   author = {Le, Ya and Yang, Xuan},

@@ -21,7 +21,7 @@ from datamaestro.errors import FormatError
 from datamaestro.loaders.table import Column, read_rows, save_table, tables_from, to_structured
 
 BASE = "https://archive.ics.uci.edu/ml/machine-learning-databases/"
-LICENSE = "CC BY 4.0"
+LICENSE = "CC-BY-4.0"
 
 IRIS_FILE = filedownloader(
     "iris.data",

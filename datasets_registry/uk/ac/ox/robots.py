@@ -83,7 +83,7 @@ def _index(images: Path, annotations: Path, out: Path) -> None:
     name="Oxford-IIIT Pet",
     url="https://www.robots.ox.ac.uk/~vgg/data/pets/",
     tags=["images", "classification", "colour", "animals", "folder"],
-    license="CC BY-SA 4.0",
+    license="CC-BY-SA-4.0",
     citation="""@InProceedings{parkhi12a,
   author = {Parkhi, O. M. and Vedaldi, A. and Zisserman, A. and Jawahar, C. V.},
   title = {Cats and Dogs},
