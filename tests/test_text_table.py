@@ -274,6 +274,9 @@ def test_texts_written_and_read(tmp_path):
     blob, offsets, labels = text_files(tmp_path, "s")
     split = LabelledTexts(texts=blob, offsets=NPY(path=offsets), labels=NPY(path=labels))
     assert split.texts_at([2, 0]) == ["abc", "é"] and split.texts_at(slice(1, 3)) == ["", "abc"]
+    assert split.texts_at(2) == ["abc"] and split.text(0) == "é"
+    with pytest.raises(IndexError):
+        split.text(3)
     assert np.load(offsets).tolist() == [0, 2, 2, 5]
     with pytest.raises(UsageError, match="this split has no class names"):
         split.text_labels(0)

@@ -38,13 +38,13 @@ class LabelledTexts(Base):
         return self.texts_at([i])[0]
 
     def texts_at(self, indices: Any) -> list[str]:
-        """The texts at ``indices`` (a slice, or a sequence of positions)."""
+        """The texts at ``indices`` (a position, a slice, or a sequence of positions)."""
         import numpy as np
 
         from datamaestro.loaders.text import blob
 
         offsets = self.offsets.data()
-        positions = np.arange(len(offsets) - 1)[indices]
+        positions = np.atleast_1d(np.arange(len(offsets) - 1)[indices])
         data = self.__dict__.get("_blob")
         if data is None:
             data = self.__dict__["_blob"] = blob(self.texts)
