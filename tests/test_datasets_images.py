@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -326,14 +327,9 @@ def pets_archives(rng: np.random.Generator) -> tuple[bytes, bytes, dict]:
     return tar_gz(images), tar_gz(annotations), expected
 
 
-def test_oxford_iiit_pet(env, server):
-    images, annotations, expected = pets_archives(np.random.default_rng(2))
-    server.files["/pets/images.tar.gz"] = images
-    server.files["/pets/annotations.tar.gz"] = annotations
-    env.mirror("https://thor.robots.ox.ac.uk/~vgg/data/pets/", server.url("/pets/"))
-    with pytest.raises(DownloadError, match=f"got {len(images)} bytes, expected 791918971"):
-        prepare_dataset("uk.ac.ox.robots.oxford-iiit-pet")
-    module = verified_copy(
+def patched_pets(env, images: bytes, annotations: bytes) -> str:
+    """The copy of uk.ac.ox.robots that verifies these two archives."""
+    return verified_copy(
         env.use_registry(),
         "uk.ac.ox.robots",
         [
@@ -341,6 +337,16 @@ def test_oxford_iiit_pet(env, server):
             ("52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91", "size=19173078", annotations),
         ],
     )
+
+
+def test_oxford_iiit_pet(env, server):
+    images, annotations, expected = pets_archives(np.random.default_rng(2))
+    server.files["/pets/images.tar.gz"] = images
+    server.files["/pets/annotations.tar.gz"] = annotations
+    env.mirror("https://thor.robots.ox.ac.uk/~vgg/data/pets/", server.url("/pets/"))
+    with pytest.raises(DownloadError, match=f"got {len(images)} bytes, expected 791918971"):
+        prepare_dataset("uk.ac.ox.robots.oxford-iiit-pet")
+    module = patched_pets(env, images, annotations)
     ds = prepare_dataset(f"{module}.oxford-iiit-pet")
     assert ds.categories[0] == "Abyssinian" and ds.categories[12] == "Great Pyrenees"
     assert ds.categories[36] == "Yorkshire Terrier" and ds.categories[1] == "2" and len(ds.categories) == 37
@@ -352,3 +358,37 @@ def test_oxford_iiit_pet(env, server):
             assert image.ndim == 3 and image.shape[2] == 3 and np.array_equal(image, decoded(raw))
     x, y = ds.test.arrays(resize=(24, 24))
     assert x.shape == (2, 24, 24, 3) and y.tolist() == [12, 36]
+
+
+def test_tiny_imagenet_unknown_class_in_val_annotations(env, server):
+    image = image_bytes(smooth_image(np.random.default_rng(0), 64, 64))
+    root = "tiny-imagenet-200/"
+    server.files["/cs231n/tiny-imagenet-200.zip"] = zip_bytes({
+        root + "wnids.txt": b"n01443537\n",
+        root + "words.txt": b"n01443537\tgoldfish\n",
+        root + "train/n01443537/images/n01443537_0.JPEG": image,
+        root + "val/images/val_0.JPEG": image,
+        root + "val/val_annotations.txt": b"val_0.JPEG\tn99999999\t0\t0\t1\t1\n",
+    })
+    env.mirror("https://cs231n.stanford.edu/", server.url("/cs231n/"))
+    with pytest.raises(FormatError, match="val_annotations.txt line 1: expected a file name and one of the 200 WordNet ids"):
+        prepare_dataset("edu.stanford.cs231n.tiny-imagenet")
+    assert not (env.data / "datasets" / "edu.stanford.cs231n.tiny-imagenet" / "index").exists()
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("Abyssinian_100 38 1 1\n", "trainval.txt line 1: expected '<image id> <class 1-37> <species> <breed>'"),
+        ("../../outside 1 1 1\n", "refused image path '../../outside.jpg': not a plain path inside the dataset folder"),
+    ],
+)
+def test_oxford_iiit_pet_bad_annotations(env, server, line, message):
+    images = tar_gz({"images/Abyssinian_100.jpg": image_bytes(smooth_image(np.random.default_rng(0), 8, 8))})
+    annotations = tar_gz({"annotations/trainval.txt": line.encode(), "annotations/test.txt": b""})
+    server.files["/pets/images.tar.gz"] = images
+    server.files["/pets/annotations.tar.gz"] = annotations
+    env.mirror("https://thor.robots.ox.ac.uk/~vgg/data/pets/", server.url("/pets/"))
+    module = patched_pets(env, images, annotations)
+    with pytest.raises(FormatError, match=re.escape(message)):
+        prepare_dataset(f"{module}.oxford-iiit-pet")
