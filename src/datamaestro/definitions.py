@@ -48,6 +48,9 @@ class DatasetDefinition:
         homepage: Optional[str] = None,
     ):
         self.function = function
+        self.license = license
+        self.citation = citation
+        self.homepage = homepage
         self.base = base
         self.id = _make_id(function, id)
         if id_problem(self.id):

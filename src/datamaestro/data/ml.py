@@ -27,3 +27,13 @@ class Supervised(Base):
             )
             if split is not None
         }
+
+
+def share_categories(data: Supervised, names: Optional[list[str]], split_type: type) -> None:
+    """Give every split of type ``split_type`` that has no class names a copy of ``names``,
+    so that each split is usable on its own."""
+    if names is None:
+        return
+    for split in data.splits().values():
+        if isinstance(split, split_type) and getattr(split, "categories", None) is None:
+            split.categories = list(names)  # type: ignore[attr-defined]

@@ -1,0 +1,188 @@
+"""fast.ai's Imagenette and Imagewoof: 10-class subsets of ImageNet (github.com/fastai/imagenette).
+
+Each archive (on fast.ai's S3 bucket) holds ``<name>/train/<wnid>/*.JPEG``,
+``<name>/val/<wnid>/*.JPEG`` and ``<name>/noisy_<dataset>.csv``, whose
+columns are ``path, noisy_labels_0, noisy_labels_1, noisy_labels_5,
+noisy_labels_25, noisy_labels_50, is_valid``. The index is built from that
+CSV: ``noisy_labels_0`` (the true label) and ``is_valid`` (the validation
+split). Classes are the WordNet ids in sorted order, named in English.
+
+Checksums: the Imagenette sha256 digests and sizes are those of TensorFlow
+Datasets (tensorflow_datasets/datasets/imagenette/checksums.tsv); torchvision
+publishes md5 digests of the same three archives (torchvision/datasets/
+imagenette.py: full fe2fc210e6bb7c5664d602c3cd71e612, 320px
+3df6f0d01a2c9592104656642f5e78a3, 160px e793b78cc4c9e9a4ccc0c1155377a412).
+Neither fast.ai, torchvision nor TensorFlow Datasets publishes checksums of
+the Imagewoof archives: they are downloaded unverified (with a warning, and
+their sha256 recorded).
+"""
+
+import csv
+from pathlib import Path
+
+from datamaestro.data.folder import ImageFolder, ImageFolderClassification
+from datamaestro.definitions import dataset
+from datamaestro.download.archive import archivedownloader
+from datamaestro.download.derived import derived
+from datamaestro.errors import FormatError
+from datamaestro.loaders.folder import write_index
+
+S3 = "https://s3.amazonaws.com/fast-ai-imageclas/"
+HOMEPAGE = "https://github.com/fastai/imagenette"
+LICENSE = "Apache-2.0 (the images come from ImageNet, under its terms of access)"
+CITATION = """@software{Howard_Imagenette_2019,
+  title = {Imagenette: A smaller subset of 10 easily classified classes from Imagenet},
+  author = {Jeremy Howard},
+  year = {2019},
+  month = {March},
+  publisher = {GitHub},
+  url = {https://github.com/fastai/imagenette}
+}"""
+
+#: WordNet id -> class name, in label order
+IMAGENETTE_CLASSES = {
+    "n01440764": "tench",
+    "n02102040": "English springer",
+    "n02979186": "cassette player",
+    "n03000684": "chain saw",
+    "n03028079": "church",
+    "n03394916": "French horn",
+    "n03417042": "garbage truck",
+    "n03425413": "gas pump",
+    "n03445777": "golf ball",
+    "n03888257": "parachute",
+}
+IMAGEWOOF_CLASSES = {
+    "n02086240": "Shih-Tzu",
+    "n02087394": "Rhodesian ridgeback",
+    "n02088364": "beagle",
+    "n02089973": "English foxhound",
+    "n02093754": "Border terrier",
+    "n02096294": "Australian terrier",
+    "n02099601": "golden retriever",
+    "n02105641": "Old English sheepdog",
+    "n02111889": "Samoyed",
+    "n02115641": "dingo",
+}
+CSV_COLUMNS = ("path", "noisy_labels_0", "is_valid")
+
+
+def _archive(name, checksum=None, size=None):
+    """The archive ``<name>.tgz`` on fast.ai's bucket, extracted (its top folder is ``name``)."""
+    return archivedownloader(name, f"{S3}{name}.tgz", checksum=checksum, size=size, subpath=name, varname="images")
+
+
+def _index(csv_name, classes):
+    """The build of the train and val indexes from the archive's CSV of labels."""
+    wnids = sorted(classes)
+
+    def build(images: Path, out: Path) -> None:
+        table = images / csv_name
+        try:
+            with open(table, encoding="utf-8", newline="") as f:
+                rows = list(csv.DictReader(f))
+        except (OSError, UnicodeDecodeError, csv.Error) as e:
+            raise FormatError(f"{table}: cannot read the labels ({e})") from None
+        if not rows or any(c not in rows[0] for c in CSV_COLUMNS):
+            raise FormatError(f"{table}: expected the columns {', '.join(CSV_COLUMNS)}")
+        splits = {"train": [], "val": []}
+        for number, row in enumerate(rows, start=2):
+            if row["noisy_labels_0"] not in classes or row["is_valid"] not in ("True", "False"):
+                raise FormatError(f"{table} line {number}: unknown class or is_valid value")
+            split = "val" if row["is_valid"] == "True" else "train"
+            splits[split].append((row["path"], wnids.index(row["noisy_labels_0"])))
+        for split, items in splits.items():
+            write_index(out, split, images, items)
+
+    return build
+
+
+IMAGENETTE = _archive(
+    "imagenette2",
+    "sha256:6cbfac238434d89fe99e651496f0812ebc7a10fa62bd42d6874042bf01de4efd",
+    1557161267,
+)
+IMAGENETTE_320 = _archive(
+    "imagenette2-320",
+    "sha256:569b4497c98db6dd29f335d1f109cf315fe127053cedf69010d047f0188e158c",
+    341663724,
+)
+IMAGENETTE_160 = _archive(
+    "imagenette2-160",
+    "sha256:64d0c4859f35a461889e0147755a999a48b49bf38a7e0f9bd27003f10db02fe5",
+    99003388,
+)
+IMAGEWOOF = _archive("imagewoof2")  # no published checksum
+IMAGEWOOF_320 = _archive("imagewoof2-320")  # no published checksum
+IMAGEWOOF_160 = _archive("imagewoof2-160")  # no published checksum
+IMAGENETTE_INDEX = _index("noisy_imagenette.csv", IMAGENETTE_CLASSES)
+IMAGEWOOF_INDEX = _index("noisy_imagewoof.csv", IMAGEWOOF_CLASSES)
+
+TAGS = ["images", "classification", "colour", "imagenet", "folder"]
+
+
+def _variant(archive, build_index, classes, *, id, name, description):
+    """The definition of one archive: its folder, the index built from its CSV, the typed splits."""
+
+    def splits(images, index):
+        return {
+            "train": ImageFolder.from_index(images, index, "train"),
+            "validation": ImageFolder.from_index(images, index, "val"),
+            "categories": [classes[w] for w in sorted(classes)],
+        }
+
+    splits.__name__ = id.replace("-", "_")
+    declared = dataset(
+        ImageFolderClassification,
+        id=id,
+        name=name,
+        url=HOMEPAGE,
+        tags=TAGS,
+        description=description,
+        license=LICENSE,
+        citation=CITATION,
+        homepage=HOMEPAGE,
+    )(splits)
+    return archive(derived("index", build_index, archive)(declared))
+
+
+imagenette = _variant(
+    IMAGENETTE, IMAGENETTE_INDEX, IMAGENETTE_CLASSES, id="imagenette", name="Imagenette (full size)",
+    description="""Imagenette: 10 easily classified ImageNet classes, full-size JPEG images.
+
+9,469 training and 3,925 validation images of tench, English springer,
+cassette player, chain saw, church, French horn, garbage truck, gas pump,
+golf ball and parachute; sizes vary. Decoded on access as (H, W, 3) uint8.""",
+)
+imagenette_320 = _variant(
+    IMAGENETTE_320, IMAGENETTE_INDEX, IMAGENETTE_CLASSES, id="imagenette-320", name="Imagenette (320 px)",
+    description="""Imagenette with images resized so that their shorter side is 320 pixels.
+
+The 10 classes and splits of com.github.fastai.imagenette.""",
+)
+imagenette_160 = _variant(
+    IMAGENETTE_160, IMAGENETTE_INDEX, IMAGENETTE_CLASSES, id="imagenette-160", name="Imagenette (160 px)",
+    description="""Imagenette with images resized so that their shorter side is 160 pixels.
+
+The 10 classes and splits of com.github.fastai.imagenette.""",
+)
+imagewoof = _variant(
+    IMAGEWOOF, IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, id="imagewoof", name="Imagewoof (full size)",
+    description="""Imagewoof: 10 dog breeds of ImageNet, hard to tell apart, full-size JPEG images.
+
+9,025 training and 3,929 validation images of Australian terriers, Border
+terriers, Samoyeds, beagles, Shih-Tzus, English foxhounds, Rhodesian
+ridgebacks, dingos, golden retrievers and Old English sheepdogs.""",
+)
+imagewoof_320 = _variant(
+    IMAGEWOOF_320, IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, id="imagewoof-320", name="Imagewoof (320 px)",
+    description="""Imagewoof with images resized so that their shorter side is 320 pixels.
+
+The 10 classes and splits of com.github.fastai.imagewoof.""",
+)
+imagewoof_160 = _variant(
+    IMAGEWOOF_160, IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, id="imagewoof-160", name="Imagewoof (160 px)",
+    description="""Imagewoof with images resized so that their shorter side is 160 pixels.
+
+The 10 classes and splits of com.github.fastai.imagewoof.""",
+)

@@ -1,0 +1,1 @@
+"""Datasets of uk/ac/ox."""

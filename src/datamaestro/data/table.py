@@ -1,0 +1,116 @@
+"""Tables: named, typed columns stored as a numpy structured array (``.npy``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from datamaestro.data.base import Base
+from datamaestro.data.ml import Supervised, share_categories
+from datamaestro.errors import FormatError, UsageError
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(kw_only=True)
+class Table(Base):
+    """Rows of named, typed columns (numbers, strings, integer class labels).
+
+    ``path`` is a ``.npy`` structured array, one field per column. ``target``
+    names the column to predict; when it holds class labels, ``categories[k]``
+    names label ``k``.
+    """
+
+    path: Path
+    target: Optional[str] = None
+    categories: Optional[list[str]] = None
+
+    def data(self) -> np.ndarray:
+        """The whole table as a structured array, memory-mapped (read-only)."""
+        import numpy as np
+
+        try:
+            table = np.load(self.path, mmap_mode="r", allow_pickle=False)
+        except (ValueError, OSError) as e:
+            raise FormatError(f"{self.path}: not a readable .npy file ({e})") from None
+        if table.dtype.names is None:
+            raise FormatError(f"{self.path}: not a table (the array has no named columns)")
+        return table
+
+    def __len__(self) -> int:
+        return int(self.data().shape[0])
+
+    @property
+    def columns(self) -> list[str]:
+        """The column names, in order."""
+        return list(self.data().dtype.names or ())
+
+    def column(self, name: str) -> np.ndarray:
+        """One column as a plain array."""
+        table = self.data()
+        if name not in (table.dtype.names or ()):
+            raise UsageError(f"no column {name!r}; the columns are: {', '.join(table.dtype.names or ())}")
+        return table[name]
+
+    def arrays(
+        self, columns: Optional[Sequence[str]] = None, one_hot: bool = False
+    ) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """``(features, target)``: the numeric ``columns`` (default: all but the target) as
+        an (N, F) float32 array, and the target column (None without one; ``one_hot``
+        gives (N, classes) float32 rows for a label target)."""
+        import numpy as np
+
+        from datamaestro.loaders.arrays import num_classes, one_hot_rows
+
+        table = self.data()
+        names = list(columns) if columns is not None else [n for n in table.dtype.names or () if n != self.target]
+        for name in names:
+            self.column(name)
+        text = [n for n in names if table.dtype[n].kind not in "biuf"]
+        if text:
+            raise UsageError(
+                f"columns {', '.join(text)} are not numeric; choose numeric columns with columns=[...] "
+                "or use to_pandas() to encode them"
+            )
+        features = np.empty((table.shape[0], len(names)), dtype=np.float32)
+        for k, name in enumerate(names):
+            features[:, k] = table[name]
+        target = None
+        if self.target is not None:
+            target = np.asarray(table[self.target])
+            if one_hot:
+                target = one_hot_rows(target, num_classes(target, self.categories))
+        return features, target
+
+    def to_pandas(self) -> Any:
+        """The table as a ``pandas.DataFrame`` (needs pandas); a label target becomes a
+        categorical column of class names."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise UsageError("to_pandas needs pandas: pip install pandas") from None
+        table = self.data()
+        frame = pd.DataFrame({name: table[name] for name in table.dtype.names or ()})
+        if self.target is not None and self.categories:
+            frame[self.target] = pd.Categorical.from_codes(frame[self.target], categories=self.categories)
+        return frame
+
+    def text_labels(self, indices: Any) -> str | list[str]:
+        """The class name of a label, or the list of names of a sequence of labels."""
+        from datamaestro.loaders.arrays import text_labels
+
+        return text_labels(self.categories, indices)
+
+
+@dataclass(kw_only=True)
+class TableClassification(Supervised):
+    """Train/test ``Table`` splits sharing a label column; ``categories[k]`` names label ``k``."""
+
+    categories: Optional[list[str]] = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        share_categories(self, self.categories, Table)

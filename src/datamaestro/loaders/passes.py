@@ -1,0 +1,80 @@
+"""The order of one pass over N items, cut into batches of indices.
+
+The same convention as ``datamaestro.loaders.batches.Batches``: with a seed,
+pass ``epoch`` visits ``np.random.default_rng([seed, epoch]).permutation(N)``
+(reproducible, and every epoch reshuffles); without one, fresh entropy.
+Used by the loaders whose items are not one array (image files, texts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Generic, Optional, TypeVar
+
+import numpy as np
+
+from datamaestro.errors import UsageError
+
+T = TypeVar("T")
+
+
+def check_options(batch_size: object, seed: object) -> None:
+    """Raise a one-line error for a batch size that is not positive or a negative seed."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise UsageError(f"batch_size must be a positive integer, not {batch_size!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+        raise UsageError(f"seed must be a non-negative integer or None, not {seed!r}")
+
+
+class IndexBatches(Generic[T]):
+    """Iterates ``gather(indices)`` over the batches of one pass; ``len()`` is the number of batches.
+
+    ``indices`` is a slice when the pass is not shuffled, else an array of positions.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        gather: Callable[[slice | np.ndarray], T],
+        *,
+        batch_size: int = 64,
+        shuffle: bool = True,
+        seed: Optional[int] = None,
+        epoch: int = 0,
+        drop_last: bool = False,
+    ):
+        check_options(batch_size, seed)
+        self.gather = gather
+        self.batch_size = int(batch_size)
+        #: the order of this pass (None when not shuffled)
+        self.order: Optional[np.ndarray] = None
+        if shuffle:
+            rng = np.random.default_rng(None if seed is None else [int(seed), int(epoch)])
+            self.order = rng.permutation(n)
+        stop = n - n % self.batch_size if drop_last else n
+        self._starts: Iterator[int] = iter(range(0, stop, self.batch_size))
+        self._count = -(-stop // self.batch_size)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> IndexBatches[T]:
+        return self
+
+    def __next__(self) -> T:
+        start = next(self._starts)
+        end = start + self.batch_size
+        return self.gather(slice(start, end) if self.order is None else self.order[start:end])
+
+
+class PassCounter:
+    """Counts the passes asked of one data object, so that each call reshuffles."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def next(self, epoch: Optional[int]) -> int:
+        """The epoch of this pass: ``epoch`` when given, else the number of earlier calls."""
+        calls = self.calls
+        self.calls += 1
+        return calls if epoch is None else epoch
