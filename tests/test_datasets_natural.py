@@ -105,7 +105,8 @@ def test_svhn_without_scipy_names_the_extra(env, tmp_path: Path):
     result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=os.environ.copy(), timeout=120)
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
-        "datamaestro: error: reading MATLAB .mat files needs scipy; install the extra: pip install 'datamaestro[mat]'"
+        "datamaestro: error: scipy is needed for reading MATLAB .mat files: pip install scipy "
+        "(or, in datamaestro's checkout, pip install -e '.[mat]')"
     )
     assert "Traceback" not in result.stderr
 

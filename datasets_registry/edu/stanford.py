@@ -14,7 +14,8 @@ from datamaestro.definitions import dataset
 from datamaestro.download.archive import archivedownloader
 from datamaestro.download.derived import derived
 from datamaestro.download.single import filedownloader
-from datamaestro.errors import FormatError, UsageError
+from datamaestro.errors import FormatError
+from datamaestro.optional import require
 from datasets_registry._arrays import npy_split, save_split
 
 SVHN_HOMEPAGE = "https://ufldl.stanford.edu/housenumbers/"
@@ -41,12 +42,9 @@ SVHN_EXTRA = _svhn_file("extra", "a133a4beb38a00fcdda90c9489e0c04f900b660ce8a316
 
 def read_mat(path: Path) -> dict:
     """The variables of a MATLAB v5 file, read with scipy.io (extra ``datamaestro[mat]``)."""
+    scipy_io = require("scipy.io", "reading MATLAB .mat files", "scipy", "mat")
     try:
-        import scipy.io
-    except ImportError:
-        raise UsageError("reading MATLAB .mat files needs scipy; install the extra: pip install 'datamaestro[mat]'") from None
-    try:
-        return scipy.io.loadmat(path)
+        return scipy_io.loadmat(path)
     except (ValueError, TypeError, OSError, EOFError, NotImplementedError) as e:
         raise FormatError(f"{path}: not a readable MATLAB v5 .mat file ({e})") from None
 
@@ -106,7 +104,7 @@ def svhn(train_mat, test_mat, arrays):
     73,257 training and 26,032 test images (the 531,131 "extra" images are
     the dataset edu.stanford.svhn-extra), converted once from the MATLAB files into (N, 3, 32, 32)
     uint8 arrays. Labels are the digits 0 to 9 (the files use 10 for 0).
-    Needs scipy to prepare: ``pip install 'datamaestro[mat]'``.
+    Needs scipy to prepare: ``pip install -e '.[mat]'``.
     """
     return {"train": npy_split(arrays, "train"), "test": npy_split(arrays, "test"), "categories": DIGITS}
 
@@ -128,7 +126,7 @@ def svhn_extra(extra_mat, arrays):
 
     The ``extra_32x32.mat`` file of SVHN (1.3 GB), a single split converted
     into (N, 3, 32, 32) uint8 arrays and digit labels 0 to 9; use it with
-    ``edu.stanford.svhn``. Needs scipy to prepare: ``pip install 'datamaestro[mat]'``.
+    ``edu.stanford.svhn``. Needs scipy to prepare: ``pip install -e '.[mat]'``.
     """
     split = npy_split(arrays, "extra")
     split.categories = list(DIGITS)

@@ -25,8 +25,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from datamaestro.errors import FormatError, MissingDependencyError, UnsafePathError
+from datamaestro.errors import FormatError, UnsafePathError
 from datamaestro.formats.dataset import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset
+from datamaestro.optional import pillow
 
 log = logging.getLogger("datamaestro")
 
@@ -41,15 +42,6 @@ IMAGE_EXTENSIONS = {
     ".jpg", ".jpeg", ".jpe", ".jp2", ".png", ".bmp", ".dib", ".tif", ".tiff", ".tga",
     ".webp", ".pfm", ".sr", ".ras", ".exr", ".hdr", ".pic", ".pbm", ".pgm", ".ppm", ".pxm", ".pnm",
 }
-
-
-def pillow() -> Any:
-    """The ``PIL.Image`` module, or an error saying which extra to install."""
-    try:
-        from PIL import Image
-    except ImportError:
-        raise MissingDependencyError("image files", "Pillow", "images") from None
-    return Image
 
 
 def read(folder: Path, *, allow_outside_links: bool = False) -> Dataset:

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from datamaestro.errors import DatamaestroError, FormatError, UsageError
+from datamaestro.errors import FormatError, UsageError
 from datamaestro.loaders.arrays import METHODS, Size, normalized, target_size
+from datamaestro.optional import pillow
 
 if TYPE_CHECKING:
     from datamaestro.data.folder import ImageFolder
@@ -30,17 +31,6 @@ if TYPE_CHECKING:
 MODES = {"RGB": 3, "L": 0}
 #: below this many images a batch is decoded in the calling thread
 PARALLEL_MIN = 8
-
-
-def pillow() -> Any:
-    """The ``PIL.Image`` module, or a one-line error saying which extra to install."""
-    try:
-        from PIL import Image
-    except ImportError:
-        raise DatamaestroError(
-            "image files need Pillow: install the images extra (pip install 'datamaestro[images]')"
-        ) from None
-    return Image
 
 
 def default_workers() -> int:

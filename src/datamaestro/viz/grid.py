@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from datamaestro.errors import MissingDependencyError, UsageError
+from datamaestro.errors import UsageError
+from datamaestro.optional import require
 from datamaestro.viz.arrays import as_images, label_texts
 
 if TYPE_CHECKING:
@@ -129,11 +130,7 @@ def show_images(
 
 def pillow_modules() -> tuple[Any, Any, Any]:
     """Pillow's ``Image``, ``ImageDraw`` and ``ImageFont``, or an error naming the extra to install."""
-    try:
-        from PIL import Image, ImageDraw, ImageFont
-    except ImportError:
-        raise MissingDependencyError("drawing images", "Pillow", "images") from None
-    return Image, ImageDraw, ImageFont
+    return tuple(require(f"PIL.{name}", "drawing images", "Pillow", "images") for name in ("Image", "ImageDraw", "ImageFont"))  # type: ignore[return-value]
 
 
 def _text_height(font: Any) -> int:
