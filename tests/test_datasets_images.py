@@ -392,3 +392,16 @@ def test_oxford_iiit_pet_bad_annotations(env, server, line, message):
     module = patched_pets(env, images, annotations)
     with pytest.raises(FormatError, match=re.escape(message)):
         prepare_dataset(f"{module}.oxford-iiit-pet")
+
+
+def test_imagenette_export_cli_with_a_filter(imagenette, cli, tmp_path):
+    """`datamaestro export` takes image folders too; a filter selects before anything is decoded."""
+    from datamaestro.formats import read
+
+    dataset_id, _ = imagenette
+    out = tmp_path / "tenches"
+    result = cli("export", dataset_id, "-f", "mnist_csv", "-o", str(out), "--filter", "label=tench")
+    assert result.returncode == 0, result.stderr
+    back = read(out, "mnist_csv")
+    tench = back.categories.index("tench")
+    assert {name: s.labels.tolist() for name, s in back.subsets.items()} == {"train": [tench], "validation": []}

@@ -84,10 +84,10 @@ class Subset:
         images: Optional[Images]
         if self.images is None:
             images = None
-        elif isinstance(self.images, np.ndarray):
-            images = self.images[mask]
-        else:
+        elif isinstance(self.images, list):
             images = [im for im, keep in zip(self.images, mask) if keep]
+        else:  # arrays, and lazy sequences (image folders) that select without decoding
+            images = self.images[mask]
         ids = [x for x, keep in zip(self.item_ids(), mask) if keep]
         return Subset(images, self.labels[mask], ids)
 

@@ -106,6 +106,10 @@ def from_data(data: Any) -> Dataset:
     """The in-memory dataset of a prepared ``ImageClassification`` (or one ``LabelledImages``)."""
     from datamaestro.data.images import ImageClassification, LabelledImages
 
+    export = getattr(data, "export_dataset", None)
+    if callable(export):  # data kinds that know their own layout (image folders)
+        exported: Dataset = export()
+        return exported
     splits: dict[str, Any]
     if isinstance(data, LabelledImages):
         splits = {"default": data}
