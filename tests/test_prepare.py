@@ -336,3 +336,25 @@ def test_traceback_only_when_asked(env, cli):
     assert result.returncode == 1
     assert "Traceback (most recent call last)" in result.stderr
     assert "ConfigError" in result.stderr
+
+
+def test_a_published_file_already_in_the_data_folder_is_not_downloaded_again(env, server, cli):
+    """Two datasets of one published file (like EMNIST's six splits of one zip): one download, one copy on disk."""
+    from test_reliability import blob_module
+
+    data = bytes(range(256)) * 400
+    server.files["/shared/big.bin"] = data
+    url, checksum = server.url("shared/big.bin"), f"md5:{md5(data)}"
+    write_module(env.use_registry(), "org.rel", blob_module({
+        "first": [("big.bin", url, checksum)], "second": [("big.bin", url, checksum)],
+    }))
+    assert cli("prepare", "-q", "org.rel.first").returncode == 0
+    result = cli("prepare", "org.rel.second")
+    assert result.returncode == 0, result.stderr
+    first, second = (env.data / "datasets" / f"org.rel.{n}" / "big.bin" for n in ("first", "second"))
+    assert f"org.rel.second: big.bin is already in {first}: using it" in result.stderr
+    assert server.gets("/shared/big.bin") == 1
+    assert second.read_bytes() == data and second.stat().st_ino == first.stat().st_ino
+    assert cli("verify").stdout.splitlines() == ["org.rel.first: OK (1 file)", "org.rel.second: OK (1 file)"]
+    assert cli("rm", "--yes", "org.rel.first").returncode == 0
+    assert second.read_bytes() == data  # a hard link: the other dataset keeps its file

@@ -205,6 +205,24 @@ class DataFolder:
         with atomic_file(self.manifest_path(manifest.dataset_id)) as f:
             f.write(manifest.dumps())
 
+    def find_verified(self, checksum: str, exclude: str) -> Optional[Path]:
+        """A prepared file of another dataset that is a published download verified by ``checksum``."""
+        for dataset_id in self.recorded_ids():
+            if dataset_id == exclude:
+                continue
+            manifest = self.read_manifest(dataset_id)
+            for entry in manifest.entries.values() if manifest else ():
+                if (
+                    entry.kind == "file"
+                    and entry.verified_by == checksum
+                    and entry.original is not None
+                    and entry.original.sha256 == entry.sha256  # the file in place is the download itself
+                ):
+                    path = self.resource_path(dataset_id, entry.name)
+                    if path.is_file() and not path.is_symlink() and path.stat().st_size == entry.size:
+                        return path
+        return None
+
     def remove(self, path: Path) -> int:
         """Delete a file or folder of this data folder (never the folder itself, never through a
         link: a link is removed, not followed); returns the bytes freed."""

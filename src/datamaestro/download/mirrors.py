@@ -69,19 +69,22 @@ def fetch_checked(
     url: str,
     checksum: Optional[Checksum],
     size: Optional[int],
-    sha256: bool = True,
+    twin: Optional[Path] = None,
 ) -> Fetched:
     """Download ``url`` to the resource's partial file (resuming it), hashing it; checks ``size``.
 
-    The bytes are hashed with the checksum's algorithm, and with sha256 unless
-    ``sha256`` is false (then ``Fetched.sha256`` is None). With ``prepare
-    --from DIR`` the file is copied from ``DIR/<file name of url>`` instead.
-    The partial file is deleted when its size is wrong.
+    The bytes are hashed with sha256 and with the checksum's algorithm. With
+    ``prepare --from DIR`` the file is copied from ``DIR/<file name of url>``
+    instead; ``twin``, the same published file already in the data folder, is
+    linked (or copied). The partial file is deleted when its size is wrong.
     """
     partial = partial_path(ctx, name)
-    algorithms = sorted({*(["sha256"] if sha256 else []), *([checksum.algorithm] if checksum else [])})
+    algorithms = sorted({"sha256", *([checksum.algorithm] if checksum else [])})
     settings = ctx.settings
-    if settings.source_dir is not None:
+    if twin is not None:
+        digests = _copy(twin, partial, algorithms, link=True)
+        origin = str(twin)
+    elif settings.source_dir is not None:
         source = local_copy(ctx, url)
         digests = _copy(source, partial, algorithms)
         origin = str(source)
@@ -267,13 +270,20 @@ def _write_note(partial: Path, url: str, validator: Optional[str]) -> None:
         raise
 
 
-def _copy(source: Path, dest: Path, algorithms: list[str]) -> dict[str, str]:
-    """Copy ``source`` to ``dest``, returning the digests of its bytes."""
+def _copy(source: Path, dest: Path, algorithms: list[str], link: bool = False) -> dict[str, str]:
+    """Copy ``source`` to ``dest`` (a hard link with ``link``, where the file system allows),
+    returning the digests of its bytes."""
     hashers = {a: hashlib.new(a) for a in set(algorithms)}
     dest.parent.mkdir(parents=True, exist_ok=True)
     _note_path(dest).unlink(missing_ok=True)  # these bytes come from no URL: never resumed
+    dest.unlink(missing_ok=True)
     try:
-        with open(source, "rb") as src, open(dest, "wb") as out:
+        if link:
+            try:
+                os.link(source, dest)
+            except OSError:
+                link = False
+        with open(source, "rb") as src, open(os.devnull if link else dest, "wb") as out:
             while chunk := src.read(1 << 20):
                 out.write(chunk)
                 for h in hashers.values():
@@ -331,13 +341,22 @@ class RemoteResource(Resource):
         }
 
     def produce(self, ctx: PrepareContext, dest: Path) -> Entry:
+        twin = None
+        if self.checksum and ctx.settings.source_dir is None and not ctx.settings.force:
+            twin = ctx.folder.find_verified(str(self.checksum), exclude=ctx.dataset_id)
+        if twin is not None:  # the same published file, already in the data folder: no download
+            try:
+                log.info("%s: %s is already in %s: using it", ctx.dataset_id, self.name, twin)
+                return self._from(ctx, self.url, dest, twin)
+            except (DownloadError, FormatError) as e:
+                log.info("%s: %s could not be used (%s); downloading", ctx.dataset_id, twin, e)
         return try_urls(ctx, self.name, self.urls(ctx), lambda url: self._from(ctx, url, dest))
 
-    def _from(self, ctx: PrepareContext, url: str, dest: Path) -> Entry:
-        """Fetch ``url`` (or its local copy), check it, and unpack it to ``dest``."""
+    def _from(self, ctx: PrepareContext, url: str, dest: Path, twin: Optional[Path] = None) -> Entry:
+        """Fetch ``url`` (or its local copy, or ``twin``), check it, and unpack it to ``dest``."""
         from datamaestro.download import verify
 
-        fetched = fetch_checked(ctx, self.name, url, self.checksum, self.size)
+        fetched = fetch_checked(ctx, self.name, url, self.checksum, self.size, twin)
         verify.check_download(self.checksum, fetched, rescuable=self.rescuable())
         label = f"{self.name} of {ctx.dataset_id}"
         try:
