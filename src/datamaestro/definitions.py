@@ -20,6 +20,7 @@ from datamaestro.download import PrepareContext, Resource
 from datamaestro.download.mirrors import OfflineError
 from datamaestro.errors import ChecksumError, DefinitionError, DownloadError
 from datamaestro.storage import remove
+from datamaestro.store.obtain import offline_note, usable_offline
 
 log = logging.getLogger("datamaestro")
 
@@ -82,7 +83,7 @@ class DatasetDefinition:
         """
         ctx = self.context(settings)
         if settings.force or not self.is_prepared(settings):
-            local = settings.source_dir is not None
+            local = settings.source_dir is not None or usable_offline(settings)  # a local store too
             if settings.offline and not local:
                 raise OfflineError(self._offline_message(ctx))
             with ctx.folder.lock(self.id):
@@ -120,7 +121,7 @@ class DatasetDefinition:
         return (
             f"offline mode: {self.id} is not prepared (missing {', '.join(missing)}); "
             f"run 'datamaestro prepare {self.id}' with network access, "
-            f"or 'datamaestro prepare {self.id} --from DIR' with a copy of its files"
+            f"or 'datamaestro prepare {self.id} --from DIR' with a copy of its files{offline_note(ctx.settings)}"
         )
 
     def build(self, ctx: PrepareContext) -> Base:

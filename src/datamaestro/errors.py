@@ -54,3 +54,13 @@ class FormatError(DatamaestroError):
 
 class UnsafePathError(DatamaestroError):
     """A path would lead outside the folder it must stay in (data folder, output folder)."""
+
+
+class StoreError(DatamaestroError):
+    """The team store cannot be used: unreachable, refused bytes, invalid record, missing extra."""
+
+
+class NotInStoreError(StoreError):
+    """``pull`` (store only) needs a file that the store does not hold."""
+
+    exit_code = 3

@@ -24,6 +24,8 @@ from datamaestro.download.checksum import Checksum
 from datamaestro.download.http import Policy, TransferError, fetch
 from datamaestro.errors import ChecksumError, DownloadError
 from datamaestro.storage import StorageError, disk_error
+from datamaestro.store.obtain import obtain, offline_note, usable_offline
+from datamaestro.store.transfer import Original
 
 log = logging.getLogger("datamaestro")
 
@@ -51,6 +53,8 @@ class Fetched:
     matches: bool
     #: why a local copy accepted by --no-verify does not match (None otherwise)
     unverified: Optional[str] = None
+    #: where in the team store the bytes came from and what verified them (None: not from a store)
+    store: Optional[str] = None
 
 
 def fetch_checked(
@@ -69,28 +73,40 @@ def fetch_checked(
     The partial file is deleted when its size is wrong.
     """
     partial = partial_path(ctx, name)
-    algorithms = sorted({*(["sha256"] if sha256 else []), *([checksum.algorithm] if checksum else [])})
     settings = ctx.settings
+    sha256 = sha256 or bool(settings.store_url)  # the store names originals by their sha256
+    algorithms = sorted({*(["sha256"] if sha256 else []), *([checksum.algorithm] if checksum else [])})
+    store_note = None
     if settings.source_dir is not None:
         source = local_copy(ctx, url)
         digests = _copy(source, partial, algorithms)
         origin = str(source)
     else:
-        if settings.offline:
-            raise OfflineError(f"offline mode: not downloading {url}")
-        validator = _claim_partial(partial, url)
-        transfer = fetch(
-            url,
-            partial,
-            algorithms,
-            f"{ctx.dataset_id}: {name}",
-            settings.quiet,
-            Policy.from_settings(settings),
-            size,
-            validator,
-            lambda new: _write_note(partial, url, new),
-        )
-        digests = transfer.digests
+        def download() -> Original:
+            if settings.offline:
+                raise OfflineError(f"offline mode: not downloading {url}")
+            validator = _claim_partial(partial, url)
+            transfer = fetch(
+                url,
+                partial,
+                algorithms,
+                f"{ctx.dataset_id}: {name}",
+                settings.quiet,
+                Policy.from_settings(settings),
+                size,
+                validator,
+                lambda new: _write_note(partial, url, new),
+            )
+            return Original(transfer.digests.get("sha256", ""), partial.stat().st_size, url, transfer.digests)
+
+        # Issue 12, the team store: the one call into datamaestro.store (the new pipeline takes it
+        # over). obtain() puts the store's verified copy at `partial`, or calls download() (and
+        # pushes its result with push: auto); without a store it is download().
+        original = obtain(settings, ctx.dataset_id, name, partial, declared=checksum, download=download, size=size)
+        if original.store is not None:
+            _note_path(partial).unlink(missing_ok=True)  # these bytes come from no URL: never resumed
+            store_note = f"from the store {original.store}, verified by {original.verified}"
+        digests = original.digests
         origin = url
     got = partial.stat().st_size
     if size is not None and got != size:
@@ -102,11 +118,14 @@ def fetch_checked(
     if checksum and not matches and settings.source_dir is not None and settings.no_verify:
         unverified = f"expected {checksum}, got {digest}"
         matches = True  # accepted: the resource records it (no_verify_note)
-    return Fetched(partial, origin, got, digests.get("sha256"), digest, matches, unverified)
+    return Fetched(partial, origin, got, digests.get("sha256"), digest, matches, unverified, store_note)
 
 
 def no_verify_note(ctx: PrepareContext, name: str, fetched: Fetched) -> dict[str, Any]:
-    """Manifest fields of a copy that only ``--no-verify`` accepted (saying so); else {}."""
+    """Manifest fields of a copy that no published checksum verified: accepted by ``--no-verify``
+    (saying so), or taken from the team store (saying where and what verified it); else {}."""
+    if fetched.store is not None:
+        return {"store": fetched.store}
     if fetched.unverified is None:
         return {}
     log.warning(
@@ -155,11 +174,11 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
     if local:  # one try per distinct local file
         names = [_file_name(u) for u in urls]
         urls = [u for i, u in enumerate(urls) if names[i] not in names[:i]]
-    elif settings.offline:
+    elif settings.offline and not usable_offline(settings):  # a local store may still serve it
         raise OfflineError(
             f"offline mode: {what} is not prepared and would be downloaded from {urls[0]}; "
             "run without --offline (and DATAMAESTRO_OFFLINE) or use "
-            f"'datamaestro prepare {ctx.dataset_id} --from DIR'"
+            f"'datamaestro prepare {ctx.dataset_id} --from DIR'{offline_note(settings)}"
         )
     else:
         resumable = _partial_url(partial_path(ctx, name))

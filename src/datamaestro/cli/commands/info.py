@@ -19,6 +19,7 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
     """The facts ``info`` prints, as a dict."""
     from datamaestro.config import load_settings
     from datamaestro.registry import Registry
+    from datamaestro.storage import DataFolder
 
     settings = load_settings(data, quiet=quiet)
     definition = Registry().definition(dataset_id)
@@ -35,6 +36,10 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
     }
     if info["prepared"]:
         info["splits"] = split_facts(definition, settings)
+        recorded = DataFolder(settings.datadir).read_manifest(definition.id).get("files", {})
+        for f in info["files"]:  # taken from the team store: from where, and what verified it
+            if "store" in recorded.get(f["name"], {}):
+                f["store"] = recorded[f["name"]]["store"]
     return info
 
 
