@@ -113,11 +113,11 @@ def obtain(
 
     original: Optional[Original] = None
     try:
-        with hold(store, f"leases/{dataset_id}/{name}", pushed, what) as held:
-            if not held:
-                found = _from_store(store, settings, dataset_id, name, dest, declared, size, False, refused)
-                if found is not None:
-                    return found
+        with hold(store, f"leases/{dataset_id}/{name}", pushed, what):
+            # pushed by the lease's last holder, or by another machine since the first look
+            found = _from_store(store, settings, dataset_id, name, dest, declared, size, False, refused)
+            if found is not None:
+                return found
             original = download()
             if _verified(original, declared, size):
                 _push(store, settings, dataset_id, name, dest, original, declared, bool(refused))
