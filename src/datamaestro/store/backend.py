@@ -16,6 +16,7 @@ object only once its upload completed.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import sys
@@ -191,6 +192,10 @@ class Store:
                 return True
             except FileExistsError:
                 return False
+            except OSError as e:
+                if e.errno == errno.EBUSY:  # S3's 409: another machine's create of it is in flight
+                    return False
+                raise
             except NO_EXCLUSIVE:
                 if self.fs.exists(target):
                     return False
