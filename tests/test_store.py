@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from httpserver import Fault
 from makefiles import gz, md5, sha256, write_module
 from test_reliability import FAST, blob_module, payload
 
@@ -274,24 +275,32 @@ def test_an_expired_lease_is_taken_over(env, server, team, cli, monkeypatch):
     assert not lease.exists() and server.gets("/o/a.idx.gz") == 1
 
 
-def test_four_data_folders_at_once_contact_the_origin_once_per_file(env, server, team, tmp_path):
-    for path in ORIGINALS:
-        from httpserver import Fault
+def machines_at_once(server, tmp_path, count: int) -> list[str]:
+    """``count`` processes, each with its own data folder, preparing org.team.mix at once.
 
-        server.faults[path] = Fault(trickle=4000, pause=0.05)  # slow: the others start meanwhile
+    Checks that all succeed with the same files and that the origin served each file
+    once; returns their stderr.
+    """
+    for path in ORIGINALS:  # slow enough that the others start while the first downloads
+        server.faults[path] = Fault(trickle=4000, pause=0.05)
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "datamaestro", "--data", str(tmp_path / f"m{i}"), "prepare", ID],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
         )
-        for i in range(4)
+        for i in range(count)
     ]
-    results = [(p.communicate(timeout=120), p.returncode) for p in processes]
+    results = [(p.communicate(timeout=180), p.returncode) for p in processes]
     for (_, stderr), code in results:
         assert code == 0, stderr
     assert {path: server.gets(path) for path in ORIGINALS} == {path: 1 for path in ORIGINALS}
-    for i in range(4):
+    for i in range(count):
         assert installed(tmp_path / f"m{i}") == installed(tmp_path / "m0")
+    return [stderr for (_, stderr), _ in results]
+
+
+def test_four_data_folders_at_once_contact_the_origin_once_per_file(env, server, team, tmp_path):
+    machines_at_once(server, tmp_path, 4)
 
 
 def test_config_store_section(env, cli):

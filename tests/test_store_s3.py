@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 
 import pytest
-from httpserver import Fault
 from makefiles import sha256
 from test_reliability import FAST
-from test_store import ID, ORIGINALS, expected_record, installed, one_line_error, origin_gets
+from test_store import ID, ORIGINALS, expected_record, installed, machines_at_once, one_line_error, origin_gets
 from test_store import team as team  # noqa: F401 (the fixture)
 
 s3fs = pytest.importorskip("s3fs", reason="the S3 tests need s3fs and moto[server] (the 'test' extra)")
@@ -93,23 +89,8 @@ def test_wrong_bytes_in_the_s3_store_are_refused_and_the_origin_used(env, server
 def test_eight_data_folders_at_once_contact_the_origin_once_per_file(env, server, bucket, tmp_path):
     fs, name = bucket
     configure(env, f"s3://{name}/team", push="auto")
-    for path in ORIGINALS:  # slow enough that all eight start while the first downloads
-        server.faults[path] = Fault(trickle=4000, pause=0.05)
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "datamaestro", "--data", str(tmp_path / f"m{i}"), "prepare", ID],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
-        )
-        for i in range(8)
-    ]
-    results = [(p.communicate(timeout=180), p.returncode) for p in processes]
-    for (_, stderr), code in results:
-        assert code == 0, stderr
-    assert {path: server.gets(path) for path in ORIGINALS} == {path: 1 for path in ORIGINALS}
-    waited = [e for (_, e), _ in results if "another machine is fetching it for the store" in e]
-    assert len(waited) >= 7
-    for i in range(8):
-        assert installed(tmp_path / f"m{i}") == installed(tmp_path / "m0")
+    stderrs = machines_at_once(server, tmp_path, 8)
+    assert sum("another machine is fetching it for the store" in e for e in stderrs) >= 7
     assert json.loads(fs.cat(f"{name}/team/records/{ID}.json"))["files"] == expected_record(server)
     assert fs.find(f"{name}/team/leases") == []  # every lease released
 
