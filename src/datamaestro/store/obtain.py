@@ -45,11 +45,9 @@ def usable_offline(settings: Settings) -> bool:
 
 
 def offline_note(settings: Settings) -> str:
-    """What to add to an offline error about the store ('' without a store)."""
-    if not settings.store_url:
+    """What an offline error adds about a store that offline mode does not use ('' if none)."""
+    if not settings.store_url or usable_offline(settings):
         return ""
-    if usable_offline(settings):
-        return f"; the store {printable(settings.store_url)} does not hold it either"
     return (
         f"; the store {printable(settings.store_url)} is not used offline, "
         "because only a store on a local path (file:// or a folder) is"
@@ -108,13 +106,16 @@ def obtain(
     if settings.store_push != "auto":
         return download()
 
-    def pushed() -> bool:
-        return _from_store(store, settings, dataset_id, name, dest, declared, size, False, refused) is not None
+    def pushed() -> bool:  # a cheap look, while waiting for the lease's holder
+        if declared is not None and declared.algorithm == "sha256":
+            return store.size(store.blob(declared.hexdigest)) is not None
+        record = read_record(store, dataset_id)
+        return record is not None and name in record.files
 
     original: Optional[Original] = None
     try:
         with hold(store, f"leases/{dataset_id}/{name}", pushed, what):
-            # pushed by the lease's last holder, or by another machine since the first look
+            # pushed by the lease's holder while this machine waited, or by another since the first look
             found = _from_store(store, settings, dataset_id, name, dest, declared, size, False, refused)
             if found is not None:
                 return found
