@@ -156,7 +156,8 @@ def _from_store(
         )
     except StoreError as e:
         if store_only:
-            raise StoreError(f"{dataset_id}: {name}: {e}; pull never uses the origin") from None
+            never = "offline mode" if settings.offline else "pull"
+            raise StoreError(f"{dataset_id}: {name}: {e}; {never} never uses the origin") from None
         log.warning("%s: %s: %s; refused, trying the origin", dataset_id, name, e)
         refused.append(str(e))
         return None
