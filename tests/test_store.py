@@ -215,6 +215,10 @@ def test_hostile_records_are_refused_and_nothing_outside_is_touched(env, server,
 def test_store_ls_and_verify(env, server, team, cli):
     empty = cli("store", "ls")
     assert empty.returncode == 0 and empty.stdout == "" and "holds no dataset" in empty.stderr
+    (team / "records").mkdir()
+    (team / "records" / "..hidden.json").write_text("{}")  # not a dataset id: never read
+    ignored = cli("store", "ls")
+    assert ignored.stderr == f"warning: {team.as_uri()}/records/..hidden.json: not a dataset id, ignored\nthe store {team.as_uri()} holds no dataset\n"
     assert cli("prepare", "-q", ID).returncode == 0
     listing = cli("store", "ls", "--json")
     rows = json.loads(listing.stdout)
@@ -390,3 +394,29 @@ def test_obtain_refuses_a_destination_outside_the_data_folder(env, tmp_path):
     settings = memory_settings(env, tmp_path / "data", f"memory://x-{uuid.uuid4().hex}")
     with pytest.raises(UnsafePathError):
         obtain(settings, "org.x", "x.bin", tmp_path / "elsewhere" / "x.bin", declared=None, download=lambda: None)  # type: ignore[arg-type,return-value]
+
+
+def test_archives_are_stored_as_published_and_extracted_where_pulled(env, server, cli, tmp_path):
+    import yaml
+    from test_archive import define, good_members, tar_bytes
+
+    archive = tar_bytes(good_members())
+    dataset = define(env, server, archive, "pkg.tar.gz")
+    store = tmp_path / "store"
+    config = yaml.safe_load(env.config.read_text())
+    env.write_config({**config, "store": {"url": str(store)}})
+    assert cli("prepare", "-q", dataset).returncode == 0
+    pushed = cli("push", dataset)
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"{dataset}: content is installed extracted, not as downloaded: fetching its original again" in pushed.stderr
+    assert server.gets("/files/pkg.tar.gz") == 2
+    assert blob_path(store, archive).read_bytes() == archive
+    other = tmp_path / "machine2"
+    assert cli("--data", str(other), "pull", dataset).returncode == 0
+    assert server.gets("/files/pkg.tar.gz") == 2
+    assert (other / "datasets" / dataset / "content" / "sub" / "b.txt").read_bytes() == b"beta"
+    # the manifest of an extracted archive keeps the archive's sha256: a blob already stored is not fetched again
+    (store / "records" / f"{dataset}.json").unlink()
+    again = cli("push", "-q", dataset)
+    assert again.stdout == f"{dataset}: 0 uploaded, 1 already in the store ({store})\n"
+    assert server.gets("/files/pkg.tar.gz") == 2 and (store / "records" / f"{dataset}.json").is_file()
