@@ -20,7 +20,7 @@ from datamaestro.download import PrepareContext, Resource
 from datamaestro.download.mirrors import OfflineError
 from datamaestro.errors import ChecksumError, DefinitionError, DownloadError
 from datamaestro.storage import remove
-from datamaestro.store.obtain import offline_note, usable_offline
+from datamaestro.store.offline import offline_note, usable_offline
 
 log = logging.getLogger("datamaestro")
 

@@ -24,8 +24,7 @@ from datamaestro.download.checksum import Checksum
 from datamaestro.download.http import Policy, TransferError, fetch
 from datamaestro.errors import ChecksumError, DownloadError
 from datamaestro.storage import StorageError, disk_error
-from datamaestro.store.obtain import obtain, offline_note, usable_offline
-from datamaestro.store.transfer import Original
+from datamaestro.store.offline import offline_note, usable_offline
 
 log = logging.getLogger("datamaestro")
 
@@ -82,6 +81,9 @@ def fetch_checked(
         digests = _copy(source, partial, algorithms)
         origin = str(source)
     else:
+        from datamaestro.store.obtain import obtain
+        from datamaestro.store.transfer import Original
+
         def download() -> Original:
             if settings.offline:
                 raise OfflineError(f"offline mode: not downloading {url}")

@@ -21,6 +21,7 @@ from datamaestro.errors import NotInStoreError, StoreError, UsageError
 from datamaestro.paths import inside, printable
 from datamaestro.store.backend import Store
 from datamaestro.store.lease import hold
+from datamaestro.store.offline import usable_offline
 from datamaestro.store.records import Entry
 from datamaestro.store.transfer import Original, add_to_record, fetch_blob, push_blob, read_record
 
@@ -32,26 +33,6 @@ def store_of(settings: Settings) -> Optional[Store]:
     if not settings.store_url:
         return None
     return Store(settings.store_url, settings.store_options)
-
-
-def is_local_url(url: str) -> bool:
-    """Whether a store URL is a local path (``file://`` or a plain folder): usable offline."""
-    return url.startswith("file://") or "://" not in url
-
-
-def usable_offline(settings: Settings) -> bool:
-    """Whether offline mode may still take files from the store (only a local one)."""
-    return bool(settings.store_url) and is_local_url(settings.store_url or "")
-
-
-def offline_note(settings: Settings) -> str:
-    """What an offline error adds about a store that offline mode does not use ('' if none)."""
-    if not settings.store_url or usable_offline(settings):
-        return ""
-    return (
-        f"; the store {printable(settings.store_url)} is not used offline, "
-        "because only a store on a local path (file:// or a folder) is"
-    )
 
 
 def check_store_only(settings: Settings) -> Store:
