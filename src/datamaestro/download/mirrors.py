@@ -81,7 +81,7 @@ def fetch_checked(
         digests = _copy(source, partial, algorithms)
         origin = str(source)
     else:
-        from datamaestro.store.obtain import obtain
+        from datamaestro.store.originals import obtain
         from datamaestro.store.transfer import Original
 
         def download() -> Original:

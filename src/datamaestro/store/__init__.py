@@ -1,6 +1,6 @@
 """The team store: prepare once, and every machine takes the verified originals from a shared store.
 
-``obtain`` (``datamaestro.store.obtain``) is the one call the prepare pipeline
+``obtain`` (in ``datamaestro.store.originals``) is the one call the prepare pipeline
 makes; ``push`` and ``pull`` (CLI) move whole datasets. See docs/teams.md.
 Nothing is imported here, so that ``datamaestro.store.offline`` stays light.
 """
@@ -13,7 +13,7 @@ from typing import Any
 def __getattr__(name: str) -> Any:
     """``obtain`` and ``Original``, imported when first asked for."""
     if name == "obtain":
-        from datamaestro.store.obtain import obtain
+        from datamaestro.store.originals import obtain
 
         return obtain
     if name == "Original":

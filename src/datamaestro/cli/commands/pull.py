@@ -16,7 +16,7 @@ def run(args: argparse.Namespace) -> int:
     from datamaestro.api import prepare_dataset
     from datamaestro.config import load_settings
     from datamaestro.registry import Registry
-    from datamaestro.store.obtain import check_store_only
+    from datamaestro.store.originals import check_store_only
 
     settings = load_settings(args.data, quiet=args.quiet, offline=args.offline or None)
     check_store_only(settings)

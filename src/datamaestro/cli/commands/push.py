@@ -20,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from datamaestro.errors import UsageError
     from datamaestro.registry import Registry
     from datamaestro.storage import DataFolder
-    from datamaestro.store.obtain import store_of
+    from datamaestro.store.originals import store_of
     from datamaestro.store.push import push_dataset
 
     if bool(args.ids) == bool(args.all):

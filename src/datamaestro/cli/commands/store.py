@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     from datamaestro.config import load_settings
     from datamaestro.errors import UsageError
     from datamaestro.storage import human_size
-    from datamaestro.store.obtain import store_of
+    from datamaestro.store.originals import store_of
 
     settings = load_settings(args.data, quiet=args.quiet, offline=args.offline or None)
     store = store_of(settings)
