@@ -297,7 +297,8 @@ def machines_at_once(server, tmp_path, count: int) -> list[str]:
     results = [(p.communicate(timeout=180), p.returncode) for p in processes]
     for (_, stderr), code in results:
         assert code == 0, stderr
-    assert {path: server.gets(path) for path in ORIGINALS} == {path: 1 for path in ORIGINALS}
+    gets = {path: server.gets(path) for path in ORIGINALS}
+    assert gets == {path: 1 for path in ORIGINALS}, "\n".join(e for (_, e), _ in results)
     for i in range(count):
         assert installed(tmp_path / f"m{i}") == installed(tmp_path / "m0")
     return [stderr for (_, stderr), _ in results]
