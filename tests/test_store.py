@@ -126,6 +126,12 @@ def test_push_refuses_a_modified_file_and_needs_ids(env, server, team, cli):
     result = cli("push", "-q", ID)
     assert result.returncode == 1
     assert one_line_error(result).startswith(f"{ID}: {env.data / 'datasets' / ID / 'c.idx'} does not match its manifest")
+    # what was pushed before the error is recorded: the next push resumes after it
+    assert sorted(json.loads((team / "records" / f"{ID}.json").read_text())["files"]) == ["a.idx", "b.idx"]
+    (env.data / "datasets" / ID / "c.idx").write_bytes(ORIGINALS["/o/c.idx"])
+    resumed = cli("push", "-q", ID)
+    assert resumed.stdout == f"{ID}: 2 uploaded, 2 already in the store ({team.as_uri()})\n"
+    assert server.gets("/o/a.idx.gz") == 2  # fetched again once, by the first push only
     assert cli("push").returncode == 2
     unprepared = cli("--data", str(env.root / "empty"), "push", ID)
     assert one_line_error(unprepared) == f"{ID} is not prepared in {env.root / 'empty'}; run 'datamaestro prepare {ID}' first"

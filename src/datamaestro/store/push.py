@@ -73,9 +73,10 @@ def push_dataset(settings: Settings, store: Store, definition: DatasetDefinition
                 entries[resource.name] = known
                 report.present.append(resource.name)
                 continue
-            pushed = _push_original(ctx, store, resource, entry)
+            pushed, uploaded = _push_original(ctx, store, resource, entry)
             entries[resource.name] = pushed
-            report.uploaded.append(resource.name)
+            (report.uploaded if uploaded else report.present).append(resource.name)
+            add_to_record(store, dataset_id, {resource.name: pushed})  # an interrupted push resumes after it
     if entries:
         add_to_record(store, dataset_id, entries)
     return report
@@ -100,8 +101,13 @@ def _installed_as_downloaded(resource: RemoteResource) -> bool:
     return isinstance(resource, FileDownloader) and not resource.gunzip
 
 
-def _push_original(ctx: PrepareContext, store: Store, resource: RemoteResource, entry: dict[str, Any]) -> Entry:
-    """Push the original of ``resource``: from the data folder, or fetched again from the origin."""
+def _push_original(
+    ctx: PrepareContext, store: Store, resource: RemoteResource, entry: dict[str, Any]
+) -> tuple[Entry, bool]:
+    """Push the original of ``resource``: from the data folder, or fetched again from the origin.
+
+    Returns its record entry and whether it was uploaded (False: the store had its blob).
+    """
     dataset_id, name = ctx.dataset_id, resource.name
     label = f"{dataset_id}: {name} -> store"
     declared = str(resource.checksum) if resource.checksum else None
@@ -109,23 +115,23 @@ def _push_original(ctx: PrepareContext, store: Store, resource: RemoteResource, 
         path = resource.path(ctx)
         size, sha256 = _check_installed(ctx, resource, entry)
         log.info("%s: pushing %s from %s", dataset_id, name, path)
-        push_blob(store, path, sha256, size, label, ctx.settings.quiet)
-        return Entry(sha256, size, entry.get("url", resource.url), declared)
+        uploaded = push_blob(store, path, sha256, size, label, ctx.settings.quiet)
+        return Entry(sha256, size, entry.get("url", resource.url), declared), uploaded
     log.info(
         "%s: %s is installed %s, not as downloaded: fetching its original again from the origin to push it",
         dataset_id, name, "extracted" if not isinstance(resource, FileDownloader) else "decompressed",
     )
     # the origin only: this copy goes to the store below, not through obtain()
     origin = PrepareContext(dataset_id, dataclasses.replace(ctx.settings, store_url=None))
-    pushed: list[Entry] = []
+    pushed: list[tuple[Entry, bool]] = []
 
     def attempt(url: str) -> None:
         fetched = fetch_checked(origin, name, url, resource.checksum, resource.size)
         if resource.checksum and not fetched.matches:
             raise ChecksumError(f"expected {resource.checksum}, got {fetched.digest}")
         assert fetched.sha256 is not None
-        push_blob(store, fetched.path, fetched.sha256, fetched.size, label, ctx.settings.quiet)
-        pushed.append(Entry(fetched.sha256, fetched.size, url, declared))
+        uploaded = push_blob(store, fetched.path, fetched.sha256, fetched.size, label, ctx.settings.quiet)
+        pushed.append((Entry(fetched.sha256, fetched.size, url, declared), uploaded))
 
     try_urls(origin, name, resource.urls(origin), attempt)
     return pushed[0]
