@@ -23,7 +23,7 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
 
     settings = load_settings(data, quiet=quiet)
     definition = Registry().definition(dataset_id)
-    info = {
+    info: dict[str, Any] = {
         "id": definition.id,
         "name": definition.name,
         "type": definition.type_name,
