@@ -38,6 +38,7 @@ PEERS = {
     "prepare": (["pooch"], []),
     "search": ([], []),
     "unpack": ([], []),
+    "store": (["fsspec", "s3fs", "moto[server]"], []),
 }
 
 
@@ -84,6 +85,7 @@ def ensure_venv(benchmarks: Iterable[str]) -> None:
 
 def _installed(python: Path, requirement: str) -> bool:
     name, _, version = requirement.partition("==")
+    name = name.split("[")[0]  # moto[server] is the distribution moto
     code = (
         "import importlib.metadata as m, sys\n"
         f"try: v = m.version({name!r})\n"

@@ -26,6 +26,7 @@ CONFIG_KEYS: dict[str, tuple[type, ...]] = {
     "connect_timeout": (int, float),
     "read_timeout": (int, float),
     "offline": (bool,),
+    "store": (dict,),
 }
 
 #: numeric keys -> (smallest allowed value, whether that value is allowed)
@@ -64,6 +65,12 @@ class Settings:
     force: bool = False
     #: hash every prepared byte and fetch again only what fails (``--repair``)
     repair: bool = False
+    #: the team store (an fsspec URL), its fsspec storage options, and "auto" to push downloads to it
+    store_url: Optional[str] = None
+    store_options: dict[str, Any] = field(default_factory=dict)
+    store_push: str = "never"
+    #: take files from the store only, never from the origin (``datamaestro pull``)
+    store_only: bool = False
 
     def rewrite(self, url: str) -> str:
         """``url`` with the longest matching mirror prefix replaced."""
@@ -112,12 +119,38 @@ def read_config(path: Optional[Path] = None) -> dict[str, Any]:
             if value < low or (value == low and not inclusive):
                 bound = f">= {low}" if inclusive else f"> {low}"
                 raise ConfigError(f"config file {path}: '{key}' must be {bound}, got {value}")
+    _check_store(path, content.get("store", {}))
     for prefix, target in content.get("mirrors", {}).items():
         if not isinstance(prefix, str) or not isinstance(target, str):
             raise ConfigError(
                 f"config file {path}: mirrors must map URL prefixes to URL prefixes"
             )
     return content
+
+
+STORE_PUSH = ("auto", "never")
+
+
+def _check_store(path: Path, store: dict[str, Any]) -> None:
+    """Refuse a ``store:`` section that is not ``{url: str, options: mapping, push: auto|never}``."""
+    for key, value in store.items():
+        kind = {"url": str, "options": dict, "push": str}.get(key)
+        if kind is None:
+            raise ConfigError(f"config file {path}: unknown key 'store.{key}' (known: url, options, push)")
+        if not isinstance(value, kind):
+            raise ConfigError(f"config file {path}: 'store.{key}' has the wrong type")
+    if store.get("push", "never") not in STORE_PUSH:
+        raise ConfigError(f"config file {path}: 'store.push' must be auto or never, got {store['push']!r}")
+
+
+def store_push_from_env(default: str) -> str:
+    """``DATAMAESTRO_STORE_PUSH`` (auto or never), else ``default``."""
+    value = os.environ.get("DATAMAESTRO_STORE_PUSH")
+    if value is None or not value.strip():
+        return default
+    if value.strip().lower() not in STORE_PUSH:
+        raise ConfigError(f"DATAMAESTRO_STORE_PUSH={value!r}: expected auto or never")
+    return value.strip().lower()
 
 
 def _parse_yaml(path: Path, text: str) -> Any:
@@ -180,4 +213,7 @@ def load_settings(
         connect_timeout=float(config.get("connect_timeout", Settings.connect_timeout)),
         read_timeout=float(config.get("read_timeout", Settings.read_timeout)),
         offline=bool(offline),
+        store_url=os.environ.get("DATAMAESTRO_STORE") or config.get("store", {}).get("url"),
+        store_options=dict(config.get("store", {}).get("options", {})),
+        store_push=store_push_from_env(config.get("store", {}).get("push", "never")),
     )

@@ -23,6 +23,7 @@ from datamaestro.download.pool import jobs, run_concurrently
 from datamaestro.errors import ChecksumError, DefinitionError, DownloadError
 from datamaestro.paths import id_problem
 from datamaestro.storage import human_size
+from datamaestro.store.offline import offline_note, usable_offline
 
 log = logging.getLogger("datamaestro")
 
@@ -117,7 +118,7 @@ class DatasetDefinition:
         """
         ctx = self.context(settings)
         if settings.force or settings.repair or not self.is_prepared(settings):
-            local = settings.source_dir is not None
+            local = settings.source_dir is not None or usable_offline(settings)  # a local store too
             if settings.offline and not local:
                 self.adopt(settings)
                 raise OfflineError(self._offline_message(settings))
@@ -196,7 +197,7 @@ class DatasetDefinition:
         return (
             f"offline mode: {self.id} is not prepared (missing {', '.join(missing)}); "
             f"run 'datamaestro prepare {self.id}' with network access, "
-            f"or 'datamaestro prepare {self.id} --from DIR' with a copy of its files"
+            f"or 'datamaestro prepare {self.id} --from DIR' with a copy of its files{offline_note(settings)}"
         )
 
     def build(self, ctx: PrepareContext) -> Base:

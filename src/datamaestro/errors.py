@@ -72,3 +72,11 @@ class UnsafeArchiveError(FormatError):
 
 class UnpackLimitError(FormatError):
     """Unpacking would write more bytes or files than the limit allows."""
+class StoreError(DatamaestroError):
+    """The team store cannot be used: unreachable, refused bytes, invalid record, missing extra."""
+
+
+class NotInStoreError(StoreError):
+    """``pull`` (store only) needs a file that the store does not hold."""
+
+    exit_code = 3

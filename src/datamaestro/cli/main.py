@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from typing import Optional
@@ -41,6 +42,9 @@ def global_options(parser: argparse.ArgumentParser, default: object = None) -> N
     parser.add_argument(
         "--offline", action="store_true", default=default, help="no network access at all"
     )
+    parser.add_argument(
+        "--store", metavar="URL", default=default, help="the team store (fsspec URL; overrides DATAMAESTRO_STORE)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,6 +73,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if args.quiet else logging.INFO)
     logger.propagate = False
+    if args.store:  # read by load_settings, like the store's other settings
+        os.environ["DATAMAESTRO_STORE"] = args.store
     try:
         return args.run(args) or 0
     except DatamaestroError as e:

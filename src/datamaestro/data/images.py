@@ -65,6 +65,8 @@ class LabelledImages(Base):
         one_hot: bool = False,
         interpolation: str = "bilinear",
         epoch: Optional[int] = None,
+        rank: Optional[int] = None,
+        world_size: Optional[int] = None,
     ) -> Batches:
         """An iterator of ``(images, labels)`` numpy minibatches over one pass.
 
@@ -72,6 +74,9 @@ class LabelledImages(Base):
         ``np.random.default_rng([seed, k])``, so every call reshuffles and a
         run is reproducible; ``epoch=`` sets k explicitly. ``resize=(32, 32)``
         (or an int for the shorter edge) resizes each batch, bilinear by default.
+        ``rank``/``world_size`` (default: RANK/WORLD_SIZE) give this rank's equal
+        share of the pass, as PyTorch's DistributedSampler (``drop_last`` drops
+        the uneven tail instead of padding).
         """
         from datamaestro.loaders.batches import Batches
 
@@ -85,6 +90,8 @@ class LabelledImages(Base):
             seed=seed,
             epoch=calls if epoch is None else epoch,
             drop_last=drop_last,
+            rank=rank,
+            world_size=world_size,
             normalize=normalize,
             resize=resize,
             interpolation=interpolation,

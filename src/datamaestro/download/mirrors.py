@@ -29,6 +29,7 @@ from datamaestro.download.unpack import Limits
 from datamaestro.errors import ChecksumError, DownloadError, FormatError
 from datamaestro.manifest import Entry
 from datamaestro.storage import StorageError, disk_error
+from datamaestro.store.offline import offline_note, usable_offline
 
 log = logging.getLogger("datamaestro")
 T = TypeVar("T")
@@ -61,6 +62,10 @@ class Fetched:
     matches: bool
     #: why a local copy accepted by --no-verify does not match (None otherwise)
     unverified: Optional[str] = None
+    #: where in the team store the bytes came from and what verified them (None: not from a store)
+    store: Optional[str] = None
+    #: what verified a copy from the store that has no published checksum ("store record sha256:<hex>")
+    store_verified: Optional[str] = None
 
 
 def fetch_checked(
@@ -81,6 +86,7 @@ def fetch_checked(
     partial = partial_path(ctx, name)
     algorithms = sorted({"sha256", *([checksum.algorithm] if checksum else [])})
     settings = ctx.settings
+    store_note = store_verified = None
     if twin is not None:
         digests = _copy(twin, partial, algorithms, link=True)
         origin = str(twin)
@@ -89,21 +95,34 @@ def fetch_checked(
         digests = _copy(source, partial, algorithms)
         origin = str(source)
     else:
-        if settings.offline:
-            raise OfflineError(f"offline mode: not downloading {url}")
-        validator = _claim_partial(partial, url, provable=checksum is not None)
-        transfer = fetch(
-            url,
-            partial,
-            algorithms,
-            f"{ctx.dataset_id}: {name}",
-            settings.quiet,
-            Policy.from_settings(settings),
-            size,
-            validator,
-            lambda new: _write_note(partial, url, new),
-        )
-        digests = transfer.digests
+        from datamaestro.store.originals import obtain
+        from datamaestro.store.transfer import Original
+
+        def download() -> Original:
+            if settings.offline:
+                raise OfflineError(f"offline mode: not downloading {url}")
+            validator = _claim_partial(partial, url, provable=checksum is not None)
+            transfer = fetch(
+                url,
+                partial,
+                algorithms,
+                f"{ctx.dataset_id}: {name}",
+                settings.quiet,
+                Policy.from_settings(settings),
+                size,
+                validator,
+                lambda new: _write_note(partial, url, new),
+            )
+            return Original(transfer.digests["sha256"], partial.stat().st_size, url, transfer.digests)
+
+        # The team store: obtain() puts the store's verified copy at `partial`, or calls
+        # download() (and pushes its result with push: auto); without a store it is download().
+        original = obtain(settings, ctx.dataset_id, name, partial, declared=checksum, download=download, size=size)
+        if original.store is not None:
+            _note_path(partial).unlink(missing_ok=True)  # these bytes come from no URL: never resumed
+            store_note = f"from the store {original.store}, verified by {original.verified}"
+            store_verified = original.verified
+        digests = original.digests
         origin = url
     got = partial.stat().st_size
     if size is not None and got != size:
@@ -115,7 +134,7 @@ def fetch_checked(
     if checksum and not matches and settings.source_dir is not None and settings.no_verify:
         unverified = f"expected {checksum}, got {digest}"
         matches = True  # accepted: the resource records it (no_verify_note)
-    return Fetched(partial, origin, got, digests.get("sha256"), digest, matches, unverified)
+    return Fetched(partial, origin, got, digests.get("sha256"), digest, matches, unverified, store_note, store_verified)
 
 
 def partial_path(ctx: PrepareContext, name: str) -> Path:
@@ -153,11 +172,11 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
     if local:  # one try per distinct local file
         names = [_file_name(u) for u in urls]
         urls = [u for i, u in enumerate(urls) if names[i] not in names[:i]]
-    elif settings.offline:
+    elif settings.offline and not usable_offline(settings):  # a local store may still serve it
         raise OfflineError(
             f"offline mode: {what} is not prepared and would be downloaded from {urls[0]}; "
             "run without --offline (and DATAMAESTRO_OFFLINE) or use "
-            f"'datamaestro prepare {ctx.dataset_id} --from DIR'"
+            f"'datamaestro prepare {ctx.dataset_id} --from DIR'{offline_note(settings)}"
         )
     else:
         resumable = _partial_url(partial_path(ctx, name))
@@ -375,7 +394,7 @@ class RemoteResource(Resource):
         verified_by, note = verify.verdict(ctx, self.name, self, fetched, single)
         origin: dict[str, Any] = {
             "url": url,
-            "source": fetched.url if fetched.url != url else None,
+            "source": fetched.store or (fetched.url if fetched.url != url else None),
             "original": FileHash(fetched.size, fetched.sha256) if fetched.sha256 else None,
             "verified_by": verified_by,
             "no_verify": note,

@@ -60,6 +60,8 @@ def verdict(
             raise ChecksumError(f"expected {expected}, got {fetched.digest or 'sha256:' + content.sha256}")
     if unverified:
         return None, _no_verify_note(ctx, name, fetched)
+    if fetched.store_verified:  # no published checksum: the sha256 a trusted machine pushed
+        return fetched.store_verified, None
     log.warning(
         "%s: %s has no published checksum, so it was not verified (recorded sha256:%s)",
         ctx.dataset_id, name, content.sha256 if content else fetched.sha256,

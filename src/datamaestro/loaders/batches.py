@@ -2,7 +2,9 @@
 
 Shuffling: the order of a pass is ``np.random.default_rng([seed, epoch]).permutation(N)``
 when a seed is given (reproducible: the same seed and epoch give the same
-order), and fresh operating-system entropy otherwise. Only the batch being
+order), and fresh operating-system entropy otherwise. With ``rank`` and
+``world_size`` (or RANK and WORLD_SIZE), a pass is this rank's share of that
+order (``datamaestro.loaders.sharding``). Only the batch being
 returned is copied and converted, so memory stays bounded by one batch.
 """
 
@@ -31,6 +33,7 @@ from datamaestro.loaders.arrays import (
 from datamaestro.loaders.arrays import (
     resize as resize_batch,
 )
+from datamaestro.loaders.sharding import DEFAULT_SEED, pass_order, resolve, shard
 
 
 class Converter:
@@ -114,6 +117,8 @@ class Batches:
         seed: Optional[int] = None,
         epoch: int = 0,
         drop_last: bool = False,
+        rank: Optional[int] = None,
+        world_size: Optional[int] = None,
         **conversion: Any,
     ):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
@@ -129,11 +134,14 @@ class Batches:
         self.batch_size = int(batch_size)
         self.seed = seed
         self.epoch = epoch
-        #: the order of this pass (None when not shuffled)
-        self.order: Optional[np.ndarray] = None
-        if shuffle:
-            rng = np.random.default_rng(None if seed is None else [int(seed), int(epoch)])
-            self.order = rng.permutation(n)
+        self.rank, self.world_size = resolve(rank, world_size)
+        if shuffle and seed is None and self.world_size > 1:
+            seed = DEFAULT_SEED  # every rank must shuffle alike
+        #: the order of this pass, this rank's share of it (None when neither shuffled nor sharded)
+        self.order: Optional[np.ndarray] = pass_order(n, shuffle, seed, epoch)
+        if self.world_size > 1:
+            self.order = shard(np.arange(n) if self.order is None else self.order, self.rank, self.world_size, drop_last)
+            n = len(self.order)
         stop = n - n % self.batch_size if drop_last else n
         self._starts: Iterator[int] = iter(range(0, stop, self.batch_size))
         self._count = -(-stop // self.batch_size)

@@ -110,12 +110,22 @@ def _dataset_class() -> type:
                 shuffle: bool = True,
                 seed: Optional[int] = None,
                 drop_last: bool = False,
+                rank: Optional[int] = None,
+                world_size: Optional[int] = None,
                 **options: Any,
             ) -> Any:
                 """A ``DataLoader`` of ``(images, labels)`` batches, gathered whole
                 (``options`` go to ``DataLoader``: ``num_workers``, ``pin_memory``...).
-                With a seed, passes are reproducible and each pass reshuffles."""
+                With a seed, passes are reproducible and each pass reshuffles.
+                ``rank``/``world_size`` (default: RANK/WORLD_SIZE): this rank's share
+                of each pass, as with ``DistributedSampler`` (seed 0 unless given)."""
+                from datamaestro.loaders.sharding import ShardBatchSampler, resolve
+
                 data = torch.utils.data
+                rank, world_size = resolve(rank, world_size)
+                if world_size > 1:
+                    shares = ShardBatchSampler(len(self), batch_size, shuffle, seed, drop_last, rank, world_size)
+                    return data.DataLoader(self, sampler=shares, batch_size=None, **options)
                 if shuffle:
                     generator = None if seed is None else torch.Generator().manual_seed(seed)
                     sampler: Any = data.RandomSampler(self, generator=generator)

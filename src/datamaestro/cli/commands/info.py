@@ -20,6 +20,7 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
     """The facts ``info`` prints, as a dict."""
     from datamaestro.config import load_settings
     from datamaestro.registry import Registry
+    from datamaestro.storage import DataFolder
 
     settings = load_settings(data, quiet=quiet)
     definition = Registry().definition(dataset_id)
@@ -39,6 +40,13 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
     }
     if info["prepared"]:
         info["splits"] = split_facts(definition, settings)
+        recorded = DataFolder(settings.datadir).manifest(definition.id).entries
+        for f in info["files"]:  # where the bytes came from when not the URL (a local copy, the team store)
+            entry = recorded.get(f["name"])
+            if entry is not None and entry.source:
+                f["source"] = entry.source
+            if entry is not None:
+                f["verified_by"] = entry.verified_by
     return info
 
 

@@ -1,0 +1,29 @@
+"""datamaestro pull: prepare datasets from the team store only, never from their origin."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "pull"
+HELP = "prepare datasets from the team store only (never the origin); fails if the store lacks a file"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ids", nargs="+", metavar="ID", help="datasets to pull")
+
+
+def run(args: argparse.Namespace) -> int:
+    from datamaestro.api import prepare_dataset
+    from datamaestro.config import load_settings
+    from datamaestro.registry import Registry
+    from datamaestro.store.originals import check_store_only
+
+    settings = load_settings(args.data, quiet=args.quiet, offline=args.offline or None)
+    check_store_only(settings)
+    settings.store_only = True
+    registry = Registry()
+    for dataset_id in dict.fromkeys(args.ids):
+        definition = registry.definition(dataset_id)
+        prepare_dataset(dataset_id, settings=settings)
+        print(f"{dataset_id}: {definition.context(settings).dataset_dir}")
+    return 0

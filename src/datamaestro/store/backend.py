@@ -1,0 +1,238 @@
+"""A team store on any fsspec filesystem: content-addressed blobs, one record per dataset, leases.
+
+Layout under the store's URL::
+
+    blobs/sha256/<hex>       a verified downloaded original, named by its sha256
+    records/<id>.json        what the store holds of dataset <id> (written last)
+    leases/<id>/<name>       held by the machine downloading <name> of <id> for the store
+    leases/<id>.record       held while a machine rewrites records/<id>.json
+
+Blob keys are their content's digest, so writing one twice, from two machines
+at once, writes the same bytes: nothing can be corrupted. Keys are built only
+from validated hex digests, ids and names. On a local filesystem, blobs and
+records are written to a temporary name and renamed; object stores publish an
+object only once its upload completed.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any, Optional
+
+from datamaestro.errors import StoreError
+from datamaestro.paths import printable
+
+CHUNK = 1 << 20
+#: exceptions of fsspec backends meaning that exclusive create is not supported
+NO_EXCLUSIVE = (NotImplementedError, TypeError, ValueError)
+
+
+class Store:
+    """One store: an fsspec filesystem and the root path of the layout in it."""
+
+    def __init__(self, url: str, options: Optional[dict[str, Any]] = None):
+        self.url = url.rstrip("/") or url
+        try:
+            import fsspec
+        except ImportError:
+            raise StoreError(
+                f"the store {printable(url)} needs fsspec: pip install 'datamaestro[store]' "
+                "(and 'datamaestro[s3]' for s3:// stores)"
+            ) from None
+        try:
+            self.fs, root = fsspec.core.url_to_fs(url, **(options or {}))
+        except ImportError as e:
+            raise StoreError(
+                f"the store {printable(url)} needs a package that is not installed ({e}); "
+                "for s3:// stores: pip install 'datamaestro[s3]'"
+            ) from None
+        except (ValueError, TypeError, OSError) as e:
+            raise StoreError(f"cannot open the store {printable(url)}: {e}") from None
+        self.root = root.rstrip("/")
+        protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
+        #: a store on a local path (file:// or a folder): usable offline
+        self.local = "file" in protocols or "local" in protocols
+
+    def __repr__(self) -> str:
+        return f"<store {self.url}>"
+
+    # keys -----------------------------------------------------------------
+
+    def key(self, relative: str) -> str:
+        """The backend path of ``relative`` (a layout path built from validated parts)."""
+        return f"{self.root}/{relative}" if self.root else relative
+
+    def where(self, relative: str) -> str:
+        """``relative`` as a URL for messages."""
+        return f"{self.url}/{relative}"
+
+    @staticmethod
+    def blob(sha256: str) -> str:
+        return f"blobs/sha256/{sha256}"
+
+    @staticmethod
+    def record(dataset_id: str) -> str:
+        return f"records/{dataset_id}.json"
+
+    # reading --------------------------------------------------------------
+
+    @contextmanager
+    def _io(self, what: str) -> Iterator[None]:
+        """Turn a backend failure into a one-line ``StoreError`` (FileNotFoundError passes)."""
+        try:
+            yield
+        except (FileNotFoundError, FileExistsError, StoreError):
+            raise
+        except Exception as e:  # any backend: OSError, botocore errors, aiohttp errors...
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise StoreError(f"store {printable(self.url)}: cannot {what}: {printable(reason)}") from None
+
+    def read(self, relative: str, limit: int) -> Optional[bytes]:
+        """The bytes of a small object (None when absent); refuses more than ``limit`` bytes."""
+        with self._io(f"read {relative}"):
+            try:  # one GET, no cached listing: records and leases are rewritten by other machines
+                data = self.fs.cat_file(self.key(relative), start=0, end=limit + 1)
+            except FileNotFoundError:
+                return None
+        if len(data) > limit:
+            raise StoreError(f"refused {printable(self.where(relative))}: larger than {limit} bytes")
+        return data
+
+    def size(self, relative: str) -> Optional[int]:
+        """The size of an object (None when absent)."""
+        with self._io(f"look up {relative}"):
+            try:
+                self.fs.invalidate_cache(self.key(relative))  # pushed by another machine since a listing
+                info = self.fs.info(self.key(relative))
+            except FileNotFoundError:
+                return None
+        size = info.get("size")
+        return size if info.get("type") != "directory" and isinstance(size, int) else None
+
+    def listdir(self, relative: str) -> list[str]:
+        """The base names of the objects under ``relative`` ([] when there is none)."""
+        with self._io(f"list {relative}"):
+            try:
+                paths = self.fs.ls(self.key(relative), detail=False)
+            except FileNotFoundError:
+                return []
+        return sorted(str(p).rstrip("/").rsplit("/", 1)[-1] for p in paths)
+
+    def hashed_copy(
+        self,
+        relative: str,
+        algorithms: list[str],
+        limit: int,
+        progress: Callable[[int], None],
+        dest: Optional[Path] = None,
+    ) -> tuple[int, dict[str, str]]:
+        """Read an object, hashing it (and writing it to ``dest`` if given); stops past ``limit`` bytes.
+
+        Returns the number of bytes read and their digests.
+        """
+        hashers = {a: hashlib.new(a) for a in set(algorithms)}
+        got = 0
+        with self._io(f"read {relative}"), self.fs.open(self.key(relative), "rb") as src:
+            with open(dest, "wb") if dest is not None else nullcontext() as out:
+                while chunk := src.read(CHUNK):
+                    got += len(chunk)
+                    if got > limit:
+                        break
+                    if out is not None:
+                        out.write(chunk)
+                    for h in hashers.values():
+                        h.update(chunk)
+                    progress(len(chunk))
+        return got, {a: h.hexdigest() for a, h in hashers.items()}
+
+    # writing --------------------------------------------------------------
+
+    def upload(self, path: Path, relative: str, progress: Callable[[int], None]) -> None:
+        """Copy the local file ``path`` to ``relative`` (complete or not at all)."""
+        target = self.key(relative)
+        staging = self._staging(target)
+        with self._io(f"write {relative}"):
+            self._mkdirs(staging)
+            with open(path, "rb") as src, self.fs.open(staging, "wb") as out:
+                while chunk := src.read(CHUNK):
+                    out.write(chunk)
+                    progress(len(chunk))
+            if staging != target:
+                self.fs.mv(staging, target)
+
+    def write(self, relative: str, data: bytes) -> None:
+        """Write a small object (replacing it)."""
+        target = self.key(relative)
+        staging = self._staging(target)
+        with self._io(f"write {relative}"):
+            self._mkdirs(staging)
+            self.fs.pipe_file(staging, data)
+            if staging != target:
+                self.fs.mv(staging, target)
+
+    def create(self, relative: str, data: bytes) -> bool:
+        """Write ``data`` only if the object does not exist (True when written).
+
+        Uses the backend's exclusive create (S3 conditional writes, O_EXCL on
+        local paths); without one, checks then writes, which two machines can
+        both pass: the caller's work is then done twice, never corrupted.
+        """
+        target = self.key(relative)
+        with self._io(f"create {relative}"):
+            self._mkdirs(target)
+            try:
+                self.fs.pipe_file(target, data, mode="create")
+                return True
+            except FileExistsError:
+                return False
+            except OSError as e:
+                if e.errno == errno.EBUSY:  # S3's 409: another machine's create of it is in flight
+                    return False
+                raise
+            except NO_EXCLUSIVE:
+                if self.fs.exists(target):
+                    return False
+                self.fs.pipe_file(target, data)
+                return True
+
+    def delete(self, relative: str) -> None:
+        """Remove an object (no error when absent)."""
+        with self._io(f"delete {relative}"):
+            try:
+                self.fs.rm_file(self.key(relative))
+            except FileNotFoundError:
+                pass
+
+    def _staging(self, target: str) -> str:
+        """Where to write ``target`` before publishing it: a temporary name on local paths."""
+        if not self.local:
+            return target
+        head, _, tail = target.rpartition("/")
+        return f"{head}/.{tail}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+
+    def _mkdirs(self, target: str) -> None:
+        if self.local:
+            self.fs.makedirs(target.rpartition("/")[0], exist_ok=True)
+
+
+def progress_bar(label: str, total: Optional[int], quiet: bool) -> Any:
+    """A tqdm byte counter on stderr (silent when quiet or not on a terminal)."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=label,
+        file=sys.stderr,
+        disable=quiet or not sys.stderr.isatty(),
+        leave=False,
+    )

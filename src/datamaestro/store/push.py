@@ -1,0 +1,163 @@
+"""Pushing a prepared dataset's originals to a store (``datamaestro push``).
+
+A file installed as downloaded is pushed from the data folder once its bytes
+match the manifest (and the published checksum). A file installed otherwise
+(gunzipped, an extracted archive) is no longer the original: the original is
+fetched again from the origin, verified, and pushed. Files the store already
+holds are skipped, so an interrupted push resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from datamaestro.config import Settings
+from datamaestro.definitions import DatasetDefinition
+from datamaestro.download import PrepareContext
+from datamaestro.download.checksum import CHUNK, Checksum
+from datamaestro.download.mirrors import RemoteResource, fetch_checked, try_urls
+from datamaestro.download.single import FileDownloader
+from datamaestro.errors import ChecksumError, DatamaestroError, StoreError, UsageError
+from datamaestro.manifest import Entry as ManifestEntry
+from datamaestro.store.backend import Store
+from datamaestro.store.records import Entry, Record
+from datamaestro.store.transfer import add_to_record, push_blob, read_record
+
+log = logging.getLogger("datamaestro")
+
+
+@dataclass
+class PushReport:
+    """What one ``push`` of a dataset did."""
+
+    dataset_id: str
+    uploaded: list[str] = field(default_factory=list)
+    present: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def line(self, store: Store) -> str:
+        parts = [f"{len(self.uploaded)} uploaded", f"{len(self.present)} already in the store"]
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} not pushed ({', '.join(self.skipped)})")
+        return f"{self.dataset_id}: {', '.join(parts)} ({store.url})"
+
+
+def push_dataset(settings: Settings, store: Store, definition: DatasetDefinition) -> PushReport:
+    """Push the originals of the prepared ``definition``, then its record."""
+    ctx = definition.context(settings)
+    dataset_id = definition.id
+    if not definition.is_prepared(settings):
+        raise UsageError(f"{dataset_id} is not prepared in {settings.datadir}; run 'datamaestro prepare {dataset_id}' first")
+    report = PushReport(dataset_id)
+    try:
+        record = read_record(store, dataset_id) or Record(dataset_id)
+    except StoreError as e:
+        log.warning("%s; it will be replaced", e)
+        record = Record(dataset_id)
+    entries: dict[str, Entry] = {}
+    with ctx.folder.lock(dataset_id):
+        manifest = ctx.folder.manifest(dataset_id).entries
+        for resource in definition.resources:
+            if not isinstance(resource, RemoteResource):
+                continue  # derived from the others: rebuilt where it is pulled
+            entry = manifest.get(resource.name)
+            if entry is None:
+                raise UsageError(f"{dataset_id}: {resource.name} has no record; run 'datamaestro prepare {dataset_id}' first")
+            if entry.no_verify:
+                log.warning("%s: %s was accepted with --no-verify: not pushed", dataset_id, resource.name)
+                report.skipped.append(resource.name)
+                continue
+            known = _in_store(store, record, resource, entry)
+            if known is not None:
+                entries[resource.name] = known
+                report.present.append(resource.name)
+                continue
+            pushed, uploaded = _push_original(ctx, store, resource, entry)
+            entries[resource.name] = pushed
+            (report.uploaded if uploaded else report.present).append(resource.name)
+            add_to_record(store, dataset_id, {resource.name: pushed})  # an interrupted push resumes after it
+    if entries:
+        add_to_record(store, dataset_id, entries)
+    return report
+
+
+def _in_store(store: Store, record: Record, resource: RemoteResource, entry: ManifestEntry) -> Optional[Entry]:
+    """The store's entry for ``resource`` when the store already holds its blob."""
+    known = record.files.get(resource.name)
+    declared = str(resource.checksum) if resource.checksum else None
+    if known is None and entry.original is not None:
+        # the manifest records the sha256 of the downloaded original: the blob may be there from elsewhere
+        known = Entry(entry.original.sha256, entry.original.size, entry.url or resource.url, declared)
+    if known is None or (declared and known.checksum not in (None, declared)):
+        return None
+    if store.size(store.blob(known.sha256)) != known.size:
+        return None
+    return dataclasses.replace(known, checksum=declared)
+
+
+def _installed_as_downloaded(resource: RemoteResource) -> bool:
+    """Whether the prepared file is the downloaded original itself."""
+    return not resource.transforms()
+
+
+def _push_original(
+    ctx: PrepareContext, store: Store, resource: RemoteResource, entry: ManifestEntry
+) -> tuple[Entry, bool]:
+    """Push the original of ``resource``: from the data folder, or fetched again from the origin.
+
+    Returns its record entry and whether it was uploaded (False: the store had its blob).
+    """
+    dataset_id, name = ctx.dataset_id, resource.name
+    label = f"{dataset_id}: {name} -> store"
+    declared = str(resource.checksum) if resource.checksum else None
+    if _installed_as_downloaded(resource):
+        path = resource.path(ctx)
+        size, sha256 = _check_installed(ctx, resource, entry)
+        log.info("%s: pushing %s from %s", dataset_id, name, path)
+        uploaded = push_blob(store, path, sha256, size, label, ctx.settings.quiet)
+        return Entry(sha256, size, entry.url or resource.url, declared), uploaded
+    log.info(
+        "%s: %s is installed %s, not as downloaded: fetching its original again from the origin to push it",
+        dataset_id, name, "extracted" if not isinstance(resource, FileDownloader) else "decompressed",
+    )
+    # the origin only: this copy goes to the store below, not through obtain()
+    origin = PrepareContext(dataset_id, dataclasses.replace(ctx.settings, store_url=None))
+    pushed: list[tuple[Entry, bool]] = []
+
+    def attempt(url: str) -> None:
+        fetched = fetch_checked(origin, name, url, resource.checksum, resource.size)
+        if resource.checksum and not fetched.matches:
+            raise ChecksumError(f"expected {resource.checksum}, got {fetched.digest}")
+        assert fetched.sha256 is not None
+        uploaded = push_blob(store, fetched.path, fetched.sha256, fetched.size, label, ctx.settings.quiet)
+        pushed.append((Entry(fetched.sha256, fetched.size, url, declared), uploaded))
+
+    try_urls(origin, name, resource.urls(origin), attempt)
+    return pushed[0]
+
+
+def _check_installed(ctx: PrepareContext, resource: RemoteResource, entry: ManifestEntry) -> tuple[int, str]:
+    """Size and sha256 of the installed original, refusing one that changed since it was prepared."""
+    path = resource.path(ctx)
+    checksum: Optional[Checksum] = resource.checksum
+    hashers = {"sha256": hashlib.sha256(), **({checksum.algorithm: hashlib.new(checksum.algorithm)} if checksum else {})}
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            size += len(chunk)
+            for h in hashers.values():
+                h.update(chunk)
+    sha256 = hashers["sha256"].hexdigest()
+    changed = entry.sha256 != sha256 or (
+        checksum is not None and hashers[checksum.algorithm].hexdigest() != checksum.hexdigest
+    )
+    if changed:
+        raise DatamaestroError(
+            f"{ctx.dataset_id}: {path} does not match its manifest or published checksum (sha256:{sha256}); "
+            f"not pushed: run 'datamaestro prepare --force {ctx.dataset_id}', then push again"
+        )
+    return size, sha256

@@ -1,0 +1,159 @@
+"""Distributed loaders: each rank's share of a pass, as PyTorch's DistributedSampler gives it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from test_loaders import split_on_disk
+
+from datamaestro.errors import UsageError
+from datamaestro.loaders.sharding import ShardBatchSampler, pass_order, resolve, shard
+
+
+def numbered(tmp_path, n: int):
+    """A split of ``n`` 4x4 images whose first two pixels spell their index."""
+    images = np.zeros((n, 4, 4), dtype=np.uint8)
+    images[:, 0, 0], images[:, 0, 1] = np.arange(n) // 256, np.arange(n) % 256
+    return split_on_disk(tmp_path / "numbered", images, (np.arange(n) % 10).astype(np.uint8))
+
+
+def seen(batches) -> list[list[int]]:
+    """The sample indices of each batch."""
+    return [(x[:, 0, 0].astype(int) * 256 + x[:, 0, 1]).tolist() for x, _ in batches]
+
+
+def flat(batches) -> list[int]:
+    return [i for batch in seen(batches) for i in batch]
+
+
+def test_shard_pads_with_the_first_indices_or_drops_the_tail():
+    order = np.array([5, 3, 9, 0, 7, 1, 2, 8, 4, 6, 10])  # 11 samples, 3 ranks
+    assert [shard(order, r, 3).tolist() for r in range(3)] == [[5, 0, 2, 6], [3, 7, 8, 10], [9, 1, 4, 5]]
+    assert [shard(order, r, 3, drop_last=True).tolist() for r in range(3)] == [[5, 0, 2], [3, 7, 8], [9, 1, 4]]
+    assert shard(order, 0, 1).tolist() == order.tolist()
+    assert [shard(np.arange(2), r, 5).tolist() for r in range(5)] == [[0], [1], [0], [1], [0]]
+
+
+@pytest.mark.parametrize("n, world_size", [(10, 2), (11, 3), (13, 4), (3, 4), (16, 4)])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_shard_is_distributed_sampler(n, world_size, drop_last):
+    torch = pytest.importorskip("torch")
+    for rank in range(world_size):
+        sampler = torch.utils.data.DistributedSampler(
+            range(n), num_replicas=world_size, rank=rank, shuffle=False, drop_last=drop_last
+        )
+        assert shard(np.arange(n), rank, world_size, drop_last).tolist() == list(sampler)
+
+
+def test_batches_give_each_rank_an_equal_disjoint_share_of_the_same_permutation(tmp_path):
+    split = numbered(tmp_path, 100)
+    shares = [flat(split.batches(8, seed=7, epoch=3, normalize=False, rank=r, world_size=4)) for r in range(4)]
+    order = pass_order(100, True, 7, 3).tolist()
+    assert shares == [order[r::4] for r in range(4)]
+    assert sorted(i for share in shares for i in share) == list(range(100))
+    assert {len(split.batches(8, seed=7, rank=r, world_size=4)) for r in range(4)} == {4}  # 25 each: 3 of 8, 1 of 1
+    # the next epoch: another permutation, still shared alike
+    again = [flat(split.batches(8, seed=7, epoch=4, normalize=False, rank=r, world_size=4)) for r in range(4)]
+    assert again == [pass_order(100, True, 7, 4).tolist()[r::4] for r in range(4)] and again != shares
+
+
+def test_uneven_split_pads_by_default_and_drop_last_drops(tmp_path):
+    split = numbered(tmp_path, 10)
+    order = pass_order(10, True, 1, 0).tolist()
+    padded = [flat(split.batches(2, seed=1, epoch=0, normalize=False, rank=r, world_size=3)) for r in range(3)]
+    assert padded == [(order + order[:2])[r::3] for r in range(3)] and {len(p) for p in padded} == {4}
+    dropped = [
+        seen(split.batches(2, seed=1, epoch=0, normalize=False, rank=r, world_size=3, drop_last=True))
+        for r in range(3)
+    ]
+    assert dropped == [[order[:9][r::3][:2]] for r in range(3)]  # 3 each, then the incomplete batch dropped too
+
+
+def test_unshuffled_shares_are_strided(tmp_path):
+    split = numbered(tmp_path, 9)
+    assert seen(split.batches(2, shuffle=False, normalize=False, rank=1, world_size=2)) == [[1, 3], [5, 7], [0]]
+
+
+def test_no_seed_on_several_ranks_means_seed_zero(tmp_path):
+    split = numbered(tmp_path, 20)
+    shares = [flat(split.batches(5, epoch=0, normalize=False, rank=r, world_size=2)) for r in range(2)]
+    assert shares == [pass_order(20, True, 0, 0).tolist()[r::2] for r in range(2)]
+
+
+def test_rank_and_world_size_come_from_the_environment(tmp_path, monkeypatch):
+    split = numbered(tmp_path, 30)
+    explicit = flat(split.batches(4, seed=2, epoch=0, normalize=False, rank=1, world_size=3))
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    assert flat(split.batches(4, seed=2, epoch=0, normalize=False)) == explicit
+    assert resolve(None, None) == (1, 3) and resolve(0, 1) == (0, 1)
+    monkeypatch.setenv("WORLD_SIZE", "two")
+    with pytest.raises(UsageError, match=r"^WORLD_SIZE='two' is not an integer \(it gives world_size\)$"):
+        split.batches(4)
+
+
+@pytest.mark.parametrize(
+    "rank, world_size, message",
+    [
+        (2, 2, r"^rank must be in 0\.\.1 \(world_size 2\), not 2$"),
+        (-1, 2, r"^rank must be in 0\.\.1 \(world_size 2\), not -1$"),
+        (0, 0, r"^world_size must be at least 1, not 0$"),
+        ("0", 2, r"^rank must be an integer, not '0'$"),
+    ],
+)
+def test_bad_rank_or_world_size(tmp_path, rank, world_size, message):
+    with pytest.raises(UsageError, match=message):
+        numbered(tmp_path, 4).batches(2, rank=rank, world_size=world_size)
+
+
+def test_shard_batch_sampler_counts_epochs_and_set_epoch():
+    sampler = ShardBatchSampler(10, 2, True, 5, False, 1, 2)
+    first, second = [[b.tolist() for b in sampler] for _ in range(2)]
+    assert first == [pass_order(10, True, 5, 0).tolist()[1::2][i : i + 2] for i in (0, 2, 4)]
+    assert second == [pass_order(10, True, 5, 1).tolist()[1::2][i : i + 2] for i in (0, 2, 4)]
+    sampler.set_epoch(0)
+    assert [b.tolist() for b in sampler] == first
+    assert len(sampler) == 3 and len(ShardBatchSampler(10, 2, True, 5, True, 1, 3)) == 1
+
+
+def test_torch_loader_shares_match_the_numpy_batches(tmp_path):
+    torch = pytest.importorskip("torch")
+    split = numbered(tmp_path, 50)
+    dataset = split.to_torch(normalize=False)
+    for rank in range(3):
+        loader = dataset.loader(batch_size=4, seed=9, rank=rank, world_size=3)
+        for epoch in range(2):  # each pass is the next epoch, as numpy's batches()
+            batches = list(loader)
+            got = [(x[:, 0, 0, 0].long() * 256 + x[:, 0, 0, 1].long()).tolist() for x, _ in batches]
+            assert got == seen(split.batches(4, seed=9, epoch=epoch, normalize=False, rank=rank, world_size=3))
+            assert all(y.dtype == torch.int64 for _, y in batches) and len(batches) == len(loader) == 5
+
+
+def test_torchrun_ranks_read_their_share_from_the_environment(tmp_path):
+    pytest.importorskip("torch")
+    numbered(tmp_path, 21)
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(f"""
+        import json, os
+        from datamaestro.data.images import LabelledImages
+        from datamaestro.data.tensor import IDX
+        split = LabelledImages(images=IDX(path={str(tmp_path / 'numbered' / 'images.idx')!r}),
+                               labels=IDX(path={str(tmp_path / 'numbered' / 'labels.idx')!r}))
+        loader = split.to_torch(normalize=False).loader(batch_size=4, seed=3)  # RANK, WORLD_SIZE from torchrun
+        seen = [int(x[0, 0, 0]) * 256 + int(x[0, 0, 1]) for xs, _ in loader for x in xs]
+        with open(os.path.join({str(tmp_path)!r}, "rank%s.json" % os.environ["RANK"]), "w") as f:
+            json.dump(seen, f)
+    """))
+    run = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=3", str(script)],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert run.returncode == 0, run.stderr
+    shares = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(3)]
+    assert shares == [pass_order(21, True, 3, 0).tolist()[r::3] for r in range(3)]
