@@ -155,7 +155,7 @@ def test_index_follows_edits(env, cli):
     assert cli("search", "id:org.edit").stdout == "org.edit.first  First version.\n"
     path = write_module(folder, "org.edit", source.format(name="second", doc="Second, longer version."))
     assert cli("search", "id:org.edit").stdout == "org.edit.second  Second, longer version.\n"
-    assert (env.cache / "index.json").exists() and (env.cache / "plugins.json").exists()
+    assert (env.cache / "index.marshal").exists() and any(env.cache.glob("plugins-*.marshal"))
     path.unlink()
     assert cli("search", "id:org.edit").returncode == 1
 

@@ -2,7 +2,9 @@
 
 Each module in ``datamaestro.cli.commands`` defines ``NAME``, ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``; it must import heavy
-libraries inside ``run`` only, so that every command starts fast.
+libraries inside ``run`` only, so that every command starts fast. The module
+of command ``NAME`` is named ``NAME`` with ``-`` as ``_``: a command line that
+names a command builds that command's parser alone.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import pkgutil
 import sys
+from types import ModuleType
 from typing import Optional
 
 from datamaestro import __version__
@@ -29,6 +31,24 @@ class _Formatter(logging.Formatter):
         return message
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help formatter, sized to the terminal only when it prints.
+
+    argparse makes a formatter for every argument it adds, and sizing one to the
+    terminal imports ``shutil``: milliseconds that every command would pay.
+    """
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=1000)
+
+    def format_help(self) -> str:
+        import shutil
+
+        self._width = shutil.get_terminal_size().columns - 2
+        self._max_help_position = min(24, max(self._width - 20, 2 * self._indent_increment))
+        return super().format_help()
+
+
 def global_options(parser: argparse.ArgumentParser, default: object = None) -> None:
     """Options accepted both before and after the command name."""
     parser.add_argument("--data", metavar="DIR", default=default, help="data folder")
@@ -43,26 +63,65 @@ def global_options(parser: argparse.ArgumentParser, default: object = None) -> N
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser, with one sub-parser per command module."""
+def build_parser(only: Optional[ModuleType] = None) -> argparse.ArgumentParser:
+    """The full parser, with one sub-parser per command module (or for ``only``)."""
     parser = argparse.ArgumentParser(
-        prog="datamaestro", description="Find, fetch, verify and load datasets by name."
+        prog="datamaestro",
+        description="Find, fetch, verify and load datasets by name.",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"datamaestro {__version__}")
     global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+    for module in [only] if only else command_modules():
+        command = sub.add_parser(
+            module.NAME, help=module.HELP, description=module.HELP, formatter_class=_HelpFormatter
+        )
         global_options(command, default=argparse.SUPPRESS)
         module.add_arguments(command)
         command.set_defaults(run=module.run)
     return parser
 
 
+def command_modules() -> list[ModuleType]:
+    """Every command module, sorted by name."""
+    import pkgutil
+
+    names = sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
+    return [importlib.import_module(f"{commands.__name__}.{name}") for name in names]
+
+
+def named_command(argv: list[str]) -> Optional[ModuleType]:
+    """The module of the command that ``argv`` names, when that is certain; else None."""
+    value_options = ("--data",)
+    flags = ("-q", "--quiet", "--traceback", "--offline")
+    words = iter(argv)
+    for word in words:
+        if word in flags:
+            continue
+        if word.startswith("--") and "=" not in word and any(o.startswith(word) for o in value_options):
+            if len(word) > 2 and not any(f.startswith(word) for f in flags):
+                next(words, None)
+                continue
+            return None
+        if word.startswith("-"):
+            if "=" in word and any(o.startswith(word.split("=")[0]) for o in value_options):
+                continue
+            return None  # --help, --version, an abbreviation or a mistake: the full parser says
+        if not word.replace("-", "").isalpha():
+            return None
+        try:
+            module = importlib.import_module(f"{commands.__name__}.{word.replace('-', '_')}")
+        except ImportError:
+            return None
+        return module if getattr(module, "NAME", None) == word else None
+    return None
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     """Run the command line; returns the exit code."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(named_command(argv)).parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter())
     logger = logging.getLogger("datamaestro")
