@@ -10,7 +10,7 @@ It is read from the modules' source without running them (``sourcescan``),
 falling back to running a module whose definitions are not plain decorators.
 It is cached in one file of the user cache folder, one record per module
 file, and a record is rebuilt only when its file changes (size, modification
-time or inode). A cold index of many files is built by two processes.
+or change time, inode). A cold index of many files is built by two processes.
 
 A module that cannot be read or run is reported once per command as a warning
 naming its file and line, and its datasets are left out; so is an id that is
@@ -37,11 +37,12 @@ if TYPE_CHECKING:
 
     from datamaestro.definitions import DatasetDefinition
 
-INDEX_VERSION = 4
+INDEX_VERSION = 5
 ENTRY_POINT_GROUP = "datamaestro.repositories"
 #: a module file changed less than this before it was scanned is scanned again next time
-#: (a second change within the file system's timestamp granularity would go unseen)
-RACY_NS = 2_000_000_000
+#: (a second change within the file system's timestamp granularity would go unseen): for
+#: file systems with whole-second times, and for the others (times of a clock tick)
+RACY_NS = (2_000_000_000, 50_000_000)
 #: below this many files to scan, one process does it all
 PARALLEL_FILES = 64
 
@@ -150,8 +151,8 @@ _ROWS = "\x01"
 class _Record(NamedTuple):
     """The index's knowledge of one module file (stored as a plain tuple)."""
 
-    #: (size, modification time, inode); None when the record must not be reused
-    stamp: Optional[tuple[int, int, int]]
+    #: (size, modification time, change time, inode); None when the record must not be reused
+    stamp: Optional[tuple[int, int, int, int]]
     #: ids of the well-formed definitions, in order
     ids: tuple[str, ...]
     #: the text fields of each definition, lowercased, NUL-separated, definitions separated by
@@ -371,11 +372,11 @@ def _build_index(repos: list[Repository]) -> list[tuple[Repository, str, str, _R
     cached: dict[str, Any] = cache.load_binary("index", stamp) or {}
     files: list[tuple[Repository, str, str, _Record]] = []
     todo: list[tuple[int, str, str, int]] = []
-    stamps: dict[int, tuple[int, int, int]] = {}
+    stamps: dict[int, tuple[int, int, int, int]] = {}
     fresh: dict[str, Any] = {}
     for repo in repos:
         for module, file, info in repo.modules():
-            file_stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
+            file_stamp = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
             known = cached.get(f"{file}\0{module}")
             if known is not None and known[0] == file_stamp:
                 fresh[f"{file}\0{module}"] = known
@@ -385,7 +386,7 @@ def _build_index(repos: list[Repository]) -> list[tuple[Repository, str, str, _R
                 todo.append((len(files), module, file, info.st_size))
                 files.append((repo, module, file, _BROKEN))
     if todo:
-        settled = time.time_ns() - RACY_NS
+        now = time.time_ns()
         for (number, module, file, _size), scanned in zip(todo, _scan_all(todo)):
             repo = files[number][0]
             if scanned is None:  # not plain decorators: run the module
@@ -394,7 +395,8 @@ def _build_index(repos: list[Repository]) -> list[tuple[Repository, str, str, _R
                 record, reuse = _Record(*scanned[0]), scanned[1]
             # Reused while the file is unchanged, unless it changed too recently to trust its
             # modification time (a second change within the clock's granularity goes unseen).
-            if reuse and stamps[number][1] < settled:
+            changed = max(stamps[number][1:3])
+            if reuse and changed < now - RACY_NS[bool(changed % 1_000_000_000)]:
                 record = record._replace(stamp=stamps[number])
             files[number] = (repo, module, file, record)
             fresh[f"{file}\0{module}"] = tuple(record)

@@ -36,10 +36,11 @@ RawRow = tuple[str, str, str, tuple[str, ...], str, Optional[str], Optional[str]
 _SHORT = r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"' + r"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'"
 _LONG = r'"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""' + r"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
 _STRING = rf"[rRuU]?(?:{_LONG}|{_SHORT})"
-_STRINGS = rf"{_STRING}(?:\s*{_STRING})*"  # implicit concatenation (inside the call's parentheses)
+_WS = r"\s*(?:\#[^\n]*\s*)*"  # inside the parentheses: spaces, line ends, comments
+_STRINGS = rf"{_STRING}(?:{_WS}{_STRING})*"  # implicit concatenation
 _TEXT = rf"(?:{_STRINGS}|None)"
-_LIST = rf"[\[(]\s*(?:{_STRINGS}\s*,\s*)*(?:{_STRINGS}\s*)?[\])]"
-_SEP = r"\s*(?:,\s*|(?=\)))"
+_LIST = rf"[\[(]{_WS}(?:{_STRINGS}{_WS},{_WS})*(?:{_STRINGS}{_WS})?[\])]"
+_SEP = rf"{_WS}(?:,{_WS}|(?=\)))"
 
 
 def _keyword(name: str, value: str) -> str:
@@ -51,7 +52,7 @@ def _keyword(name: str, value: str) -> str:
 # string literal ending the statement) or something that cannot start a string. A keyword
 # repeated in the group keeps its last value, as the other ones stay set.
 _DEFINITION = re.compile(
-    rf"""\n@(?:[A-Za-z_]\w*\.)*dataset\(\s*
+    rf"""\n@(?:[A-Za-z_]\w*\.)*dataset\({_WS}
     (?:(?P<base>[A-Za-z_][\w.]*){_SEP})?
     (?:(?:{_keyword("id", _TEXT)}|{_keyword("name", _TEXT)}|{_keyword("url", _TEXT)}
         |{_keyword("description", _TEXT)}|{_keyword("tags", _LIST)}){_SEP})*
