@@ -37,6 +37,7 @@ PEERS = {
     "load": (TORCH, ["torchvision"]),
     "prepare": (["pooch"], []),
     "search": ([], []),
+    "command": ([], []),
 }
 
 

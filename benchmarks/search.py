@@ -1,10 +1,13 @@
 """Benchmark 4: wall time of ``datamaestro search mnist``, the built-in registry alone and
-with 1,000 generated definitions on DATAMAESTRO_PATH.
+with 10,000 generated definitions in 1,000 modules on DATAMAESTRO_PATH.
 
-Each case runs the installed ``datamaestro`` command in a new process: once
-with an empty cache folder (cold: the index is built from the sources), then
-repeatedly with the cached index (warm). ``python -c pass`` gives the
-interpreter's own start-up cost for scale.
+Each case runs the ``datamaestro`` command beside the running Python in a new
+process: with an empty cache folder (cold: the index is built from the
+sources), then repeatedly with the cached index (warm). ``python -c pass``
+gives the interpreter's own start-up cost for scale.
+
+Standalone (``python benchmarks/search.py``) it times the ``datamaestro`` of
+whichever Python runs it: how the figures of another checkout were taken.
 """
 
 from __future__ import annotations
@@ -17,9 +20,9 @@ from pathlib import Path
 
 import common
 
-DEFINITIONS = 1000
+DEFINITIONS = 10_000
 PER_MODULE = 10
-TARGET = 0.150
+TARGETS = {"cold": 0.150, "warm": 0.080}
 
 MODULE_HEAD = '''"""Generated definitions {first} to {last} (benchmark data)."""
 
@@ -48,7 +51,7 @@ def generate(folder: Path, count: int = DEFINITIONS, per_module: int = PER_MODUL
     """``count`` definitions in modules of ``per_module``, under ``folder/org/gen/``; one
     in a hundred mentions mnist."""
     for start in range(0, count, per_module):
-        path = folder / "org" / "gen" / f"g{start // 100:02d}" / f"m{start:04d}.py"
+        path = folder / "org" / "gen" / f"g{start // 1000:02d}" / f"m{start:05d}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
         body = MODULE_HEAD.format(first=start, last=start + per_module - 1)
         for n in range(start, min(start + per_module, count)):
@@ -71,7 +74,7 @@ def run(repeat: int = 5) -> None:
         subprocess.run(command, env=dict(base, DATAMAESTRO_CACHE=str(work / "cache-warmup")),
                        capture_output=True, check=True)
         colds = []
-        for run_number in range(3):
+        for run_number in range(max(3, repeat)):
             env = dict(base, DATAMAESTRO_CACHE=str(work / f"cache-{label[:2]}-{run_number}"))
             if path:
                 env["DATAMAESTRO_PATH"] = str(path)
@@ -91,7 +94,12 @@ def run(repeat: int = 5) -> None:
     for label, (warm, cold, hits) in medians.items():
         for kind, value in (("warm", warm), ("cold", cold)):
             common.verdict(
-                f"{label}, {kind}: under {TARGET * 1000:.0f} ms",
-                value < TARGET,
+                f"{label}, {kind}: under {TARGETS[kind] * 1000:.0f} ms",
+                value < TARGETS[kind],
                 f"{common.seconds(value)}, {hits} results",
             )
+
+
+if __name__ == "__main__":
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    run(int(sys.argv[1]) if len(sys.argv) > 1 else 5)

@@ -26,9 +26,10 @@ if TYPE_CHECKING:
 
 #: one field per entry: id, name, description, tags, type, url
 Row = tuple[str, str, str, tuple[str, ...], str, Optional[str]]
-#: a row whose description may still be the raw docstring (last field; None once done):
-#: cleaning docstrings is most of the cost of a scan, and only shown entries need it
-RawRow = tuple[str, str, str, tuple[str, ...], str, Optional[str], Optional[str]]
+#: a row as the scan leaves it: its description may still be the raw docstring (last field;
+#: None once done) and its tags a list literal of plain strings (``tags``): cleaning them is
+#: most of the cost of a scan, and only the entries shown need it
+RawRow = tuple[str, str, str, "tuple[str, ...] | str", str, Optional[str], Optional[str]]
 
 # --- step 1: the decorator headers ---------------------------------------------
 
@@ -65,14 +66,12 @@ _DEFINITION = re.compile(
 )
 _GROUPS = ("base", "id", "name", "url", "description", "tags", "function", "doc")
 _CALL = re.compile(r"dataset\s*(\(|as\b)")
-_LATER_IMPORT = re.compile(r"\n(?:from|import)[ \t]")
 _FROM_IMPORT = re.compile(
     r"\nfrom[ \t]+([\w.]+)[ \t]+import[ \t]+(?:\(([^)]*)\)|([^\n#;\\(]*)(?=[\n#;]|\Z))"
 )
 _IMPORT = re.compile(r"\nimport[ \t]+([^\n#;\\]*)(?=[\n#;]|\Z)")
 _ALIAS = re.compile(r"\s*([\w.]+)(?:\s+as\s+(\w+))?\s*")
 _SIMPLE_LIST = re.compile(r"""\[\s*(?:(?:"[^"\\\n]*"|'[^'\\\n]*')\s*,\s*)*(?:(?:"[^"\\\n]*"|'[^'\\\n]*')\s*)?\]""")
-_LIST_ITEM = re.compile(r""""([^"\\\n]*)"|'([^'\\\n]*)'""")
 
 
 def scan_headers(source: str, module_path: str) -> Optional[list[RawRow]]:
@@ -99,7 +98,7 @@ def scan_headers(source: str, module_path: str) -> Optional[list[RawRow]]:
             if quotes % 2:
                 return None
             if imports is None:
-                if _LATER_IMPORT.search(text, start):
+                if _imports_after(text, start):
                     return None  # imports between definitions: the syntax tree tells which applies
                 imports = _imports(text[:start])
             end = match.end()
@@ -128,7 +127,7 @@ def scan_headers(source: str, module_path: str) -> Optional[list[RawRow]]:
                     dataset_id,
                     (_literal(name) if name else None) or function,
                     description or "",
-                    _tags(tags) if tags else (),
+                    (tags if _SIMPLE_LIST.fullmatch(tags) else _tags(tags)) if tags else (),
                     type_name,
                     _literal(url) if url else None,
                     None if description or not doc else _literal(doc) or "",
@@ -163,7 +162,9 @@ def _literal(text: str) -> Optional[str]:
 
 def _tags(text: str) -> tuple[str, ...]:
     if _SIMPLE_LIST.fullmatch(text):
-        return tuple([a or b for a, b in _LIST_ITEM.findall(text)])
+        from datamaestro.registry import list_tags
+
+        return list_tags(text)
     import ast
 
     value = ast.literal_eval(text)
@@ -174,8 +175,12 @@ def _tags(text: str) -> tuple[str, ...]:
 
 def finish(row: RawRow) -> Row:
     """The entry of a row: its description is the cleaned docstring unless given."""
-    dataset_id, name, description, tags, type_name, url, doc = row
-    return (dataset_id, name, description or _docstring(doc), tags, type_name, url)
+    from datamaestro.registry import list_tags
+
+    dataset_id, name, description, row_tags, type_name, url, doc = row
+    if isinstance(row_tags, str):
+        row_tags = list_tags(row_tags)
+    return (dataset_id, name, description or _docstring(doc), row_tags, type_name, url)
 
 
 def _docstring(doc: Optional[str]) -> str:
@@ -183,6 +188,17 @@ def _docstring(doc: Optional[str]) -> str:
     from datamaestro.registry import cleandoc
 
     return "" if doc is None else cleandoc(doc)
+
+
+def _imports_after(text: str, start: int) -> bool:
+    """Whether a top-level import statement follows ``start``."""
+    found = text.find("import", start)
+    while found >= 0:
+        line = text[text.rfind("\n", 0, found) + 1 : found + 7]
+        if line.startswith(("import", "from")) and line[-1] in " \t\\(":
+            return True
+        found = text.find("import", found + 6)
+    return False
 
 
 def _imports(text: str) -> dict[str, str]:
