@@ -2,14 +2,15 @@
 
 They spare the frequent commands work whose inputs rarely change: reading the
 definition modules, scanning installed packages for plugins, importing YAML.
-A cache that cannot be read or written only costs speed. JSON caches are for
-small values; ``load_binary``/``save_binary`` (``marshal``: fast, but only for
-this Python version, and only for trusted files such as our own) for the
-registry index.
+A cache that cannot be read or written only costs speed. Values are stored
+with ``marshal`` (loading is several times faster than JSON, and importing it
+is free): they may hold None, booleans, numbers, strings, bytes, and tuples,
+lists and dicts of them. marshal trusts its input, as these files are our own.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
 from pathlib import Path
 from typing import Any, Optional
@@ -27,62 +28,32 @@ def cache_dir() -> Path:
 
 def load(name: str, stamp: Any) -> Optional[Any]:
     """The value saved under ``name`` if it was saved with an equal ``stamp``."""
-    import json
-
-    try:
-        with open(cache_dir() / f"{name}.json", encoding="utf-8") as f:
-            saved = json.load(f)
-        return saved["value"] if saved["stamp"] == stamp else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def save(name: str, stamp: Any, value: Any) -> None:
-    """Save ``value`` (JSON-serialisable) under ``name`` with ``stamp``."""
-    import json
-
-    try:
-        _write(name + ".json", json.dumps({"stamp": stamp, "value": value}).encode())
-    except (TypeError, ValueError):
-        pass
-
-
-def load_binary(name: str, stamp: Any) -> Optional[Any]:
-    """Like ``load``, for a value saved by ``save_binary``."""
-    import marshal
-
     try:
         with open(cache_dir() / f"{name}.marshal", "rb") as f:
             saved = marshal.loads(f.read())  # marshal.load(f) reads object by object: slow
-        return saved[1] if isinstance(saved, tuple) and len(saved) == 2 and saved[0] == stamp else None
     except (OSError, ValueError, EOFError, TypeError):
         return None
+    if isinstance(saved, tuple) and len(saved) == 3 and saved[:2] == (marshal.version, stamp):
+        return saved[2]
+    return None
 
 
-def save_binary(name: str, stamp: Any, value: Any) -> None:
-    """Save ``value`` (made of tuples, lists, dicts, strings, bytes, numbers) under ``name``."""
-    import marshal
-
+def save(name: str, stamp: Any, value: Any) -> None:
+    """Save ``value`` under ``name`` with ``stamp``; a stamp made of lists compares equal to
+    itself after loading, tuples too."""
     try:
-        _write(name + ".marshal", marshal.dumps((stamp, value)))
-    except ValueError:
-        pass
-
-
-def _write(filename: str, data: bytes) -> None:
-    """Replace the cache file atomically (readers see the old or the new one, whole).
-
-    No fsync: a cache file lost or cut short by a crash is only read as absent.
-    """
+        data = marshal.dumps((marshal.version, stamp, value))
+    except ValueError:  # not made of the types above
+        return
     folder = cache_dir()
-    tmp = folder / f".{filename}.{os.getpid()}.tmp"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.marshal.{os.getpid()}.tmp"
+    try:  # replaced atomically: readers see the old or the new file, whole; no fsync: a file
+        folder.mkdir(parents=True, exist_ok=True)  # lost or cut short is only read as absent
         tmp.unlink(missing_ok=True)  # left by a killed process that had our pid
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.replace(tmp, folder / filename)
+        os.replace(tmp, folder / f"{name}.marshal")
     except OSError:
         try:
             tmp.unlink(missing_ok=True)

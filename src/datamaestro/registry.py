@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
     from datamaestro.definitions import DatasetDefinition
 
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 ENTRY_POINT_GROUP = "datamaestro.repositories"
 #: a module file changed less than this before it was scanned is scanned again next time
 #: (a second change within the file system's timestamp granularity would go unseen): for
@@ -130,7 +130,7 @@ def _plugins() -> list[list[str]]:
 
     stamp = [[p, os.stat(p).st_mtime_ns] for p in sys.path if p and os.path.isdir(p)]
     name = f"plugins-{zlib.crc32(chr(0).join(sys.path).encode()):08x}"
-    found = cache.load_binary(name, stamp)
+    found = cache.load(name, stamp)
     if isinstance(found, list):
         return found
     from importlib.metadata import entry_points
@@ -140,7 +140,7 @@ def _plugins() -> list[list[str]]:
         plugin = importlib.util.find_spec(ep.value)
         if plugin and plugin.submodule_search_locations:
             found.append([ep.name, str(list(plugin.submodule_search_locations)[0])])
-    cache.save_binary(name, stamp, found)
+    cache.save(name, stamp, found)
     return found
 
 
@@ -378,8 +378,8 @@ def _build_index(repos: list[Repository]) -> list[tuple[Repository, str, str, _R
     """The record of every module file, from the cache where its file is unchanged."""
     import time
 
-    stamp = [INDEX_VERSION, marshal.version, list(sys.version_info[:2])]
-    cached: dict[str, Any] = cache.load_binary("index", stamp) or {}
+    stamp = [INDEX_VERSION, list(sys.version_info[:2])]
+    cached: dict[str, Any] = cache.load("index", stamp) or {}
     files: list[tuple[Repository, str, str, _Record]] = []
     todo: list[tuple[int, str, str, int]] = []
     stamps: dict[int, tuple[int, int, int, int]] = {}
@@ -411,7 +411,7 @@ def _build_index(repos: list[Repository]) -> list[tuple[Repository, str, str, _R
             files[number] = (repo, module, file, record)
             fresh[f"{file}\0{module}"] = tuple(record)
     if fresh != cached:
-        cache.save_binary("index", stamp, fresh)
+        cache.save("index", stamp, fresh)
     return files
 
 
