@@ -11,24 +11,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
+from collections.abc import Callable
 from types import ModuleType
-from typing import Optional
+from typing import Any, Optional
 
 from datamaestro import __version__
 from datamaestro.cli import commands
 from datamaestro.errors import DatamaestroError
 
 EXIT_INTERRUPTED = 130
-
-
-class _Formatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        if record.levelno >= logging.WARNING:
-            return f"{record.levelname.lower()}: {message}"
-        return message
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -122,12 +114,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     """Run the command line; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(named_command(argv)).parse_args(argv)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_Formatter())
-    logger = logging.getLogger("datamaestro")
-    logger.addHandler(handler)
-    logger.setLevel(logging.WARNING if args.quiet else logging.INFO)
-    logger.propagate = False
+    hook = when_imported("logging", lambda logging: log_to_stderr(logging, args.quiet))
     try:
         return args.run(args) or 0
     except DatamaestroError as e:
@@ -142,3 +129,65 @@ def main(argv: Optional[list[str]] = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
+    finally:
+        if hook in sys.meta_path:
+            sys.meta_path.remove(hook)
+
+
+def log_to_stderr(logging: Any, quiet: bool) -> None:
+    """Print the ``datamaestro`` logger's messages on stderr: ``warning: ...``, and notes
+    (info) unless ``quiet``."""
+
+    class Formatter(logging.Formatter):
+        def format(self, record: Any) -> str:
+            message = record.getMessage()
+            if record.levelno >= logging.WARNING:
+                return f"{record.levelname.lower()}: {message}"
+            return str(message)
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(Formatter())
+    logger = logging.getLogger("datamaestro")
+    logger.handlers = [h for h in logger.handlers if not getattr(h, "datamaestro_cli", False)]
+    handler.datamaestro_cli = True
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
+class _WhenImported:
+    """A meta path finder that calls ``then(module)`` once module ``name`` is imported."""
+
+    def __init__(self, name: str, then: Callable[[ModuleType], None]):
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        import importlib.util
+
+        spec = importlib.util.find_spec(fullname)  # by the other finders
+        if spec is not None and spec.loader is not None:
+            execute, then = spec.loader.exec_module, self.then
+
+            def execute_then(module: ModuleType) -> None:
+                execute(module)
+                then(module)
+
+            spec.loader.exec_module = execute_then  # type: ignore[method-assign]
+        return spec
+
+
+def when_imported(name: str, then: Callable[[ModuleType], None]) -> Optional[_WhenImported]:
+    """Call ``then(module)`` now if module ``name`` is imported, else as soon as it is.
+
+    The CLI sets up logging so: a command that logs nothing (a search) does not pay
+    for importing ``logging``.
+    """
+    if name in sys.modules:
+        then(sys.modules[name])
+        return None
+    hook = _WhenImported(name, then)
+    sys.meta_path.insert(0, hook)
+    return hook
