@@ -322,16 +322,30 @@ def test_index_follows_edits_additions_and_deletions(env, cli):
     assert marker.read_text() == "ran\n"
 
 
-def test_two_processes_index_as_one(env, monkeypatch):
-    import datamaestro.registry as registry
+TWO_PROCESSES = """
+import os, sys
+import datamaestro.registry as registry
+forks = []
+fork = os.fork
+os.fork = lambda: forks.append(1) or fork()
+registry.PARALLEL_FILES = 10**6
+alone = registry.Registry().entries()
+os.remove(sys.argv[1])
+registry.PARALLEL_FILES = 2
+both = registry.Registry().entries()
+print(len([e for e in alone if e.repository != "builtin"]), len(forks), both == alone)
+"""
+
+
+def test_two_processes_index_as_one(env):
+    import os
 
     many_modules(env)
-    monkeypatch.setattr(registry, "PARALLEL_FILES", 10**6)
-    alone = Registry().entries()
-    (env.cache / "index.marshal").unlink()
-    monkeypatch.setattr(registry, "PARALLEL_FILES", 2)
-    assert registry._can_fork()  # these machines have two CPUs: the child does run
-    assert Registry().entries() == alone
+    result = subprocess.run(
+        [sys.executable, "-c", TWO_PROCESSES, str(env.cache / "index.marshal")],
+        capture_output=True, text=True, env=dict(os.environ),
+    )
+    assert result.stdout == "82 1 True\n", result.stderr  # these machines have two CPUs
 
 
 BROKEN = {

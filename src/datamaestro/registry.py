@@ -419,6 +419,7 @@ def _scan_all(todo: list[tuple[int, str, str, int]]) -> list[Optional[tuple[tupl
     """``_scan`` of every file, by two processes when there are many files and two CPUs."""
     if len(todo) < PARALLEL_FILES or not _can_fork():
         return [_scan(module, file, size) for _n, module, file, size in todo]
+    import datamaestro.sourcescan  # noqa: F401 - imported once, before the fork
 
     total, half, split = sum(item[3] for item in todo), 0, 0
     while split < len(todo) and half < total / 2:  # the child takes the second half, by size
