@@ -46,6 +46,7 @@ RACY_NS = (2_000_000_000, 50_000_000)
 #: below this many files to scan, one process does it all
 PARALLEL_FILES = 64
 
+
 class Entry(NamedTuple):
     """What the index knows of one definition."""
 
@@ -100,6 +101,11 @@ class Repository(NamedTuple):
                 except OSError:
                     continue
 
+        try:
+            root = os.stat(self.folder)
+        except OSError:
+            return
+        seen.add((root.st_dev, root.st_ino))
         yield from walk(str(self.folder), "")
 
 
