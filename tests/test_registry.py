@@ -6,6 +6,7 @@ import sys
 
 import pytest
 from makefiles import write_module
+from test_prepare import toy  # noqa: F401 - the fixture: a toy dataset on a loopback server
 
 from datamaestro.errors import UnknownDatasetError
 from datamaestro.registry import Registry
@@ -514,15 +515,8 @@ def imported(*args: str) -> str:
     return result.stderr.splitlines()[-1]
 
 
-def test_search_and_prepare_of_a_prepared_dataset_import_little(env, server):
-    from makefiles import md5, mnist_gz_files
-    from test_prepare import digits_module
-
-    files, _ = mnist_gz_files()
-    for name, data in files.items():
-        server.files[f"/toy/{name}"] = data
-    checksums = {name: f"md5:{md5(data)}" for name, data in files.items()}
-    write_module(env.use_registry(), "org.test", digits_module(server.url("toy/"), checksums))
+@pytest.mark.usefixtures("toy")
+def test_search_and_prepare_of_a_prepared_dataset_import_little():
     imported("search", "mnist")  # the first run caches the plugin list
     assert imported("search", "mnist") == "0 typing"
     assert imported("-q", "prepare", "org.test.digits").startswith("0 ")  # downloads

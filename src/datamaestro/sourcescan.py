@@ -111,16 +111,7 @@ def scan_headers(source: str, module_path: str) -> Optional[list[RawRow]]:
                         return None
             else:
                 type_name = ""
-            if given is None:
-                dataset_id = f"{module_path}.{function.lower()}"
-            else:
-                given = _literal(given)
-                if given is None:
-                    dataset_id = f"{module_path}.{function.lower()}"
-                elif given == "":
-                    dataset_id = module_path
-                else:
-                    dataset_id = given if "." in given else f"{module_path}.{given}"
+            dataset_id = _dataset_id(module_path, function, _literal(given) if given else None)
             description = _literal(description) if description else ""
             rows.append(
                 (
@@ -245,13 +236,17 @@ def _row(module_path: str, function: str, type_name: str, kwargs: dict[str, Any]
     for value in (given, name, url, description):
         if value is not None and not isinstance(value, str):
             raise TypeError("not a string")  # running the module tells what happens then
-    if given is None:
-        dataset_id = f"{module_path}.{function.lower()}"
-    elif given == "":
-        dataset_id = module_path
-    else:
-        dataset_id = given if "." in given else f"{module_path}.{given}"
+    dataset_id = _dataset_id(module_path, function, given)
     return (dataset_id, name or function, description or _docstring(doc), tuple(tags), type_name, url)
+
+
+def _dataset_id(module_path: str, function: str, given: Optional[str]) -> str:
+    """The id of a definition, as ``definitions`` makes it: see there."""
+    if given is None:
+        return f"{module_path}.{function.lower()}"
+    if given == "":
+        return module_path
+    return given if "." in given else f"{module_path}.{given}"
 
 
 # --- step 2: the syntax tree ---------------------------------------------------
