@@ -521,3 +521,16 @@ def test_search_and_prepare_of_a_prepared_dataset_import_little():
     assert imported("search", "mnist") == "0 typing"
     assert imported("-q", "prepare", "org.test.digits").startswith("0 ")  # downloads
     assert imported("-q", "prepare", "org.test.digits") == "0 json logging typing"
+
+
+def test_a_damaged_index_is_rebuilt(env, cli):
+    import marshal
+
+    assert cli("search", "mnist").returncode == 0
+    index = env.cache / "index.marshal"
+    good = index.read_bytes()
+    for damaged in (b"", good[: len(good) // 2], b"not marshal at all", marshal.dumps((4, [1], {"x": (1,)}))):
+        index.write_bytes(damaged)
+        result = cli("search", "mnist")
+        assert (result.returncode, result.stderr) == (0, "")
+        assert result.stdout.splitlines() == [FASHION_LINE, MNIST_LINE, MNIST_CSV_LINE]

@@ -137,7 +137,7 @@ def _plugins() -> list[list[str]]:
     stamp = [[p, os.stat(p).st_mtime_ns] for p in sys.path if p and os.path.isdir(p)]
     name = f"plugins-{zlib.crc32(chr(0).join(sys.path).encode()):08x}"
     found = cache.load(name, stamp)
-    if isinstance(found, list):
+    if isinstance(found, list) and all(isinstance(f, list) and len(f) == 2 for f in found):
         return found
     from importlib.metadata import entry_points
 
@@ -385,7 +385,9 @@ def _build_index(repos: list[Repository]) -> list[tuple[Repository, str, str, _R
     import time
 
     stamp = [INDEX_VERSION, list(sys.version_info[:2])]
-    cached: dict[str, Any] = cache.load("index", stamp) or {}
+    cached = cache.load("index", stamp)
+    if not isinstance(cached, dict):
+        cached = {}
     files: list[tuple[Repository, str, str, _Record]] = []
     todo: list[tuple[int, str, str, int]] = []
     stamps: dict[int, tuple[int, int, int, int]] = {}
@@ -394,7 +396,7 @@ def _build_index(repos: list[Repository]) -> list[tuple[Repository, str, str, _R
         for module, file, info in repo.modules():
             file_stamp = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
             known = cached.get(f"{file}\0{module}")
-            if known is not None and known[0] == file_stamp:
+            if isinstance(known, tuple) and len(known) == len(_Record._fields) and known[0] == file_stamp:
                 fresh[f"{file}\0{module}"] = known
                 files.append((repo, module, file, _Record(*known)))
             else:
