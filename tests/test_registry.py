@@ -309,11 +309,12 @@ def test_index_follows_edits_additions_and_deletions(env, cli):
     # An edit (same size, same modification time: the change time tells), an addition, a deletion.
     edited = folder / "org" / "many" / "m007.py"
     info = edited.stat()
-    edited.write_text(edited.read_text().replace("Dataset 7.", "Changed 7"))
+    edited.write_text(edited.read_text().replace("Dataset 7.", "Changed 7."))
     import os
 
     os.utime(edited, ns=(info.st_atime_ns, info.st_mtime_ns))
-    assert cli("search", "id:m007").stdout == "org.many.m007.d7  Changed 7\n"
+    assert edited.stat().st_size == info.st_size
+    assert cli("search", "id:m007").stdout == "org.many.m007.d7  Changed 7.\n"
     write_module(folder, "org.many.added", PLAIN.format(n="new", extra=", added"))
     assert cli("search", "added").stdout == "org.many.added.dnew  Dataset new, added.\n"
     (folder / "org" / "many" / "m050.py").unlink()
