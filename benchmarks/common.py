@@ -39,6 +39,7 @@ PEERS = {
     "search": ([], []),
     "unpack": ([], []),
     "store": (["fsspec", "s3fs", "moto[server]"], []),
+    "command": ([], []),
 }
 
 
@@ -201,6 +202,23 @@ def command_timings(argv: Sequence[str], repeat: int, env: Optional[dict[str, st
         subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     return timings(run, repeat)
+
+
+def command_times(
+    argv: Sequence[str], repeat: int, env: Optional[dict[str, str]] = None
+) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU (user + system, children included) seconds of ``repeat`` runs of a
+    command. CPU time is what a loaded machine changes least: the figure to compare runs by."""
+    walls, cpus = [], []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        walls.append(time.perf_counter() - start)
+        cpus.append(usage.ru_utime + usage.ru_stime)
+        if status:
+            raise subprocess.CalledProcessError(status, argv)
+    return walls, cpus
 
 
 def seconds(value: float) -> str:

@@ -1,4 +1,4 @@
-"""Run datamaestro's benchmarks against their peers: python benchmarks/run.py {epoch,load,prepare,search,unpack,store,all}.
+"""Run datamaestro's benchmarks against their peers: python benchmarks/run.py {epoch,load,prepare,search,unpack,store,command,all}.
 
 The first run creates the benchmark venv and installs the peers there (see
 benchmarks/README.md); the runner then re-executes itself inside it.
@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
-ORDER = ["epoch", "load", "prepare", "search", "unpack", "store"]
+ORDER = ["epoch", "load", "prepare", "search", "unpack", "store", "command"]
 
 
 def main() -> int:

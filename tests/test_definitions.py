@@ -61,7 +61,7 @@ def test_broken_definition_module_names_the_file(env, cli):
     result = cli("info", "org.broken.thing")
     assert result.returncode == 1
     assert result.stderr == (
-        f"datamaestro: error: definition module {path} failed to load: RuntimeError: oops\n"
+        f"datamaestro: error: definition module {path} line 10: RuntimeError: oops\n"
     )
 
 

@@ -7,6 +7,7 @@ import sys
 
 import pytest
 from makefiles import write_module
+from test_prepare import toy  # noqa: F401 - the fixture: a toy dataset on a loopback server
 
 from datamaestro.errors import UnknownDatasetError
 from datamaestro.registry import Registry
@@ -161,7 +162,7 @@ def test_index_follows_edits(env, cli):
     assert cli("search", "id:org.edit").stdout == "org.edit.first  First version.\n"
     path = write_module(folder, "org.edit", source.format(name="second", doc="Second, longer version."))
     assert cli("search", "id:org.edit").stdout == "org.edit.second  Second, longer version.\n"
-    assert (env.cache / "index.json").exists() and (env.cache / "plugins.json").exists()
+    assert (env.cache / "index.marshal").exists() and any(env.cache.glob("plugins-*.marshal"))
     path.unlink()
     assert cli("search", "id:org.edit").returncode == 1
 
@@ -256,3 +257,287 @@ def env_vars():
     import os
 
     return dict(os.environ)
+
+
+# --- the index follows the files, and a broken module spoils nothing else ----------------
+
+PLAIN = '''
+from datamaestro.data.ml import Supervised
+from datamaestro.definitions import dataset
+
+
+@dataset(Supervised, tags=["many"])
+def d{n}():
+    """Dataset {n}{extra}."""
+    return {{}}
+'''
+
+DYNAMIC = '''
+from pathlib import Path
+from datamaestro.data.ml import Supervised
+from datamaestro.definitions import dataset
+
+with open({marker!r}, "a") as f:
+    f.write("ran\\n")
+for n in (1, 2):
+    globals()[f"d{{n}}"] = dataset(Supervised, id=f"gen{{n}}", tags=["many"])(lambda: {{}})
+'''
+
+
+def many_modules(env, count=80):
+    """``count`` plain modules (more than one process scans) and one that must run; all old."""
+    import os
+    import time
+
+    folder = env.use_registry()
+    marker = env.root / "ran"
+    for n in range(count):
+        write_module(folder, f"org.many.m{n:03d}", PLAIN.format(n=n, extra=""))
+    write_module(folder, "org.many.dynamic", DYNAMIC.format(marker=str(marker)))
+    old = time.time() - 3600
+    for path in folder.rglob("*.py"):
+        os.utime(path, (old, old))
+    time.sleep(0.1)  # changed (ctime) long enough before the first scan to be trusted after
+    return folder, marker
+
+
+def listed(cli):
+    result = cli("search", "tag:many")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    return [line.split()[0] for line in result.stdout.splitlines()]
+
+
+def test_index_follows_edits_additions_and_deletions(env, cli):
+    folder, marker = many_modules(env)
+    first = listed(cli)
+    assert len(first) == 82 and first[:2] == ["org.many.dynamic.gen1", "org.many.dynamic.gen2"]
+    assert marker.read_text() == "ran\n"
+    # An edit (same size, same modification time: the change time tells), an addition, a deletion.
+    edited = folder / "org" / "many" / "m007.py"
+    info = edited.stat()
+    edited.write_text(edited.read_text().replace("Dataset 7.", "Changed 7."))
+    import os
+
+    os.utime(edited, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert edited.stat().st_size == info.st_size
+    assert cli("search", "id:m007").stdout == "org.many.m007.d7  Changed 7.\n"
+    write_module(folder, "org.many.added", PLAIN.format(n="new", extra=", added"))
+    assert cli("search", "added").stdout == "org.many.added.dnew  Dataset new, added.\n"
+    (folder / "org" / "many" / "m050.py").unlink()
+    now = listed(cli)
+    assert "org.many.m050.d50" not in now and "org.many.added.dnew" in now and len(now) == 82
+    # The unchanged module that must run ran once: its record was reused each time.
+    assert marker.read_text() == "ran\n"
+
+
+TWO_PROCESSES = """
+import os, sys
+import datamaestro.registry as registry
+forks = []
+fork = os.fork
+os.fork = lambda: forks.append(1) or fork()
+registry.PARALLEL_FILES = 10**6
+alone = registry.Registry().entries()
+os.remove(sys.argv[1])
+registry.PARALLEL_FILES = 2
+both = registry.Registry().entries()
+print(len([e for e in alone if e.repository != "builtin"]), len(forks), both == alone)
+"""
+
+
+def test_two_processes_index_as_one(env):
+    import os
+
+    many_modules(env)
+    result = subprocess.run(
+        [sys.executable, "-c", TWO_PROCESSES, str(env.cache / "index.marshal")],
+        capture_output=True, text=True, env=dict(os.environ),
+    )
+    assert result.stdout == "82 1 True\n", result.stderr  # these machines have two CPUs
+
+
+BROKEN = {
+    "org.syntax": '''
+from datamaestro.data.ml import Supervised
+from datamaestro.definitions import dataset
+
+@dataset(Supervised)
+def thing(:
+    return {}
+''',
+    "org.dynimport": '''
+from datamaestro.data.ml import Supervised
+from datamaestro.definitions import dataset
+import nonexistent_package_xyz
+
+for n in (1, 2):
+    globals()[f"d{n}"] = dataset(Supervised, id=f"loop{n}")(lambda: {})
+''',
+    "org.raises": '''
+from datamaestro.data.ml import Supervised
+from datamaestro.definitions import dataset
+
+for n in (1, 2):
+    globals()[f"d{n}"] = dataset(Supervised, id=f"loop{n}")(lambda: {})
+raise RuntimeError("boom")
+''',
+    "org.staticimport": '''
+from datamaestro.data.ml import Supervised
+from datamaestro.definitions import dataset
+import nonexistent_package_xyz
+
+
+@dataset(Supervised, tags=["imports"])
+def thing():
+    """Needs a missing package."""
+    return {}
+''',
+}
+
+
+def test_broken_modules_are_one_warning_each_and_spoil_nothing_else(env, cli):
+    folder = env.use_registry()
+    paths = {name: write_module(folder, name, source) for name, source in BROKEN.items()}
+    warnings = (
+        f"warning: definition module {paths['org.dynimport']} line 4: ModuleNotFoundError: "
+        "No module named 'nonexistent_package_xyz'; its datasets are skipped\n"
+        f"warning: definition module {paths['org.raises']} line 7: RuntimeError: boom; "
+        "its datasets are skipped\n"
+        f"warning: definition module {paths['org.syntax']} line 6: SyntaxError: invalid syntax; "
+        "its datasets are skipped\n"
+    )
+    for _ in range(2):  # indexed, then from the cached index
+        result = cli("search", "mnist")
+        assert result.returncode == 0
+        assert result.stdout.splitlines() == [FASHION_LINE, MNIST_LINE, MNIST_CSV_LINE]
+        assert result.stderr == warnings
+    # search reads the decorators only: a module that fails when it runs is listed...
+    assert cli("-q", "search", "tag:imports").stdout == "org.staticimport.thing  Needs a missing package.\n"
+    info = cli("-q", "info", "com.lecun.mnist")
+    assert info.returncode == 0 and info.stderr == warnings
+    # ...and loading a dataset of a broken module fails in one line naming the file and line.
+    for dataset_id, problem in (
+        ("org.staticimport.thing", f"{paths['org.staticimport']} line 4: ModuleNotFoundError: "
+         "No module named 'nonexistent_package_xyz'"),
+        ("org.syntax.thing", f"{paths['org.syntax']} line 6: SyntaxError: invalid syntax; "
+         "'org.syntax.thing' cannot be loaded"),
+        ("org.raises.loop1", f"{paths['org.raises']} line 7: RuntimeError: boom; "
+         "'org.raises.loop1' cannot be loaded"),
+    ):
+        result = cli("-q", "prepare", dataset_id)
+        assert result.returncode == 1 and result.stdout == ""
+        assert result.stderr == f"{warnings}datamaestro: error: definition module {problem}\n"
+
+
+def test_malformed_ids_are_skipped_and_duplicates_noted(env, cli):
+    from datamaestro.paths import id_problem
+
+    path = write_module(env.use_registry(), "org.ids", '''
+        from datamaestro.data.ml import Supervised
+        from datamaestro.definitions import dataset
+
+
+        @dataset(Supervised, id="bad\\nid", tags=["ids"])
+        def one():
+            return {}
+
+
+        @dataset(Supervised, id="../up", tags=["ids"])
+        def two():
+            return {}
+
+
+        @dataset(Supervised, id="com.lecun.mnist", tags=["ids"])
+        def dup():
+            """A second MNIST."""
+            return {}
+
+
+        @dataset(Supervised, tags=["ids"])
+        def good():
+            """Good one."""
+            return {}
+    ''')
+    warnings = "".join(
+        f"warning: definition module {path}: {id_problem(i)}; skipped\n" for i in ("org.ids.bad\nid", "../up")
+    )
+    builtin = Registry().entry("com.lecun.mnist").file
+    note = f"note: dataset id 'com.lecun.mnist' of {path} is also defined by {builtin}, which is used\n"
+    result = cli("search", "tag:ids")
+    assert (result.returncode, result.stdout) == (0, "org.ids.good  Good one.\n")
+    assert result.stderr == warnings + note
+    # the first one
+    assert cli("-q", "search", "id:com.lecun.mnist").stdout == "com.lecun.mnist  The MNIST database of handwritten digits.\n"
+    assert cli("-q", "search", "tag:ids").stderr == warnings  # -q: no notes
+    assert cli("-q", "info", "../up").stderr.endswith(
+        "datamaestro: error: unknown dataset '../up'; try 'datamaestro search' to list the known datasets\n"
+    )
+
+
+# --- the command line builds only what it runs -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv, name",
+    [
+        (["search", "mnist"], "search"),
+        (["-q", "search", "--json", "tag:x"], "search"),
+        (["--data", "/tmp/x", "prepare", "com.lecun.mnist", "--force"], "prepare"),
+        (["--data=/tmp/x", "--traceback", "info", "a.b"], "info"),
+        (["--dat", "search", "search", "x"], "search"),
+        (["--offline", "create-dataset", "org.x.y", "--print"], "create-dataset"),
+        (["list", "-q"], "list"),
+    ],
+)
+def test_the_named_command_alone_parses_as_the_full_parser(argv, name):
+    from datamaestro.cli.main import build_parser, named_command
+
+    module = named_command(argv)
+    assert module is not None and module.NAME == name
+    assert vars(build_parser(module).parse_args(argv)) == vars(build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", [[], ["--help"], ["--version"], ["serch"], ["-x", "search"], ["--data"]])
+def test_anything_else_gets_the_full_parser(argv):
+    from datamaestro.cli.main import named_command
+
+    assert named_command(argv) is None
+
+
+IMPORTED = (
+    "import sys\n"
+    "from datamaestro.cli.main import main\n"
+    "code = main(sys.argv[1:])\n"
+    "heavy = ('requests', 'tqdm', 'yaml', 'importlib.metadata', 'numpy', 'json', 'logging', 'typing')\n"
+    "print(code, ' '.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+)
+
+
+def imported(*args: str) -> str:
+    import os
+
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORTED, *args], capture_output=True, text=True, env=dict(os.environ)
+    )
+    return result.stderr.splitlines()[-1]
+
+
+@pytest.mark.usefixtures("toy")
+def test_search_and_prepare_of_a_prepared_dataset_import_little():
+    imported("search", "mnist")  # the first run caches the plugin list
+    assert imported("search", "mnist") == "0 typing"
+    assert imported("-q", "prepare", "org.test.digits").startswith("0 ")  # downloads
+    assert imported("-q", "prepare", "org.test.digits") == "0 json logging typing"
+
+
+def test_a_damaged_index_is_rebuilt(env, cli):
+    import marshal
+
+    assert cli("search", "mnist").returncode == 0
+    index = env.cache / "index.marshal"
+    good = index.read_bytes()
+    for damaged in (b"", good[: len(good) // 2], b"not marshal at all", marshal.dumps((4, [1], {"x": (1,)}))):
+        index.write_bytes(damaged)
+        result = cli("search", "mnist")
+        assert (result.returncode, result.stderr) == (0, "")
+        assert result.stdout.splitlines() == [FASHION_LINE, MNIST_LINE, MNIST_CSV_LINE]

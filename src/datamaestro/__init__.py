@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+# Not `typing.TYPE_CHECKING`: importing typing costs every command milliseconds.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from datamaestro.api import from_json, prepare_dataset, to_json
 
 __version__ = "0.1.0"
 __all__ = ["prepare_dataset", "from_json", "to_json", "__version__"]

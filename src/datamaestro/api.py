@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Optional
 
 from datamaestro.config import Settings, load_settings
-from datamaestro.data.base import Base, from_json_value
-from datamaestro.errors import FormatError
+from datamaestro.data.base import Base
 
 
 def prepare_dataset(
@@ -35,6 +33,11 @@ def to_json(dataset_id: str, data: Base) -> dict[str, Any]:
 
 def from_json(description: str | dict[str, Any]) -> Base:
     """The typed data described by the JSON that ``prepare`` prints."""
+    import json
+
+    from datamaestro.data.base import from_json_value
+    from datamaestro.errors import FormatError
+
     if isinstance(description, str):
         try:
             description = json.loads(description)

@@ -1,9 +1,18 @@
-"""Matching index entries against search terms."""
+"""Matching index entries against search terms.
+
+A term is ``word`` (in the id, name, description or a tag) or ``field:word``;
+matching ignores case, and a tag must be equal to the word. Entries must match
+every term.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datamaestro.errors import UsageError
-from datamaestro.registry import Entry
+
+if TYPE_CHECKING:
+    from datamaestro.registry import Entry
 
 #: field filter name -> entry attributes it looks at
 FIELDS = {
@@ -19,29 +28,57 @@ FIELDS = {
 ANYWHERE = ("id", "name", "description", "tags")
 
 
-def _texts(entry: Entry, attributes: tuple[str, ...]) -> list[str]:
+class Query:
+    """Search terms, checked once and then matched against many entries."""
+
+    def __init__(self, terms: list[str]):
+        self.terms: list[tuple[tuple[str, ...], str]] = []
+        for term in terms:
+            field, sep, value = term.partition(":")
+            if sep and field.lower() in FIELDS:
+                self.terms.append((FIELDS[field.lower()], value.lower()))
+            elif sep and field.isalpha():
+                known = ", ".join(sorted(FIELDS))
+                raise UsageError(f"unknown search field '{field}' (known: {known})")
+            else:
+                self.terms.append((ANYWHERE, term.lower()))
+        #: whether the needles match the same in a raw docstring as in the cleaned one: those
+        #: that neither span lines nor start with a space (which cleaning removes), and hold no
+        #: NUL or \x01 (separators in the index's text)
+        self.words_only = all(
+            not needle[:1].isspace() and "\n" not in needle and "\0" not in needle and "\x01" not in needle
+            for _, needle in self.terms
+        )
+
+    def may_match(self, text: str) -> bool:
+        """False when no entry whose lowercased fields are all in ``text`` can match.
+
+        ``text`` may hold raw docstrings (tabs expanded) instead of cleaned descriptions:
+        every line of a cleaned docstring is the end of a line of the raw one.
+        """
+        return not self.words_only or all(needle in text for _, needle in self.terms)
+
+    def matches(self, entry: Entry) -> bool:
+        """Whether ``entry`` matches every term."""
+        return all(_matches(entry, attributes, needle) for attributes, needle in self.terms)
+
+
+def _matches(entry: Entry, attributes: tuple[str, ...], needle: str) -> bool:
     texts: list[str] = []
     for attribute in attributes:
         value = getattr(entry, attribute)
         texts.extend(value if isinstance(value, list) else [value or ""])
-    return [t.lower() for t in texts]
+    if attributes == ("tags",):
+        return any(needle == t.lower() for t in texts)
+    return any(needle in t.lower() for t in texts)
 
 
 def matches(entry: Entry, term: str) -> bool:
-    """Whether one term (``word`` or ``field:word``) matches, case-insensitively."""
-    field, sep, value = term.partition(":")
-    if sep and field.lower() in FIELDS:
-        attributes, needle = FIELDS[field.lower()], value.lower()
-    elif sep and field.isalpha() and field.lower() not in FIELDS:
-        known = ", ".join(sorted(FIELDS))
-        raise UsageError(f"unknown search field '{field}' (known: {known})")
-    else:
-        attributes, needle = ANYWHERE, term.lower()
-    if attributes == ("tags",):
-        return any(needle == t for t in _texts(entry, attributes))
-    return any(needle in t for t in _texts(entry, attributes))
+    """Whether one term (``word`` or ``field:word``) matches ``entry``."""
+    return Query([term]).matches(entry)
 
 
 def search(entries: list[Entry], terms: list[str]) -> list[Entry]:
     """Entries matching all terms, sorted by id."""
-    return sorted((e for e in entries if all(matches(e, t) for t in terms)), key=lambda e: e.id)
+    query = Query(terms)
+    return sorted((e for e in entries if query.matches(e)), key=lambda e: e.id)

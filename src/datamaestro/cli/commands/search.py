@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import asdict
 
 NAME = "search"
 HELP = "find datasets by id, name, description and tags"
@@ -21,12 +19,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from datamaestro.registry import Registry
-    from datamaestro.search import search
 
-    found = search(Registry().entries(), args.terms)
+    found = Registry().search(args.terms)
     if args.json:
+        import json
+
         keys = ("id", "name", "description", "tags", "type", "url")
-        print(json.dumps([{k: asdict(e)[k] for k in keys} for e in found], indent=2))
+        print(json.dumps([{k: getattr(e, k) for k in keys} for e in found], indent=2))
     else:
         width = max((len(e.id) for e in found), default=0)
         for e in found:
