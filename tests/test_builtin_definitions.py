@@ -37,9 +37,9 @@ NO_CHECKSUM_NOTE = re.compile(r"no (published )?checksum|publish(es)? none|none 
 
 def builtin_definitions() -> list[tuple[DatasetDefinition, Path]]:
     found = []
-    for module_path, file in BUILTIN.modules():
-        for definition in module_definitions(load_module(BUILTIN, module_path, file)):
-            found.append((definition, file))
+    for module_path, file, _ in BUILTIN.modules():
+        for definition in module_definitions(load_module(BUILTIN, module_path, Path(file))):
+            found.append((definition, Path(file)))
     return found
 
 

@@ -19,7 +19,8 @@ def test_info_json_adds_splits_once_prepared(env, server, cli):
     assert before["prepared"] is False and "splits" not in before
     assert cli("prepare", "-q", DATASET).returncode == 0
     info = json.loads(cli("info", "--json", DATASET).stdout)
-    # the keys info always had are still there, unchanged
+    # the keys info always had are still there, unchanged; each file adds what verified it
+    assert [f.pop("verified_by") for f in info["files"]] == [f["checksum"] for f in before["files"]]
     assert {k: v for k, v in info.items() if k not in ("prepared", "splits")} == {
         k: v for k, v in before.items() if k != "prepared"
     }

@@ -28,7 +28,7 @@ def run_concurrently(
 
     After a failure, items not yet started are skipped unless ``keep_going``;
     the running ones finish. Any other exception is raised once the running
-    ones are done. Workers are daemon threads, so Ctrl-C ends the process at
+    ones are done (that of the first item, in the items' order). Workers are daemon threads, so Ctrl-C ends the process at
     once (partial downloads stay on disk and the next run resumes them). With
     one job, or one item, everything runs in the calling thread.
     """
@@ -63,7 +63,7 @@ def run_concurrently(
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(min(jobs, len(items)))]
     for t in threads:
         t.start()
-    fatal: BaseException | None = None
+    fatal: dict[int, BaseException] = {}
     while any(t.is_alive() for t in threads) or not results.empty():
         try:
             i, outcome = results.get(timeout=0.1)  # KeyboardInterrupt lands here, in the main thread
@@ -74,8 +74,8 @@ def run_concurrently(
             if not keep_going:
                 stop.set()
         elif outcome is not None:
-            fatal = fatal or outcome
+            fatal[i] = outcome
             stop.set()
-    if fatal is not None:
-        raise fatal
+    if fatal:
+        raise fatal[min(fatal)]  # the first item's: the same whichever thread finished first
     return [failures[i] for i in sorted(failures)]

@@ -180,15 +180,20 @@ class Store:
     def create(self, relative: str, data: bytes) -> bool:
         """Write ``data`` only if the object does not exist (True when written).
 
-        Uses the backend's exclusive create (S3 conditional writes, O_EXCL on
-        local paths); without one, checks then writes, which two machines can
+        Uses the backend's exclusive create (S3 conditional writes; O_EXCL on
+        local paths, through ``open(..., "xb")`` since fsspec's local file system
+        checks then writes); without one, checks then writes, which two machines can
         both pass: the caller's work is then done twice, never corrupted.
         """
         target = self.key(relative)
         with self._io(f"create {relative}"):
             self._mkdirs(target)
             try:
-                self.fs.pipe_file(target, data, mode="create")
+                if self.local:  # O_EXCL: fsspec's local "create" checks, then writes
+                    with open(target, "xb") as f:
+                        f.write(data)
+                else:
+                    self.fs.pipe_file(target, data, mode="create")
                 return True
             except FileExistsError:
                 return False

@@ -13,7 +13,7 @@ import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Optional
 
 from datamaestro.config import Settings
 from datamaestro.definitions import DatasetDefinition
@@ -50,7 +50,7 @@ def push_dataset(settings: Settings, store: Store, definition: DatasetDefinition
     """Push the originals of the prepared ``definition``, then its record."""
     ctx = definition.context(settings)
     dataset_id = definition.id
-    if not definition.is_prepared(settings):
+    if any(p and p[0].endswith((": missing", ": not recorded")) for p in definition.problems(settings).values()):
         raise UsageError(f"{dataset_id} is not prepared in {settings.datadir}; run 'datamaestro prepare {dataset_id}' first")
     report = PushReport(dataset_id)
     try:

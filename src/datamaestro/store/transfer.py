@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,13 +107,17 @@ def push_blob(
     return True
 
 
+#: the files of a dataset install side by side: one record update at a time in this process
+_RECORD_UPDATES = threading.Lock()
+
+
 def add_to_record(store: Store, dataset_id: str, files: dict[str, Entry]) -> None:
     """Merge ``files`` into the record of ``dataset_id``, holding its record lease.
 
     Blobs must be pushed before: the record is what makes them visible.
     """
     relative = store.record(dataset_id)
-    with hold(store, f"leases/{dataset_id}.record", lambda: False, f"record of {dataset_id}"):
+    with _RECORD_UPDATES, hold(store, f"leases/{dataset_id}.record", lambda: False, f"record of {dataset_id}"):
         try:
             record = read_record(store, dataset_id) or Record(dataset_id)
         except StoreError as e:  # a broken record is replaced by a good one

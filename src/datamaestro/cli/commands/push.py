@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         definitions = [registry.definition(i) for i in dict.fromkeys(args.ids)]  # all checked before any upload
     else:
         known = set(registry.ids())
-        prepared = DataFolder(settings.datadir).prepared_ids()
+        prepared = DataFolder(settings.datadir).recorded_ids()
         for dataset_id in sorted(set(prepared) - known):
             log.warning("%s is prepared but has no definition any more: not pushed", dataset_id)
         definitions = [registry.definition(i) for i in prepared if i in known]
