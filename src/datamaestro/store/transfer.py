@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import threading
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
