@@ -107,7 +107,7 @@ class Display:
         """One more file of the dataset is in place."""
         with self._lock:
             self.done += 1
-            self.bar.set_description(self._desc(), refresh=True)
+            self.bar.set_description_str(self._desc(), refresh=True)
 
     def cancel(self) -> None:
         """Ask every download under this display to stop at its next chunk."""
