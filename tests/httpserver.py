@@ -148,7 +148,7 @@ class FileServer:
                 self.end_headers()
                 if not body:
                     return
-                payload = data[start:end]
+                payload = memoryview(data)[start:end]
                 limit = len(payload) - fault.short_by
                 dropped = fault.drop_after is not None and (
                     fault.drop_times is None or number - len(fault.errors) < fault.drop_times
@@ -186,8 +186,13 @@ class FileServer:
                     except OSError:
                         pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # a client that went away (closed mid-body, reset) is not the server's error
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

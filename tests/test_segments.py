@@ -139,11 +139,10 @@ def test_sigkill_mid_download_resumes_only_the_missing_ranges(env, server):
     assert transfer.digests["sha256"] == hashlib.sha256(data).hexdigest()
     asked = [r for _, _, r in server.log[before:]]
     assert all(r is not None for r in asked)  # nothing from the start again
-    for r in asked:  # every range asked for lies within a missing range
-        start, end = (int(v) for v in r.removeprefix("bytes=").split("-"))
-        assert any(s <= start and end < e for s, e in missing), (r, missing)
-    assert sum(int(r.split("-")[1]) + 1 - int(r.removeprefix("bytes=").split("-")[0])
-               for r in asked) == len(data) - state.done_bytes()
+    spans = [tuple(int(v) for v in r.removeprefix("bytes=").split("-")) for r in asked]
+    for start, last in spans:  # every range asked for lies within a missing range
+        assert any(s <= start and last < e for s, e in missing), (start, last, missing)
+    assert segments._merge([(s, last + 1) for s, last in spans]) == missing  # and all are asked for
     assert not state_path(dest).exists()
 
 

@@ -54,8 +54,8 @@ from datamaestro.storage import StorageError, disk_error
 
 log = logging.getLogger("datamaestro")
 
-#: a connection that is done takes half of another's range only if that leaves both this much
-MIN_STEAL = 1 << 20
+#: ranges are split (at the start, or by a connection that is done) only into pieces this large
+MIN_PIECE = 256 << 10
 #: seconds between writes of the state file
 SAVE_EVERY = 0.25
 #: bytes hashed at a time
@@ -136,6 +136,20 @@ def _write_state(dest: Path, state: State) -> None:
     os.replace(tmp, path)
 
 
+def _split(ranges: list[tuple[int, int]], count: int) -> list[tuple[int, int]]:
+    """``ranges`` with the largest halved until there are ``count`` (or pieces get too small)."""
+    pieces = list(ranges)
+    while len(pieces) < count:
+        largest = max(pieces, key=lambda r: r[1] - r[0])
+        start, end = largest
+        if end - start < 2 * MIN_PIECE:
+            break
+        middle = start + (end - start) // 2
+        pieces.remove(largest)
+        pieces += [(start, middle), (middle, end)]
+    return sorted(pieces)
+
+
 @dataclass
 class _Piece:
     start: int
@@ -168,7 +182,7 @@ class _Download:
         self.stop = threading.Event()
         self.errors: list[BaseException] = []
         self.resumed_from = state.done_bytes()
-        self.pieces = [_Piece(s, e) for s, e in state.missing()]
+        self.pieces = [_Piece(s, e) for s, e in _split(state.missing(), policy.segments)]
         self.queue = list(self.pieces)
         self.hashers = {a: hashlib.new(a) for a in algorithms}
         self.hashed = 0
@@ -188,7 +202,7 @@ class _Download:
                 return None
             victim = max(active, key=lambda p: p.end - p.pos)
             left = victim.end - victim.pos
-            if left < 2 * MIN_STEAL:
+            if left < 2 * MIN_PIECE:
                 return None
             middle = victim.pos + left // 2
             piece = _Piece(middle, victim.end)
@@ -245,7 +259,9 @@ class _Download:
         """One ranged request for ``piece``, checked against what the first answer said."""
         import requests
 
-        headers = {"Range": f"bytes={piece.pos}-{piece.end - 1}"}
+        with self.lock:  # what is asked for; the piece's end may move down meanwhile
+            first, last = piece.pos, piece.end - 1
+        headers = {"Range": f"bytes={first}-{last}"}
         if self.state.validator:
             headers["If-Range"] = self.state.validator
         with self.lock:
@@ -261,7 +277,7 @@ class _Download:
                     raise TransferError(f"HTTP {status} {printable(response.reason or '', 100)}")
                 if status != 206:
                     raise FallBack(f"the server answered {status} to a range request")
-                expected = f"bytes {piece.pos}-{piece.end - 1}/{self.state.size}"
+                expected = f"bytes {first}-{last}/{self.state.size}"
                 got = response.headers.get("Content-Range", "").strip()
                 if got != expected:
                     raise FallBack(
