@@ -24,6 +24,10 @@ SPLIT = Policy(retries=2, backoff=0.01, connect_timeout=2, read_timeout=5, segme
                segment_threshold=MB)
 
 
+#: bytes per second per connection: slow enough that more connections are worth opening
+SLOW = 2_000_000
+
+
 def ranged(server, path: str) -> list[str]:
     return [r for m, p, r in server.log if m == "GET" and p == path and r]
 
@@ -31,6 +35,7 @@ def ranged(server, path: str) -> list[str]:
 def test_segmented_download_is_exact(env, server):
     data = payload(3 * MB + 12345)
     server.files["/big"] = data
+    server.rate = SLOW
     dest = env.root / "big.part"
     transfer = fetch(server.url("big"), dest, ["md5", "sha256"], "big", True, SPLIT)
     assert dest.read_bytes() == data
@@ -53,6 +58,15 @@ def test_memory_stays_flat(env, server):
     finally:
         tracemalloc.stop()
     assert peak < 4 * MB
+
+
+def test_fast_server_is_read_over_one_connection(env, server):
+    """Uncapped, the file would be done before more connections pay off: one request only."""
+    data = payload(8 * MB)
+    server.files["/big"] = data
+    transfer = fetch(server.url("big"), env.root / "big.part", ["sha256"], "big", True, SPLIT)
+    assert transfer.segments == 1 and server.log == [("GET", "/big", None)]
+    assert transfer.digests["sha256"] == hashlib.sha256(data).hexdigest()
 
 
 def test_small_files_and_one_connection_are_not_segmented(env, server):
@@ -89,6 +103,7 @@ def test_servers_that_refuse_or_lie_about_ranges_get_one_stream(env, server, cap
     data = payload(3 * MB)
     server.files["/big"] = data
     server.faults["/big"] = fault
+    server.rate = SLOW
     dest = env.root / "big.part"
     with caplog.at_level("INFO", logger="datamaestro"):
         transfer = fetch(server.url("big"), dest, ["sha256"], "big", True, SPLIT)

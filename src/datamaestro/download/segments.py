@@ -58,6 +58,10 @@ log = logging.getLogger("datamaestro")
 MIN_PIECE = 256 << 10
 #: seconds between writes of the state file
 SAVE_EVERY = 0.25
+#: seconds over the first connection before deciding whether to open the others
+PROBE = 0.1
+#: open the other connections when the rest would take longer than this (seconds) over one
+WORTH_SPLITTING = 1.0
 #: bytes hashed at a time
 HASH_CHUNK = 1 << 20
 
@@ -174,6 +178,7 @@ class _Download:
         policy: Policy,
         state: State,
         requests_made: list[int],
+        fresh: bool = False,
     ):
         self.url, self.dest, self.label, self.policy = url, dest, label, policy
         self.state = state
@@ -182,12 +187,14 @@ class _Download:
         self.stop = threading.Event()
         self.errors: list[BaseException] = []
         self.resumed_from = state.done_bytes()
-        self.pieces = [_Piece(s, e) for s, e in _split(state.missing(), policy.segments)]
+        missing = state.missing()
+        self.pieces = [_Piece(s, e) for s, e in (missing if fresh else _split(missing, policy.segments))]
         self.queue = list(self.pieces)
         self.hashers = {a: hashlib.new(a) for a in algorithms}
         self.hashed = 0
         self.bar = progress.file_bar(label, state.size, self.resumed_from, quiet)
         self.fd = os.open(dest, os.O_WRONLY)
+        #: most connections open at once
         self.connections = 0
 
     # -- pieces ------------------------------------------------------------
@@ -209,6 +216,11 @@ class _Download:
             victim.end = middle
             self.pieces.append(piece)
             return piece
+
+    def left(self) -> int:
+        """Bytes not yet written."""
+        with self.lock:
+            return sum(max(0, p.end - p.pos) for p in self.pieces)
 
     def wrote(self, piece: _Piece, n: int) -> None:
         with self.lock:
@@ -340,25 +352,48 @@ class _Download:
     # -- the whole download --------------------------------------------------
 
     def run(self, first: Optional[Any]) -> Transfer:
-        """Run the connections, saving the state and hashing meanwhile; returns the transfer."""
-        threads = []
-        count = max(1, min(self.policy.segments, len(self.pieces) or 1))
-        if first is not None and self.pieces:
-            threads.append(threading.Thread(target=self.worker, args=((first, self.queue.pop(0)),)))
-        while len(threads) < count:
-            threads.append(threading.Thread(target=self.worker))
-        self.connections = len(threads)
-        for t in threads:
-            t.daemon = True
-            t.start()
+        """Run the connections, saving the state and hashing meanwhile; returns the transfer.
+
+        With ``first`` (the answer to the first request, a whole-file body),
+        the download starts over that one connection; the others open only
+        if, after ``PROBE`` seconds, the rest would take longer than
+        ``WORTH_SPLITTING`` at its speed: a fast server is read over one
+        connection (as curl would), a capped one over ``segments``.
+        """
+        threads: list[threading.Thread] = []
+
+        def open_connections(count: int) -> None:
+            while len(threads) < count:
+                thread = threading.Thread(target=self.worker, daemon=True)
+                threads.append(thread)
+                thread.start()
+            self.connections = max(self.connections, len(threads))
+
+        began = time.monotonic()
+        if first is not None and self.queue:
+            thread = threading.Thread(target=self.worker, args=((first, self.queue.pop(0)),), daemon=True)
+            threads.append(thread)
+            thread.start()
+            self.connections = 1
+            split = False
+        else:
+            open_connections(max(1, min(self.policy.segments, len(self.pieces))))
+            split = True
         reader = os.open(self.dest, os.O_RDONLY)
         try:
             last = time.monotonic()
             while any(t.is_alive() for t in threads):
-                time.sleep(0.05)
+                time.sleep(0.02)
                 if progress.cancelled():
                     raise KeyboardInterrupt
-                if time.monotonic() - last >= SAVE_EVERY:
+                now = time.monotonic()
+                if not split and now - began >= PROBE:
+                    done = self.state.size - self.left()
+                    rate = (done - self.resumed_from) / (now - began)
+                    if rate <= 0 or self.left() / rate > WORTH_SPLITTING:
+                        open_connections(self.policy.segments)
+                        split = True
+                if now - last >= SAVE_EVERY:
                     self.save()
                     self.hash_prefix(reader)
                     last = time.monotonic()
@@ -418,8 +453,8 @@ def start(
                 f"cannot make room for {dest} ({size} bytes): {e.strerror}; free some space"
             ) from None
         raise
-    log.info("%s: downloading %d bytes over %d connections", label, size, policy.segments)
-    download = _Download(url, dest, algorithms, label, quiet, policy, state, requests_made)
+    log.info("%s: downloading %d bytes, over up to %d connections", label, size, policy.segments)
+    download = _Download(url, dest, algorithms, label, quiet, policy, state, requests_made, fresh=True)
     return download.run(response)
 
 
