@@ -14,7 +14,7 @@ folder each run, and checks the sha256 where it can:
 - datamaestro ``fetch()``: one call per file, the dataset's four files from
   a pool of 4 threads (what ``prepare`` does once the install pipeline runs
   files concurrently), with the default settings (``segments`` 8,
-  ``segment_threshold`` 32 MiB); and, for the dataset, the ``datamaestro -q
+  ``segment_threshold`` 8 MiB); and, for the dataset, the ``datamaestro -q
   prepare`` command (which also gunzips; files one after the other until the
   pipeline's pool lands);
 - ``aria2c -x8 -s8`` (``-j4`` for the dataset) with ``--checksum=sha-256=...``;
@@ -91,8 +91,7 @@ class Server:
 def pooch_python() -> Optional[str]:
     """A Python that can import pooch and this checkout (the benchmark venv), or None."""
     for python in (sys.executable, str(common.venv_python())):
-        probe = subprocess.run([python, "-c", "import pooch"], capture_output=True)
-        if probe.returncode == 0:
+        if Path(python).exists() and subprocess.run([python, "-c", "import pooch"]).returncode == 0:
             return python
     try:
         subprocess.run([sys.executable, "-m", "venv", str(common.VENV)], check=True)
@@ -116,10 +115,11 @@ def contenders(
     base: str, files: dict[str, bytes], work: Path, pooch: Optional[str], with_cli: bool
 ) -> list[tuple[str, Callable[[Path], None], int]]:
     """(name, download into a folder, runs) for each tool."""
+    from datamaestro.config import Settings
     from datamaestro.download.http import Policy, fetch
 
     sha = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-    policy = Policy(segments=8, segment_threshold=32 << 20)
+    policy = Policy.from_settings(Settings(datadir=work))  # the default settings
 
     def ours(folder: Path) -> None:
         def one(name: str) -> None:
@@ -160,7 +160,7 @@ def contenders(
     rows: list[tuple[str, Callable[[Path], None], int]] = [("datamaestro fetch()", ours, 3)]
     if with_cli:
         rows.append(("datamaestro -q prepare (+ gunzip)", cli, 3))
-    rows += [("aria2c -x8 -s8", aria2, 3), ("curl", curl, 3)]
+    rows += [("aria2c -x8 -s8", aria2, 3), ("curl", curl, 1 if len(files) == 1 else 3)]
     if pooch:
         rows.append(("pooch.retrieve", with_pooch, 1))
     return rows
@@ -170,7 +170,7 @@ def measure(rows: list[tuple[str, Callable[[Path], None], int]], work: Path, cap
     out = {}
     for name, function, runs in rows:
         times = []
-        for _ in range(runs if capped else runs + 2):
+        for _ in range(runs if capped else max(runs, 3) + 2):
             folder = Path(tempfile.mkdtemp(dir=work))
             start = time.perf_counter()
             function(folder)

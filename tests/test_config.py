@@ -75,7 +75,7 @@ def test_defaults(env):
     settings = load_settings()
     assert (settings.connect_timeout, settings.read_timeout) == (5.0, 20.0)
     assert (settings.stall_bytes, settings.stall_seconds) == (16384, 20.0)
-    assert (settings.jobs, settings.segments, settings.segment_threshold) == (4, 8, 32 * MIB)
+    assert (settings.jobs, settings.segments, settings.segment_threshold) == (4, 8, 8 * MIB)
     assert (settings.max_unpacked_size, settings.max_unpacked_files) == (32 << 30, 1_000_000)
     assert (settings.store_url, settings.store_options, settings.store_push) == (None, {}, "never")
 

@@ -96,7 +96,7 @@ class Settings:
     #: connections used for one large file (1: never segmented)
     segments: int = 8
     #: files at least this large (bytes) are downloaded in segments
-    segment_threshold: int = 32 * MIB
+    segment_threshold: int = 8 * MIB
     #: most bytes that unpacking one archive or compressed file may produce
     max_unpacked_size: int = 32 * GIB
     #: most files that unpacking one archive may produce

@@ -94,7 +94,7 @@ class Policy:
     #: connections for one large file (1: never segmented)
     segments: int = 1
     #: smallest file (bytes) downloaded in segments
-    segment_threshold: int = 32 << 20
+    segment_threshold: int = 8 << 20
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Policy:
