@@ -393,9 +393,9 @@ class _Download:
                     if rate <= 0 or self.left() / rate > WORTH_SPLITTING:
                         open_connections(self.policy.segments)
                         split = True
+                self.hash_prefix(reader)  # in order, while the bytes are still in the page cache
                 if now - last >= SAVE_EVERY:
                     self.save()
-                    self.hash_prefix(reader)
                     last = time.monotonic()
             self.save()
             if self.errors:
