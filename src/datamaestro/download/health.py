@@ -23,17 +23,18 @@ Use, from the loop over a resource's URLs::
 
     from datamaestro.download import health
 
-    memory = health.shared(datadir / "locks" / "mirrors.json")   # once per data folder
+    memory = health.for_data_folder(datadir)   # locks/mirrors.json; one object per folder
     for url in memory.order(urls):
-        why = memory.skip(url)
-        if why:                    # failed moments ago, here or in another process
-            attempts.append(f"{url}: {why}")
-            continue
-        fetch(url, ..., health=memory)   # fetch calls memory.failed/succeeded itself
+        try:
+            fetch(url, ..., health=memory)
+        except TransferError as e:             # e.g. "skipped: http://host:80 failed 3 s ago (...)"
+            ...                                # next URL
 
-``fetch`` records ``failed(url, reason)`` when it gives up on a URL after
-connection errors or timeouts, and ``succeeded(url)`` when a download
-completes; callers may call them too (e.g. for another transport).
+Given ``health``, ``fetch`` raises ``TransferError`` at once for a URL that
+``skip`` says not to try, records ``failed(url, reason)`` when it gives up
+on a URL after connection errors or timeouts, and ``succeeded(url)`` when a
+download completes. Other transports may call ``skip``, ``failed`` and
+``succeeded`` themselves.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ from datamaestro.paths import printable
 
 log = logging.getLogger("datamaestro")
 
+#: the shared file, in the data folder's ``locks`` folder
+FILE_NAME = "mirrors.json"
 #: seconds a failure is shared with other processes, and skipped
 REMEMBER = 120.0
 #: the shared file is ignored when larger than this (bytes)
@@ -187,3 +190,8 @@ def shared(path: Optional[Path] = None) -> MirrorHealth:
         if path not in _shared:
             _shared[path] = MirrorHealth(path)
         return _shared[path]
+
+
+def for_data_folder(root: Path) -> MirrorHealth:
+    """The mirror memory shared by the processes using the data folder ``root``."""
+    return shared(root / "locks" / FILE_NAME)

@@ -43,8 +43,6 @@ CHUNK = 1 << 16
 MAX_RETRY_AFTER = 60.0
 #: retries of a URL whose tries time out (or fail to connect) without receiving anything
 DEAD_RETRIES = 1
-#: a failure that took at least this long (seconds) says how long in its message
-SHOW_ELAPSED = 5.0
 _session = None
 
 #: how a try failed: the kinds that say the mirror is unreachable
@@ -295,8 +293,7 @@ def fetch(
                     if failures > limit:
                         elapsed = time.monotonic() - started_at
                         times = "once" if requests_made[0] == 1 else f"{requests_made[0]} times"
-                        took = f" in {elapsed:.0f} s" if elapsed >= SHOW_ELAPSED else ""
-                        error = TransferError(f"{e}, tried {times}{took}", kind=e.kind)
+                        error = TransferError(f"{e}, tried {times}", kind=e.kind)
                         error.elapsed = elapsed
                         if health is not None and e.kind in UNREACHABLE:
                             health.failed(url, str(e))
