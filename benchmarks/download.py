@@ -237,7 +237,7 @@ def throughput() -> None:
 # -- dead mirrors ----------------------------------------------------------------------------
 
 
-def dead(src: Optional[str]) -> None:
+def dead(src: Optional[str], only: Optional[str] = None) -> None:
     """Wall time of `datamaestro prepare` against dead servers, with the default settings."""
     from httpserver import Blackhole, Fault, FileServer
     from makefiles import md5, write_module
@@ -282,6 +282,8 @@ def dead(src: Optional[str]) -> None:
     print("| case | exit code | wall time |")
     print("| --- | ---: | ---: |")
     for i, (label, first, second, names) in enumerate(cases):
+        if only and only not in label:
+            continue
         registry = work / f"registry{i}"
         write_module(registry, "org.dead", module(first, second, names))
         run_env = {**env, "DATAMAESTRO_PATH": str(registry), "DATAMAESTRO_DIR": str(work / f"data{i}"),
@@ -310,10 +312,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dead", action="store_true", help="time prepare against dead servers instead")
     parser.add_argument("--src", help="with --dead: the src folder of the checkout to time")
+    parser.add_argument("--only", help="with --dead: only the cases whose label contains this")
     args = parser.parse_args()
     print(f"# datamaestro download benchmark, python {sys.version.split()[0]}")
     if args.dead:
-        dead(args.src)
+        dead(args.src, args.only)
     else:
         throughput()
     return 0
