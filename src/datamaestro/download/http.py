@@ -53,8 +53,10 @@ class TransferError(DownloadError):
     """A transfer failed in a way worth retrying (network, timeout, 429, 5xx).
 
     The bytes already written are a valid prefix of the file: a later attempt
-    resumes from them. ``kind`` is "connect", "timeout", "stall", "closed" or
-    "http"; ``elapsed`` the seconds spent on the URL (set when ``fetch`` gives up).
+    resumes from them. ``kind`` says how: "connect" (refused, unreachable),
+    "timeout" (connecting or reading), "stall" (the stall rule), "closed" (the
+    body ended early or was inconsistent) or "http" (429, 5xx); ``elapsed`` is
+    the seconds spent on the URL (set when ``fetch`` gives up).
     """
 
     def __init__(self, message: str, retry_after: Optional[float] = None, kind: str = "http"):
@@ -288,7 +290,7 @@ def fetch(
                     furthest = max(furthest, now)
                     failures += 1
                     limit = policy.retries
-                    if e.kind in ("timeout", "stall") or (e.kind == "connect" and "timed out" in str(e)):
+                    if e.kind in ("timeout", "stall"):
                         limit = min(limit, DEAD_RETRIES)
                     if failures > limit:
                         elapsed = time.monotonic() - started_at
@@ -428,7 +430,7 @@ def _attempt(
         raise _read_timeout(policy) from None
     except requests.exceptions.ConnectTimeout:
         raise TransferError(
-            f"timed out connecting ({policy.connect_timeout:g} s)", kind="connect"
+            f"timed out connecting ({policy.connect_timeout:g} s)", kind="timeout"
         ) from None
     except requests.exceptions.Timeout:
         raise _read_timeout(policy) from None

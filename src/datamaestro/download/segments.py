@@ -303,7 +303,7 @@ class _Download:
                 self.receive(response, piece)
         except requests.exceptions.ConnectTimeout:
             raise TransferError(
-                f"timed out connecting ({policy.connect_timeout:g} s)", kind="connect"
+                f"timed out connecting ({policy.connect_timeout:g} s)", kind="timeout"
             ) from None
         except requests.exceptions.Timeout:
             raise _read_timeout(policy) from None
