@@ -197,7 +197,7 @@ def test_dead_first_mirror_is_tried_once_per_run(env, server, blackhole):
 def test_dead_mirror_is_skipped_by_a_waiting_process(env, blackhole):
     """A failure recorded while another process waited is not repeated by it (shared file)."""
     shared = env.data / "locks" / "mirrors.json"
-    waiter = MirrorHealth(shared)  # started before the failure (waiting on the lock)
+    waiter = MirrorHealth(shared)  # this process started before the failure (as a waiter on the lock)
     MirrorHealth(shared).failed(blackhole.base + "f", "timed out connecting (5 s)")
     url = blackhole.base + "f"
     start = time.monotonic()
@@ -205,7 +205,9 @@ def test_dead_mirror_is_skipped_by_a_waiting_process(env, blackhole):
                                             r"\(timed out connecting \(5 s\)\)$"):
         fetch(url, env.root / "f.part", [], "f", True, QUICK, health=waiter)
     assert time.monotonic() - start < 0.5
-    later = MirrorHealth(shared)  # a run started after the failure tries it, but last
+    # what counts is when the process started, not when it first looked (after getting the lock)
+    assert MirrorHealth(shared).skip(url).startswith("skipped: ")
+    later = MirrorHealth(shared, started=time.time())  # a run started after the failure tries it, last
     assert later.skip(url) is None
     assert later.order([url, "http://other.invalid/f"]) == ["http://other.invalid/f", url]
 

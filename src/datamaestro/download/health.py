@@ -8,7 +8,7 @@ as dead:
   (``order``);
 - for ``REMEMBER`` seconds (120), it is not tried at all (``skip`` says why)
   if the failure happened during this run: in this process, or in another
-  process while this one was running (e.g. waiting on the dataset's lock).
+  process since this one started (e.g. while it waited on the dataset's lock).
   Processes that share the data folder learn it through a small JSON file,
   so that eight jobs waiting on one dataset's lock do not each spend the
   whole timeout budget on the same dead host; a run started after the
@@ -42,6 +42,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -79,11 +80,13 @@ def mirror(url: str) -> str:
 class MirrorHealth:
     """Which mirrors failed recently; shared through ``path`` (a JSON file) when given."""
 
-    def __init__(self, path: Optional[Path] = None, remember: float = REMEMBER):
+    def __init__(
+        self, path: Optional[Path] = None, remember: float = REMEMBER, started: Optional[float] = None
+    ):
         self.path = path
         self.remember = remember
-        #: failures are skipped only if recorded after this (wall clock, comparable across processes)
-        self.started = time.time()
+        #: failures are skipped only if recorded after this (Unix time): the start of the process
+        self.started = process_start() if started is None else started
         self._lock = threading.Lock()
         #: mirror -> (time, reason) of failures seen in this process
         self._dead: dict[str, tuple[float, str]] = {}
@@ -180,6 +183,23 @@ class MirrorHealth:
             log.debug("cannot write %s: %s", self.path, e)
 
 
+def process_start() -> float:
+    """When this process started (Unix time): from /proc on Linux, else when this module was loaded.
+
+    Failures recorded by other processes after this moment happened during
+    this run, e.g. while it waited on a dataset's lock.
+    """
+    try:
+        with open("/proc/self/stat", encoding="ascii") as f:
+            ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22: start time in clock ticks
+        with open("/proc/stat", encoding="ascii") as f:
+            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
+        return _LOADED
+
+
+_LOADED = time.time()
 _shared: dict[Optional[Path], MirrorHealth] = {}
 _shared_lock = threading.Lock()
 
