@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("datamaestro")
 
 #: most bytes read from the network (and written) at a time: read1 returns what has arrived
-CHUNK = 1 << 16
+CHUNK = 1 << 18
 #: longest wait honoured from a Retry-After header (seconds)
 MAX_RETRY_AFTER = 60.0
 #: retries of a URL whose tries time out (or fail to connect) without receiving anything
@@ -428,20 +428,28 @@ def _attempt(
             )
     except _ReadTimeout:
         raise _read_timeout(policy) from None
-    except requests.exceptions.ConnectTimeout:
-        raise TransferError(
-            f"timed out connecting ({policy.connect_timeout:g} s)", kind="timeout"
-        ) from None
-    except requests.exceptions.Timeout:
-        raise _read_timeout(policy) from None
-    except requests.exceptions.ConnectionError as e:
-        if "timed out" in str(e):  # a read timeout while streaming the body
-            raise _read_timeout(policy) from None
-        raise TransferError(f"connection failed ({_root_cause(e)})", kind="connect") from None
-    except requests.exceptions.ChunkedEncodingError:
-        raise TransferError(f"connection closed early after {_size(dest)} bytes", kind="closed") from None
     except requests.exceptions.RequestException as e:
+        error = request_error(e, policy)
+        if error is not None:
+            raise error from None
+        if isinstance(e, requests.exceptions.ChunkedEncodingError):
+            raise TransferError(f"connection closed early after {_size(dest)} bytes", kind="closed") from None
         raise DownloadError(f"request failed ({_root_cause(e)})") from None
+
+
+def request_error(error: Exception, policy: Policy) -> Optional[TransferError]:
+    """The retryable failure that a ``requests`` exception stands for (None if it is not one)."""
+    import requests
+
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return TransferError(f"timed out connecting ({policy.connect_timeout:g} s)", kind="timeout")
+    if isinstance(error, requests.exceptions.Timeout):
+        return _read_timeout(policy)
+    if isinstance(error, requests.exceptions.ConnectionError):
+        if "timed out" in str(error):  # a read timeout while streaming the body
+            return _read_timeout(policy)
+        return TransferError(f"connection failed ({_root_cause(error)})", kind="connect")
+    return None
 
 
 def _read_timeout(policy: Policy) -> TransferError:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import mmap
 import os
 import threading
 import time
@@ -44,11 +45,12 @@ from datamaestro.download.http import (
     _read_timeout,
     _ReadTimeout,
     _root_cause,
+    _validator,
     discard,
+    request_error,
     session,
     state_path,
 )
-from datamaestro.errors import DownloadError
 from datamaestro.paths import printable
 from datamaestro.storage import StorageError, disk_error
 
@@ -63,7 +65,7 @@ PROBE = 0.1
 #: open the other connections when the rest would take longer than this (seconds) over one
 WORTH_SPLITTING = 1.0
 #: bytes hashed at a time
-HASH_CHUNK = 1 << 20
+HASH_CHUNK = 4 << 20
 
 
 class FallBack(Exception):
@@ -238,16 +240,25 @@ class _Download:
     # -- hashing in order ----------------------------------------------------
 
     def hash_prefix(self, fd: int) -> None:
-        """Hash the file from where hashing stopped up to the end of the done prefix."""
+        """Hash the file from where hashing stopped up to the end of the done prefix.
+
+        The bytes are read through a memory map (no copy) while they are
+        still in the page cache.
+        """
         done = self.done_ranges()
         end = done[0][1] if done and done[0][0] == 0 else 0
-        while self.hashed < end:
-            data = os.pread(fd, min(HASH_CHUNK, end - self.hashed), self.hashed)
-            if not data:
-                raise DownloadError(f"cannot read back {self.dest}: it shrank while downloading")
-            for h in self.hashers.values():
-                h.update(data)
-            self.hashed += len(data)
+        if end <= self.hashed:
+            return
+        with mmap.mmap(fd, end, access=mmap.ACCESS_READ) as mapped:
+            view = memoryview(mapped)
+            try:
+                while self.hashed < end:
+                    stop = min(end, self.hashed + HASH_CHUNK)
+                    for h in self.hashers.values():
+                        h.update(view[self.hashed : stop])
+                    self.hashed = stop
+            finally:
+                view.release()
 
     # -- connections ---------------------------------------------------------
 
@@ -295,24 +306,13 @@ class _Download:
                     raise FallBack(
                         f"the server sent range {printable(got, 80)!r}, not {expected!r}"
                     )
-                from datamaestro.download.http import _validator
-
                 new = _validator(response.headers)
                 if self.state.validator and new and new != self.state.validator:
                     raise FallBack("the file changed on the server (its validator differs)")
                 self.receive(response, piece)
-        except requests.exceptions.ConnectTimeout:
-            raise TransferError(
-                f"timed out connecting ({policy.connect_timeout:g} s)", kind="timeout"
-            ) from None
-        except requests.exceptions.Timeout:
-            raise _read_timeout(policy) from None
-        except requests.exceptions.ConnectionError as e:
-            if "timed out" in str(e):
-                raise _read_timeout(policy) from None
-            raise TransferError(f"connection failed ({_root_cause(e)})", kind="connect") from None
         except requests.exceptions.RequestException as e:
-            raise TransferError(f"request failed ({_root_cause(e)})", kind="closed") from None
+            error = request_error(e, policy)
+            raise error or TransferError(f"request failed ({_root_cause(e)})", kind="closed") from None
 
     def receive(self, response: Any, piece: _Piece) -> None:
         """Write the body at the piece's offset until the piece's end (which may move down)."""
