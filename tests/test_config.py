@@ -41,7 +41,7 @@ def write(env, text: str) -> Path:
     ("mirrors: [a]", "'mirrors' must be a mapping, got a list"),
     ("store: s3://bucket", "'store' must be a mapping, got a string"),
     ("store: {url: 3}", "'store.url' must be a string, got an integer"),
-    ("store: {push: always}", "'store.push' must be 'auto' or 'never', got 'always'"),
+    ("store: {push: always}", "'store.push' must be auto or never, got 'always'"),
     ("store: {options: [1]}", "'store.options' must be a mapping, got a list"),
     ("store: {bucket: x}", "unknown key 'store.bucket' (known: url, options, push)"),
     ('retries: 2\n"bogus\\x1b[2J": 1', "unknown key 'bogus\\x1b[2J' (known: "),
@@ -114,7 +114,7 @@ def test_store_from_the_environment(env):
     settings = load_settings()
     assert (settings.store_url, settings.store_push) == ("s3://from-env/x", "never")
     env.monkeypatch.setenv("DATAMAESTRO_STORE_PUSH", "sometimes")
-    with pytest.raises(ConfigError, match=r"^DATAMAESTRO_STORE_PUSH='sometimes': expected 'auto' or 'never'$"):
+    with pytest.raises(ConfigError, match=r"^DATAMAESTRO_STORE_PUSH='sometimes': expected auto or never$"):
         load_settings()
 
 

@@ -101,16 +101,20 @@ class Settings:
     max_unpacked_size: int = 32 * GIB
     #: most files that unpacking one archive may produce
     max_unpacked_files: int = 1_000_000
-    #: object store holding prepared datasets (fsspec URL), its options, and when to push to it
+    #: the team store (an fsspec URL), its fsspec storage options, and "auto" to push downloads to it
     store_url: Optional[str] = None
     store_options: dict[str, Any] = field(default_factory=dict)
     store_push: str = "never"
+    #: take files from the store only, never from the origin (``datamaestro pull``)
+    store_only: bool = False
     #: take files from this folder instead of downloading them (``prepare --from``)
     source_dir: Optional[Path] = None
     #: accept local copies that do not match their checksums (``--no-verify``)
     no_verify: bool = False
     #: fetch again even the files that are already prepared (``prepare --force``)
     force: bool = False
+    #: hash every prepared byte and fetch again only what fails (``--repair``)
+    repair: bool = False
 
     def rewrite(self, url: str) -> str:
         """``url`` with the longest matching mirror prefix replaced."""
@@ -196,7 +200,7 @@ def check_value(name: str, value: Any, key: Key) -> Optional[str]:
     if not ok:
         return f"'{name}' must be {expected}, got {describe_type(value)}"
     if key.choices is not None and value not in key.choices:
-        choices = " or ".join(f"'{c}'" for c in key.choices)
+        choices = " or ".join(key.choices)
         return f"'{name}' must be {choices}, got '{printable(value, 80)}'"
     if key.kind in ("integer", "number"):
         if not math.isfinite(value):
@@ -266,10 +270,10 @@ def store_from_env(config: dict[str, Any]) -> tuple[Optional[str], dict[str, Any
     store = config.get("store", {})
     url = os.environ.get("DATAMAESTRO_STORE") or store.get("url")
     push = os.environ.get("DATAMAESTRO_STORE_PUSH")
-    if push is None:
+    if push is None or not push.strip():
         push = store.get("push", Settings.store_push)
     elif push.strip().lower() not in ("auto", "never"):
-        raise ConfigError(f"DATAMAESTRO_STORE_PUSH={push!r}: expected 'auto' or 'never'")
+        raise ConfigError(f"DATAMAESTRO_STORE_PUSH={push!r}: expected auto or never")
     return url, dict(store.get("options", {})), push.strip().lower()
 
 
