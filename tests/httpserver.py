@@ -3,7 +3,9 @@
 Files are served with ``Content-Length`` and honour single ``Range: bytes=N-[M]``
 requests (206), like real static servers. ``faults[path]`` (a ``Fault``) makes
 a path misbehave in the ways real servers do; every body sent is recorded in
-``sent`` as (path, Range header, bytes actually written).
+``sent`` as (path, Range header, bytes actually written). ``rate`` caps the
+speed of every connection (bytes per second), as many dataset hosts do.
+``blackhole()`` gives an address on 127.0.0.1 where connecting never completes.
 """
 
 from __future__ import annotations
@@ -44,6 +46,16 @@ class Fault:
     pause: float = 0.0
     #: send this ETag; a Range whose If-Range differs gets the whole file (200)
     etag: Optional[str] = None
+    #: the reason phrase of the status line (e.g. with terminal escape codes)
+    reason: Optional[str] = None
+    #: answer Range requests with 200 and the whole file, while announcing Accept-Ranges: bytes
+    range_200: bool = False
+    #: answer Range requests with 206 and a Content-Range that starts this many bytes off
+    range_shift: int = 0
+    #: send this ETag instead of ``etag`` with 206 answers (the file "changed" mid-download)
+    range_etag: Optional[str] = None
+    #: most bytes per second on each connection of this path (None: ``FileServer.rate``)
+    rate: Optional[float] = None
 
 
 class FileServer:
@@ -60,6 +72,13 @@ class FileServer:
         self.sent: list[tuple[str, Optional[str], int]] = []
         self.lock = threading.Lock()
         self.answered: dict[str, int] = {}
+        #: most bytes per second on each connection (None: as fast as possible)
+        self.rate: Optional[float] = None
+        #: set when the server stops: long waits (``Fault.delay``) end
+        self.stopping = threading.Event()
+        #: body requests being answered right now, and the most at once
+        self.active = 0
+        self.most_active = 0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -85,9 +104,11 @@ class FileServer:
                     return
                 fault = server.faults.get(path, Fault())
                 if fault.delay:
-                    time.sleep(fault.delay)
+                    server.stopping.wait(fault.delay)
+                    if server.stopping.is_set():
+                        return
                 if number < len(fault.errors):
-                    self.send_response(fault.errors[number])
+                    self.send_response(fault.errors[number], fault.reason)
                     if fault.retry_after is not None:
                         self.send_header("Retry-After", fault.retry_after)
                     self.send_header("Content-Length", "0")
@@ -103,7 +124,8 @@ class FileServer:
                 match = re.fullmatch(r"bytes=(\d+)-(\d*)", rng or "")
                 if_range = self.headers.get("If-Range")
                 stale = fault.etag is not None and if_range is not None and if_range != fault.etag
-                if match and not fault.ignore_range and not stale:
+                ranged = match and not fault.ignore_range and not stale and not fault.range_200
+                if ranged:
                     start = int(match.group(1))
                     end = min(end, int(match.group(2)) + 1) if match.group(2) else end
                     if start >= len(data):
@@ -112,19 +134,21 @@ class FileServer:
                         self.send_header("Content-Length", "0")
                         self.end_headers()
                         return
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
+                    self.send_response(206, fault.reason)
+                    shown = start + fault.range_shift
+                    self.send_header("Content-Range", f"bytes {shown}-{end - 1}/{len(data)}")
                 else:
-                    self.send_response(200)
+                    self.send_response(200, fault.reason)
                     self.send_header("Accept-Ranges", "none" if fault.ignore_range else "bytes")
                 self.send_header("Content-Length", str(end - start))
-                if fault.etag is not None:
-                    self.send_header("ETag", fault.etag)
+                etag = fault.range_etag if ranged and fault.range_etag else fault.etag
+                if etag is not None:
+                    self.send_header("ETag", etag)
                 self.send_header("Content-Type", "application/octet-stream")
                 self.end_headers()
                 if not body:
                     return
-                payload = data[start:end]
+                payload = memoryview(data)[start:end]
                 limit = len(payload) - fault.short_by
                 dropped = fault.drop_after is not None and (
                     fault.drop_times is None or number - len(fault.errors) < fault.drop_times
@@ -132,18 +156,28 @@ class FileServer:
                 if dropped:
                     limit = min(limit, fault.drop_after)
                 written = 0
+                rate = fault.rate or server.rate
+                with server.lock:
+                    server.active += 1
+                    server.most_active = max(server.most_active, server.active)
                 try:
-                    step = fault.trickle or len(payload) or 1
-                    while written < limit:
+                    step = fault.trickle or (max(1, int(rate / 20)) if rate else 1 << 20)
+                    began = time.monotonic()
+                    while written < limit and not server.stopping.is_set():
                         piece = payload[written : min(limit, written + step)]
                         self.wfile.write(piece)
                         self.wfile.flush()
                         written += len(piece)
                         if fault.pause and written < limit:
-                            time.sleep(fault.pause)
+                            server.stopping.wait(fault.pause)
+                        if rate:  # keep to the rate: sleep until this many bytes are due
+                            ahead = began + written / rate - time.monotonic()
+                            if ahead > 0:
+                                time.sleep(ahead)
                 except OSError:  # the client went away
                     pass
                 with server.lock:
+                    server.active -= 1
                     server.sent.append((path, rng, written))
                 if written < len(payload):
                     self.close_connection = True
@@ -152,8 +186,13 @@ class FileServer:
                     except OSError:
                         pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: object, client_address: object) -> None:
+                pass  # a client that went away (closed mid-body, reset) is not the server's error
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -180,5 +219,40 @@ class FileServer:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class Blackhole:
+    """An address on 127.0.0.1 where TCP connections never complete (a full listen backlog).
+
+    The kernel drops new SYNs for a listening socket whose accept queue is
+    full and that nobody accepts from, so a client's connect hangs until its
+    own timeout, exactly as for a firewalled or vanished host.
+    """
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers = []
+        for _ in range(4):  # fill the accept queue
+            filler = socket.socket()
+            filler.setblocking(False)
+            try:
+                filler.connect(("127.0.0.1", self.port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(filler)
+        time.sleep(0.1)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def close(self) -> None:
+        for filler in self.fillers:
+            filler.close()
+        self.sock.close()

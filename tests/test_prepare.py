@@ -305,7 +305,8 @@ def test_bad_config_file(env, cli):
     env.write_config({"mirror": {}})
     assert cli("info", "com.lecun.mnist").stderr == (
         f"datamaestro: error: config file {env.config}: unknown key 'mirror' (known: datadir, mirrors, "
-        "retries, backoff, connect_timeout, read_timeout, offline, store)\n"
+        "retries, backoff, connect_timeout, read_timeout, stall_bytes, stall_seconds, offline, jobs, "
+        "segments, segment_threshold, max_unpacked_size, max_unpacked_files, store)\n"
     )
 
 

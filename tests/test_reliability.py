@@ -354,7 +354,7 @@ def test_offline_setting_validation(env, cli):
     assert result.stderr == f"datamaestro: error: config file {env.config}: 'retries' must be >= 0, got -1\n"
     env.write_config({"read_timeout": True})
     assert cli("prepare", ID).stderr == (
-        f"datamaestro: error: config file {env.config}: 'read_timeout' has the wrong type\n"
+        f"datamaestro: error: config file {env.config}: 'read_timeout' must be a number, got a boolean\n"
     )
 
 

@@ -8,33 +8,63 @@ mode: ``--offline``, then ``DATAMAESTRO_OFFLINE``, then the config's ``offline``
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 from datamaestro.errors import ConfigError
+from datamaestro.paths import printable
 
 APP = "datamaestro"
 
-#: config.yaml key -> expected Python type(s)
-CONFIG_KEYS: dict[str, tuple[type, ...]] = {
-    "datadir": (str,),
-    "mirrors": (dict,),
-    "retries": (int,),
-    "backoff": (int, float),
-    "connect_timeout": (int, float),
-    "read_timeout": (int, float),
-    "offline": (bool,),
-    "store": (dict,),
+#: size units
+MIB = 1 << 20
+GIB = 1 << 30
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config.yaml key: its type, and the range of its numbers.
+
+    ``kind``: "string", "mapping", "boolean", "integer" or "number"
+    (integer or float). Numbers must be finite and within ``low`` (allowed
+    when ``inclusive``) and ``high``.
+    """
+
+    kind: str
+    low: Optional[float] = None
+    inclusive: bool = True
+    high: Optional[float] = None
+    #: the allowed values of a string (None: any string)
+    choices: Optional[tuple[str, ...]] = None
+
+
+#: config.yaml key -> what it holds (docs/configuration.md documents each)
+CONFIG_KEYS: dict[str, Key] = {
+    "datadir": Key("string"),
+    "mirrors": Key("mapping"),
+    "retries": Key("integer", 0, True, 100),
+    "backoff": Key("number", 0, True, 3600),
+    "connect_timeout": Key("number", 0, False, 3600),
+    "read_timeout": Key("number", 0, False, 86400),
+    "stall_bytes": Key("integer", 0, True, 1 << 40),
+    "stall_seconds": Key("number", 0, False, 86400),
+    "offline": Key("boolean"),
+    "jobs": Key("integer", 1, True, 64),
+    "segments": Key("integer", 1, True, 32),
+    "segment_threshold": Key("integer", 1, True, 1 << 50),
+    "max_unpacked_size": Key("integer", 1, True, 1 << 60),
+    "max_unpacked_files": Key("integer", 1, True, 1 << 40),
+    "store": Key("mapping"),
 }
 
-#: numeric keys -> (smallest allowed value, whether that value is allowed)
-NUMBER_BOUNDS: dict[str, tuple[float, bool]] = {
-    "retries": (0, True),
-    "backoff": (0, True),
-    "connect_timeout": (0, False),
-    "read_timeout": (0, False),
+#: keys of the ``store`` mapping
+STORE_KEYS: dict[str, Key] = {
+    "url": Key("string"),
+    "options": Key("mapping"),
+    "push": Key("string", choices=("auto", "never")),
 }
 
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -52,11 +82,31 @@ class Settings:
     retries: int = 3
     #: seconds before the first retry; doubled at each retry, with jitter
     backoff: float = 1.0
-    connect_timeout: float = 10.0
-    #: seconds without receiving a byte before a download is abandoned
-    read_timeout: float = 60.0
+    #: seconds allowed to open a connection
+    connect_timeout: float = 5.0
+    #: seconds without receiving a byte before a try is abandoned
+    read_timeout: float = 20.0
+    #: a try that receives fewer than ``stall_bytes`` in ``stall_seconds`` is abandoned (0: never)
+    stall_bytes: int = 16384
+    stall_seconds: float = 20.0
     #: no network access at all: only prepared datasets can be used
     offline: bool = False
+    #: files of one dataset downloaded at the same time
+    jobs: int = 4
+    #: connections used for one large file (1: never segmented)
+    segments: int = 8
+    #: files at least this large (bytes) are downloaded in segments
+    segment_threshold: int = 8 * MIB
+    #: most bytes that unpacking one archive or compressed file may produce
+    max_unpacked_size: int = 32 * GIB
+    #: most files that unpacking one archive may produce
+    max_unpacked_files: int = 1_000_000
+    #: the team store (an fsspec URL), its fsspec storage options, and "auto" to push downloads to it
+    store_url: Optional[str] = None
+    store_options: dict[str, Any] = field(default_factory=dict)
+    store_push: str = "never"
+    #: take files from the store only, never from the origin (``datamaestro pull``)
+    store_only: bool = False
     #: take files from this folder instead of downloading them (``prepare --from``)
     source_dir: Optional[Path] = None
     #: accept local copies that do not match their checksums (``--no-verify``)
@@ -65,12 +115,6 @@ class Settings:
     force: bool = False
     #: hash every prepared byte and fetch again only what fails (``--repair``)
     repair: bool = False
-    #: the team store (an fsspec URL), its fsspec storage options, and "auto" to push downloads to it
-    store_url: Optional[str] = None
-    store_options: dict[str, Any] = field(default_factory=dict)
-    store_push: str = "never"
-    #: take files from the store only, never from the origin (``datamaestro pull``)
-    store_only: bool = False
 
     def rewrite(self, url: str) -> str:
         """``url`` with the longest matching mirror prefix replaced."""
@@ -99,6 +143,11 @@ def read_config(path: Optional[Path] = None) -> dict[str, Any]:
                 f"config file {path} (from DATAMAESTRO_CONFIG) does not exist"
             ) from None
         return {}
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
+            f"{e.start}); save it as UTF-8"
+        ) from None
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
     content = _parse_yaml(path, text)
@@ -109,48 +158,76 @@ def read_config(path: Optional[Path] = None) -> dict[str, Any]:
     for key, value in content.items():
         if key not in CONFIG_KEYS:
             known = ", ".join(CONFIG_KEYS)
-            raise ConfigError(f"config file {path}: unknown key '{key}' (known: {known})")
-        if not isinstance(value, CONFIG_KEYS[key]) or (
-            isinstance(value, bool) and bool not in CONFIG_KEYS[key]
-        ):
-            raise ConfigError(f"config file {path}: '{key}' has the wrong type")
-        if key in NUMBER_BOUNDS:
-            low, inclusive = NUMBER_BOUNDS[key]
-            if value < low or (value == low and not inclusive):
-                bound = f">= {low}" if inclusive else f"> {low}"
-                raise ConfigError(f"config file {path}: '{key}' must be {bound}, got {value}")
-    _check_store(path, content.get("store", {}))
+            raise ConfigError(
+                f"config file {path}: unknown key '{printable(str(key), 80)}' (known: {known})"
+            )
+        problem = check_value(key, value, CONFIG_KEYS[key])
+        if problem:
+            raise ConfigError(f"config file {path}: {problem}")
     for prefix, target in content.get("mirrors", {}).items():
         if not isinstance(prefix, str) or not isinstance(target, str):
             raise ConfigError(
                 f"config file {path}: mirrors must map URL prefixes to URL prefixes"
             )
+    for key, value in content.get("store", {}).items():
+        if key not in STORE_KEYS:
+            known = ", ".join(STORE_KEYS)
+            raise ConfigError(
+                f"config file {path}: unknown key 'store.{printable(str(key), 80)}' (known: {known})"
+            )
+        problem = check_value(f"store.{key}", value, STORE_KEYS[key])
+        if problem:
+            raise ConfigError(f"config file {path}: {problem}")
     return content
 
 
-STORE_PUSH = ("auto", "never")
+def check_value(name: str, value: Any, key: Key) -> Optional[str]:
+    """What is wrong with ``value`` for the key ``name`` (None when it is valid)."""
+    expected = {
+        "string": "a string",
+        "mapping": "a mapping",
+        "boolean": "true or false",
+        "integer": "an integer",
+        "number": "a number",
+    }[key.kind]
+    ok = {
+        "string": isinstance(value, str),
+        "mapping": isinstance(value, dict),
+        "boolean": isinstance(value, bool),
+        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "number": isinstance(value, (int, float)) and not isinstance(value, bool),
+    }[key.kind]
+    if not ok:
+        return f"'{name}' must be {expected}, got {describe_type(value)}"
+    if key.choices is not None and value not in key.choices:
+        choices = " or ".join(key.choices)
+        return f"'{name}' must be {choices}, got '{printable(value, 80)}'"
+    if key.kind in ("integer", "number"):
+        if not math.isfinite(value):
+            return f"'{name}' must be a finite number, got {value}"
+        if key.low is not None and (value < key.low or (value == key.low and not key.inclusive)):
+            bound = f">= {key.low:g}" if key.inclusive else f"> {key.low:g}"
+            return f"'{name}' must be {bound}, got {value}"
+        if key.high is not None and value > key.high:
+            return f"'{name}' must be <= {key.high:g}, got {value}"
+    return None
 
 
-def _check_store(path: Path, store: dict[str, Any]) -> None:
-    """Refuse a ``store:`` section that is not ``{url: str, options: mapping, push: auto|never}``."""
-    for key, value in store.items():
-        kind = {"url": str, "options": dict, "push": str}.get(key)
-        if kind is None:
-            raise ConfigError(f"config file {path}: unknown key 'store.{key}' (known: url, options, push)")
-        if not isinstance(value, kind):
-            raise ConfigError(f"config file {path}: 'store.{key}' has the wrong type")
-    if store.get("push", "never") not in STORE_PUSH:
-        raise ConfigError(f"config file {path}: 'store.push' must be auto or never, got {store['push']!r}")
-
-
-def store_push_from_env(default: str) -> str:
-    """``DATAMAESTRO_STORE_PUSH`` (auto or never), else ``default``."""
-    value = os.environ.get("DATAMAESTRO_STORE_PUSH")
-    if value is None or not value.strip():
-        return default
-    if value.strip().lower() not in STORE_PUSH:
-        raise ConfigError(f"DATAMAESTRO_STORE_PUSH={value!r}: expected auto or never")
-    return value.strip().lower()
+def describe_type(value: Any) -> str:
+    """How a config value's type is named in messages ("a string", "a list"...)."""
+    if value is None:
+        return "nothing (null)"
+    for kind, words in (
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a number"),
+        (str, "a string"),
+        (list, "a list"),
+        (dict, "a mapping"),
+    ):
+        if isinstance(value, kind):
+            return words
+    return f"a value of type {type(value).__name__}"
 
 
 def _parse_yaml(path: Path, text: str) -> Any:
@@ -188,6 +265,18 @@ def offline_from_env() -> Optional[bool]:
     )
 
 
+def store_from_env(config: dict[str, Any]) -> tuple[Optional[str], dict[str, Any], str]:
+    """The object store's URL, options and push mode: environment over the config's ``store``."""
+    store = config.get("store", {})
+    url = os.environ.get("DATAMAESTRO_STORE") or store.get("url")
+    push = os.environ.get("DATAMAESTRO_STORE_PUSH")
+    if push is None or not push.strip():
+        push = store.get("push", Settings.store_push)
+    elif push.strip().lower() not in ("auto", "never"):
+        raise ConfigError(f"DATAMAESTRO_STORE_PUSH={push!r}: expected auto or never")
+    return url, dict(store.get("options", {})), push.strip().lower()
+
+
 def load_settings(
     datadir: Optional[str | Path] = None,
     quiet: bool = False,
@@ -204,16 +293,24 @@ def load_settings(
         import platformdirs
 
         chosen = platformdirs.user_data_dir(APP)
+    store_url, store_options, store_push = store_from_env(config)
     return Settings(
         datadir=Path(chosen).expanduser().absolute(),
         mirrors=dict(config.get("mirrors", {})),
         quiet=quiet,
+        offline=bool(offline),
+        store_url=store_url,
+        store_options=store_options,
+        store_push=store_push,
         retries=config.get("retries", Settings.retries),
         backoff=float(config.get("backoff", Settings.backoff)),
         connect_timeout=float(config.get("connect_timeout", Settings.connect_timeout)),
         read_timeout=float(config.get("read_timeout", Settings.read_timeout)),
-        offline=bool(offline),
-        store_url=os.environ.get("DATAMAESTRO_STORE") or config.get("store", {}).get("url"),
-        store_options=dict(config.get("store", {}).get("options", {})),
-        store_push=store_push_from_env(config.get("store", {}).get("push", "never")),
+        stall_bytes=config.get("stall_bytes", Settings.stall_bytes),
+        stall_seconds=float(config.get("stall_seconds", Settings.stall_seconds)),
+        jobs=config.get("jobs", Settings.jobs),
+        segments=config.get("segments", Settings.segments),
+        segment_threshold=config.get("segment_threshold", Settings.segment_threshold),
+        max_unpacked_size=config.get("max_unpacked_size", Settings.max_unpacked_size),
+        max_unpacked_files=config.get("max_unpacked_files", Settings.max_unpacked_files),
     )

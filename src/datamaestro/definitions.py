@@ -17,9 +17,10 @@ from typing import Any, Optional
 
 from datamaestro.config import Settings
 from datamaestro.data.base import Base
-from datamaestro.download import PrepareContext, Resource, pipeline
+from datamaestro.download import PrepareContext, Resource, pipeline, progress
+from datamaestro.download.http import kept_bytes
 from datamaestro.download.mirrors import OfflineError
-from datamaestro.download.pool import jobs, run_concurrently
+from datamaestro.download.pool import run_concurrently
 from datamaestro.errors import ChecksumError, DefinitionError, DownloadError
 from datamaestro.paths import id_problem
 from datamaestro.storage import human_size
@@ -162,14 +163,24 @@ class DatasetDefinition:
         local = settings.source_dir is not None
         try:
             downloads = [r for r in todo if not r.requires()]
-            errors = run_concurrently(downloads, lambda r: pipeline.install(ctx, r), jobs(settings), keep_going=local)
+            with progress.dataset(self.id, files=len(downloads), quiet=settings.quiet) as display:
+
+                def install(resource: Resource) -> None:
+                    pipeline.install(ctx, resource)
+                    display.file_done()
+
+                try:
+                    errors = run_concurrently(downloads, install, settings.jobs, keep_going=local)
+                except KeyboardInterrupt:
+                    display.cancel()  # the other downloads stop at their next chunk
+                    raise
             if errors and not local:
                 raise errors[0]
             for resource in todo:
                 if resource.requires() and not errors:
                     pipeline.install(ctx, resource)
         except KeyboardInterrupt:
-            kept = sum(p.stat().st_size for p in ctx.folder.partial_files(self.id) if p.name.endswith(".part"))
+            kept = sum(kept_bytes(p) for p in ctx.folder.partial_files(self.id) if p.name.endswith(".part"))
             if kept:
                 log.warning(
                     "%s: interrupted; %s of partial downloads kept in %s: the next run resumes",

@@ -31,7 +31,7 @@ from datamaestro.paths import id_problem, inside, is_valid_id, name_problem
 log = logging.getLogger("datamaestro")
 
 #: what ``downloads/<id>/`` may hold: partial downloads and their notes
-PARTIAL_SUFFIXES = (".part", ".part.json", ".segments.json")
+PARTIAL_SUFFIXES = (".part", ".part.json", ".part.segments")
 #: errno values meaning "the disk (or the quota, or the file size limit) is full"
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 

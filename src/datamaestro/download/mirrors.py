@@ -22,9 +22,9 @@ from typing import Any, Optional, TypeVar
 from urllib.parse import unquote, urlparse
 
 from datamaestro.config import Settings
-from datamaestro.download import PrepareContext, Resource
+from datamaestro.download import PrepareContext, Resource, health
 from datamaestro.download.checksum import Checksum, FileHash, file_digest, hash_file
-from datamaestro.download.http import Policy, TransferError, fetch
+from datamaestro.download.http import Policy, TransferError, discard, fetch, kept_bytes
 from datamaestro.download.unpack import Limits
 from datamaestro.errors import ChecksumError, DownloadError, FormatError
 from datamaestro.manifest import Entry
@@ -33,10 +33,6 @@ from datamaestro.store.offline import offline_note, usable_offline
 
 log = logging.getLogger("datamaestro")
 T = TypeVar("T")
-
-
-DEFAULT_MAX_UNPACKED_SIZE = 32 << 30
-DEFAULT_MAX_UNPACKED_FILES = 1_000_000
 
 
 class OfflineError(DownloadError):
@@ -112,6 +108,8 @@ def fetch_checked(
                 size,
                 validator,
                 lambda new: _write_note(partial, url, new),
+                resumable_without_validator=checksum is not None,
+                health=health.for_data_folder(ctx.folder.root),
             )
             return Original(transfer.digests["sha256"], partial.stat().st_size, url, transfer.digests)
 
@@ -145,7 +143,7 @@ def partial_path(ctx: PrepareContext, name: str) -> Path:
 def discard_partial(ctx: PrepareContext, name: str) -> None:
     """Delete the partial download of ``name`` and its note."""
     partial = partial_path(ctx, name)
-    partial.unlink(missing_ok=True)
+    discard(partial)
     _note_path(partial).unlink(missing_ok=True)
 
 
@@ -179,6 +177,7 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
             f"'datamaestro prepare {ctx.dataset_id} --from DIR'{offline_note(settings)}"
         )
     else:
+        urls = health.for_data_folder(ctx.folder.root).order(urls)  # mirrors that just failed go last
         resumable = _partial_url(partial_path(ctx, name))
         if resumable in urls:
             urls = [resumable, *(u for u in urls if u != resumable)]
@@ -212,8 +211,8 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
         )
     kept = partial_path(ctx, name)
     resume = (
-        f"; {kept.stat().st_size} bytes were kept in {kept}: run again to resume"
-        if kept.is_file() and kept.stat().st_size
+        f"; {kept_bytes(kept)} bytes were kept in {kept}: run again to resume"
+        if kept.is_file() and kept_bytes(kept)
         else ""
     )
     elapsed = time.monotonic() - started
@@ -430,6 +429,6 @@ class RemoteResource(Resource):
     def limits(self, settings: Settings) -> Limits:
         """How much the download may expand to: what the definition declares, else the configured caps."""
         return Limits(
-            max_bytes=int(self.unpacked_size or getattr(settings, "max_unpacked_size", DEFAULT_MAX_UNPACKED_SIZE)),
-            max_files=int(self.unpacked_files or getattr(settings, "max_unpacked_files", DEFAULT_MAX_UNPACKED_FILES)),
+            max_bytes=self.unpacked_size or settings.max_unpacked_size,
+            max_files=self.unpacked_files or settings.max_unpacked_files,
         )

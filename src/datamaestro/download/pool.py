@@ -5,20 +5,11 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from datamaestro.errors import DownloadError
 
-if TYPE_CHECKING:
-    from datamaestro.config import Settings
-
 T = TypeVar("T")
-DEFAULT_JOBS = 4
-
-
-def jobs(settings: Settings) -> int:
-    """How many files of a dataset download at once (``--jobs``, config ``jobs``)."""
-    return max(1, int(getattr(settings, "jobs", DEFAULT_JOBS)))
 
 
 def run_concurrently(

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     if args.jobs is not None:
         if args.jobs < 1:
             raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
-        settings.jobs = args.jobs  # type: ignore[attr-defined]
+        settings.jobs = args.jobs
     data = prepare_dataset(args.id, settings=settings)
     print(json.dumps(to_json(args.id, data), indent=2))
     return 0

@@ -1,0 +1,125 @@
+"""The config file and environment: every key validated (type named, finite, in range), exit 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from datamaestro.config import MIB, Settings, load_settings, read_config
+from datamaestro.download.http import Policy
+from datamaestro.errors import ConfigError
+
+
+def write(env, text: str) -> Path:
+    env.config.write_text(text, encoding="utf-8")
+    env.monkeypatch.setenv("DATAMAESTRO_CONFIG", str(env.config))
+    return env.config
+
+
+@pytest.mark.parametrize("text, message", [
+    ("retries: three", "'retries' must be an integer, got a string"),
+    ("retries: 2.5", "'retries' must be an integer, got a number"),
+    ("retries: true", "'retries' must be an integer, got a boolean"),
+    ("retries: 1000", "'retries' must be <= 100, got 1000"),
+    ("backoff: .nan", "'backoff' must be a finite number, got nan"),
+    ("connect_timeout: .inf", "'connect_timeout' must be a finite number, got inf"),
+    ("read_timeout: -.inf", "'read_timeout' must be a finite number, got -inf"),
+    ("read_timeout: 0", "'read_timeout' must be > 0, got 0"),
+    ("read_timeout: [1, 2]", "'read_timeout' must be a number, got a list"),
+    ("read_timeout:", "'read_timeout' must be a number, got nothing (null)"),
+    ("stall_bytes: -1", "'stall_bytes' must be >= 0, got -1"),
+    ("stall_seconds: 0", "'stall_seconds' must be > 0, got 0"),
+    ("jobs: 0", "'jobs' must be >= 1, got 0"),
+    ("jobs: 65", "'jobs' must be <= 64, got 65"),
+    ("segments: 0", "'segments' must be >= 1, got 0"),
+    ("segment_threshold: 32MiB", "'segment_threshold' must be an integer, got a string"),
+    ("max_unpacked_size: 0", "'max_unpacked_size' must be >= 1, got 0"),
+    ("max_unpacked_files: 1.0e+6", "'max_unpacked_files' must be an integer, got a number"),
+    ("offline: 1", "'offline' must be true or false, got an integer"),
+    ("datadir: 3", "'datadir' must be a string, got an integer"),
+    ("mirrors: [a]", "'mirrors' must be a mapping, got a list"),
+    ("store: s3://bucket", "'store' must be a mapping, got a string"),
+    ("store: {url: 3}", "'store.url' must be a string, got an integer"),
+    ("store: {push: always}", "'store.push' must be auto or never, got 'always'"),
+    ("store: {options: [1]}", "'store.options' must be a mapping, got a list"),
+    ("store: {bucket: x}", "unknown key 'store.bucket' (known: url, options, push)"),
+    ('retries: 2\n"bogus\\x1b[2J": 1', "unknown key 'bogus\\x1b[2J' (known: "),
+])
+def test_bad_values_name_the_key_and_the_expected_type(env, text, message):
+    path = write(env, text)
+    with pytest.raises(ConfigError) as caught:
+        read_config()
+    assert str(caught.value).startswith(f"config file {path}: {message}")
+
+
+def test_bad_value_exits_2_without_traceback(env, cli):
+    path = write(env, "backoff: .nan\n")
+    result = cli("prepare", "com.lecun.mnist")
+    assert result.returncode == 2
+    assert result.stderr == f"datamaestro: error: config file {path}: 'backoff' must be a finite number, got nan\n"
+
+
+def test_non_utf8_config_file(env, cli):
+    env.config.write_bytes(b"datadir: /data/caf\xe9\n")
+    env.monkeypatch.setenv("DATAMAESTRO_CONFIG", str(env.config))
+    result = cli("prepare", "com.lecun.mnist")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"datamaestro: error: config file {env.config} is not UTF-8 text (byte 0xe9 at offset 18); "
+        "save it as UTF-8\n"
+    )
+
+
+def test_defaults(env):
+    settings = load_settings()
+    assert (settings.connect_timeout, settings.read_timeout) == (5.0, 20.0)
+    assert (settings.stall_bytes, settings.stall_seconds) == (16384, 20.0)
+    assert (settings.jobs, settings.segments, settings.segment_threshold) == (4, 8, 8 * MIB)
+    assert (settings.max_unpacked_size, settings.max_unpacked_files) == (32 << 30, 1_000_000)
+    assert (settings.store_url, settings.store_options, settings.store_push) == (None, {}, "never")
+
+
+def test_every_key_is_read(env):
+    write(env, """
+retries: 1
+backoff: 0.5
+connect_timeout: 2
+read_timeout: 7.5
+stall_bytes: 100
+stall_seconds: 3
+jobs: 2
+segments: 6
+segment_threshold: 1048576
+max_unpacked_size: 1000
+max_unpacked_files: 10
+store: {url: "s3://bucket/data", options: {anon: true}, push: auto}
+""")
+    settings = load_settings()
+    assert (settings.retries, settings.backoff, settings.connect_timeout, settings.read_timeout) == (
+        1, 0.5, 2.0, 7.5)
+    assert (settings.stall_bytes, settings.stall_seconds, settings.jobs) == (100, 3.0, 2)
+    assert (settings.segments, settings.segment_threshold) == (6, 1048576)
+    assert (settings.max_unpacked_size, settings.max_unpacked_files) == (1000, 10)
+    assert (settings.store_url, settings.store_options, settings.store_push) == (
+        "s3://bucket/data", {"anon": True}, "auto")
+    assert Policy.from_settings(settings) == Policy(1, 0.5, 2.0, 7.5, 100, 3.0, 6, 1048576)
+    assert isinstance(settings.connect_timeout, float)
+
+
+def test_store_from_the_environment(env):
+    write(env, "store: {url: 's3://from-config', push: auto}\n")
+    env.monkeypatch.setenv("DATAMAESTRO_STORE", "s3://from-env/x")
+    env.monkeypatch.setenv("DATAMAESTRO_STORE_PUSH", "never")
+    settings = load_settings()
+    assert (settings.store_url, settings.store_push) == ("s3://from-env/x", "never")
+    env.monkeypatch.setenv("DATAMAESTRO_STORE_PUSH", "sometimes")
+    with pytest.raises(ConfigError, match=r"^DATAMAESTRO_STORE_PUSH='sometimes': expected auto or never$"):
+        load_settings()
+
+
+def test_settings_defaults_match_the_policy():
+    """One set of defaults: a Policy built from default settings is the default Policy (but segments)."""
+    settings = Settings(datadir=Path("/x"))
+    policy = Policy.from_settings(settings)
+    assert policy == Policy(segments=Settings.segments)
