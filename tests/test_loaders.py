@@ -423,8 +423,16 @@ def test_prepared_dataset_loads_through_batches(env, server):
 @pytest.mark.parametrize(
     "method, module, message",
     [
-        ("to_torch", "torch", "PyTorch is not installed; install the extra: pip install 'datamaestro[torch]'"),
-        ("to_tf", "tensorflow", "TensorFlow is not installed; install the extra: pip install 'datamaestro[tf]'"),
+        (
+            "to_torch", "torch",
+            "torch is needed for PyTorch datasets (to_torch): pip install torch "
+            "(or, in datamaestro's checkout, pip install -e '.[torch]')",
+        ),
+        (
+            "to_tf", "tensorflow",
+            "tensorflow is needed for TensorFlow datasets (to_tf): pip install tensorflow "
+            "(or, in datamaestro's checkout, pip install -e '.[tf]')",
+        ),
     ],
 )
 def test_adapters_without_their_framework_say_which_extra(mnist, monkeypatch, method, module, message):

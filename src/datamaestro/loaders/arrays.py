@@ -121,7 +121,7 @@ def target_size(size: Size, height: int, width: int) -> tuple[int, int]:
             return size, max(1, int(size * width / height))
         return max(1, int(size * height / width)), size
     try:
-        h, w = (int(v) for v in size)
+        h, w = (int(v) for v in size)  # type: ignore[union-attr]
     except (TypeError, ValueError):
         raise UsageError(f"resize expects an int or a (height, width) pair, not {size!r}") from None
     if h < 1 or w < 1:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any, Optional
 
 from datamaestro.errors import UsageError
+from datamaestro.optional import require
 from datamaestro.loaders.arrays import Size
 
 #: rows gathered at a time when the dataset yields single examples
@@ -21,13 +22,7 @@ CHUNK = 1024
 
 def import_tf() -> Any:
     """The ``tensorflow`` module, or a one-line error saying which extra to install."""
-    try:
-        import tensorflow as tf
-    except ImportError:
-        raise UsageError(
-            "TensorFlow is not installed; install the extra: pip install 'datamaestro[tf]'"
-        ) from None
-    return tf
+    return require("tensorflow", "TensorFlow datasets (to_tf)", "tensorflow", "tf")
 
 
 def dataset(

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from datamaestro.errors import UsageError
+from datamaestro.optional import require
 from datamaestro.loaders.arrays import Size
 
 if TYPE_CHECKING:
@@ -26,13 +27,7 @@ _CLASS: Any = None
 
 def import_torch() -> Any:
     """The ``torch`` module, or a one-line error saying which extra to install."""
-    try:
-        import torch
-    except ImportError:
-        raise UsageError(
-            "PyTorch is not installed; install the extra: pip install 'datamaestro[torch]'"
-        ) from None
-    return torch
+    return require("torch", "PyTorch datasets (to_torch)", "torch", "torch")
 
 
 def TorchDataset(
@@ -72,7 +67,7 @@ def _dataset_class() -> type:
     if _CLASS is None:
         torch = import_torch()
 
-        class ArrayDataset(torch.utils.data.Dataset):
+        class ArrayDataset(torch.utils.data.Dataset):  # type: ignore[name-defined]
             """Images and labels of a split, converted to tensors batch by batch."""
 
             def __init__(self, images: np.ndarray, labels: np.ndarray, converter: Any, categories: Any):
@@ -93,7 +88,8 @@ def _dataset_class() -> type:
                     n = len(self)
                     if not -n <= index < n:
                         raise IndexError(f"index {index} is out of range for {n} images")
-                    x, y = self.convert(self.images[[index]], self.labels[[index]])
+                    one = np.array([index], dtype=np.intp)
+                    x, y = self.convert(self.images[one], self.labels[one])
                     label = torch.from_numpy(y[0]) if y.ndim == 2 else int(y[0])
                     return torch.from_numpy(x[0]), label
                 if isinstance(index, torch.Tensor):
