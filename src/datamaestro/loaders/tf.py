@@ -12,9 +12,8 @@ import itertools
 from collections.abc import Iterator
 from typing import Any, Optional
 
-from datamaestro.errors import UsageError
-from datamaestro.optional import require
 from datamaestro.loaders.arrays import Size
+from datamaestro.optional import require
 
 #: rows gathered at a time when the dataset yields single examples
 CHUNK = 1024

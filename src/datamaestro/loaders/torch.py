@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from datamaestro.errors import UsageError
-from datamaestro.optional import require
 from datamaestro.loaders.arrays import Size
+from datamaestro.optional import require
 
 if TYPE_CHECKING:
     import torch as torch_module
