@@ -234,6 +234,8 @@ def _parse_yaml(path: Path, text: str) -> Any:
     """The YAML content of the config file, cached so that most runs skip importing yaml."""
     from datamaestro import cache
 
+    if not text.strip():  # an empty file: nothing to parse (and nothing worth caching)
+        return None
     stamp = [str(path), len(text), path.stat().st_mtime_ns]
     content = cache.load("config", stamp)
     if content is not None:

@@ -18,7 +18,6 @@ from typing import Any, Optional
 from datamaestro.config import Settings
 from datamaestro.data.base import Base
 from datamaestro.download import PrepareContext, Resource, pipeline, progress
-from datamaestro.download.http import kept_bytes
 from datamaestro.download.mirrors import OfflineError
 from datamaestro.download.pool import run_concurrently
 from datamaestro.errors import ChecksumError, DefinitionError, DownloadError
@@ -180,6 +179,8 @@ class DatasetDefinition:
                 if resource.requires() and not errors:
                     pipeline.install(ctx, resource)
         except KeyboardInterrupt:
+            from datamaestro.download.http import kept_bytes
+
             kept = sum(kept_bytes(p) for p in ctx.folder.partial_files(self.id) if p.name.endswith(".part"))
             if kept:
                 log.warning(

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Optional
 
-from datamaestro.download import unpack
 from datamaestro.download.checksum import FileHash
 from datamaestro.download.mirrors import RemoteResource
+from datamaestro.download.packing import Limits, kind_of
 from datamaestro.errors import DefinitionError
 
 KINDS = ("tar", "tar.gz", "tgz", "tar.bz2", "tar.xz", "zip")
@@ -42,7 +42,7 @@ class ArchiveDownloader(RemoteResource):
             unpacked_size=unpacked_size, unpacked_files=unpacked_files, varname=varname,
         )
         self.subpath = subpath.strip("/") if subpath else None
-        self.kind = kind or unpack.kind_of(url) or ""
+        self.kind = kind or kind_of(url) or ""
         if self.kind not in KINDS:
             raise DefinitionError(
                 f"{name}: cannot tell the archive type of {url}; give kind= one of {', '.join(KINDS)}"
@@ -51,7 +51,9 @@ class ArchiveDownloader(RemoteResource):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "archive": self.kind, "subpath": self.subpath}
 
-    def unpack(self, source: Path, dest: Path, limits: unpack.Limits, label: str) -> dict[str, FileHash]:
+    def unpack(self, source: Path, dest: Path, limits: Limits, label: str) -> dict[str, FileHash]:
+        from datamaestro.download import unpack
+
         extract = unpack.unzip if self.kind == "zip" else unpack.untar
         return extract(source, dest, limits, label, self.subpath)
 

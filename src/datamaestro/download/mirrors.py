@@ -24,8 +24,7 @@ from urllib.parse import unquote, urlparse
 from datamaestro.config import Settings
 from datamaestro.download import PrepareContext, Resource, health
 from datamaestro.download.checksum import Checksum, FileHash, file_digest, hash_file
-from datamaestro.download.http import Policy, TransferError, discard, fetch, kept_bytes
-from datamaestro.download.unpack import Limits
+from datamaestro.download.packing import Limits
 from datamaestro.errors import ChecksumError, DownloadError, FormatError
 from datamaestro.manifest import Entry
 from datamaestro.storage import StorageError, disk_error
@@ -79,6 +78,8 @@ def fetch_checked(
     instead; ``twin``, the same published file already in the data folder, is
     linked (or copied). The partial file is deleted when its size is wrong.
     """
+    from datamaestro.download.http import Policy, fetch
+
     partial = partial_path(ctx, name)
     algorithms = sorted({"sha256", *([checksum.algorithm] if checksum else [])})
     settings = ctx.settings
@@ -142,6 +143,8 @@ def partial_path(ctx: PrepareContext, name: str) -> Path:
 
 def discard_partial(ctx: PrepareContext, name: str) -> None:
     """Delete the partial download of ``name`` and its note."""
+    from datamaestro.download.http import discard
+
     partial = partial_path(ctx, name)
     discard(partial)
     _note_path(partial).unlink(missing_ok=True)
@@ -164,6 +167,8 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
     the next URL. A URL whose partial download can be resumed is tried first.
     The partial download is kept only when its transfer was interrupted.
     """
+    from datamaestro.download.http import TransferError, kept_bytes
+
     what = f"{name} of {ctx.dataset_id}"
     settings = ctx.settings
     local = settings.source_dir is not None

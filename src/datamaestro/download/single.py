@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Optional
 
-from datamaestro.download import PrepareContext, unpack
+from datamaestro.download import PrepareContext
 from datamaestro.download.checksum import Checksum, FileHash, hash_file
 from datamaestro.download.mirrors import RemoteResource
+from datamaestro.download.packing import Limits, kind_of
 from datamaestro.manifest import Entry
 
 log = logging.getLogger("datamaestro")
 
-#: compressed kinds that a file resource is decompressed from (by its URL's suffix)
-DECOMPRESSORS = {"gz": unpack.gunzip, "bz2": unpack.bunzip2, "xz": unpack.unxz}
+#: compressed kinds that a file resource is decompressed from (by its URL's suffix) -> processor name
+DECOMPRESSORS = {"gz": "gunzip", "bz2": "bunzip2", "xz": "unxz"}
 
 
 class FileDownloader(RemoteResource):
@@ -46,7 +47,7 @@ class FileDownloader(RemoteResource):
             unpacked_size=unpacked_size, unpacked_files=unpacked_files, varname=varname,
         )
         self.data_checksum = Checksum.parse(data_checksum) if data_checksum else None
-        kind = unpack.kind_of(url)
+        kind = kind_of(url)
         self.compression = kind if kind in DECOMPRESSORS and not name.endswith("." + kind) else None
 
     def describe(self) -> dict[str, Any]:
@@ -59,9 +60,12 @@ class FileDownloader(RemoteResource):
     def transforms(self) -> bool:
         return self.compression is not None
 
-    def unpack(self, source: Path, dest: Path, limits: unpack.Limits, label: str) -> FileHash:
+    def unpack(self, source: Path, dest: Path, limits: Limits, label: str) -> FileHash:
+        from datamaestro.download import unpack
+
         assert self.compression is not None  # else the download itself is the resource
-        return DECOMPRESSORS[self.compression](source, dest, limits, label)
+        decompress: Callable[[Path, Path, Limits, str], FileHash] = getattr(unpack, DECOMPRESSORS[self.compression])
+        return decompress(source, dest, limits, label)
 
     def reverify(self, ctx: PrepareContext, path: Path) -> Optional[Entry]:
         entry = super().reverify(ctx, path)

@@ -46,9 +46,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Optional, Protocol, TypeVar, Union
-from urllib.parse import urlparse
 
 from datamaestro.download.checksum import FileHash
+from datamaestro.download.packing import KINDS, Limits, kind_of  # noqa: F401 (kind_of: part of this module's API)
 from datamaestro.errors import (
     DatamaestroError,
     FormatError,
@@ -72,7 +72,6 @@ MAX_TAIL = 16 << 20
 #: largest single read tarfile may make for one header (long names, pax records)
 MAX_HEADER = 1 << 20
 
-KINDS = ("tar.gz", "tar.bz2", "tar.xz", "tgz", "tar", "zip", "gz", "bz2", "xz")
 _ARCHIVE_ERRORS = (
     tarfile.TarError,
     zipfile.BadZipFile,
@@ -87,29 +86,6 @@ _ARCHIVE_ERRORS = (
 )
 _OPEN_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """How much one unpacking may write.
-
-    For archives both limits bound the whole archive (members outside a kept
-    ``subpath`` count too), and ``max_files`` counts every entry: files,
-    folders (named or implied by a member's path) and links.
-    """
-
-    max_bytes: int  # most bytes the whole output may hold
-    max_files: int  # most entries (files, folders, links) it may hold
-
-
-def kind_of(filename: str) -> Optional[str]:
-    """The packing of a file from its name or URL ("tar.gz", "zip", "gz"...), None for a plain file."""
-    path = urlparse(filename).path if "://" in filename else filename
-    path = path.lower()
-    for kind in KINDS:
-        if path.endswith("." + kind):
-            return kind
-    return None
 
 
 # --- messages ---------------------------------------------------------------
