@@ -61,10 +61,9 @@ class Resource:
         self.varname = varname or re.sub(r"\W", "_", name.split(".")[0])
 
     def __call__(self, definition: Any) -> Any:
-        from datamaestro.definitions import DatasetDefinition
-
-        if isinstance(definition, DatasetDefinition):
-            definition.add_resource(self)
+        add = getattr(definition, "add_resource", None)  # a DatasetDefinition (which imports this module)
+        if add is not None:
+            add(self)
         else:  # applied below @dataset: keep it for the dataset decorator
             pending = definition.__dict__.setdefault("__datamaestro_resources__", [])
             pending.insert(0, self)
