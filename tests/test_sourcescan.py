@@ -46,6 +46,26 @@ def run_module(source: str, module_path: str = "org.case") -> list[tuple]:
 
 #: (module body after HEAD, whether the header scanner reads it without the syntax tree)
 CASES = {
+    "metadata keywords (license, citation, homepage) as literals or constants": ('''
+HOME = "https://x.invalid/"
+CITATION = "@misc{x, title={X}}"
+
+
+@dataset(Supervised, id="meta", license="CC0", citation=CITATION, homepage=HOME)
+def meta():
+    """Metadata the index does not need."""
+    return {}
+''', True),
+    "module-level constants and their sums in the indexed fields": ('''
+HOMEPAGE = "https://y.invalid/"
+TAGS = ["images", "digits"]
+
+
+@dataset(Supervised, id="constants", url=HOMEPAGE, tags=TAGS + ["extra"], homepage=HOMEPAGE)
+def constants():
+    """Read from the syntax tree, without running the module."""
+    return {}
+''', False),
     "plain": ('''
 @filedownloader("a.idx", "http://example.invalid/a")
 @dataset(Supervised, id="plain", name="Plain", url="http://x.invalid/", tags=["a", "b"])

@@ -43,6 +43,9 @@ _STRINGS = rf"{_STRING}(?:{_WS}{_STRING})*"  # implicit concatenation
 _TEXT = rf"(?:{_STRINGS}|None)"
 _LIST = rf"[\[(]{_WS}(?:{_STRINGS}{_WS},{_WS})*(?:{_STRINGS}{_WS})?[\])]"
 _SEP = rf"{_WS}(?:,{_WS}|(?=\)))"
+#: keywords the index does not need (license, citation, homepage): a literal or a module constant
+_IGNORED = ("license", "citation", "homepage")
+_ANY = rf"(?:{_STRINGS}|None|[A-Za-z_][\w.]*)"
 
 
 def _keyword(name: str, value: str) -> str:
@@ -57,7 +60,8 @@ _DEFINITION = re.compile(
     rf"""\n@(?:[A-Za-z_]\w*\.)*dataset\({_WS}
     (?:(?P<base>[A-Za-z_][\w.]*){_SEP})?
     (?:(?:{_keyword("id", _TEXT)}|{_keyword("name", _TEXT)}|{_keyword("url", _TEXT)}
-        |{_keyword("description", _TEXT)}|{_keyword("tags", _LIST)}){_SEP})*
+        |{_keyword("description", _TEXT)}|{_keyword("tags", _LIST)}
+        |(?:{"|".join(_IGNORED)})\s*=\s*{_ANY}){_SEP})*
     \)[ \t]*(?:\#[^\n]*)?\n
     def[ \t]+(?P<function>\w+)[ \t]*\([^()]*\)[ \t]*(?:->[^:\n]*)?:[ \t]*(?:\#[^\n]*)?\n
     (?:[ \t]*\n)*[ \t]+
@@ -282,9 +286,15 @@ def tree_entries(source: str, module_path: str, filename: str = "<unknown>") -> 
         elif isinstance(node, ast.alias) and node.name == "dataset" and node.asname:
             return None  # `dataset` under another name
     imports: dict[str, str] = {}  # as bound when each definition runs
+    constants: dict[str, Any] = {}  # module-level NAME = <literal>, likewise
     rows = []
     for node in tree.body:
-        if isinstance(node, ast.ImportFrom):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                constants[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                constants.pop(node.targets[0].id, None)
+        elif isinstance(node, ast.ImportFrom):
             for alias in node.names:
                 imports[alias.asname or alias.name] = "." * node.level + f"{node.module or ''}.{alias.name}"
         elif isinstance(node, ast.Import):
@@ -296,7 +306,7 @@ def tree_entries(source: str, module_path: str, filename: str = "<unknown>") -> 
                 if isinstance(decorator, ast.Call) and _called_name(decorator.func) == "dataset":
                     if decorator is not node.decorator_list[-1]:
                         return None  # another decorator gets the function first
-                    row = _tree_row(node, decorator, module_path, imports)
+                    row = _tree_row(node, decorator, module_path, imports, constants)
                     if row is None:
                         return None
                     rows.append(row)
@@ -324,16 +334,24 @@ def _dotted(node: ast.expr) -> Optional[str]:
 
 
 def _tree_row(
-    node: ast.FunctionDef, call: ast.Call, module_path: str, imports: dict[str, str]
+    node: ast.FunctionDef, call: ast.Call, module_path: str, imports: dict[str, str], constants: dict[str, Any]
 ) -> Optional[Row]:
     import ast
 
     known = {"id", "name", "url", "description", "tags"}
-    if len(call.args) > 1 or any(k.arg not in known for k in call.keywords):
+    if len(call.args) > 1 or any(k.arg not in known and k.arg not in _IGNORED for k in call.keywords):
         return None
+
+    def value(expr: ast.expr) -> Any:  # a literal, a module constant, or a sum of them
+        if isinstance(expr, ast.Name) and expr.id in constants:
+            return constants[expr.id]
+        if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Add):
+            return value(expr.left) + value(expr.right)
+        return ast.literal_eval(expr)
+
     try:
-        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg}
-    except ValueError:
+        kwargs = {k.arg: value(k.value) for k in call.keywords if k.arg in known}
+    except (ValueError, TypeError):
         return None
     type_name: Optional[str] = ""
     if call.args:
