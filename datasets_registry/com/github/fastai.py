@@ -25,7 +25,6 @@ from datamaestro.definitions import dataset
 from datamaestro.download.archive import archivedownloader
 from datamaestro.download.derived import derived
 from datamaestro.errors import FormatError
-from datamaestro.loaders.folder import write_index
 
 S3 = "https://s3.amazonaws.com/fast-ai-imageclas/"
 HOMEPAGE = "https://github.com/fastai/imagenette"
@@ -91,6 +90,8 @@ def _index(csv_name, classes):
                 raise FormatError(f"{table} line {number}: unknown class or is_valid value")
             split = "val" if row["is_valid"] == "True" else "train"
             splits[split].append((row["path"], wnids.index(row["noisy_labels_0"])))
+        from datamaestro.loaders.folder import write_index
+
         for split, items in splits.items():
             write_index(out, split, images, items)
 
@@ -121,68 +122,98 @@ IMAGEWOOF_INDEX = _index("noisy_imagewoof.csv", IMAGEWOOF_CLASSES)
 TAGS = ["images", "classification", "colour", "imagenet", "folder"]
 
 
-def _variant(archive, build_index, classes, *, id, name, description):
-    """The definition of one archive: its folder, the index built from its CSV, the typed splits."""
-
-    def splits(images, index):
-        return {
-            "train": ImageFolder.from_index(images, index, "train"),
-            "validation": ImageFolder.from_index(images, index, "val"),
-            "categories": [classes[w] for w in sorted(classes)],
-        }
-
-    splits.__name__ = id.replace("-", "_")
-    declared = dataset(
-        ImageFolderClassification,
-        id=id,
-        name=name,
-        url=HOMEPAGE,
-        tags=TAGS,
-        description=description,
-        license=LICENSE,
-        citation=CITATION,
-        homepage=HOMEPAGE,
-    )(splits)
-    return archive(derived("index", build_index, archive)(declared))
+def _splits(images: Path, index: Path, classes: dict[str, str]) -> dict:
+    """The typed splits of one archive, from the index built from its CSV."""
+    return {
+        "train": ImageFolder.from_index(images, index, "train"),
+        "validation": ImageFolder.from_index(images, index, "val"),
+        "categories": [classes[w] for w in sorted(classes)],
+    }
 
 
-imagenette = _variant(
-    IMAGENETTE, IMAGENETTE_INDEX, IMAGENETTE_CLASSES, id="imagenette", name="Imagenette (full size)",
-    description="""Imagenette: 10 easily classified ImageNet classes, full-size JPEG images.
-
-9,469 training and 3,925 validation images of tench, English springer,
-cassette player, chain saw, church, French horn, garbage truck, gas pump,
-golf ball and parachute; sizes vary. Decoded on access as (H, W, 3) uint8.""",
+@IMAGENETTE
+@derived("index", IMAGENETTE_INDEX, IMAGENETTE)
+@dataset(
+    ImageFolderClassification, id="imagenette", name="Imagenette (full size)", url=HOMEPAGE, tags=TAGS,
+    license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
 )
-imagenette_320 = _variant(
-    IMAGENETTE_320, IMAGENETTE_INDEX, IMAGENETTE_CLASSES, id="imagenette-320", name="Imagenette (320 px)",
-    description="""Imagenette with images resized so that their shorter side is 320 pixels.
+def imagenette(images, index):
+    """Imagenette: 10 easily classified ImageNet classes, full-size JPEG images.
 
-The 10 classes and splits of com.github.fastai.imagenette.""",
-)
-imagenette_160 = _variant(
-    IMAGENETTE_160, IMAGENETTE_INDEX, IMAGENETTE_CLASSES, id="imagenette-160", name="Imagenette (160 px)",
-    description="""Imagenette with images resized so that their shorter side is 160 pixels.
+    9,469 training and 3,925 validation images of tench, English springer,
+    cassette player, chain saw, church, French horn, garbage truck, gas pump,
+    golf ball and parachute; sizes vary. Decoded on access as (H, W, 3) uint8.
+    """
+    return _splits(images, index, IMAGENETTE_CLASSES)
 
-The 10 classes and splits of com.github.fastai.imagenette.""",
-)
-imagewoof = _variant(
-    IMAGEWOOF, IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, id="imagewoof", name="Imagewoof (full size)",
-    description="""Imagewoof: 10 dog breeds of ImageNet, hard to tell apart, full-size JPEG images.
 
-9,025 training and 3,929 validation images of Australian terriers, Border
-terriers, Samoyeds, beagles, Shih-Tzus, English foxhounds, Rhodesian
-ridgebacks, dingos, golden retrievers and Old English sheepdogs.""",
+@IMAGENETTE_320
+@derived("index", IMAGENETTE_INDEX, IMAGENETTE_320)
+@dataset(
+    ImageFolderClassification, id="imagenette-320", name="Imagenette (320 px)", url=HOMEPAGE, tags=TAGS,
+    license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
 )
-imagewoof_320 = _variant(
-    IMAGEWOOF_320, IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, id="imagewoof-320", name="Imagewoof (320 px)",
-    description="""Imagewoof with images resized so that their shorter side is 320 pixels.
+def imagenette_320(images, index):
+    """Imagenette with images resized so that their shorter side is 320 pixels.
 
-The 10 classes and splits of com.github.fastai.imagewoof.""",
-)
-imagewoof_160 = _variant(
-    IMAGEWOOF_160, IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, id="imagewoof-160", name="Imagewoof (160 px)",
-    description="""Imagewoof with images resized so that their shorter side is 160 pixels.
+    The 10 classes and splits of com.github.fastai.imagenette.
+    """
+    return _splits(images, index, IMAGENETTE_CLASSES)
 
-The 10 classes and splits of com.github.fastai.imagewoof.""",
+
+@IMAGENETTE_160
+@derived("index", IMAGENETTE_INDEX, IMAGENETTE_160)
+@dataset(
+    ImageFolderClassification, id="imagenette-160", name="Imagenette (160 px)", url=HOMEPAGE, tags=TAGS,
+    license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
 )
+def imagenette_160(images, index):
+    """Imagenette with images resized so that their shorter side is 160 pixels.
+
+    The 10 classes and splits of com.github.fastai.imagenette.
+    """
+    return _splits(images, index, IMAGENETTE_CLASSES)
+
+
+@IMAGEWOOF
+@derived("index", IMAGEWOOF_INDEX, IMAGEWOOF)
+@dataset(
+    ImageFolderClassification, id="imagewoof", name="Imagewoof (full size)", url=HOMEPAGE, tags=TAGS,
+    license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
+)
+def imagewoof(images, index):
+    """Imagewoof: 10 dog breeds of ImageNet, hard to tell apart, full-size JPEG images.
+
+    9,025 training and 3,929 validation images of Australian terriers, Border
+    terriers, Samoyeds, beagles, Shih-Tzus, English foxhounds, Rhodesian
+    ridgebacks, dingos, golden retrievers and Old English sheepdogs.
+    """
+    return _splits(images, index, IMAGEWOOF_CLASSES)
+
+
+@IMAGEWOOF_320
+@derived("index", IMAGEWOOF_INDEX, IMAGEWOOF_320)
+@dataset(
+    ImageFolderClassification, id="imagewoof-320", name="Imagewoof (320 px)", url=HOMEPAGE, tags=TAGS,
+    license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
+)
+def imagewoof_320(images, index):
+    """Imagewoof with images resized so that their shorter side is 320 pixels.
+
+    The 10 classes and splits of com.github.fastai.imagewoof.
+    """
+    return _splits(images, index, IMAGEWOOF_CLASSES)
+
+
+@IMAGEWOOF_160
+@derived("index", IMAGEWOOF_INDEX, IMAGEWOOF_160)
+@dataset(
+    ImageFolderClassification, id="imagewoof-160", name="Imagewoof (160 px)", url=HOMEPAGE, tags=TAGS,
+    license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
+)
+def imagewoof_160(images, index):
+    """Imagewoof with images resized so that their shorter side is 160 pixels.
+
+    The 10 classes and splits of com.github.fastai.imagewoof.
+    """
+    return _splits(images, index, IMAGEWOOF_CLASSES)
