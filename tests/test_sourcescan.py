@@ -46,6 +46,27 @@ def run_module(source: str, module_path: str = "org.case") -> list[tuple]:
 
 #: (module body after HEAD, whether the header scanner reads it without the syntax tree)
 CASES = {
+    "plain module constants in the indexed fields": ('''
+HOMEPAGE = "https://z.invalid/"  # where it lives
+TAGS = ["images", "constant"]
+NAME = 'Named ' "by a constant"
+
+
+@dataset(Supervised, id="consts", name=NAME, url=HOMEPAGE, tags=TAGS)
+def consts():
+    """Read from the headers and the constant lines."""
+    return {}
+''', True),
+    "a constant assigned twice: the syntax tree decides": ('''
+HOMEPAGE = "https://first.invalid/"
+HOMEPAGE = "https://second.invalid/"
+
+
+@dataset(Supervised, id="twice", url=HOMEPAGE)
+def twice():
+    """Which one?"""
+    return {}
+''', False),
     "metadata keywords (license, citation, homepage) as literals or constants": ('''
 HOME = "https://x.invalid/"
 CITATION = "@misc{x, title={X}}"
@@ -148,7 +169,7 @@ def commented():
 def inline(): "Inline docstring."
 ''', False),
     "a computed argument": ('''
-NAME = "computed"
+NAME = "computed".upper()
 
 
 @dataset(Supervised, name=NAME)

@@ -46,6 +46,9 @@ _SEP = rf"{_WS}(?:,{_WS}|(?=\)))"
 #: keywords the index does not need (license, citation, homepage): a literal or a module constant
 _IGNORED = ("license", "citation", "homepage")
 _ANY = rf"(?:{_STRINGS}|None|[A-Za-z_][\w.]*)"
+#: a module constant used as a keyword's value (``url=HOMEPAGE``), resolved by ``_constants``
+_NAME = r"[A-Za-z_]\w*"
+_CONSTANT = re.compile(rf"^({_NAME})[ \t]*=[ \t]*((?:{_TEXT})|{_LIST})[ \t]*(?:\#[^\n]*)?$", re.M)
 
 
 def _keyword(name: str, value: str) -> str:
@@ -59,8 +62,8 @@ def _keyword(name: str, value: str) -> str:
 _DEFINITION = re.compile(
     rf"""\n@(?:[A-Za-z_]\w*\.)*dataset\({_WS}
     (?:(?P<base>[A-Za-z_][\w.]*){_SEP})?
-    (?:(?:{_keyword("id", _TEXT)}|{_keyword("name", _TEXT)}|{_keyword("url", _TEXT)}
-        |{_keyword("description", _TEXT)}|{_keyword("tags", _LIST)}
+    (?:(?:{_keyword("id", _TEXT)}|{_keyword("name", f"{_TEXT}|{_NAME}")}|{_keyword("url", f"{_TEXT}|{_NAME}")}
+        |{_keyword("description", f"{_TEXT}|{_NAME}")}|{_keyword("tags", f"{_LIST}|{_NAME}")}
         |(?:{"|".join(_IGNORED)})\s*=\s*{_ANY}){_SEP})*
     \)[ \t]*(?:\#[^\n]*)?\n
     def[ \t]+(?P<function>\w+)[ \t]*\([^()]*\)[ \t]*(?:->[^:\n]*)?:[ \t]*(?:\#[^\n]*)?\n
@@ -93,6 +96,7 @@ def scan_headers(source: str, module_path: str) -> Optional[list[RawRow]]:
     rows: list[RawRow] = []
     types: dict[str, Optional[str]] = {}
     imports: Optional[dict[str, str]] = None
+    constants: Optional[dict[str, str]] = None
     quotes = end = 0
     try:
         for match in _DEFINITION.finditer(text):
@@ -107,6 +111,12 @@ def scan_headers(source: str, module_path: str) -> Optional[list[RawRow]]:
                 imports = _imports(text[:start])
             end = match.end()
             base, given, name, url, description, tags, function, doc = match.groups()
+            if any(v and v != "None" and re.fullmatch(_NAME, v) for v in (name, url, description, tags)):
+                constants = _constants(text) if constants is None else constants
+                try:
+                    name, url, description, tags = (_constant(v, constants) for v in (name, url, description, tags))
+                except KeyError:
+                    return None  # not a plain constant of this module: the syntax tree tells
             if base:
                 type_name = types.get(base)
                 if type_name is None:
@@ -131,6 +141,24 @@ def scan_headers(source: str, module_path: str) -> Optional[list[RawRow]]:
     except (ValueError, SyntaxError, TypeError):
         return None  # not plain literals: running the module tells what they give
     return rows if len(rows) == calls else None
+
+
+def _constants(text: str) -> dict[str, str]:
+    """The module's ``NAME = <literal>`` lines: name -> literal text (a name assigned twice is left out)."""
+    found: dict[str, str] = {}
+    twice: set[str] = set()
+    for match in _CONSTANT.finditer(text):
+        if match.group(1) in found:
+            twice.add(match.group(1))
+        found[match.group(1)] = match.group(2)
+    return {k: v for k, v in found.items() if k not in twice}
+
+
+def _constant(value: Optional[str], constants: dict[str, str]) -> Optional[str]:
+    """``value`` as literal text: a module constant's (KeyError when unknown), else itself."""
+    if value and re.fullmatch(_NAME, value) and value != "None":
+        return constants[value]
+    return value
 
 
 def _literal(text: str) -> Optional[str]:
