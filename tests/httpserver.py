@@ -211,7 +211,10 @@ class FileServer:
         return sum(1 for method, p, _ in self.log if method == "GET" and p == path)
 
     def bytes_sent(self, path: str) -> int:
-        """How many body bytes were sent for ``path`` in all."""
+        """How many body bytes were sent for ``path`` in all (once the answers in progress are recorded)."""
+        deadline = time.monotonic() + 5
+        while self.active and time.monotonic() < deadline:  # a client may finish before its handler records
+            time.sleep(0.01)
         return sum(n for p, _, n in self.sent if p == path)
 
     def start(self) -> FileServer:
