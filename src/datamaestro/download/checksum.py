@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from datamaestro.errors import DefinitionError
 
@@ -45,21 +47,26 @@ class FileHash:
     sha256: str
 
 
-def file_digest(path: Path, algorithm: str = "sha256") -> str:
-    """The hex digest of a file's content."""
-    h = hashlib.new(algorithm)
+def hash_into(path: Path, hashers: dict[str, Any]) -> None:
+    """Feed the content of ``path`` to every hasher of ``hashers``."""
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+            for h in hashers.values():
+                h.update(chunk)
+
+
+def file_digests(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
+    """The hex digests of a file's content, one per algorithm, in one read."""
+    hashers = {a: hashlib.new(a) for a in set(algorithms)}
+    hash_into(path, hashers)
+    return {a: h.hexdigest() for a, h in hashers.items()}
+
+
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's content."""
+    return file_digests(path, [algorithm])[algorithm]
 
 
 def hash_file(path: Path) -> FileHash:
     """The size and sha256 of a file."""
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return FileHash(size, h.hexdigest())
+    return FileHash(path.stat().st_size, file_digest(path))

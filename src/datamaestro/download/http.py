@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.download import progress
+from datamaestro.download.checksum import file_digests, hash_into
 from datamaestro.errors import DownloadError
 from datamaestro.paths import printable
 from datamaestro.storage import StorageError, disk_error
@@ -372,7 +373,7 @@ def _attempt(
             if status == 416 and have:
                 total = _range_total(response.headers.get("Content-Range", ""))
                 if total == have:  # the partial file is already complete
-                    return Transfer(have, _hash_file(dest, algorithms), resumed_from=have)
+                    return Transfer(have, file_digests(dest, algorithms), resumed_from=have)
                 log.info("%s: the server refused to resume; downloading from the start", label)
                 _truncate(dest)
                 state["validator"] = None
@@ -475,7 +476,7 @@ def _receive(
     """Append the body to ``dest`` (after ``have`` bytes), hashing the whole file."""
     hashers = {a: hashlib.new(a) for a in algorithms}
     if have:  # the digests cover the whole file: re-hash what is already there
-        _hash_into(dest, hashers)
+        hash_into(dest, hashers)
     total = have + length if length is not None else None
     received = 0
     watch = StallWatch(policy)
@@ -564,19 +565,6 @@ def _size(path: Path) -> int:
 def _truncate(path: Path) -> None:
     with open(path, "wb"):
         pass
-
-
-def _hash_into(path: Path, hashers: dict[str, Any]) -> None:
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            for h in hashers.values():
-                h.update(chunk)
-
-
-def _hash_file(path: Path, algorithms: list[str]) -> dict[str, str]:
-    hashers = {a: hashlib.new(a) for a in algorithms}
-    _hash_into(path, hashers)
-    return {a: h.hexdigest() for a, h in hashers.items()}
 
 
 def _range_start(content_range: str) -> Optional[int]:

@@ -41,6 +41,16 @@ def install(ctx: PrepareContext, resource: Resource) -> Entry:
         folder.remove(staging)
 
 
+#: how a problem of ``check`` (or of a resource without a record) ends when the resource is absent,
+#: rather than damaged
+ABSENT = (": missing", ": not recorded")
+
+
+def absent(problem: str) -> bool:
+    """Whether ``problem`` says a resource (or file) is absent or unrecorded, not damaged."""
+    return problem.endswith(ABSENT)
+
+
 def check(path: Path, entry: Entry, full: bool) -> list[str]:
     """What is wrong with the resource at ``path`` given its record (empty when nothing).
 

@@ -10,7 +10,6 @@ holds are skipped, so an interrupted push resumes where it stopped.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from typing import Optional
@@ -18,8 +17,9 @@ from typing import Optional
 from datamaestro.config import Settings
 from datamaestro.definitions import DatasetDefinition
 from datamaestro.download import PrepareContext
-from datamaestro.download.checksum import CHUNK, Checksum
+from datamaestro.download.checksum import Checksum, file_digests
 from datamaestro.download.mirrors import RemoteResource, fetch_checked, try_urls
+from datamaestro.download.pipeline import absent
 from datamaestro.download.single import FileDownloader
 from datamaestro.errors import ChecksumError, DatamaestroError, StoreError, UsageError
 from datamaestro.manifest import Entry as ManifestEntry
@@ -50,7 +50,7 @@ def push_dataset(settings: Settings, store: Store, definition: DatasetDefinition
     """Push the originals of the prepared ``definition``, then its record."""
     ctx = definition.context(settings)
     dataset_id = definition.id
-    if any(p and p[0].endswith((": missing", ": not recorded")) for p in definition.problems(settings).values()):
+    if any(p and absent(p[0]) for p in definition.problems(settings).values()):
         raise UsageError(f"{dataset_id} is not prepared in {settings.datadir}; run 'datamaestro prepare {dataset_id}' first")
     report = PushReport(dataset_id)
     try:
@@ -144,17 +144,10 @@ def _check_installed(ctx: PrepareContext, resource: RemoteResource, entry: Manif
     """Size and sha256 of the installed original, refusing one that changed since it was prepared."""
     path = resource.path(ctx)
     checksum: Optional[Checksum] = resource.checksum
-    hashers = {"sha256": hashlib.sha256(), **({checksum.algorithm: hashlib.new(checksum.algorithm)} if checksum else {})}
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            size += len(chunk)
-            for h in hashers.values():
-                h.update(chunk)
-    sha256 = hashers["sha256"].hexdigest()
-    changed = entry.sha256 != sha256 or (
-        checksum is not None and hashers[checksum.algorithm].hexdigest() != checksum.hexdigest
-    )
+    size = path.stat().st_size
+    digests = file_digests(path, ["sha256", *([checksum.algorithm] if checksum else [])])
+    sha256 = digests["sha256"]
+    changed = entry.sha256 != sha256 or (checksum is not None and digests[checksum.algorithm] != checksum.hexdigest)
     if changed:
         raise DatamaestroError(
             f"{ctx.dataset_id}: {path} does not match its manifest or published checksum (sha256:{sha256}); "

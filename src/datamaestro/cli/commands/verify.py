@@ -21,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check(settings: Any, dataset_id: str, definition: Any) -> dict[str, Any]:
     """The status of one dataset: OK, CORRUPT or MISSING, with one problem per bad file."""
+    from datamaestro.download.pipeline import absent
     from datamaestro.download.pipeline import check as check_resource
     from datamaestro.storage import DataFolder
 
@@ -36,8 +37,7 @@ def check(settings: Any, dataset_id: str, definition: Any) -> dict[str, Any]:
         }
     manifest = folder.manifest(dataset_id)
     flat = [p for name in sorted(problems) for p in problems[name]]
-    absent = all(p.endswith((": missing", ": not recorded")) for p in flat)
-    status = "OK" if not flat else "MISSING" if absent else "CORRUPT"
+    status = "OK" if not flat else "MISSING" if all(absent(p) for p in flat) else "CORRUPT"
     if not manifest.entries:
         status, flat = "MISSING", ["not prepared"]
     return {
