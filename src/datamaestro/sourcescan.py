@@ -39,9 +39,11 @@ _SHORT = r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"' + r"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'"
 _LONG = r'"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""' + r"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
 _STRING = rf"[rRuU]?(?:{_LONG}|{_SHORT})"
 _WS = r"\s*(?:\#[^\n]*\s*)*"  # inside the parentheses: spaces, line ends, comments
-_STRINGS = rf"{_STRING}(?:{_WS}{_STRING})*"  # implicit concatenation
+# implicit concatenation; the spaces between are taken only before another string (one copy
+# of _STRING: the patterns below hold it a dozen times, and compiling them is a cold search's cost)
+_STRINGS = rf"(?:{_STRING}(?:{_WS}(?=[rRuU]?[\"']))?)+"
 _TEXT = rf"(?:{_STRINGS}|None)"
-_LIST = rf"[\[(]{_WS}(?:{_STRINGS}{_WS},{_WS})*(?:{_STRINGS}{_WS})?[\])]"
+_LIST = rf"[\[(]{_WS}(?:{_STRINGS}{_WS}(?:,{_WS}|(?=[\])])))*[\])]"  # each item ends at a comma or the end
 _SEP = rf"{_WS}(?:,{_WS}|(?=\)))"
 #: keywords the index does not need (license, citation, homepage): a literal or a module constant
 _IGNORED = ("license", "citation", "homepage")
@@ -111,7 +113,12 @@ def scan_headers(source: str, module_path: str) -> Optional[list[RawRow]]:
                 imports = _imports(text[:start])
             end = match.end()
             base, given, name, url, description, tags, function, doc = match.groups()
-            if any(v and v != "None" and re.fullmatch(_NAME, v) for v in (name, url, description, tags)):
+            if (  # a module constant's name (values are literals or names; "None" is a literal)
+                (name and name.isidentifier() and name != "None")
+                or (url and url.isidentifier() and url != "None")
+                or (description and description.isidentifier() and description != "None")
+                or (tags and tags.isidentifier())
+            ):
                 constants = _constants(text) if constants is None else constants
                 try:
                     name, url, description, tags = (_constant(v, constants) for v in (name, url, description, tags))
