@@ -13,7 +13,10 @@ from __future__ import annotations
 import marshal
 import os
 from pathlib import Path
-from typing import Any, Optional
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 
 def cache_dir() -> Path:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
 
 from datamaestro.errors import ConfigError
 from datamaestro.paths import printable
+from datamaestro.record import Record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 APP = "datamaestro"
 
@@ -24,8 +27,7 @@ MIB = 1 << 20
 GIB = 1 << 30
 
 
-@dataclass(frozen=True)
-class Key:
+class Key(Record, kw_only=False, frozen=True):
     """One config.yaml key: its type, and the range of its numbers.
 
     ``kind``: "string", "mapping", "boolean", "integer" or "number"
@@ -71,12 +73,11 @@ TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("", "0", "false", "no", "off")
 
 
-@dataclass
-class Settings:
+class Settings(Record, kw_only=False):
     """Everything that changes how datasets are fetched and stored."""
 
     datadir: Path
-    mirrors: dict[str, str] = field(default_factory=dict)
+    mirrors: dict[str, str] = {}  # noqa: RUF012 - copied for each object (datamaestro.record)
     quiet: bool = False
     #: retries of one URL after a connection error, timeout, 429 or 5xx
     retries: int = 3
@@ -103,7 +104,7 @@ class Settings:
     max_unpacked_files: int = 1_000_000
     #: the team store (an fsspec URL), its fsspec storage options, and "auto" to push downloads to it
     store_url: Optional[str] = None
-    store_options: dict[str, Any] = field(default_factory=dict)
+    store_options: dict[str, Any] = {}  # noqa: RUF012 - copied for each object (datamaestro.record)
     store_push: str = "never"
     #: take files from the store only, never from the origin (``datamaestro pull``)
     store_only: bool = False

@@ -8,24 +8,24 @@ used as is when it has one, and ``id=""`` makes the module path the id.
 
 from __future__ import annotations
 
-import inspect
-import logging
 import os
 import sys
-from collections.abc import Callable, Iterable
-from typing import Any, Optional
 
-from datamaestro.config import Settings
 from datamaestro.data.base import Base
-from datamaestro.download import PrepareContext, Resource, pipeline, progress
-from datamaestro.download.mirrors import OfflineError
-from datamaestro.download.pool import run_concurrently
-from datamaestro.errors import ChecksumError, DefinitionError, DownloadError
+from datamaestro.download import PrepareContext, Resource, pipeline
+from datamaestro.errors import ChecksumError, DefinitionError, DownloadError, OfflineError
+from datamaestro.log import log
 from datamaestro.paths import id_problem
-from datamaestro.storage import human_size
+from datamaestro.registry import cleandoc
 from datamaestro.store.offline import offline_note, usable_offline
 
-log = logging.getLogger("datamaestro")
+# Not `typing.TYPE_CHECKING`: importing typing costs the load path milliseconds.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any, Optional
+
+    from datamaestro.config import Settings
 
 #: module attribute, set by the registry before running a definition module
 PREFIX_ATTRIBUTE = "__datamaestro_prefix__"
@@ -59,7 +59,7 @@ class DatasetDefinition:
         self.name = name or function.__name__
         self.url = url
         self.tags = list(tags)
-        self.description = description or inspect.getdoc(function) or ""
+        self.description = description or cleandoc(function.__doc__ or "")  # as inspect.getdoc
         #: the license of the data (an SPDX id where there is one, else its name)
         self.license = license
         #: how to cite the dataset: one or more BibTeX entries
@@ -148,6 +148,9 @@ class DatasetDefinition:
 
     def _prepare_locked(self, ctx: PrepareContext) -> None:
         """Prepare the resources that are missing or damaged (all of them with ``force``), holding the lock."""
+        from datamaestro.download import progress
+        from datamaestro.download.pool import run_concurrently
+
         settings = ctx.settings
         for leftover in ctx.folder.temporaries(self.id):  # from a killed run: never left to grow
             log.info("%s: removing %s, left by an interrupted run", self.id, leftover.name)
@@ -180,6 +183,7 @@ class DatasetDefinition:
                     pipeline.install(ctx, resource)
         except KeyboardInterrupt:
             from datamaestro.download.http import kept_bytes
+            from datamaestro.storage import human_size
 
             kept = sum(kept_bytes(p) for p in ctx.folder.partial_files(self.id) if p.name.endswith(".part"))
             if kept:

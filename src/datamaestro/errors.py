@@ -54,6 +54,10 @@ class DownloadError(DatamaestroError):
     """A file could not be fetched from any of its URLs."""
 
 
+class OfflineError(DownloadError):
+    """Offline mode forbids the download that a resource needs."""
+
+
 class ChecksumError(DownloadError):
     """Downloaded bytes do not match the published checksum."""
 

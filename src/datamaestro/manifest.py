@@ -15,26 +15,29 @@ from __future__ import annotations
 import json
 import re
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
 
 from datamaestro.download.checksum import FileHash
 from datamaestro.paths import is_valid_id, is_valid_name
+from datamaestro.record import Record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+if TYPE_CHECKING:
+    from typing import Any, Literal, Optional
+
+    Kind = Literal["file", "folder"]
 
 VERSION = 2
 MANIFEST = ".manifest.json"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
-Kind = Literal["file", "folder"]
 
 
 class CorruptManifest(ValueError):
     """A manifest file that is not what this module writes."""
 
 
-@dataclass
-class Entry:
+class Entry(Record, kw_only=False):
     """One prepared resource: what is in place, where it came from, what verified it."""
 
     name: str
@@ -45,7 +48,7 @@ class Entry:
     #: sha256 of the file in place (kind "file")
     sha256: Optional[str] = None
     #: every file of a folder: relative POSIX path -> size and sha256 (kind "folder")
-    files: dict[str, FileHash] = field(default_factory=dict)
+    files: dict[str, FileHash] = {}  # noqa: RUF012 - copied for each object (datamaestro.record)
     #: the URL the original was published at
     url: Optional[str] = None
     #: where the bytes really came from when not ``url`` (a local copy, a store)
@@ -58,7 +61,7 @@ class Entry:
     #: why a local copy was accepted by ``--no-verify`` although it does not match
     no_verify: Optional[str] = None
     #: the resources a derived folder was built from
-    derived_from: list[str] = field(default_factory=list)
+    derived_from: list[str] = []  # noqa: RUF012 - copied for each object (datamaestro.record)
 
     @classmethod
     def of_file(cls, name: str, content: FileHash, **fields: Any) -> Entry:
@@ -123,12 +126,11 @@ class Entry:
         )
 
 
-@dataclass
-class Manifest:
+class Manifest(Record, kw_only=False):
     """The entries of one dataset folder."""
 
     dataset_id: str
-    entries: dict[str, Entry] = field(default_factory=dict)
+    entries: dict[str, Entry] = {}  # noqa: RUF012 - copied for each object (datamaestro.record)
     updated: str = ""
 
     def to_json(self) -> dict[str, Any]:

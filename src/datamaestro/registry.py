@@ -23,17 +23,21 @@ from __future__ import annotations
 import marshal
 import os
 import sys
-from collections.abc import Iterator
+from collections import namedtuple
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Optional
 
 from datamaestro import cache
 from datamaestro.errors import DefinitionError, UnknownDatasetError
 from datamaestro.paths import ID_RE, MAX_ID, id_problem, is_valid_id, printable
+from datamaestro.record import Record
 
+# Not `typing.TYPE_CHECKING`: importing typing costs the load path milliseconds.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import re
+    from collections.abc import Iterator
+    from types import ModuleType
+    from typing import Any, NoReturn, Optional
 
     from datamaestro.definitions import DatasetDefinition
 
@@ -47,13 +51,13 @@ RACY_NS = (2_000_000_000, 50_000_000)
 PARALLEL_FILES = 64
 
 
-class Entry(NamedTuple):
+class Entry(Record, kw_only=False):
     """What the index knows of one definition."""
 
     id: str
     name: str
     description: str = ""
-    tags: list[str] = []  # noqa: RUF012 - never mutated: a new list per entry
+    tags: list[str] = []  # noqa: RUF012 - copied for each object (datamaestro.record)
     type: str = ""
     url: Optional[str] = None
     module: str = ""
@@ -67,7 +71,7 @@ class Entry(NamedTuple):
         return text.splitlines()[0] if text else self.name
 
 
-class Repository(NamedTuple):
+class Repository(Record, kw_only=False, frozen=True):
     """A folder of definition modules."""
 
     name: str
@@ -188,22 +192,16 @@ def _may_declare_plugins() -> bool:
 _ROWS = "\x01"
 
 
-class _Record(NamedTuple):
-    """The index's knowledge of one module file (stored as a plain tuple)."""
-
-    #: (size, modification time, change time, inode); None when the record must not be reused
-    stamp: Optional[tuple[int, int, int, int]]
-    #: ids of the well-formed definitions, in order
-    ids: tuple[str, ...]
-    #: the text fields of each definition, lowercased, NUL-separated, definitions separated by
-    #: ``_ROWS``: what search looks in first
-    text: str
-    #: the rows (``sourcescan.Row``), marshalled: decoded only when needed
-    rows: bytes
-    #: ids that are not well-formed, skipped
-    bad_ids: tuple[str, ...]
-    #: why the module could not be read or run ("line 3: SyntaxError: ..."), or ""
-    broken: str
+#: The index's knowledge of one module file (stored as a plain tuple; a named tuple, as reading
+#: a thousand of them must cost nothing):
+#: - stamp: (size, modification time, change time, inode); None when it must not be reused
+#: - ids: ids of the well-formed definitions, in order
+#: - text: the text fields of each definition, lowercased, NUL-separated, definitions separated
+#:   by ``_ROWS``: what search looks in first
+#: - rows: the rows (``sourcescan.Row``), marshalled: decoded only when needed
+#: - bad_ids: ids that are not well-formed, skipped
+#: - broken: why the module could not be read or run ("line 3: SyntaxError: ..."), or ""
+_Record = namedtuple("_Record", ["stamp", "ids", "text", "rows", "bad_ids", "broken"])
 
 
 class Registry:

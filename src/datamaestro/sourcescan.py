@@ -20,17 +20,18 @@ give exactly what running the module gives (the tests compare all three).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Optional
 
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     import ast
+    from typing import Any, Optional
 
-#: one field per entry: id, name, description, tags, type, url
-Row = tuple[str, str, str, tuple[str, ...], str, Optional[str]]
-#: a row as the scan leaves it: its description may still be the raw docstring (last field;
-#: None once done) and its tags a list literal of plain strings (``tags``): cleaning them is
-#: most of the cost of a scan, and only the entries shown need it
-RawRow = tuple[str, str, str, "tuple[str, ...] | str", str, Optional[str], Optional[str]]
+    #: one field per entry: id, name, description, tags, type, url
+    Row = tuple[str, str, str, tuple[str, ...], str, Optional[str]]
+    #: a row as the scan leaves it: its description may still be the raw docstring (last field;
+    #: None once done) and its tags a list literal of plain strings (``tags``): cleaning them is
+    #: most of the cost of a scan, and only the entries shown need it
+    RawRow = tuple[str, str, str, "tuple[str, ...] | str", str, Optional[str], Optional[str]]
 
 # --- step 1: the decorator headers ---------------------------------------------
 

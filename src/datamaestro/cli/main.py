@@ -15,11 +15,14 @@ import os
 import sys
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Optional
 
 from datamaestro import __version__
 from datamaestro.cli import commands
 from datamaestro.errors import DatamaestroError
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 EXIT_INTERRUPTED = 130
 
@@ -68,7 +71,8 @@ def build_parser(only: Optional[ModuleType] = None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"datamaestro {__version__}")
     global_options(parser)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # prog given: argparse would otherwise format the main usage (sizing it to the terminal) on every run
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, prog=parser.prog)
     for module in [only] if only else command_modules():
         command = sub.add_parser(
             module.NAME, help=module.HELP, description=module.HELP, formatter_class=_HelpFormatter

@@ -1,45 +1,60 @@
-"""The root of typed data objects, and their JSON round trip."""
+"""The root of typed data objects, and their JSON round trip.
+
+A data type derives from ``Base`` and declares its fields as class annotations,
+with defaults as class values (a ``datamaestro.record.Record``): they become
+keyword-only constructor arguments, as in a keyword-only dataclass. A subclass
+of ``Base`` itself may also be written as ``@dataclass(kw_only=True)``.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 from pathlib import Path
-from typing import Any, ClassVar
 
 from datamaestro.errors import FormatError
+from datamaestro.record import Record
+
+# Not `typing.TYPE_CHECKING`: importing typing costs the load path milliseconds.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 _TYPES: dict[str, type[Base]] = {}
 
 
-@dataclasses.dataclass(kw_only=True)
-class Base:
-    """A typed piece of data: subclasses are keyword-only dataclasses.
+class Base(Record):
+    """A typed piece of data: its fields are its class annotations (keyword-only).
 
     Fields annotated ``Path`` are converted from strings, nested ``Base``
     objects and lists of them serialise recursively.
     """
 
     type_name: ClassVar[str]
+    #: the names of the fields annotated ``Path``
+    path_fields: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.type_name = f"{cls.__module__}.{cls.__qualname__}"
         _TYPES[cls.type_name] = cls
+        paths = set(cls.path_fields)
+        for name, annotation in cls.__dict__.get("__annotations__", {}).items():
+            (paths.add if annotation in ("Path", Path) else paths.discard)(name)
+        cls.path_fields = frozenset(paths)
 
     def __post_init__(self) -> None:
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if field.type in (Path, "Path") and isinstance(value, str):
-                setattr(self, field.name, Path(value))
+        for name in self.path_fields:
+            value = getattr(self, name)
+            if isinstance(value, str):
+                setattr(self, name, Path(value))
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready description: ``type`` plus every field that is set."""
         out: dict[str, Any] = {"type": self.type_name}
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
+        for name in self.record_fields:
+            value = getattr(self, name)
             if value is not None:
-                out[field.name] = _to_json(value)
+                out[name] = _to_json(value)
         return out
 
 
@@ -85,7 +100,6 @@ def from_json_value(value: Any) -> Any:
         if "type" not in value:
             return {k: from_json_value(v) for k, v in value.items()}
         cls = data_type(value["type"])
-        names = {f.name for f in dataclasses.fields(cls) if f.init}
-        kwargs = {k: from_json_value(v) for k, v in value.items() if k in names}
+        kwargs = {k: from_json_value(v) for k, v in value.items() if k in cls.record_fields}
         return cls(**kwargs)
     return value

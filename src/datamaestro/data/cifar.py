@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
-
 from datamaestro.data.images import ImageClassification, LabelledImages
 from datamaestro.data.tensor import Tensor
 
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+if TYPE_CHECKING:
+    from typing import Optional
 
-@dataclass(kw_only=True)
+
 class CoarseLabelledImages(LabelledImages):
     """Labelled images whose classes also belong to superclasses.
 
@@ -21,7 +21,6 @@ class CoarseLabelledImages(LabelledImages):
     coarse_categories: Optional[list[str]] = None
 
 
-@dataclass(kw_only=True)
 class CoarseImageClassification(ImageClassification):
     """Image classification splits with fine ``categories`` and ``coarse_categories``."""
 

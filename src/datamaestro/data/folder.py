@@ -9,16 +9,17 @@ that ``datamaestro.formats`` writes in Datumaro's layouts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
 from datamaestro.data.images import ImageClassification
 from datamaestro.data.ml import share_categories
 from datamaestro.data.tensor import Tensor
 
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
+    from typing import Any, Optional
+
     import numpy as np
 
     from datamaestro.formats.dataset import Dataset, Subset
@@ -26,7 +27,6 @@ if TYPE_CHECKING:
     from datamaestro.loaders.passes import IndexBatches
 
 
-@dataclass(kw_only=True)
 class ImageFolder(Base):
     """Image files under ``root`` with one integer label each (``categories[k]`` names label ``k``).
 
@@ -186,7 +186,6 @@ class ImageFolder(Base):
         return _export({"default": self}, self.categories)
 
 
-@dataclass(kw_only=True)
 class ImageFolderClassification(ImageClassification):
     """Image classification whose splits are ``ImageFolder``s; ``categories[k]`` names label ``k``."""
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
-
 from datamaestro.data.base import Base
 from datamaestro.data.ml import Supervised
 from datamaestro.data.tensor import Tensor
 
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
+    from typing import Any, Optional
+
     import numpy as np
 
     from datamaestro.loaders.batches import Batches
 
 
-@dataclass(kw_only=True)
 class LabelledImages(Base):
     """Images with one integer label each (``images[i]`` has ``labels[i]``)."""
 
@@ -123,7 +122,6 @@ class LabelledImages(Base):
         return text_labels(self.categories, indices)
 
 
-@dataclass(kw_only=True)
 class ImageClassification(Supervised):
     """Image classification splits; ``categories[k]`` names label ``k``."""
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
-
 from datamaestro.data.base import Base
 
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+if TYPE_CHECKING:
+    from typing import Optional
 
-@dataclass(kw_only=True)
+
 class Supervised(Base):
     """A supervised learning dataset: train, test and optional validation splits."""
 

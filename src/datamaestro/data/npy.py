@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from datamaestro.data.tensor import Tensor
 from datamaestro.errors import FormatError
 
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     import numpy as np
 
 
-@dataclass(kw_only=True)
 class NPY(Tensor):
     """A tensor in a ``.npy`` file (written at prepare time, e.g. from CIFAR pickles)."""
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
 from datamaestro.data.ml import Supervised, share_categories
 from datamaestro.errors import FormatError, UsageError
 
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
+    from typing import Any, Optional
+
     import numpy as np
 
 
-@dataclass(kw_only=True)
 class Table(Base):
     """Rows of named, typed columns (numbers, strings, integer class labels).
 
@@ -105,7 +105,6 @@ class Table(Base):
         return text_labels(self.categories, indices)
 
 
-@dataclass(kw_only=True)
 class TableClassification(Supervised):
     """Train/test ``Table`` splits sharing a label column; ``categories[k]`` names label ``k``."""
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from datamaestro.data.base import Base
 
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     import numpy as np
 
 
-@dataclass(kw_only=True)
 class Tensor(Base):
     """An n-dimensional array stored in a file; ``data()`` gives it as numpy."""
 
@@ -21,7 +19,6 @@ class Tensor(Base):
         raise NotImplementedError(f"{type(self).__name__} must define data()")
 
 
-@dataclass(kw_only=True)
 class IDX(Tensor):
     """A tensor in the IDX format of MNIST (uncompressed file)."""
 

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
 from datamaestro.data.ml import Supervised, share_categories
 from datamaestro.data.tensor import Tensor
 
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
+    from typing import Any, Optional
+
     import numpy as np
 
     from datamaestro.loaders.passes import IndexBatches
 
 
-@dataclass(kw_only=True)
 class LabelledTexts(Base):
     """Texts with one integer label each (``categories[k]`` names label ``k``).
 
@@ -93,7 +93,6 @@ class LabelledTexts(Base):
         return text_labels(self.categories, indices)
 
 
-@dataclass(kw_only=True)
 class TextClassification(Supervised):
     """Text classification splits (``LabelledTexts``); ``categories[k]`` names label ``k``."""
 

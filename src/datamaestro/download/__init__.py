@@ -8,36 +8,34 @@ and how they are unpacked (``produce``).
 
 from __future__ import annotations
 
-import logging
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
 
-from datamaestro.config import Settings
 from datamaestro.errors import DefinitionError
 from datamaestro.paths import name_problem
 
+# Not `typing.TYPE_CHECKING`: importing typing costs the load path milliseconds.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any, Optional
+
+    from datamaestro.config import Settings
     from datamaestro.manifest import Entry
-    from datamaestro.storage import DataFolder
-
-log = logging.getLogger("datamaestro")
 
 
-@dataclass
 class PrepareContext:
     """What a resource needs to know while preparing one dataset."""
 
-    dataset_id: str
-    settings: Settings
-    folder: DataFolder = field(init=False)
-
-    def __post_init__(self) -> None:
+    def __init__(self, dataset_id: str, settings: Settings):
         from datamaestro.storage import DataFolder
 
+        self.dataset_id = dataset_id
+        self.settings = settings
         # one DataFolder per preparation: its manifest lock serialises concurrent records
-        self.folder = DataFolder(self.settings.datadir)
+        self.folder = DataFolder(settings.datadir)
+
+    def __repr__(self) -> str:
+        return f"PrepareContext({self.dataset_id!r}, {self.settings!r})"
 
     @property
     def dataset_dir(self) -> Path:

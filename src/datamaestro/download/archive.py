@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Optional
 
 from datamaestro.download.checksum import FileHash
 from datamaestro.download.mirrors import RemoteResource
 from datamaestro.download.packing import Limits, kind_of
 from datamaestro.errors import DefinitionError
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 KINDS = ("tar", "tar.gz", "tgz", "tar.bz2", "tar.xz", "zip")
 

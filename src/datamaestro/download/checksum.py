@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from datamaestro.errors import DefinitionError
+from datamaestro.record import Record
 
-ALGORITHMS = ("md5", "sha1", "sha256", "sha512")
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+if TYPE_CHECKING:
+    from typing import Any
+
+#: algorithm -> hex digits of its digests
+HEX_DIGITS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
+ALGORITHMS = tuple(HEX_DIGITS)
 CHUNK = 1 << 20
 
 
-@dataclass(frozen=True)
-class Checksum:
+class Checksum(Record, kw_only=False, frozen=True):
     """An expected digest: algorithm and lowercase hex value."""
 
     algorithm: str
@@ -27,7 +30,7 @@ class Checksum:
         """Parse ``"<algorithm>:<hex>"``."""
         algorithm, _, value = text.partition(":")
         algorithm, value = algorithm.strip().lower(), value.strip().lower()
-        size = hashlib.new(algorithm).digest_size * 2 if algorithm in ALGORITHMS else 0
+        size = HEX_DIGITS.get(algorithm, 0)
         if not size or not re.fullmatch(f"[0-9a-f]{{{size}}}", value):
             raise DefinitionError(
                 f"invalid checksum '{text}': expected '<algorithm>:<hex>' with "
@@ -39,8 +42,7 @@ class Checksum:
         return f"{self.algorithm}:{self.hexdigest}"
 
 
-@dataclass(frozen=True)
-class FileHash:
+class FileHash(Record, kw_only=False, frozen=True):
     """What identifies a file's content: its size and sha256."""
 
     size: int
@@ -57,6 +59,8 @@ def hash_into(path: Path, hashers: dict[str, Any]) -> None:
 
 def file_digests(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
     """The hex digests of a file's content, one per algorithm, in one read."""
+    import hashlib  # not on the path of a prepared dataset
+
     hashers = {a: hashlib.new(a) for a in set(algorithms)}
     hash_into(path, hashers)
     return {a: h.hexdigest() for a, h in hashers.items()}

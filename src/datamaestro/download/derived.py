@@ -8,16 +8,17 @@ hashed and recorded, then renamed into place.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Optional
 
 from datamaestro.download import PrepareContext, Resource
 from datamaestro.download.checksum import hash_file
+from datamaestro.log import log
 from datamaestro.manifest import Entry, folder_files
 
-log = logging.getLogger("datamaestro")
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 
 class Derived(Resource):

@@ -40,7 +40,6 @@ download completes. Other transports may call ``skip``, ``failed`` and
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import threading
@@ -50,9 +49,8 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
+from datamaestro.log import log
 from datamaestro.paths import printable
-
-log = logging.getLogger("datamaestro")
 
 #: the shared file, in the data folder's ``locks`` folder
 FILE_NAME = "mirrors.json"

@@ -17,7 +17,6 @@ two timeouts before the next mirror is tried.
 from __future__ import annotations
 
 import hashlib
-import logging
 import random
 import re
 import time
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Optional
 from datamaestro.download import progress
 from datamaestro.download.checksum import file_digests, hash_into
 from datamaestro.errors import DownloadError
+from datamaestro.log import log
 from datamaestro.paths import printable
 from datamaestro.storage import StorageError, disk_error
 
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from datamaestro.config import Settings
     from datamaestro.download.health import MirrorHealth
 
-log = logging.getLogger("datamaestro")
 
 #: most bytes read from the network (and written) at a time: read1 returns what has arrived
 CHUNK = 1 << 18

@@ -9,41 +9,38 @@ another URL.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import logging
 import os
-import shutil
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, TypeVar
 from urllib.parse import unquote, urlparse
 
-from datamaestro.config import Settings
-from datamaestro.download import PrepareContext, Resource, health
+from datamaestro.download import PrepareContext, Resource
 from datamaestro.download.checksum import Checksum, FileHash, file_digest, hash_file
 from datamaestro.download.packing import Limits
-from datamaestro.errors import ChecksumError, DownloadError, FormatError
+from datamaestro.errors import ChecksumError, DownloadError, FormatError, OfflineError
+from datamaestro.log import log
 from datamaestro.manifest import Entry
+from datamaestro.record import Record
 from datamaestro.storage import StorageError, disk_error
 from datamaestro.store.offline import offline_note, usable_offline
 
-log = logging.getLogger("datamaestro")
-T = TypeVar("T")
+# Not `typing.TYPE_CHECKING`: importing typing costs the load path (which defines resources) milliseconds.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any, Optional, TypeVar
 
+    from datamaestro.config import Settings
 
-class OfflineError(DownloadError):
-    """Offline mode forbids the download that a resource needs."""
+    T = TypeVar("T")
 
 
 class _NoLocalCopy(DownloadError):
     """``prepare --from DIR``: DIR has no file for this URL."""
 
 
-@dataclass
-class Fetched:
+class Fetched(Record, kw_only=False):
     """A downloaded file and what its bytes hash to."""
 
     path: Path
@@ -92,6 +89,7 @@ def fetch_checked(
         digests = _copy(source, partial, algorithms)
         origin = str(source)
     else:
+        from datamaestro.download.health import for_data_folder
         from datamaestro.store.originals import obtain
         from datamaestro.store.transfer import Original
 
@@ -110,7 +108,7 @@ def fetch_checked(
                 validator,
                 lambda new: _write_note(partial, url, new),
                 resumable_without_validator=checksum is not None,
-                health=health.for_data_folder(ctx.folder.root),
+                health=for_data_folder(ctx.folder.root),
             )
             return Original(transfer.digests["sha256"], partial.stat().st_size, url, transfer.digests)
 
@@ -182,7 +180,9 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
             f"'datamaestro prepare {ctx.dataset_id} --from DIR'{offline_note(settings)}"
         )
     else:
-        urls = health.for_data_folder(ctx.folder.root).order(urls)  # mirrors that just failed go last
+        from datamaestro.download.health import for_data_folder
+
+        urls = for_data_folder(ctx.folder.root).order(urls)  # mirrors that just failed go last
         resumable = _partial_url(partial_path(ctx, name))
         if resumable in urls:
             urls = [resumable, *(u for u in urls if u != resumable)]
@@ -296,6 +296,9 @@ def _write_note(partial: Path, url: str, validator: Optional[str]) -> None:
 def _copy(source: Path, dest: Path, algorithms: list[str], link: bool = False) -> dict[str, str]:
     """Copy ``source`` to ``dest`` (a hard link with ``link``, where the file system allows),
     returning the digests of its bytes."""
+    import hashlib
+    import shutil
+
     hashers = {a: hashlib.new(a) for a in set(algorithms)}
     dest.parent.mkdir(parents=True, exist_ok=True)
     _note_path(dest).unlink(missing_ok=True)  # these bytes come from no URL: never resumed

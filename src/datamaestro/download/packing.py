@@ -6,15 +6,18 @@ does not import the archive libraries.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
 from urllib.parse import urlparse
+
+from datamaestro.record import Record
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+if TYPE_CHECKING:
+    from typing import Optional
 
 KINDS = ("tar.gz", "tar.bz2", "tar.xz", "tgz", "tar", "zip", "gz", "bz2", "xz")
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(Record, kw_only=False, frozen=True):
     """How much one unpacking may write.
 
     For archives both limits bound the whole archive (members outside a kept

@@ -14,18 +14,15 @@ what ``verify`` does).
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from datamaestro.download.checksum import file_digest
 from datamaestro.manifest import Entry, folder_files
 
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from datamaestro.download import PrepareContext, Resource
-
-log = logging.getLogger("datamaestro")
 
 
 def install(ctx: PrepareContext, resource: Resource) -> Entry:

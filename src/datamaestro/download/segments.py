@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import mmap
 import os
 import threading
@@ -51,10 +50,9 @@ from datamaestro.download.http import (
     session,
     state_path,
 )
+from datamaestro.log import log
 from datamaestro.paths import printable
 from datamaestro.storage import StorageError, disk_error
-
-log = logging.getLogger("datamaestro")
 
 #: ranges are split (at the start, or by a connection that is done) only into pieces this large
 MIN_PIECE = 256 << 10

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Optional
 
 from datamaestro.download import PrepareContext
 from datamaestro.download.checksum import Checksum, FileHash, hash_file
@@ -13,7 +11,9 @@ from datamaestro.download.mirrors import RemoteResource
 from datamaestro.download.packing import Limits, kind_of
 from datamaestro.manifest import Entry
 
-log = logging.getLogger("datamaestro")
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 #: compressed kinds that a file resource is decompressed from (by its URL's suffix) -> processor name
 DECOMPRESSORS = {"gz": "gunzip", "bz2": "bunzip2", "xz": "unxz"}

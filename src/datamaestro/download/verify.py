@@ -9,17 +9,15 @@ sha256 is recorded, so that later changes are caught by ``verify``.
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Optional
 
 from datamaestro.download.checksum import Checksum, FileHash
 from datamaestro.errors import ChecksumError
+from datamaestro.log import log
 
 if TYPE_CHECKING:
     from datamaestro.download import PrepareContext
     from datamaestro.download.mirrors import Fetched, RemoteResource
-
-log = logging.getLogger("datamaestro")
 
 
 def check_download(checksum: Optional[Checksum], fetched: Fetched, rescuable: bool) -> None:

@@ -13,7 +13,6 @@ default): labelled items without pixels.
 
 from __future__ import annotations
 
-import logging
 import os
 import pickle
 from pathlib import Path
@@ -31,8 +30,6 @@ from datamaestro.formats.dataset import (
     to_rgb,
     write_dataset_meta,
 )
-
-log = logging.getLogger("datamaestro")
 
 NAME = "cifar"
 META_10 = "batches.meta"

@@ -18,7 +18,6 @@ is written as a folder named with ``%2F``.
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Any, Optional
@@ -27,9 +26,8 @@ import numpy as np
 
 from datamaestro.errors import FormatError, UnsafePathError
 from datamaestro.formats.dataset import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset
+from datamaestro.log import log
 from datamaestro.optional import pillow
-
-log = logging.getLogger("datamaestro")
 
 NAME = "imagenet"
 NO_LABEL_DIR = "no_label"

@@ -12,7 +12,6 @@ Datumaro writes by default): labelled items without pixels.
 from __future__ import annotations
 
 import gzip
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +29,7 @@ from datamaestro.formats.dataset import (
     to_grey_stack,
     write_label_names,
 )
-
-log = logging.getLogger("datamaestro")
+from datamaestro.log import log
 
 NAME = "mnist"
 IMAGE_SIZE = 28

@@ -15,7 +15,6 @@ exact row and column of a problem, or for files with unusual content.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Optional
 
@@ -32,8 +31,7 @@ from datamaestro.formats.dataset import (
     to_grey_stack,
     write_label_names,
 )
-
-log = logging.getLogger("datamaestro")
+from datamaestro.log import log
 
 NAME = "mnist_csv"
 IMAGE_SIZE = 28

@@ -7,7 +7,10 @@ Nothing is imported here, so that ``datamaestro.store.offline`` stays light.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+if TYPE_CHECKING:
+    from typing import Any
+
 
 
 def __getattr__(name: str) -> Any:

@@ -11,7 +11,6 @@ of different machines never need to agree.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 import socket
@@ -23,9 +22,8 @@ from contextlib import contextmanager
 from typing import Optional
 
 from datamaestro.errors import StoreError
+from datamaestro.log import log
 from datamaestro.store.backend import Store
-
-log = logging.getLogger("datamaestro")
 
 #: seconds without a heartbeat after which a lease is taken over (DATAMAESTRO_STORE_LEASE)
 LEASE_SECONDS = 60.0

@@ -10,7 +10,6 @@ its push), then pushes the blob and, last, the record.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
@@ -18,14 +17,13 @@ from typing import Optional
 from datamaestro.config import Settings
 from datamaestro.download.checksum import Checksum
 from datamaestro.errors import NotInStoreError, StoreError, UsageError
+from datamaestro.log import log
 from datamaestro.paths import inside, printable
 from datamaestro.store.backend import Store
 from datamaestro.store.lease import hold
 from datamaestro.store.offline import usable_offline
 from datamaestro.store.records import Entry
 from datamaestro.store.transfer import Original, add_to_record, fetch_blob, push_blob, read_record
-
-log = logging.getLogger("datamaestro")
 
 
 def store_of(settings: Settings) -> Optional[Store]:

@@ -10,7 +10,6 @@ holds are skipped, so an interrupted push resumes where it stopped.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -22,12 +21,11 @@ from datamaestro.download.mirrors import RemoteResource, fetch_checked, try_urls
 from datamaestro.download.pipeline import absent
 from datamaestro.download.single import FileDownloader
 from datamaestro.errors import ChecksumError, DatamaestroError, StoreError, UsageError
+from datamaestro.log import log
 from datamaestro.manifest import Entry as ManifestEntry
 from datamaestro.store.backend import Store
 from datamaestro.store.records import Entry, Record
 from datamaestro.store.transfer import add_to_record, push_blob, read_record
-
-log = logging.getLogger("datamaestro")
 
 
 @dataclass
@@ -125,7 +123,7 @@ def _push_original(
         dataset_id, name, "extracted" if not isinstance(resource, FileDownloader) else "decompressed",
     )
     # the origin only: this copy goes to the store below, not through obtain()
-    origin = PrepareContext(dataset_id, dataclasses.replace(ctx.settings, store_url=None))
+    origin = PrepareContext(dataset_id, ctx.settings.replace(store_url=None))
     pushed: list[tuple[Entry, bool]] = []
 
     def attempt(url: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from dataclasses import dataclass, field
@@ -11,12 +10,11 @@ from typing import Optional
 
 from datamaestro.download.checksum import Checksum
 from datamaestro.errors import StoreError
+from datamaestro.log import log
 from datamaestro.paths import printable
 from datamaestro.store.backend import Store, progress_bar
 from datamaestro.store.lease import hold
 from datamaestro.store.records import MAX_RECORD, Entry, Record, parse_record
-
-log = logging.getLogger("datamaestro")
 
 
 @dataclass(frozen=True)

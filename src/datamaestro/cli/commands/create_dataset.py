@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import re
 import sys
 from pathlib import Path
 
+from datamaestro.log import log
+
 NAME = "create-dataset"
 HELP = "write a commented definition skeleton for a new dataset id"
-
-log = logging.getLogger("datamaestro")
 
 MODULE_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*")
 LAST_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
+from datamaestro.log import log
+
 NAME = "show"
 HELP = "show some images of a dataset with their labels: an image grid (-o FILE.png) or in the terminal"
-
-log = logging.getLogger("datamaestro")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
