@@ -123,3 +123,40 @@ def test_settings_defaults_match_the_policy():
     settings = Settings(datadir=Path("/x"))
     policy = Policy.from_settings(settings)
     assert policy == Policy(segments=Settings.segments)
+
+
+@pytest.mark.parametrize("kind", ["config", "data", "cache"])
+@pytest.mark.parametrize("xdg, home", [
+    (None, "/home/someone"),  # the common case: the XDG rule, applied without platformdirs
+    ("/srv/xdg", "/home/someone"),
+    ("relative/xdg", "/home/someone"),  # the rest: platformdirs decides
+    ("", "/home/someone"),
+    (None, "relative-home"),
+])
+def test_user_folders_are_platformdirs_folders(monkeypatch, kind, xdg, home):
+    import platformdirs
+
+    from datamaestro.config import user_folder
+
+    variable = f"XDG_{'DATA' if kind == 'data' else kind.upper()}_HOME"
+    monkeypatch.setenv("HOME", home)
+    if xdg is None:
+        monkeypatch.delenv(variable, raising=False)
+    else:
+        monkeypatch.setenv(variable, xdg)
+    try:
+        expected = Path(getattr(platformdirs, f"user_{kind}_dir")("datamaestro"))
+    except RuntimeError:  # a relative HOME: newer platformdirs look it up in the password database
+        pytest.skip("platformdirs refuses this home folder")
+    assert user_folder(kind) == expected
+
+
+def test_the_default_data_folder_and_config_file_follow_xdg(env, monkeypatch, tmp_path):
+    monkeypatch.delenv("DATAMAESTRO_DIR")
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    config = tmp_path / "home" / ".config" / "datamaestro" / "config.yaml"
+    config.parent.mkdir(parents=True)
+    config.write_text("retries: 7\n")
+    settings = load_settings()
+    assert (settings.datadir, settings.retries) == (tmp_path / "xdg-data" / "datamaestro", 7)

@@ -534,22 +534,20 @@ LOAD_PATH = (
     "import sys, datamaestro\n"
     "data = datamaestro.prepare_dataset('org.test.digits')\n"
     "heavy = ('dataclasses', 'inspect', 'typing', 'logging', 'hashlib', 'threading', 'shutil', 'tempfile',\n"
-    "         'requests', 'tqdm', 'yaml', 'numpy', 'ast')\n"
+    "         'requests', 'tqdm', 'yaml', 'numpy', 'ast', 'platformdirs')\n"
     "print(type(data).__name__, data.train.images.path.name, [m for m in heavy if m in sys.modules])\n"
 )
 
 
 @pytest.mark.usefixtures("toy")
-def test_loading_a_prepared_dataset_imports_only_what_it_needs(env):
+def test_loading_a_prepared_dataset_imports_only_what_it_needs():
     """prepare_dataset() of a prepared dataset reads the manifest and stats files: it does not
     import the download, hashing or logging machinery (nor dataclasses: issue 14's 10 ms)."""
     import os
 
     imported("-q", "prepare", "org.test.digits")  # downloads
-    config = env.root / "config.yaml"  # (else platformdirs finds the config folder: it imports tempfile)
-    config.write_text("")
-    environment = dict(os.environ, DATAMAESTRO_CONFIG=str(config))
-    result = subprocess.run([sys.executable, "-c", LOAD_PATH], capture_output=True, text=True, env=environment)
+    assert "DATAMAESTRO_CONFIG" not in os.environ  # the config file is found in XDG_CONFIG_HOME
+    result = subprocess.run([sys.executable, "-c", LOAD_PATH], capture_output=True, text=True, env=dict(os.environ))
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout == "ImageClassification train_images.idx []\n"
 

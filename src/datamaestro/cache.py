@@ -21,12 +21,10 @@ if TYPE_CHECKING:
 
 def cache_dir() -> Path:
     """``DATAMAESTRO_CACHE``, else the platform's user cache folder."""
-    env = os.environ.get("DATAMAESTRO_CACHE")
-    if env:
-        return Path(env)
-    import platformdirs
+    from datamaestro.config import user_folder
 
-    return Path(platformdirs.user_cache_dir("datamaestro"))
+    env = os.environ.get("DATAMAESTRO_CACHE")
+    return Path(env) if env else user_folder("cache")
 
 
 def load(name: str, stamp: Any) -> Optional[Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from pathlib import Path
 
 from datamaestro.errors import ConfigError
@@ -123,14 +124,36 @@ class Settings(Record, kw_only=False):
         return url if best is None else self.mirrors[best] + url[len(best) :]
 
 
+#: kind of user folder -> its XDG variable and default under the home folder (Linux)
+_XDG = {"config": ("XDG_CONFIG_HOME", ".config"), "data": ("XDG_DATA_HOME", ".local/share"), "cache": ("XDG_CACHE_HOME", ".cache")}
+
+
+def user_folder(kind: str) -> Path:
+    """The platform's user folder of ``kind`` ("config", "data" or "cache") for datamaestro, as platformdirs gives it.
+
+    On Linux, in the common case (the XDG variable unset or absolute, and an
+    absolute HOME), that is the XDG rule, applied here: importing platformdirs
+    costs about 5 ms, more than half of what loading a prepared dataset may take.
+    Anything else is platformdirs' answer.
+    """
+    if sys.platform == "linux":
+        variable, default = _XDG[kind]
+        value, home = os.environ.get(variable, ""), os.environ.get("HOME", "")
+        if os.path.isabs(value):
+            return Path(value) / APP
+        if not value and os.path.isabs(home):
+            return Path(home, default, APP)
+    import platformdirs
+
+    return Path(getattr(platformdirs, f"user_{kind}_dir")(APP))
+
+
 def config_path() -> Path:
     """Where the config file is (it may not exist)."""
     env = os.environ.get("DATAMAESTRO_CONFIG")
     if env:
         return Path(env).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir(APP)) / "config.yaml"
+    return user_folder("config") / "config.yaml"
 
 
 def read_config(path: Optional[Path] = None) -> dict[str, Any]:
@@ -293,9 +316,7 @@ def load_settings(
         offline = config.get("offline", False)
     chosen = datadir or os.environ.get("DATAMAESTRO_DIR") or config.get("datadir")
     if not chosen:
-        import platformdirs
-
-        chosen = platformdirs.user_data_dir(APP)
+        chosen = user_folder("data")
     store_url, store_options, store_push = store_from_env(config)
     return Settings(
         datadir=Path(chosen).expanduser().absolute(),
