@@ -106,3 +106,14 @@ def test_a_data_type_written_as_a_dataclass_still_works(tmp_path):
     old = Old(path=str(tmp_path))  # type: ignore[arg-type]
     assert (old.path, old.count) == (tmp_path, 0)  # __post_init__ converted the path
     assert from_json_value(old.to_json()) == old
+
+
+def test_records_survive_pickle_and_copy(tmp_path):
+    import copy
+    import pickle
+
+    frozen = FileHash(3, "ab")
+    data = Pair(path=tmp_path / "a", label="x")
+    for record in (frozen, data, Settings(datadir=tmp_path, mirrors={"a": "b"})):
+        assert pickle.loads(pickle.dumps(record)) == record
+        assert copy.deepcopy(record) == record == copy.copy(record)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-# Not `typing.TYPE_CHECKING`: importing typing costs every command milliseconds.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any
 

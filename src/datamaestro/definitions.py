@@ -19,8 +19,7 @@ from datamaestro.paths import id_problem
 from datamaestro.registry import cleandoc
 from datamaestro.store.offline import offline_note, usable_offline
 
-# Not `typing.TYPE_CHECKING`: importing typing costs the load path milliseconds.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import Any, Optional

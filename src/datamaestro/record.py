@@ -15,8 +15,7 @@ this instead; the others stay dataclasses.
 
 from __future__ import annotations
 
-# Not `typing.TYPE_CHECKING`: importing typing costs the load path milliseconds.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, ClassVar, TypeVar
 

@@ -31,8 +31,7 @@ from datamaestro.errors import DefinitionError, UnknownDatasetError
 from datamaestro.paths import ID_RE, MAX_ID, id_problem, is_valid_id, printable
 from datamaestro.record import Record
 
-# Not `typing.TYPE_CHECKING`: importing typing costs the load path milliseconds.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     import re
     from collections.abc import Iterator

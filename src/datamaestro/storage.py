@@ -25,8 +25,7 @@ from datamaestro.log import log
 from datamaestro.manifest import MANIFEST, CorruptManifest, Entry, Manifest
 from datamaestro.paths import id_problem, inside, is_valid_id, name_problem
 
-# Not `typing.TYPE_CHECKING`: importing typing costs the load path milliseconds.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, Optional
 

@@ -14,8 +14,7 @@ from pathlib import Path
 from datamaestro.errors import DefinitionError
 from datamaestro.paths import name_problem
 
-# Not `typing.TYPE_CHECKING`: importing typing costs the load path milliseconds.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, Optional
 

@@ -25,8 +25,7 @@ from datamaestro.record import Record
 from datamaestro.storage import StorageError, disk_error
 from datamaestro.store.offline import offline_note, usable_offline
 
-# Not `typing.TYPE_CHECKING`: importing typing costs the load path (which defines resources) milliseconds.
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import Any, Optional, TypeVar
