@@ -157,3 +157,33 @@ def test_torchrun_ranks_read_their_share_from_the_environment(tmp_path):
     assert run.returncode == 0, run.stderr
     shares = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(3)]
     assert shares == [pass_order(21, True, 3, 0).tolist()[r::3] for r in range(3)]
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_text_and_image_folder_batches_take_the_same_rank_shares(tmp_path, drop_last):
+    """Every kind's batches() shares a pass among ranks as the image arrays do."""
+    from test_folder_images import make_folder
+
+    from datamaestro.data.npy import NPY
+    from datamaestro.data.text import LabelledTexts
+    from datamaestro.loaders.text import text_files, write_texts
+
+    n, world_size, seed = 11, 3, 4
+    write_texts(tmp_path, "s", [(f"text {k}", k % 2) for k in range(n)])
+    blob, offsets, labels = text_files(tmp_path, "s")
+    texts = LabelledTexts(texts=blob, offsets=NPY(path=offsets), labels=NPY(path=labels))
+    folder, _ = make_folder(tmp_path, [(4, 4)] * n)  # image k has label k % 2
+    arrays = numbered(tmp_path, n)
+    expected = pass_order(n, True, seed, 0)
+    for rank in range(world_size):
+        share = shard(expected, rank, world_size, drop_last).tolist()
+        if drop_last:
+            share = share[: len(share) - len(share) % 2]  # and the last incomplete batch
+        options = {"seed": seed, "epoch": 0, "rank": rank, "world_size": world_size, "drop_last": drop_last}
+        assert flat(arrays.batches(2, normalize=False, **options)) == share
+        got = [t for batch, _ in texts.batches(2, **options) for t in batch]
+        assert got == [f"text {k}" for k in share]
+        labels_seen = [int(y) for _, batch in folder.batches(2, **options) for y in batch]
+        assert labels_seen == [k % 2 for k in share]
+    with pytest.raises(UsageError, match="rank must be in 0..2"):
+        texts.batches(2, rank=3, world_size=3)

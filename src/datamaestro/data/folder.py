@@ -134,12 +134,15 @@ class ImageFolder(Base):
         interpolation: str = "bilinear",
         epoch: Optional[int] = None,
         workers: Optional[int] = None,
+        rank: Optional[int] = None,
+        world_size: Optional[int] = None,
     ) -> IndexBatches[tuple[np.ndarray, np.ndarray]]:
         """An iterator of ``(images, labels)`` numpy minibatches over one pass, each batch
         decoded when it is reached (by ``workers`` threads).
 
-        Shuffling, seeds and epochs as ``LabelledImages.batches``: with a seed,
-        the k-th call shuffles with ``np.random.default_rng([seed, k])``.
+        Shuffling, seeds, epochs and ranks as ``LabelledImages.batches``: with a
+        seed, the k-th call shuffles with ``np.random.default_rng([seed, k])``;
+        ``rank``/``world_size`` (default: RANK/WORLD_SIZE) give this rank's share.
         """
         from datamaestro.loaders.folder import FolderLoader
         from datamaestro.loaders.passes import IndexBatches, PassCounter
@@ -151,7 +154,7 @@ class ImageFolder(Base):
         )
         return IndexBatches(
             len(loader.paths), loader, batch_size=batch_size, shuffle=shuffle, seed=seed,
-            epoch=counter.next(epoch), drop_last=drop_last,
+            epoch=counter.next(epoch), drop_last=drop_last, rank=rank, world_size=world_size,
         )
 
     def to_torch(self, **options: Any) -> Any:

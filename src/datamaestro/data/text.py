@@ -64,15 +64,18 @@ class LabelledTexts(Base):
         *,
         one_hot: bool = False,
         epoch: Optional[int] = None,
+        rank: Optional[int] = None,
+        world_size: Optional[int] = None,
     ) -> IndexBatches[tuple[list[str], np.ndarray]]:
         """An iterator of ``(texts, labels)`` minibatches (a list of strings, an int64
-        array) over one pass; shuffling, seeds and epochs as ``LabelledImages.batches``."""
+        array) over one pass; shuffling, seeds, epochs and ranks as ``LabelledImages.batches``."""
         from datamaestro.loaders.passes import IndexBatches, PassCounter
 
         counter = self.__dict__.setdefault("_passes", PassCounter())
         return IndexBatches(
             len(self), lambda where: self._gather(where, one_hot), batch_size=batch_size,
             shuffle=shuffle, seed=seed, epoch=counter.next(epoch), drop_last=drop_last,
+            rank=rank, world_size=world_size,
         )
 
     def _gather(self, where: Any, one_hot: bool) -> tuple[list[str], np.ndarray]:

@@ -10,7 +10,7 @@ returned is copied and converted, so memory stays bounded by one batch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Optional
 
 import numpy as np
@@ -33,7 +33,7 @@ from datamaestro.loaders.arrays import (
 from datamaestro.loaders.arrays import (
     resize as resize_batch,
 )
-from datamaestro.loaders.sharding import DEFAULT_SEED, pass_order, resolve, shard
+from datamaestro.loaders.passes import IndexBatches
 
 
 class Converter:
@@ -98,13 +98,14 @@ class Converter:
         return images, labels
 
 
-class Batches:
+class Batches(IndexBatches[tuple[np.ndarray, np.ndarray]]):
     """An iterator over the ``(images, labels)`` minibatches of one pass over a split.
 
     ``len()`` is the number of batches in the pass. Images come out float32 in
     [0, 1] with ``normalize`` (the default), else with their stored type (an
     unshuffled, unconverted batch may be a read-only view of the stored data).
-    Conversion options are those of ``Converter``.
+    Conversion options are those of ``Converter``; the pass (shuffling, epochs,
+    ranks) is ``IndexBatches``'.
     """
 
     def __init__(
@@ -121,42 +122,13 @@ class Batches:
         world_size: Optional[int] = None,
         **conversion: Any,
     ):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise UsageError(f"batch_size must be a positive integer, not {batch_size!r}")
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0
-        ):
-            raise UsageError(f"seed must be a non-negative integer or None, not {seed!r}")
         self._images = np.asarray(images)
         self._labels = np.asarray(labels)
         self.convert = Converter(self._images, self._labels, **conversion)
-        n = self._images.shape[0]
-        self.batch_size = int(batch_size)
-        self.seed = seed
-        self.epoch = epoch
-        self.rank, self.world_size = resolve(rank, world_size)
-        if shuffle and seed is None and self.world_size > 1:
-            seed = DEFAULT_SEED  # every rank must shuffle alike
-        #: the order of this pass, this rank's share of it (None when neither shuffled nor sharded)
-        self.order: Optional[np.ndarray] = pass_order(n, shuffle, seed, epoch)
-        if self.world_size > 1:
-            self.order = shard(np.arange(n) if self.order is None else self.order, self.rank, self.world_size, drop_last)
-            n = len(self.order)
-        stop = n - n % self.batch_size if drop_last else n
-        self._starts: Iterator[int] = iter(range(0, stop, self.batch_size))
-        self._count = -(-stop // self.batch_size)
+        super().__init__(
+            self._images.shape[0], self._gather, batch_size=batch_size, shuffle=shuffle, seed=seed,
+            epoch=epoch, drop_last=drop_last, rank=rank, world_size=world_size,
+        )
 
-    def __len__(self) -> int:
-        return self._count
-
-    def __iter__(self) -> Batches:
-        return self
-
-    def __next__(self) -> tuple[np.ndarray, np.ndarray]:
-        start = next(self._starts)
-        end = start + self.batch_size
-        if self.order is None:
-            where: slice | np.ndarray = slice(start, end)
-        else:
-            where = self.order[start:end]
+    def _gather(self, where: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.convert(self._images[where], self._labels[where])

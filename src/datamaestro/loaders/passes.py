@@ -3,7 +3,9 @@
 The same convention as ``datamaestro.loaders.batches.Batches``: with a seed,
 pass ``epoch`` visits ``np.random.default_rng([seed, epoch]).permutation(N)``
 (reproducible, and every epoch reshuffles); without one, fresh entropy.
-Used by the loaders whose items are not one array (image files, texts).
+With ``rank`` and ``world_size`` (or RANK and WORLD_SIZE), a pass is this
+rank's share of that order (``datamaestro.loaders.sharding``). Every loader's
+``batches()`` is an ``IndexBatches``: of arrays, image files or texts.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Generic, Optional, TypeVar
 import numpy as np
 
 from datamaestro.errors import UsageError
+from datamaestro.loaders.sharding import DEFAULT_SEED, pass_order, resolve, shard
 
 T = TypeVar("T")
 
@@ -29,7 +32,8 @@ def check_options(batch_size: object, seed: object) -> None:
 class IndexBatches(Generic[T]):
     """Iterates ``gather(indices)`` over the batches of one pass; ``len()`` is the number of batches.
 
-    ``indices`` is a slice when the pass is not shuffled, else an array of positions.
+    ``indices`` is a slice when the pass is neither shuffled nor sharded, else an
+    array of positions.
     """
 
     def __init__(
@@ -42,15 +46,21 @@ class IndexBatches(Generic[T]):
         seed: Optional[int] = None,
         epoch: int = 0,
         drop_last: bool = False,
+        rank: Optional[int] = None,
+        world_size: Optional[int] = None,
     ):
         check_options(batch_size, seed)
         self.gather = gather
         self.batch_size = int(batch_size)
-        #: the order of this pass (None when not shuffled)
-        self.order: Optional[np.ndarray] = None
-        if shuffle:
-            rng = np.random.default_rng(None if seed is None else [int(seed), int(epoch)])
-            self.order = rng.permutation(n)
+        self.seed, self.epoch = seed, epoch
+        self.rank, self.world_size = resolve(rank, world_size)
+        if shuffle and seed is None and self.world_size > 1:
+            seed = DEFAULT_SEED  # every rank must shuffle alike
+        #: the order of this pass, this rank's share of it (None when neither shuffled nor sharded)
+        self.order: Optional[np.ndarray] = pass_order(n, shuffle, seed, epoch)
+        if self.world_size > 1:
+            self.order = shard(np.arange(n) if self.order is None else self.order, self.rank, self.world_size, drop_last)
+            n = len(self.order)
         stop = n - n % self.batch_size if drop_last else n
         self._starts: Iterator[int] = iter(range(0, stop, self.batch_size))
         self._count = -(-stop // self.batch_size)
