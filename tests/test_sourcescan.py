@@ -87,6 +87,28 @@ def constants():
     """Read from the syntax tree, without running the module."""
     return {}
 ''', False),
+    "implicit concatenation over lines and comments, in a name and a tag list": ('''
+@dataset(
+    Supervised,
+    id="joined",
+    name="Joined "  # the first part
+    'name',
+    tags=[
+        "one" "two",  # concatenated: one tag
+        # a comment line
+        "three"
+    ],
+)
+def joined():
+    """Joined."""
+    return {}
+''', True),
+    "a tuple of joined tags": ('''
+@dataset(Supervised, id="nocomma", tags=("a" "b", "c" "d"))
+def nocomma():
+    """A tuple of two joined tags."""
+    return {}
+''', True),
     "plain": ('''
 @filedownloader("a.idx", "http://example.invalid/a")
 @dataset(Supervised, id="plain", name="Plain", url="http://x.invalid/", tags=["a", "b"])
@@ -316,3 +338,16 @@ def test_words_match_raw_docstrings_as_cleaned_ones(doc, needle):
     if query.words_only:
         raw = doc.expandtabs().lower()
         assert (needle.lower() in raw) == (needle.lower() in cleandoc(doc).lower())
+
+
+def test_long_runs_of_adjacent_strings_do_not_backtrack():
+    """Joined strings have one reading in the header patterns: a header that fails after 60
+    of them fails at once (with two readings per join it would take 2**60 steps)."""
+    import time
+
+    strings = " ".join(['"a"'] * 60)
+    for arguments in (f"tags=[{strings}, {strings} junk]", f"name={strings} junk", f"tags=({strings} # c\n x)"):
+        source = HEAD + f'\n@dataset(Supervised, {arguments})\ndef x():\n    """X."""\n    return {{}}\n'
+        started = time.perf_counter()
+        assert scan_headers(source, "org.case") is None
+        assert time.perf_counter() - started < 1.0
