@@ -144,17 +144,32 @@ class ImageFolder(Base):
         seed, the k-th call shuffles with ``np.random.default_rng([seed, k])``;
         ``rank``/``world_size`` (default: RANK/WORLD_SIZE) give this rank's share.
         """
-        from datamaestro.loaders.folder import FolderLoader
-        from datamaestro.loaders.passes import IndexBatches, PassCounter
+        from datamaestro.loaders.passes import PassCounter
 
         counter = self.__dict__.setdefault("_passes", PassCounter())
+        return self.one_pass(
+            counter.next(epoch), batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize,
+            interpolation=interpolation, layout=layout, flatten=flatten, one_hot=one_hot, workers=workers,
+            rank=rank, world_size=world_size,
+        )
+
+    def one_pass(
+        self, epoch: int, batch_size: int = 64, shuffle: bool = True, seed: Optional[int] = None,
+        drop_last: bool = False, normalize: bool = True, resize: Optional[int | tuple[int, int]] = None, *,
+        layout: Optional[str] = None, flatten: bool = False, one_hot: bool = False, interpolation: str = "bilinear",
+        workers: Optional[int] = None, rank: Optional[int] = None, world_size: Optional[int] = None,
+    ) -> IndexBatches[tuple[np.ndarray, np.ndarray]]:
+        """Pass ``epoch`` of ``batches()`` (options as there), not counted as one of its calls."""
+        from datamaestro.loaders.folder import FolderLoader
+        from datamaestro.loaders.passes import IndexBatches
+
         loader = FolderLoader(
             self, normalize=normalize, resize=resize, interpolation=interpolation, layout=layout,
             flatten=flatten, one_hot=one_hot, workers=workers,
         )
         return IndexBatches(
-            len(loader.paths), loader, batch_size=batch_size, shuffle=shuffle, seed=seed,
-            epoch=counter.next(epoch), drop_last=drop_last, rank=rank, world_size=world_size,
+            len(loader.paths), loader, batch_size=batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
+            drop_last=drop_last, rank=rank, world_size=world_size,
         )
 
     def to_torch(self, **options: Any) -> Any:
@@ -164,6 +179,14 @@ class ImageFolder(Base):
         from datamaestro.loaders.folder import torch_dataset
 
         return torch_dataset(self, **options)
+
+    def to_tf(self, **options: Any) -> Any:
+        """A ``tf.data.Dataset`` of ``(image, label)`` (needs ``datamaestro[tf]``), images decoded
+        as the passes reach them, channels last unless ``layout`` says otherwise; ``options``
+        (and ``workers``) go to ``datamaestro.loaders.tf.dataset``."""
+        from datamaestro.loaders.tf import dataset
+
+        return dataset(self, **{"layout": "NHWC", **options})
 
     def text_labels(self, indices: Any) -> str | list[str]:
         """The class name of a label, or the list of names of a sequence of labels."""

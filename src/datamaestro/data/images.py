@@ -77,27 +77,25 @@ class LabelledImages(Base):
         share of the pass, as PyTorch's DistributedSampler (``drop_last`` drops
         the uneven tail instead of padding).
         """
+        from datamaestro.loaders.passes import PassCounter
+
+        counter = self.__dict__.setdefault("_passes", PassCounter())
+        return self.one_pass(
+            counter.next(epoch), batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize,
+            interpolation=interpolation, layout=layout, flatten=flatten, one_hot=one_hot, rank=rank,
+            world_size=world_size,
+        )
+
+    def one_pass(
+        self, epoch: int, batch_size: int = 64, shuffle: bool = True, seed: Optional[int] = None,
+        drop_last: bool = False, **options: Any,
+    ) -> Batches:
+        """Pass ``epoch`` of ``batches()`` (``options`` as there), not counted as one of its calls."""
         from datamaestro.loaders.batches import Batches
 
-        calls = self.__dict__.get("_batches_calls", 0)
-        self.__dict__["_batches_calls"] = calls + 1
         return Batches(
-            self.images.data(),
-            self.labels.data(),
-            batch_size=batch_size,
-            shuffle=shuffle,
-            seed=seed,
-            epoch=calls if epoch is None else epoch,
-            drop_last=drop_last,
-            rank=rank,
-            world_size=world_size,
-            normalize=normalize,
-            resize=resize,
-            interpolation=interpolation,
-            layout=layout,
-            flatten=flatten,
-            one_hot=one_hot,
-            categories=self.categories,
+            self.images.data(), self.labels.data(), batch_size=batch_size, shuffle=shuffle, seed=seed,
+            epoch=epoch, drop_last=drop_last, categories=self.categories, **options,
         )
 
     def to_torch(self, **options: Any) -> Any:
@@ -109,11 +107,11 @@ class LabelledImages(Base):
         return TorchDataset(self, **options)
 
     def to_tf(self, **options: Any) -> Any:
-        """A ``tf.data.Dataset`` of ``(image, label)`` (needs ``datamaestro[tf]``);
-        ``options`` go to ``datamaestro.loaders.tf.dataset``."""
+        """A ``tf.data.Dataset`` of ``(image, label)`` (needs ``datamaestro[tf]``), channels
+        last unless ``layout`` says otherwise; ``options`` go to ``datamaestro.loaders.tf.dataset``."""
         from datamaestro.loaders.tf import dataset
 
-        return dataset(self, **options)
+        return dataset(self, **{"layout": "NHWC", **options})
 
     def text_labels(self, indices: Any) -> str | list[str]:
         """The class name of a label, or the list of names of a sequence of labels."""

@@ -69,14 +69,33 @@ class LabelledTexts(Base):
     ) -> IndexBatches[tuple[list[str], np.ndarray]]:
         """An iterator of ``(texts, labels)`` minibatches (a list of strings, an int64
         array) over one pass; shuffling, seeds, epochs and ranks as ``LabelledImages.batches``."""
-        from datamaestro.loaders.passes import IndexBatches, PassCounter
+        from datamaestro.loaders.passes import PassCounter
 
         counter = self.__dict__.setdefault("_passes", PassCounter())
-        return IndexBatches(
-            len(self), lambda where: self._gather(where, one_hot), batch_size=batch_size,
-            shuffle=shuffle, seed=seed, epoch=counter.next(epoch), drop_last=drop_last,
-            rank=rank, world_size=world_size,
+        return self.one_pass(
+            counter.next(epoch), batch_size, shuffle, seed, drop_last, one_hot=one_hot, rank=rank,
+            world_size=world_size,
         )
+
+    def one_pass(
+        self, epoch: int, batch_size: int = 64, shuffle: bool = True, seed: Optional[int] = None,
+        drop_last: bool = False, *, one_hot: bool = False, rank: Optional[int] = None,
+        world_size: Optional[int] = None,
+    ) -> IndexBatches[tuple[list[str], np.ndarray]]:
+        """Pass ``epoch`` of ``batches()`` (options as there), not counted as one of its calls."""
+        from datamaestro.loaders.passes import IndexBatches
+
+        return IndexBatches(
+            len(self), lambda where: self._gather(where, one_hot), batch_size=batch_size, shuffle=shuffle,
+            seed=seed, epoch=epoch, drop_last=drop_last, rank=rank, world_size=world_size,
+        )
+
+    def to_tf(self, **options: Any) -> Any:
+        """A ``tf.data.Dataset`` of ``(text, label)``: UTF-8 strings and int64 labels (needs
+        ``datamaestro[tf]``); ``options`` go to ``datamaestro.loaders.tf.dataset``."""
+        from datamaestro.loaders.tf import dataset
+
+        return dataset(self, **options)
 
     def _gather(self, where: Any, one_hot: bool) -> tuple[list[str], np.ndarray]:
         import numpy as np

@@ -1,9 +1,11 @@
 """TensorFlow adapter: a split as a ``tf.data.Dataset`` (extra ``datamaestro[tf]``).
 
-The dataset is fed by ``datamaestro.loaders.batches.Batches`` through
-``tf.data.Dataset.from_generator``: nothing is copied ahead, each pass gathers
-and converts one batch at a time, and each pass reshuffles (with a seed, pass
-k uses epoch k, as ``LabelledImages.batches`` does).
+The dataset is fed by the split's own passes (``one_pass``, what ``batches()``
+gives) through ``tf.data.Dataset.from_generator``: nothing is copied ahead,
+each pass gathers, decodes and converts one batch at a time, and each pass
+reshuffles (with a seed, pass k uses epoch k, as ``batches()`` does). Any
+labelled split works: image arrays, image folders (images, channels last by
+default) and texts (UTF-8 strings).
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import itertools
 from collections.abc import Iterator
 from typing import Any, Optional
 
-from datamaestro.loaders.arrays import Size
 from datamaestro.optional import require
 
 #: rows gathered at a time when the dataset yields single examples
@@ -31,45 +32,35 @@ def dataset(
     shuffle: bool = False,
     seed: Optional[int] = None,
     drop_last: bool = False,
-    normalize: bool = True,
-    layout: Optional[str] = "NHWC",
-    resize: Optional[Size] = None,
-    interpolation: str = "bilinear",
-    one_hot: bool = False,
+    **options: Any,
 ) -> Any:
-    """A ``tf.data.Dataset`` of ``(image, label)`` examples, or of batches when
-    ``batch_size`` is given. Images are float32 in [0, 1] (``normalize``), channels
-    last by default as Keras expects; labels int64, or float32 one-hot rows."""
+    """A ``tf.data.Dataset`` of ``(x, label)`` examples of ``split``, or of batches when
+    ``batch_size`` is given. ``options`` go to the split's ``batches()`` (for images:
+    ``normalize``, ``layout``, ``resize``, ``interpolation``, ``one_hot``...). Images are
+    float32 in [0, 1] by default, texts strings; labels int64, or float32 one-hot rows."""
     tf = import_tf()
-    from datamaestro.loaders.batches import Batches, Converter
+    import numpy as np
 
-    images, labels = split.images.data(), split.labels.data()
-    options = dict(
-        normalize=normalize,
-        layout=layout,
-        resize=resize,
-        interpolation=interpolation,
-        one_hot=one_hot,
-        categories=split.categories,
-    )
     passes = itertools.count()
     size = batch_size or CHUNK
 
-    def generate() -> Iterator[tuple[Any, Any]]:
-        epoch = next(passes)
-        for x, y in Batches(
-            images, labels, batch_size=size, shuffle=shuffle, seed=seed, epoch=epoch,
-            drop_last=drop_last and batch_size is not None, **options,
-        ):
-            yield x, (y if y.ndim == 2 else y.astype("int64"))
+    def examples(x: Any, y: Any) -> tuple[Any, Any]:
+        x = np.array(x, dtype=object) if isinstance(x, list) else x  # texts
+        return x, (y if y.ndim == 2 else y.astype("int64"))
 
-    first_x, first_y = Converter(images, labels, **options)(images[:0], labels[:0])
-    signature = (
-        tf.TensorSpec(shape=(None, *first_x.shape[1:]), dtype=tf.as_dtype(first_x.dtype)),
-        tf.TensorSpec(
-            shape=(None, *first_y.shape[1:]),
-            dtype=tf.float32 if first_y.ndim == 2 else tf.int64,
-        ),
-    )
-    data = tf.data.Dataset.from_generator(generate, output_signature=signature)
+    def generate() -> Iterator[tuple[Any, Any]]:
+        drop = drop_last and batch_size is not None
+        for x, y in split.one_pass(next(passes), size, shuffle, seed, drop, **options):
+            yield examples(x, y)
+
+    whole = {**options, "rank": 0, "world_size": 1}  # (the probe reads the first example of the split)
+    probe = next(iter(split.one_pass(0, 1, False, None, False, **whole)), None)
+    if probe is None:  # an empty split: shapes unknown
+        x_spec = tf.TensorSpec(shape=None, dtype=tf.string if hasattr(split, "texts_at") else tf.float32)
+        y_spec = tf.TensorSpec(shape=None, dtype=tf.int64)
+    else:
+        x, y = examples(*probe)
+        x_spec = tf.TensorSpec(shape=(None, *x.shape[1:]), dtype=tf.string if x.dtype == object else tf.as_dtype(x.dtype))
+        y_spec = tf.TensorSpec(shape=(None, *y.shape[1:]), dtype=tf.float32 if y.ndim == 2 else tf.int64)
+    data = tf.data.Dataset.from_generator(generate, output_signature=(x_spec, y_spec))
     return data if batch_size else data.unbatch()
