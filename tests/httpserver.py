@@ -10,6 +10,7 @@ speed of every connection (bytes per second), as many dataset hosts do.
 
 from __future__ import annotations
 
+import itertools
 import re
 import socket
 import threading
@@ -56,6 +57,8 @@ class Fault:
     range_etag: Optional[str] = None
     #: most bytes per second on each connection of this path (None: ``FileServer.rate``)
     rate: Optional[float] = None
+    #: send the status line, then header bytes one at a time this many seconds apart, never ending them
+    header_pause: float = 0.0
 
 
 class FileServer:
@@ -93,6 +96,19 @@ class FileServer:
             def do_GET(self) -> None:
                 self.answer(body=True)
 
+            def trickle_headers(self, pause: float) -> None:
+                self.close_connection = True
+                try:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    for k in itertools.count():
+                        for byte in f"X-Slow-{k}: a\r\n".encode():
+                            self.wfile.write(bytes([byte]))
+                            self.wfile.flush()
+                            if server.stopping.wait(pause):
+                                return
+                except OSError:  # the client gave up
+                    pass
+
             def answer(self, body: bool) -> None:
                 path = self.path.split("?")[0]
                 rng = self.headers.get("Range")
@@ -107,6 +123,9 @@ class FileServer:
                     server.stopping.wait(fault.delay)
                     if server.stopping.is_set():
                         return
+                if fault.header_pause:
+                    self.trickle_headers(fault.header_pause)
+                    return
                 if number < len(fault.errors):
                     self.send_response(fault.errors[number], fault.reason)
                     if fault.retry_after is not None:

@@ -74,6 +74,17 @@ def test_trickling_server_fails_by_the_stall_rule(env, server):
     assert server.gets("/f") == 2  # the few bytes of a stalled try are not progress
 
 
+def test_server_trickling_its_headers_fails_by_the_header_deadline(env, server):
+    """A header byte every 0.1 s never trips the read timeout, and the body's stall rule never
+    starts: the headers must be complete within 1.5 read timeouts."""
+    server.files["/f"] = payload()
+    server.faults["/f"] = Fault(header_pause=0.1)
+    error, took = timed_failure(server.url("f"), env.root / "f.part")
+    assert str(error) == "no complete response headers within 0.75 s (the server sends them too slowly), tried 2 times"
+    assert error.kind == "timeout" and 1.5 <= took < 4
+    assert server.gets("/f") == 2
+
+
 def test_body_shorter_than_its_length_is_resumed(env, server):
     """A server announcing more than it sends: the missing end is asked for again."""
     data = payload()

@@ -7,7 +7,8 @@ next call with HTTP Range requests, and restarted from scratch when the
 server ignores the Range or the bytes cannot be proven to be the same file.
 
 Deadlines: opening a connection may take ``connect_timeout`` seconds;
-waiting for the next byte ``read_timeout``; a try that receives fewer than
+waiting for the next byte ``read_timeout``; the status line and headers, all of
+them, 1.5 times that (``datamaestro.download.headers``); a try that receives fewer than
 ``stall_bytes`` in ``stall_seconds`` is abandoned (a trickling server). A try
 that timed out without progress is retried once at most (a server that did
 not answer twice in a row is dead, not flaky), so one URL costs at most about
@@ -170,7 +171,10 @@ def session() -> Any:
         s.headers["User-Agent"] = "datamaestro"
         # byte ranges and sizes refer to the file as published, never re-encoded
         s.headers["Accept-Encoding"] = "identity"
+        from datamaestro.download import headers
+
         adapter = HTTPAdapter(pool_connections=16, pool_maxsize=64, max_retries=0)
+        headers.mount(adapter)  # a deadline on response headers (a server may trickle them)
         s.mount("http://", adapter)
         s.mount("https://", adapter)
         _session = s
@@ -441,6 +445,11 @@ def request_error(error: Exception, policy: Policy) -> Optional[TransferError]:
     """The retryable failure that a ``requests`` exception stands for (None if it is not one)."""
     import requests
 
+    from datamaestro.download.headers import too_slow
+
+    slow = too_slow(error)
+    if slow is not None:
+        return TransferError(f"{slow} (the server sends them too slowly)", kind="timeout")
     if isinstance(error, requests.exceptions.ConnectTimeout):
         return TransferError(f"timed out connecting ({policy.connect_timeout:g} s)", kind="timeout")
     if isinstance(error, requests.exceptions.Timeout):

@@ -1,0 +1,103 @@
+"""A deadline on the status line and headers of a response.
+
+The read timeout bounds the wait for each byte, and the stall rule the pace of
+the body; neither sees a server that trickles its headers (a byte every few
+seconds: ``requests`` returns nothing until they are complete). The
+connections of ``datamaestro.download.http``'s session give up on a response
+whose headers are not complete within one and a half read timeouts of the
+request (a server that answers at all sends them at once; the half leaves a
+server that sends nothing to the read timeout, and its message): they shut
+their socket down, and the try fails with ``HeadersTooSlow`` among its causes.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+if TYPE_CHECKING:
+    from typing import Any
+
+#: how many read timeouts the whole status line and headers may take
+HEADER_READ_TIMEOUTS = 1.5
+
+
+class HeadersTooSlow(OSError):
+    """The response headers were not complete within their deadline (``seconds``)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"no complete response headers within {seconds:g} s")
+        self.seconds = seconds
+
+
+class HeaderDeadline:
+    """Mixed into a urllib3 connection class: ``getresponse`` within the headers' deadline."""
+
+    sock: Any
+    timeout: Any
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        seconds = self.timeout * HEADER_READ_TIMEOUTS if isinstance(self.timeout, (int, float)) else None
+        if not seconds:
+            return super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        fired = threading.Event()
+        sock = self.sock
+
+        def give_up() -> None:
+            fired.set()
+            try:
+                sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns: the try fails
+            except OSError:
+                pass
+
+        timer = threading.Timer(seconds, give_up)
+        timer.daemon = True
+        timer.start()
+        try:
+            response = super().getresponse(*args, **kwargs)  # type: ignore[misc]
+        except Exception as e:
+            if fired.is_set():
+                raise HeadersTooSlow(seconds) from e
+            raise
+        finally:
+            timer.cancel()
+        if fired.is_set():  # the headers "ended" when the socket was shut down: a cut response
+            response.close()
+            raise HeadersTooSlow(seconds)
+        return response
+
+
+def mount(adapter: Any) -> None:
+    """Make the connections of a ``requests`` adapter keep the headers' deadline."""
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    class Connection(HeaderDeadline, HTTPConnection):
+        pass
+
+    class SecureConnection(HeaderDeadline, HTTPSConnection):
+        pass
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = Connection
+
+    class SecurePool(HTTPSConnectionPool):
+        ConnectionCls = SecureConnection
+
+    adapter.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": SecurePool}
+
+
+def too_slow(error: BaseException) -> HeadersTooSlow | None:
+    """The ``HeadersTooSlow`` among the causes of a ``requests``/urllib3 error, if any."""
+    seen: set[int] = set()
+    todo: list[Any] = [error]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, HeadersTooSlow):
+            return item
+        todo += [*item.args, item.__cause__, item.__context__, getattr(item, "reason", None)]
+    return None
