@@ -250,12 +250,14 @@ def dead(src: Optional[str], only: Optional[str] = None) -> None:
     hole = Blackhole()
     files = {f"f{i}.idx": os.urandom(200_000) for i in range(4)}
     for name, data in files.items():
-        for where in ("good", "hang", "trickle"):
+        for where in ("good", "hang", "trickle", "slow-headers"):
             server.files[f"/{where}/{name}"] = data
             if where == "hang":
                 server.faults[f"/{where}/{name}"] = Fault(delay=3600)
             if where == "trickle":
                 server.faults[f"/{where}/{name}"] = Fault(trickle=1, pause=5)
+            if where == "slow-headers":
+                server.faults[f"/{where}/{name}"] = Fault(header_pause=5)
 
     def module(first: str, second: Optional[str], names: list[str]) -> str:
         lines = ["from datamaestro.data.tensor import IDX",
@@ -275,6 +277,7 @@ def dead(src: Optional[str], only: Optional[str] = None) -> None:
         ("1 file, only server blackholed", hole.base, None, ["f0.idx"]),
         ("1 file, only server accepts and never answers", server.url("hang/"), None, ["f0.idx"]),
         ("1 file, only server trickles a byte every 5 s", server.url("trickle/"), None, ["f0.idx"]),
+        ("1 file, only server trickles its headers, a byte every 5 s", server.url("slow-headers/"), None, ["f0.idx"]),
         ("4 files, only server accepts and never answers", server.url("hang/"), None, list(files)),
         ("8 processes at once, 1 file, only server blackholed", hole.base, None, ["f0.idx"]),
     ]
