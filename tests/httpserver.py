@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
+from urllib.parse import urlsplit
 
 
 @dataclass
@@ -110,7 +111,7 @@ class FileServer:
                     pass
 
             def answer(self, body: bool) -> None:
-                path = self.path.split("?")[0]
+                path = urlsplit(self.path).path  # (absolute when asked as a proxy: http://host/path)
                 rng = self.headers.get("Range")
                 with server.lock:
                     server.log.append((self.command, path, rng))

@@ -85,6 +85,18 @@ def test_server_trickling_its_headers_fails_by_the_header_deadline(env, server):
     assert server.gets("/f") == 2
 
 
+def test_the_header_deadline_holds_through_an_http_proxy(env, server, monkeypatch):
+    """With HTTP_PROXY set (as on many clusters) requests go through another connection pool."""
+    server.files["/f"] = payload()
+    server.faults["/f"] = Fault(header_pause=0.1)
+    monkeypatch.setenv("HTTP_PROXY", server.base)  # the test server answers as the proxy too
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    error, took = timed_failure("http://origin.invalid/f", env.root / "f.part")
+    assert str(error) == "no complete response headers within 0.75 s (the server sends them too slowly), tried 2 times"
+    assert took < 4 and server.log[-1][:2] == ("GET", "/f")
+
+
 def test_body_shorter_than_its_length_is_resumed(env, server):
     """A server announcing more than it sends: the missing end is asked for again."""
     data = payload()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import ClassVar, Optional
 
@@ -117,3 +117,55 @@ def test_records_survive_pickle_and_copy(tmp_path):
     for record in (frozen, data, Settings(datadir=tmp_path, mirrors={"a": "b"})):
         assert pickle.loads(pickle.dumps(record)) == record
         assert copy.deepcopy(record) == record == copy.copy(record)
+
+
+def test_a_dataclass_deriving_from_a_type_with_fields_is_refused_by_name(tmp_path):
+    """Its constructor would not take the inherited fields: a one-line error when first built."""
+    from datamaestro.data.ml import Supervised
+    from datamaestro.data.tensor import IDX
+
+    @dataclass(kw_only=True)
+    class Noted(IDX):
+        note: str = ""
+
+    @dataclass(kw_only=True)
+    class Local(Supervised):
+        pass
+
+    with pytest.raises(TypeError, match=r"Noted is a @dataclass deriving from a data type with fields \(path\) that "
+                       r"its constructor would not take: remove @dataclass \(a data type's fields are its annotations\)$"):
+        Noted(path=tmp_path, note="n")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"Local is a @dataclass .* \(train, test, validation\)"):
+        Local()
+
+    class Plain(IDX):  # the same without @dataclass
+        note: str = ""
+
+    assert Plain(path=str(tmp_path), note="n").to_json() == {"type": Plain.type_name, "path": str(tmp_path), "note": "n"}
+
+
+def test_dataclass_data_types_keep_their_init_false_and_initvar_fields(tmp_path):
+    @dataclass(kw_only=True)
+    class Sized(Base):
+        path: Path
+        size: int = field(init=False, default=0)
+        scale: InitVar[int] = 1
+
+        def __post_init__(self, scale: int) -> None:
+            super().__post_init__()
+            self.size = 3 * scale
+
+    sized = Sized(path=str(tmp_path), scale=2)  # type: ignore[arg-type]
+    assert sized.to_json() == {"type": Sized.type_name, "path": str(tmp_path), "size": 6}
+    assert from_json_value(sized.to_json()).size == 3  # not a constructor argument: computed again
+
+
+def test_equality_as_tuples_and_classvars_however_spelled():
+    import typing as t
+
+    class Measured(Record):
+        value: float
+        unit: t.ClassVar[str] = "m"
+
+    nan = Measured(value=float("nan"))
+    assert nan == nan and list(Measured.record_fields) == ["value"]

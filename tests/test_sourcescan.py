@@ -230,10 +230,6 @@ def below():
     return {}
 ''', False),
     "a base defined in the module": ('''
-from dataclasses import dataclass
-
-
-@dataclass(kw_only=True)
 class Local(Supervised):
     pass
 

@@ -15,6 +15,8 @@ this instead; the others stay dataclasses.
 
 from __future__ import annotations
 
+import re
+
 TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, ClassVar, TypeVar
@@ -28,6 +30,10 @@ else:
         """Tells type checkers that subclasses get a dataclass-like ``__init__``."""
         return lambda cls: cls
 
+
+#: annotations that declare no field: ``ClassVar[...]``, and a dataclass's ``InitVar[...]``
+#: (``typing.ClassVar``, ``t.ClassVar``... too)
+_NOT_FIELD = re.compile(r"(?:\w+\.)*(?:ClassVar|InitVar)\b")
 
 #: the default of a field that has none
 REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
@@ -49,9 +55,9 @@ class Record:
         if frozen is not None:
             cls.record_frozen = frozen
         fields = dict(cls.record_fields)
-        for name, annotation in cls.__dict__.get("__annotations__", {}).items():
+        for name, annotation in own_annotations(cls).items():
             text = annotation if isinstance(annotation, str) else repr(annotation)
-            if not text.startswith(("ClassVar", "typing.ClassVar")):
+            if not _NOT_FIELD.match(text):
                 fields[name] = cls.__dict__.get(name, REQUIRED)
         cls.record_fields = fields
         if "__hash__" not in cls.__dict__:
@@ -98,7 +104,9 @@ class Record:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in self.record_fields)
+        # as tuples, as dataclasses compare: a field is equal to itself (NaN, arrays)
+        fields = self.record_fields
+        return tuple(getattr(self, n) for n in fields) == tuple(getattr(other, n) for n in fields)
 
     def _hash(self) -> int:
         return hash((type(self), *(getattr(self, name) for name in self.record_fields)))
@@ -106,3 +114,12 @@ class Record:
     def replace(self: R, **changes: Any) -> R:
         """A copy with ``changes`` applied (``__post_init__`` runs again)."""
         return type(self)(**{**{name: getattr(self, name) for name in self.record_fields}, **changes})
+
+
+def own_annotations(cls: type) -> dict[str, Any]:
+    """The annotations a class declares itself (not its bases')."""
+    if "__annotations__" in cls.__dict__:
+        return cls.__dict__["__annotations__"]
+    if "__annotate__" in cls.__dict__:  # Python 3.14 (PEP 649), without `from __future__ import annotations`
+        return dict(cls.__annotations__)
+    return {}

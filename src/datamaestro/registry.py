@@ -471,8 +471,10 @@ def _scan_all(todo: list[tuple[int, str, str, int]]) -> list[Optional[tuple[tupl
     # The collector would write to every object of both processes (copy-on-write page faults
     # of the whole heap, a third of the time), while a scan makes no reference cycles.
     collecting = gc.isenabled()
+    freezing = gc.get_freeze_count() == 0  # (else the program froze its heap itself: left as it is)
     gc.disable()
-    gc.freeze()
+    if freezing:
+        gc.freeze()
     try:
         pid = os.fork()
         if pid == 0:
@@ -488,7 +490,8 @@ def _scan_all(todo: list[tuple[int, str, str, int]]) -> list[Optional[tuple[tupl
             data = pipe.read()
         _, status = os.waitpid(pid, 0)
     finally:
-        gc.unfreeze()
+        if freezing:
+            gc.unfreeze()
         if collecting:
             gc.enable()
     try:

@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 _SHORT = r'"[^"\\\n]*(?:\\.[^"\\\n]*)*"' + r"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'"
 _LONG = r'"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""' + r"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
 _STRING = rf"[rRuU]?(?:{_LONG}|{_SHORT})"
-_WS = r"\s*(?:\#[^\n]*\s*)*"  # inside the parentheses: spaces, line ends, comments
+# inside the parentheses: spaces, line ends, comments (each to its line's end: "###" is one
+# comment, not up to three, which would make a failed match try them all)
+_WS = r"\s*(?:\#[^\n]*(?![^\n])\s*)*"
 # implicit concatenation; the spaces between are taken only before another string (one copy
 # of _STRING: the patterns below hold it a dozen times, and compiling them is a cold search's cost)
 _STRINGS = rf"(?:{_STRING}(?:{_WS}(?=[rRuU]?[\"']))?)+"

@@ -3,7 +3,9 @@
 A data type derives from ``Base`` and declares its fields as class annotations,
 with defaults as class values (a ``datamaestro.record.Record``): they become
 keyword-only constructor arguments, as in a keyword-only dataclass. A subclass
-of ``Base`` itself may also be written as ``@dataclass(kw_only=True)``.
+of ``Base`` itself may also be written as ``@dataclass(kw_only=True)``; a
+``@dataclass`` deriving from a type that has fields (``IDX``, ``Supervised``...)
+is refused when first built, naming the fields its constructor would drop.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import importlib
 from pathlib import Path
 
 from datamaestro.errors import FormatError
-from datamaestro.record import Record
+from datamaestro.record import Record, own_annotations
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 
 _TYPES: dict[str, type[Base]] = {}
+#: the data types whose way of being written was checked (``_check_dataclass``)
+_CHECKED: set[type[Base]] = set()
 
 
 class Base(Record):
@@ -32,12 +36,18 @@ class Base(Record):
     #: the names of the fields annotated ``Path``
     path_fields: ClassVar[frozenset[str]] = frozenset()
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if cls not in _CHECKED:
+            _check_dataclass(cls)
+            _CHECKED.add(cls)
+        return super().__new__(cls)
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.type_name = f"{cls.__module__}.{cls.__qualname__}"
         _TYPES[cls.type_name] = cls
         paths = set(cls.path_fields)
-        for name, annotation in cls.__dict__.get("__annotations__", {}).items():
+        for name, annotation in own_annotations(cls).items():
             (paths.add if annotation in ("Path", Path) else paths.discard)(name)
         cls.path_fields = frozenset(paths)
 
@@ -50,11 +60,33 @@ class Base(Record):
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready description: ``type`` plus every field that is set."""
         out: dict[str, Any] = {"type": self.type_name}
-        for name in self.record_fields:
+        for name in _data_fields(type(self)):
             value = getattr(self, name)
             if value is not None:
                 out[name] = _to_json(value)
         return out
+
+
+def _data_fields(cls: type[Base], init: bool = False) -> list[str]:
+    """The fields of a data type (with ``init``: those its constructor takes), as a dataclass
+    sees them when the type was written as one."""
+    if not hasattr(cls, "__dataclass_fields__"):
+        return list(cls.record_fields)
+    import dataclasses
+
+    return [f.name for f in dataclasses.fields(cls) if f.init or not init]
+
+
+def _check_dataclass(cls: type[Base]) -> None:
+    """Refuse a ``@dataclass`` whose constructor would not take the fields it inherits."""
+    own = cls.__dict__.get("__dataclass_fields__")
+    lost = [name for name in cls.record_fields if own is not None and name not in own]
+    if lost:
+        raise TypeError(
+            f"{cls.__qualname__} is a @dataclass deriving from a data type with fields "
+            f"({', '.join(lost)}) that its constructor would not take: remove @dataclass "
+            "(a data type's fields are its annotations)"
+        )
 
 
 def _to_json(value: Any) -> Any:
@@ -99,6 +131,7 @@ def from_json_value(value: Any) -> Any:
         if "type" not in value:
             return {k: from_json_value(v) for k, v in value.items()}
         cls = data_type(value["type"])
-        kwargs = {k: from_json_value(v) for k, v in value.items() if k in cls.record_fields}
+        names = _data_fields(cls, init=True)
+        kwargs = {k: from_json_value(v) for k, v in value.items() if k in names}
         return cls(**kwargs)
     return value

@@ -186,7 +186,7 @@ class ImageFolder(Base):
         (and ``workers``) go to ``datamaestro.loaders.tf.dataset``."""
         from datamaestro.loaders.tf import dataset
 
-        return dataset(self, **{"layout": "NHWC", **options})
+        return dataset(self, **options)
 
     def text_labels(self, indices: Any) -> str | list[str]:
         """The class name of a label, or the list of names of a sequence of labels."""

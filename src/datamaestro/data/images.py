@@ -111,7 +111,7 @@ class LabelledImages(Base):
         last unless ``layout`` says otherwise; ``options`` go to ``datamaestro.loaders.tf.dataset``."""
         from datamaestro.loaders.tf import dataset
 
-        return dataset(self, **{"layout": "NHWC", **options})
+        return dataset(self, **options)
 
     def text_labels(self, indices: Any) -> str | list[str]:
         """The class name of a label, or the list of names of a sequence of labels."""

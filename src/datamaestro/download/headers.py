@@ -41,15 +41,26 @@ class HeaderDeadline:
         seconds = self.timeout * HEADER_READ_TIMEOUTS if isinstance(self.timeout, (int, float)) else None
         if not seconds:
             return super().getresponse(*args, **kwargs)  # type: ignore[misc]
-        fired = threading.Event()
         sock = self.sock
+        lock = threading.Lock()
+        state = {"done": False, "fired": False}
 
         def give_up() -> None:
-            fired.set()
+            with lock:  # not once getresponse is over: its socket now carries the body
+                if state["done"]:
+                    return
+                state["fired"] = True
             try:
                 sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns: the try fails
             except OSError:
                 pass
+
+        def over() -> bool:
+            """Whether the deadline fired; from now on it cannot."""
+            timer.cancel()
+            with lock:
+                state["done"] = True
+                return state["fired"]
 
         timer = threading.Timer(seconds, give_up)
         timer.daemon = True
@@ -57,19 +68,20 @@ class HeaderDeadline:
         try:
             response = super().getresponse(*args, **kwargs)  # type: ignore[misc]
         except Exception as e:
-            if fired.is_set():
+            if over():
                 raise HeadersTooSlow(seconds) from e
             raise
-        finally:
-            timer.cancel()
-        if fired.is_set():  # the headers "ended" when the socket was shut down: a cut response
+        if over():  # the headers "ended" when the socket was shut down: a cut response
             response.close()
             raise HeadersTooSlow(seconds)
         return response
 
 
-def mount(adapter: Any) -> None:
-    """Make the connections of a ``requests`` adapter keep the headers' deadline."""
+def adapter(**options: Any) -> Any:
+    """A ``requests`` adapter (``options`` as ``HTTPAdapter``'s) whose connections keep the
+    headers' deadline, direct or through an HTTP proxy (a SOCKS proxy's have their own classes)."""
+    from requests.adapters import HTTPAdapter
+    from urllib3 import ProxyManager
     from urllib3.connection import HTTPConnection, HTTPSConnection
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -85,7 +97,20 @@ def mount(adapter: Any) -> None:
     class SecurePool(HTTPSConnectionPool):
         ConnectionCls = SecureConnection
 
-    adapter.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": SecurePool}
+    pools = {"http": Pool, "https": SecurePool}
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            if type(manager) is ProxyManager:
+                manager.pool_classes_by_scheme = pools
+            return manager
+
+    return Adapter(**options)
 
 
 def too_slow(error: BaseException) -> HeadersTooSlow | None:

@@ -165,16 +165,15 @@ def session() -> Any:
     global _session
     if _session is None:
         import requests
-        from requests.adapters import HTTPAdapter
+
+        from datamaestro.download import headers
 
         s = requests.Session()
         s.headers["User-Agent"] = "datamaestro"
         # byte ranges and sizes refer to the file as published, never re-encoded
         s.headers["Accept-Encoding"] = "identity"
-        from datamaestro.download import headers
-
-        adapter = HTTPAdapter(pool_connections=16, pool_maxsize=64, max_retries=0)
-        headers.mount(adapter)  # a deadline on response headers (a server may trickle them)
+        # (its connections give up on headers that arrive too slowly: a server may trickle them)
+        adapter = headers.adapter(pool_connections=16, pool_maxsize=64, max_retries=0)
         s.mount("http://", adapter)
         s.mount("https://", adapter)
         _session = s

@@ -36,11 +36,15 @@ def dataset(
 ) -> Any:
     """A ``tf.data.Dataset`` of ``(x, label)`` examples of ``split``, or of batches when
     ``batch_size`` is given. ``options`` go to the split's ``batches()`` (for images:
-    ``normalize``, ``layout``, ``resize``, ``interpolation``, ``one_hot``...). Images are
-    float32 in [0, 1] by default, texts strings; labels int64, or float32 one-hot rows."""
+    ``normalize``, ``layout`` (default "NHWC"), ``resize``, ``interpolation``, ``one_hot``...).
+    Images are float32 in [0, 1] by default, texts strings; labels int64, or float32 one-hot rows."""
     tf = import_tf()
     import numpy as np
 
+    from datamaestro.data.text import LabelledTexts
+
+    if not isinstance(split, LabelledTexts):
+        options.setdefault("layout", "NHWC")  # images channels last, as Keras expects
     passes = itertools.count()
     size = batch_size or CHUNK
 
