@@ -563,3 +563,31 @@ def test_a_damaged_index_is_rebuilt(env, cli):
         result = cli("search", "mnist")
         assert (result.returncode, result.stderr) == (0, "")
         assert {FASHION_LINE, MNIST_LINE, MNIST_CSV_LINE} <= set(result.stdout.splitlines())
+
+
+FROZEN_HEAP = (
+    "import gc, sys\n"
+    "from pathlib import Path\n"
+    "from datamaestro.registry import Registry, Repository, _can_fork\n"
+    "gc.freeze()\n"
+    "frozen = gc.get_freeze_count()\n"
+    "ids = Registry([Repository('many', Path(sys.argv[1]))]).ids()\n"
+    "print(_can_fork(), len(ids), frozen > 0 and gc.get_freeze_count() > 0, gc.isenabled())\n"
+)
+
+
+def test_a_two_process_scan_leaves_the_programs_frozen_heap_alone(tmp_path):
+    """The scan freezes the heap before it forks, and unfreezes only what it froze (objects
+    frozen by the program stay so, but for those freed meanwhile)."""
+    import os
+
+    from datamaestro.registry import PARALLEL_FILES
+
+    count = PARALLEL_FILES + 6
+    for k in range(count):
+        write_module(tmp_path / "repo", f"org.many.m{k}", IDS_MODULE)
+    environment = dict(os.environ, DATAMAESTRO_CACHE=str(tmp_path / "cache"))
+    result = subprocess.run(
+        [sys.executable, "-c", FROZEN_HEAP, str(tmp_path / "repo")], capture_output=True, text=True, env=environment
+    )
+    assert result.stdout == f"True {3 * count + 1} True True\n", result.stderr

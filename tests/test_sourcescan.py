@@ -347,3 +347,14 @@ def test_long_runs_of_adjacent_strings_do_not_backtrack():
         started = time.perf_counter()
         assert scan_headers(source, "org.case") is None
         assert time.perf_counter() - started < 1.0
+
+
+def test_a_banner_comment_in_a_header_does_not_backtrack():
+    """A comment line of many '#' has one reading (a comment runs to its line's end): a header
+    that then fails to match fails at once (with one reading per '#' split, 2**40 steps)."""
+    import time
+
+    source = HEAD + '\n@dataset(\n    Supervised,\n    ' + "#" * 40 + '\n    id="x",\n    version=2,\n)\ndef x():\n    """X."""\n    return {}\n'
+    started = time.perf_counter()
+    assert scan_headers(source, "org.case") is None  # an unknown keyword: the module must run
+    assert time.perf_counter() - started < 1.0
