@@ -13,7 +13,7 @@ from pathlib import Path
 
 from datamaestro.data.base import Base
 from datamaestro.data.images import ImageClassification
-from datamaestro.data.ml import share_categories
+from datamaestro.data.ml import NamedClasses, share_categories
 from datamaestro.data.tensor import Tensor
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from datamaestro.loaders.passes import IndexBatches
 
 
-class ImageFolder(Base):
+class ImageFolder(Base, NamedClasses):
     """Image files under ``root`` with one integer label each (``categories[k]`` names label ``k``).
 
     ``files`` lists the image paths relative to ``root`` (one per line),
@@ -144,29 +144,23 @@ class ImageFolder(Base):
         seed, the k-th call shuffles with ``np.random.default_rng([seed, k])``;
         ``rank``/``world_size`` (default: RANK/WORLD_SIZE) give this rank's share.
         """
-        from datamaestro.loaders.passes import PassCounter
+        from datamaestro.loaders.passes import counted_epoch
 
-        counter = self.__dict__.setdefault("_passes", PassCounter())
         return self.one_pass(
-            counter.next(epoch), batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize,
+            counted_epoch(self, epoch), batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize,
             interpolation=interpolation, layout=layout, flatten=flatten, one_hot=one_hot, workers=workers,
             rank=rank, world_size=world_size,
         )
 
     def one_pass(
         self, epoch: int, batch_size: int = 64, shuffle: bool = True, seed: Optional[int] = None,
-        drop_last: bool = False, normalize: bool = True, resize: Optional[int | tuple[int, int]] = None, *,
-        layout: Optional[str] = None, flatten: bool = False, one_hot: bool = False, interpolation: str = "bilinear",
-        workers: Optional[int] = None, rank: Optional[int] = None, world_size: Optional[int] = None,
+        drop_last: bool = False, *, rank: Optional[int] = None, world_size: Optional[int] = None, **options: Any,
     ) -> IndexBatches[tuple[np.ndarray, np.ndarray]]:
-        """Pass ``epoch`` of ``batches()`` (options as there), not counted as one of its calls."""
+        """Pass ``epoch`` of ``batches()`` (``options`` as there), not counted as one of its calls."""
         from datamaestro.loaders.folder import FolderLoader
         from datamaestro.loaders.passes import IndexBatches
 
-        loader = FolderLoader(
-            self, normalize=normalize, resize=resize, interpolation=interpolation, layout=layout,
-            flatten=flatten, one_hot=one_hot, workers=workers,
-        )
+        loader = FolderLoader(self, **options)
         return IndexBatches(
             len(loader.paths), loader, batch_size=batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
             drop_last=drop_last, rank=rank, world_size=world_size,
@@ -187,12 +181,6 @@ class ImageFolder(Base):
         from datamaestro.loaders.tf import dataset
 
         return dataset(self, **options)
-
-    def text_labels(self, indices: Any) -> str | list[str]:
-        """The class name of a label, or the list of names of a sequence of labels."""
-        from datamaestro.loaders.arrays import text_labels
-
-        return text_labels(self.categories, indices)
 
     def export_subset(self) -> Subset:
         """The split as a ``datamaestro.formats`` subset (for ``export``/``convert``):

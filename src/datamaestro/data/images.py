@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datamaestro.data.base import Base
-from datamaestro.data.ml import Supervised
+from datamaestro.data.ml import NamedClasses, Supervised
 from datamaestro.data.tensor import Tensor
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from datamaestro.loaders.batches import Batches
 
 
-class LabelledImages(Base):
+class LabelledImages(Base, NamedClasses):
     """Images with one integer label each (``images[i]`` has ``labels[i]``)."""
 
     images: Tensor
@@ -77,11 +77,10 @@ class LabelledImages(Base):
         share of the pass, as PyTorch's DistributedSampler (``drop_last`` drops
         the uneven tail instead of padding).
         """
-        from datamaestro.loaders.passes import PassCounter
+        from datamaestro.loaders.passes import counted_epoch
 
-        counter = self.__dict__.setdefault("_passes", PassCounter())
         return self.one_pass(
-            counter.next(epoch), batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize,
+            counted_epoch(self, epoch), batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize,
             interpolation=interpolation, layout=layout, flatten=flatten, one_hot=one_hot, rank=rank,
             world_size=world_size,
         )
@@ -112,12 +111,6 @@ class LabelledImages(Base):
         from datamaestro.loaders.tf import dataset
 
         return dataset(self, **options)
-
-    def text_labels(self, indices: Any) -> str | list[str]:
-        """The class name of a label, or the list of names of a sequence of labels."""
-        from datamaestro.loaders.arrays import text_labels
-
-        return text_labels(self.categories, indices)
 
 
 class ImageClassification(Supervised):

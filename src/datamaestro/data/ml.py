@@ -6,7 +6,19 @@ from datamaestro.data.base import Base
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
-    from typing import Optional
+    from typing import Any, Optional
+
+
+class NamedClasses:
+    """Mixin of the splits whose integer labels ``categories[k]`` names (a field of theirs)."""
+
+    categories: Optional[list[str]]
+
+    def text_labels(self, indices: Any) -> str | list[str]:
+        """The class name of a label, or the list of names of a sequence of labels."""
+        from datamaestro.loaders.arrays import text_labels
+
+        return text_labels(self.categories, indices)
 
 
 class Supervised(Base):

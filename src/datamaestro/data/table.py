@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from datamaestro.data.base import Base
-from datamaestro.data.ml import Supervised, share_categories
+from datamaestro.data.ml import NamedClasses, Supervised, share_categories
 from datamaestro.errors import FormatError, UsageError
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-class Table(Base):
+class Table(Base, NamedClasses):
     """Rows of named, typed columns (numbers, strings, integer class labels).
 
     ``path`` is a ``.npy`` structured array, one field per column. ``target``
@@ -97,12 +97,6 @@ class Table(Base):
         if self.target is not None and self.categories:
             frame[self.target] = pd.Categorical.from_codes(frame[self.target], categories=self.categories)
         return frame
-
-    def text_labels(self, indices: Any) -> str | list[str]:
-        """The class name of a label, or the list of names of a sequence of labels."""
-        from datamaestro.loaders.arrays import text_labels
-
-        return text_labels(self.categories, indices)
 
 
 class TableClassification(Supervised):

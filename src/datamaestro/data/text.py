@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from datamaestro.data.base import Base
-from datamaestro.data.ml import Supervised, share_categories
+from datamaestro.data.ml import NamedClasses, Supervised, share_categories
 from datamaestro.data.tensor import Tensor
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from datamaestro.loaders.passes import IndexBatches
 
 
-class LabelledTexts(Base):
+class LabelledTexts(Base, NamedClasses):
     """Texts with one integer label each (``categories[k]`` names label ``k``).
 
     ``texts`` holds them all, UTF-8, one after the other; ``offsets`` (N + 1
@@ -69,11 +69,10 @@ class LabelledTexts(Base):
     ) -> IndexBatches[tuple[list[str], np.ndarray]]:
         """An iterator of ``(texts, labels)`` minibatches (a list of strings, an int64
         array) over one pass; shuffling, seeds, epochs and ranks as ``LabelledImages.batches``."""
-        from datamaestro.loaders.passes import PassCounter
+        from datamaestro.loaders.passes import counted_epoch
 
-        counter = self.__dict__.setdefault("_passes", PassCounter())
         return self.one_pass(
-            counter.next(epoch), batch_size, shuffle, seed, drop_last, one_hot=one_hot, rank=rank,
+            counted_epoch(self, epoch), batch_size, shuffle, seed, drop_last, one_hot=one_hot, rank=rank,
             world_size=world_size,
         )
 
@@ -107,12 +106,6 @@ class LabelledTexts(Base):
         if one_hot:
             labels = one_hot_rows(labels, num_classes(all_labels, self.categories))
         return self.texts_at(where), labels
-
-    def text_labels(self, indices: Any) -> str | list[str]:
-        """The class name of a label, or the list of names of a sequence of labels."""
-        from datamaestro.loaders.arrays import text_labels
-
-        return text_labels(self.categories, indices)
 
 
 class TextClassification(Supervised):

@@ -237,13 +237,13 @@ class FolderLoader:
         self,
         split: ImageFolder,
         *,
-        normalize: bool,
-        resize: Optional[Size],
-        interpolation: str,
-        layout: Optional[str],
-        flatten: bool,
-        one_hot: bool,
-        workers: Optional[int],
+        normalize: bool = True,
+        resize: Optional[Size] = None,
+        interpolation: str = "bilinear",
+        layout: Optional[str] = None,
+        flatten: bool = False,
+        one_hot: bool = False,
+        workers: Optional[int] = None,
     ):
         from datamaestro.loaders.batches import Converter
 

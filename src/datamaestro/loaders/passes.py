@@ -77,6 +77,13 @@ class IndexBatches(Generic[T]):
         return self.gather(slice(start, end) if self.order is None else self.order[start:end])
 
 
+def counted_epoch(data: object, epoch: Optional[int]) -> int:
+    """The epoch of the next ``batches()`` call on ``data``: ``epoch`` when given, else the
+    number of its earlier calls (each call counts, so that each call reshuffles)."""
+    counter = data.__dict__.setdefault("_passes", PassCounter())
+    return counter.next(epoch)
+
+
 class PassCounter:
     """Counts the passes asked of one data object, so that each call reshuffles."""
 

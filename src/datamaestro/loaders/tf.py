@@ -43,13 +43,14 @@ def dataset(
 
     from datamaestro.data.text import LabelledTexts
 
-    if not isinstance(split, LabelledTexts):
+    texts = isinstance(split, LabelledTexts)
+    if not texts:
         options.setdefault("layout", "NHWC")  # images channels last, as Keras expects
     passes = itertools.count()
     size = batch_size or CHUNK
 
     def examples(x: Any, y: Any) -> tuple[Any, Any]:
-        x = np.array(x, dtype=object) if isinstance(x, list) else x  # texts
+        x = np.array(x, dtype=object) if texts else x  # (a list of strings)
         return x, (y if y.ndim == 2 else y.astype("int64"))
 
     def generate() -> Iterator[tuple[Any, Any]]:
@@ -60,11 +61,11 @@ def dataset(
     whole = {**options, "rank": 0, "world_size": 1}  # (the probe reads the first example of the split)
     probe = next(iter(split.one_pass(0, 1, False, None, False, **whole)), None)
     if probe is None:  # an empty split: shapes unknown
-        x_spec = tf.TensorSpec(shape=None, dtype=tf.string if hasattr(split, "texts_at") else tf.float32)
+        x_spec = tf.TensorSpec(shape=None, dtype=tf.string if texts else tf.float32)
         y_spec = tf.TensorSpec(shape=None, dtype=tf.int64)
     else:
         x, y = examples(*probe)
-        x_spec = tf.TensorSpec(shape=(None, *x.shape[1:]), dtype=tf.string if x.dtype == object else tf.as_dtype(x.dtype))
+        x_spec = tf.TensorSpec(shape=(None, *x.shape[1:]), dtype=tf.string if texts else tf.as_dtype(x.dtype))
         y_spec = tf.TensorSpec(shape=(None, *y.shape[1:]), dtype=tf.float32 if y.ndim == 2 else tf.int64)
     data = tf.data.Dataset.from_generator(generate, output_signature=(x_spec, y_spec))
     return data if batch_size else data.unbatch()
