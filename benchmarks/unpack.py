@@ -19,8 +19,8 @@ from pathlib import Path
 
 import common
 
-from datamaestro.download.checksum import hash_file
 from datamaestro.download.unpack import Limits, gunzip, untar
+from datamaestro.hashing import hash_file
 
 LIMITS = Limits(max_bytes=1 << 40, max_files=1_000_000)
 

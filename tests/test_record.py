@@ -10,7 +10,7 @@ import pytest
 
 from datamaestro.config import Settings
 from datamaestro.data.base import Base, from_json_value
-from datamaestro.download.checksum import FileHash
+from datamaestro.hashing import FileHash
 from datamaestro.record import Record
 
 

@@ -360,7 +360,7 @@ def test_memory_store_second_data_folder_prepares_without_the_origin(env, server
 
 
 def test_obtain_without_store_is_the_download_and_with_one_pushes_then_serves(env, tmp_path):
-    from datamaestro.download.checksum import Checksum
+    from datamaestro.hashing import Checksum
     from datamaestro.store import Original, obtain
 
     data = payload(5000, seed=9)

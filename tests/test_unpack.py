@@ -41,9 +41,9 @@ from hostile import (
     zip_lying_about_size,
 )
 
-from datamaestro.download.checksum import FileHash
 from datamaestro.download.unpack import Limits, bunzip2, gunzip, kind_of, untar, unxz, unzip
 from datamaestro.errors import FormatError, UnpackLimitError, UnsafeArchiveError
+from datamaestro.hashing import FileHash
 
 LABEL = "a.tar.gz of org.example.x"
 LIMITS = Limits(max_bytes=1 << 20, max_files=100)

@@ -12,12 +12,12 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datamaestro.errors import ConfigError
 from datamaestro.paths import printable
 from datamaestro.record import Record
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, Optional
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from datamaestro.data.base import Base
 from datamaestro.download import PrepareContext, Resource, pipeline
@@ -19,7 +20,6 @@ from datamaestro.paths import id_problem
 from datamaestro.registry import cleandoc
 from datamaestro.store.offline import offline_note, usable_offline
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import Any, Optional

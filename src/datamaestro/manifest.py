@@ -16,12 +16,12 @@ import json
 import re
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from datamaestro.download.checksum import FileHash
+from datamaestro.hashing import FileHash
 from datamaestro.paths import is_valid_id, is_valid_name
 from datamaestro.record import Record
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, Literal, Optional
 

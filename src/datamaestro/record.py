@@ -16,8 +16,8 @@ this instead; the others stay dataclasses.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, ClassVar, TypeVar
 

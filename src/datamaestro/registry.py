@@ -25,13 +25,13 @@ import os
 import sys
 from collections import namedtuple
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datamaestro import cache
 from datamaestro.errors import DefinitionError, UnknownDatasetError
 from datamaestro.paths import ID_RE, MAX_ID, id_problem, is_valid_id, printable
 from datamaestro.record import Record
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     import re
     from collections.abc import Iterator

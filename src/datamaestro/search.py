@@ -7,9 +7,10 @@ every term.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datamaestro.errors import UsageError
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from datamaestro.registry import Entry
 

@@ -20,8 +20,8 @@ give exactly what running the module gives (the tests compare all three).
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     import ast
     from typing import Any, Optional

@@ -19,13 +19,13 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datamaestro.errors import DatamaestroError, UnsafePathError
 from datamaestro.log import log
 from datamaestro.manifest import MANIFEST, CorruptManifest, Entry, Manifest
 from datamaestro.paths import id_problem, inside, is_valid_id, name_problem
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, Optional
 

@@ -15,12 +15,12 @@ import os
 import sys
 from collections.abc import Callable
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from datamaestro import __version__
 from datamaestro.cli import commands
 from datamaestro.errors import DatamaestroError
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, Optional
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datamaestro.errors import FormatError
 from datamaestro.record import Record, own_annotations
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, ClassVar
 

@@ -10,13 +10,13 @@ that ``datamaestro.formats`` writes in Datumaro's layouts.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datamaestro.data.base import Base
 from datamaestro.data.images import ImageClassification
 from datamaestro.data.ml import NamedClasses, share_categories
 from datamaestro.data.tensor import Tensor
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, Optional
 

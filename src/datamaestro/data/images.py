@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from datamaestro.data.base import Base
 from datamaestro.data.ml import NamedClasses, Supervised
 from datamaestro.data.tensor import Tensor
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, Optional
 

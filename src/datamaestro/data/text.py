@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datamaestro.data.base import Base
 from datamaestro.data.ml import NamedClasses, Supervised, share_categories
 from datamaestro.data.tensor import Tensor
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, Optional
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datamaestro.errors import DefinitionError
 from datamaestro.paths import name_problem
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, Optional
 

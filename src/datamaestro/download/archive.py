@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from datamaestro.download.checksum import FileHash
 from datamaestro.download.mirrors import RemoteResource
 from datamaestro.download.packing import Limits, kind_of
 from datamaestro.errors import DefinitionError
+from datamaestro.hashing import FileHash
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, Optional
 

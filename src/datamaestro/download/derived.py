@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datamaestro.download import PrepareContext, Resource
-from datamaestro.download.checksum import hash_file
+from datamaestro.hashing import hash_file
 from datamaestro.log import log
 from datamaestro.manifest import Entry, folder_files
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, Optional
 

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.download import progress
-from datamaestro.download.checksum import file_digests, hash_into
 from datamaestro.errors import DownloadError
+from datamaestro.hashing import file_digests, hash_into
 from datamaestro.log import log
 from datamaestro.paths import printable
 from datamaestro.storage import StorageError, disk_error

@@ -13,19 +13,19 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
 
 from datamaestro.download import PrepareContext, Resource
-from datamaestro.download.checksum import Checksum, FileHash, file_digest, hash_file
 from datamaestro.download.packing import Limits
 from datamaestro.errors import ChecksumError, DownloadError, FormatError, OfflineError
+from datamaestro.hashing import Checksum, FileHash, file_digest, hash_file
 from datamaestro.log import log
 from datamaestro.manifest import Entry
 from datamaestro.record import Record
 from datamaestro.storage import StorageError, disk_error
 from datamaestro.store.offline import offline_note, usable_offline
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import Any, Optional, TypeVar

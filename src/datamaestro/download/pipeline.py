@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from datamaestro.download.checksum import file_digest
+from datamaestro.hashing import file_digest
 from datamaestro.manifest import Entry, folder_files
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from datamaestro.download import PrepareContext, Resource
 

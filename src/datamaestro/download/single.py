@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from datamaestro.download import PrepareContext
-from datamaestro.download.checksum import Checksum, FileHash, hash_file
 from datamaestro.download.mirrors import RemoteResource
 from datamaestro.download.packing import Limits, kind_of
+from datamaestro.hashing import Checksum, FileHash, hash_file
 from datamaestro.manifest import Entry
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
 if TYPE_CHECKING:
     from typing import Any, Optional
 

@@ -47,7 +47,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Optional, Protocol, TypeVar, Union
 
-from datamaestro.download.checksum import FileHash
 from datamaestro.download.packing import KINDS, Limits, kind_of  # noqa: F401 (kind_of: part of this module's API)
 from datamaestro.errors import (
     DatamaestroError,
@@ -55,6 +54,7 @@ from datamaestro.errors import (
     UnpackLimitError,
     UnsafeArchiveError,
 )
+from datamaestro.hashing import FileHash
 from datamaestro.paths import printable
 from datamaestro.storage import StorageError, disk_error
 

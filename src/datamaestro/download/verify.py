@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional
 
-from datamaestro.download.checksum import Checksum, FileHash
 from datamaestro.errors import ChecksumError
+from datamaestro.hashing import Checksum, FileHash
 from datamaestro.log import log
 
 if TYPE_CHECKING:

@@ -7,7 +7,8 @@ Nothing is imported here, so that ``datamaestro.store.offline`` stays light.
 
 from __future__ import annotations
 
-TYPE_CHECKING = False  # not typing's: importing typing costs the load path milliseconds
+from typing import TYPE_CHECKING
+
 if TYPE_CHECKING:
     from typing import Any
 

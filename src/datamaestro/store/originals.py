@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Optional
 
 from datamaestro.config import Settings
-from datamaestro.download.checksum import Checksum
 from datamaestro.errors import NotInStoreError, StoreError, UsageError
+from datamaestro.hashing import Checksum
 from datamaestro.log import log
 from datamaestro.paths import inside, printable
 from datamaestro.store.backend import Store

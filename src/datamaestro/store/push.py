@@ -16,11 +16,11 @@ from typing import Optional
 from datamaestro.config import Settings
 from datamaestro.definitions import DatasetDefinition
 from datamaestro.download import PrepareContext
-from datamaestro.download.checksum import Checksum, file_digests
 from datamaestro.download.mirrors import RemoteResource, fetch_checked, try_urls
 from datamaestro.download.pipeline import absent
 from datamaestro.download.single import FileDownloader
 from datamaestro.errors import ChecksumError, DatamaestroError, StoreError, UsageError
+from datamaestro.hashing import Checksum, file_digests
 from datamaestro.log import log
 from datamaestro.manifest import Entry as ManifestEntry
 from datamaestro.store.backend import Store

@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from datamaestro.download.checksum import Checksum
 from datamaestro.errors import DatamaestroError, StoreError
+from datamaestro.hashing import Checksum
 from datamaestro.paths import is_valid_name, printable
 
 FORMAT = 1

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from datamaestro.download.checksum import Checksum
 from datamaestro.errors import StoreError
+from datamaestro.hashing import Checksum
 from datamaestro.log import log
 from datamaestro.paths import printable
 from datamaestro.store.backend import Store, progress_bar
