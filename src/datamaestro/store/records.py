@@ -91,6 +91,8 @@ def parse_record(data: bytes, dataset_id: str, where: str) -> Record:
         content = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise bad(f"not JSON ({e})") from None
+    except RecursionError:  # arrays or objects nested thousands deep: a record is three levels
+        raise bad("JSON nested too deeply") from None
     if not isinstance(content, dict):
         raise bad("not a JSON object")
     if content.get("format") != FORMAT:

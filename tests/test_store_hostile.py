@@ -1,0 +1,80 @@
+"""Hostile team stores: what a store holds or is never crashes, hangs or writes outside, locally and on S3.
+
+Every test plants its hostile input, runs the real command line in a subprocess
+and checks that a canary outside the data folder and the store stays intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from makefiles import sha256
+from test_reliability import FAST
+from test_store import ID, ORIGINALS, installed, one_line_error, origin_gets
+from test_store import team as team  # noqa: F401 (the fixture)
+from test_store_s3 import bucket as bucket  # noqa: F401 (the fixture)
+from test_store_s3 import configure
+from test_store_s3 import moto as moto  # noqa: F401 (the fixture)
+
+#: a record of 400,000 nested arrays: under the record size limit, far past any parser's recursion
+NESTED = b"[" * 400_000
+
+
+def cli60(*args: str) -> subprocess.CompletedProcess[str]:
+    """``datamaestro ARGS`` in a subprocess that must finish within 60 s (a hang fails the test)."""
+    return subprocess.run(
+        [sys.executable, "-m", "datamaestro", *args],
+        capture_output=True, text=True, env=os.environ.copy(), timeout=60,
+    )
+
+
+@pytest.fixture
+def canary(env) -> Path:
+    """A file outside the data folder and the store, which nothing may change."""
+    path = env.root / "canary"
+    path.write_bytes(b"canary")
+    return path
+
+
+def refused_record(where: str, problem: str) -> str:
+    return f"refused the record {where}: {problem}; remove it from the store and push the dataset again from a trusted machine"
+
+
+def test_a_deeply_nested_record_is_refused_and_prepare_uses_the_origin(env, server, team, canary, tmp_path):
+    (team / "records").mkdir()
+    (team / "records" / f"{ID}.json").write_bytes(NESTED)
+    env.write_config({**FAST, "store": {"url": team.as_uri()}})  # push: never, so the record stays
+    where = f"{team.as_uri()}/records/{ID}.json"
+    pulled = cli60("pull", ID)
+    assert pulled.returncode == 1
+    assert one_line_error(pulled) == f"{ID}: a.idx: {refused_record(where, 'JSON nested too deeply')}; pull never uses the origin"
+    assert origin_gets(server) == 0
+    prepared = cli60("prepare", "-q", ID)
+    assert prepared.returncode == 0, prepared.stderr
+    assert f"warning: {ID}: c.idx: {refused_record(where, 'JSON nested too deeply')}; refused, trying the origin" in prepared.stderr
+    assert "Traceback" not in prepared.stderr
+    assert installed(env.data)["b.idx"] == ORIGINALS["/o/b.idx"]
+    listed = cli60("store", "ls")
+    assert listed.returncode == 0 and listed.stdout == f"{ID}: {refused_record(where, 'JSON nested too deeply')}\n"
+    assert canary.read_bytes() == b"canary"
+
+
+def test_a_deeply_nested_record_in_s3_is_refused_and_prepare_uses_the_origin(env, server, bucket, canary):
+    fs, name = bucket
+    url = f"s3://{name}/team"
+    configure(env, url)
+    fs.pipe_file(f"{name}/team/records/{ID}.json", NESTED)
+    pulled = cli60("pull", ID)
+    assert pulled.returncode == 1
+    assert one_line_error(pulled).endswith(f"{refused_record(url + f'/records/{ID}.json', 'JSON nested too deeply')}; pull never uses the origin")
+    prepared = cli60("prepare", "-q", ID)
+    assert prepared.returncode == 0, prepared.stderr
+    assert f"{refused_record(url + f'/records/{ID}.json', 'JSON nested too deeply')}; refused, trying the origin" in prepared.stderr
+    assert installed(env.data)["a.idx"] and server.gets("/o/a.idx.gz") == 1
+    assert fs.cat(f"{name}/team/records/{ID}.json") == NESTED  # push: never
+    assert canary.read_bytes() == b"canary"
