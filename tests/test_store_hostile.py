@@ -6,7 +6,6 @@ and checks that a canary outside the data folder and the store stays intact.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -77,4 +76,45 @@ def test_a_deeply_nested_record_in_s3_is_refused_and_prepare_uses_the_origin(env
     assert f"{refused_record(url + f'/records/{ID}.json', 'JSON nested too deeply')}; refused, trying the origin" in prepared.stderr
     assert installed(env.data)["a.idx"] and server.gets("/o/a.idx.gz") == 1
     assert fs.cat(f"{name}/team/records/{ID}.json") == NESTED  # push: never
+    assert canary.read_bytes() == b"canary"
+
+
+def not_regular(where: str) -> str:
+    return f"refused {where}: not a regular file; only regular files are read from a store"
+
+
+def test_a_fifo_as_a_record_is_refused_without_waiting(env, server, team, canary):
+    (team / "records").mkdir()
+    os.mkfifo(team / "records" / f"{ID}.json")  # opening it for reading waits for a writer forever
+    env.write_config({**FAST, "store": {"url": team.as_uri()}})
+    where = f"{team.as_uri()}/records/{ID}.json"
+    pulled = cli60("pull", ID)
+    assert pulled.returncode == 1
+    assert one_line_error(pulled) == f"{ID}: a.idx: {not_regular(where)}; pull never uses the origin"
+    prepared = cli60("prepare", "-q", ID)
+    assert prepared.returncode == 0, prepared.stderr
+    assert f"warning: {ID}: c.idx: {not_regular(where)}; refused, trying the origin" in prepared.stderr
+    assert installed(env.data)["b.idx"] == ORIGINALS["/o/b.idx"]
+    verified = cli60("store", "verify")
+    assert verified.returncode == 1 and verified.stdout == f"{ID}: CORRUPT: {not_regular(where)}\n"
+    assert canary.read_bytes() == b"canary"
+
+
+def test_a_fifo_as_a_blob_is_refused_without_waiting(env, server, team, canary, tmp_path):
+    assert cli60("prepare", "-q", ID).returncode == 0  # push: auto fills the store
+    blob = team / "blobs" / "sha256" / sha256(ORIGINALS["/o/c.idx"])
+    blob.unlink()
+    os.mkfifo(blob)
+    env.write_config({**FAST, "store": {"url": team.as_uri()}})  # push: never, so the FIFO stays
+    where = f"{team.as_uri()}/blobs/sha256/{sha256(ORIGINALS['/o/c.idx'])}"
+    pulled = cli60("--data", str(tmp_path / "m2"), "pull", ID)
+    assert pulled.returncode == 1
+    assert one_line_error(pulled) == f"{ID}: c.idx: {not_regular(where)}; pull never uses the origin"
+    prepared = cli60("--data", str(tmp_path / "m3"), "prepare", "-q", ID)
+    assert prepared.returncode == 0, prepared.stderr
+    assert f"warning: {ID}: c.idx: {not_regular(where)}; refused, trying the origin" in prepared.stderr
+    assert installed(tmp_path / "m3") == installed(env.data) and server.gets("/o/c.idx") == 2
+    verified = cli60("store", "verify")
+    assert verified.returncode == 1
+    assert one_line_error(verified) == not_regular(where)
     assert canary.read_bytes() == b"canary"

@@ -19,12 +19,13 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import stat
 import sys
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, BinaryIO, Optional
 
 from datamaestro.errors import StoreError
 from datamaestro.paths import printable
@@ -97,8 +98,14 @@ class Store:
     def read(self, relative: str, limit: int) -> Optional[bytes]:
         """The bytes of a small object (None when absent); refuses more than ``limit`` bytes."""
         with self._io(f"read {relative}"):
-            try:  # one GET, no cached listing: records and leases are rewritten by other machines
-                data = self.fs.cat_file(self.key(relative), start=0, end=limit + 1)
+            try:
+                if self.local:
+                    with self._open_local(relative) as f:
+                        data = f.read(limit + 1)
+                elif self._regular(relative) is None:
+                    return None
+                else:  # one GET, no cached listing: records and leases are rewritten by other machines
+                    data = self.fs.cat_file(self.key(relative), start=0, end=limit + 1)
             except FileNotFoundError:
                 return None
         if len(data) > limit:
@@ -108,13 +115,55 @@ class Store:
     def size(self, relative: str) -> Optional[int]:
         """The size of an object (None when absent)."""
         with self._io(f"look up {relative}"):
-            try:
-                self.fs.invalidate_cache(self.key(relative))  # pushed by another machine since a listing
-                info = self.fs.info(self.key(relative))
-            except FileNotFoundError:
-                return None
-        size = info.get("size")
-        return size if info.get("type") != "directory" and isinstance(size, int) else None
+            info = self._regular(relative)
+        size = None if info is None else info.get("size")
+        return size if isinstance(size, int) else None
+
+    def _regular(self, relative: str) -> Optional[dict[str, Any]]:
+        """The backend's facts about the regular file ``relative``: None when absent (or a folder);
+        any other kind (a FIFO, a device, a socket) is refused, since reading it may never end."""
+        key = self.key(relative)
+        try:
+            self.fs.invalidate_cache(key)  # pushed by another machine since a listing
+            info = self.fs.info(key)
+        except FileNotFoundError:
+            return None
+        kind = info.get("type")
+        if kind == "directory":
+            return None
+        if kind != "file":
+            raise self._not_regular(relative)
+        return info
+
+    def _not_regular(self, relative: str) -> StoreError:
+        return StoreError(
+            f"refused {printable(self.where(relative))}: not a regular file; only regular files are read from a store"
+        )
+
+    @contextmanager
+    def _open_local(self, relative: str) -> Iterator[BinaryIO]:
+        """A local object opened for reading, refused unless it is a regular file.
+
+        Opened without blocking (opening a FIFO waits for a writer forever), then
+        checked on the open descriptor, so that it cannot be swapped in between.
+        """
+        fd = os.open(self.key(relative), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise self._not_regular(relative)
+            yield f  # O_NONBLOCK changes nothing for regular files
+
+    @contextmanager
+    def _open(self, relative: str) -> Iterator[BinaryIO]:
+        """An object opened for reading, refused unless it is a regular file."""
+        if self.local:
+            with self._open_local(relative) as f:
+                yield f
+            return
+        if self._regular(relative) is None:
+            raise FileNotFoundError(self.where(relative))
+        with self.fs.open(self.key(relative), "rb") as f:
+            yield f
 
     def listdir(self, relative: str) -> list[str]:
         """The base names of the objects under ``relative`` ([] when there is none)."""
@@ -139,7 +188,7 @@ class Store:
         """
         hashers = {a: hashlib.new(a) for a in set(algorithms)}
         got = 0
-        with self._io(f"read {relative}"), self.fs.open(self.key(relative), "rb") as src:
+        with self._io(f"read {relative}"), self._open(relative) as src:
             with open(dest, "wb") if dest is not None else nullcontext() as out:
                 while chunk := src.read(CHUNK):
                     got += len(chunk)
