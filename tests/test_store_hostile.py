@@ -118,3 +118,52 @@ def test_a_fifo_as_a_blob_is_refused_without_waiting(env, server, team, canary, 
     assert verified.returncode == 1
     assert one_line_error(verified) == not_regular(where)
     assert canary.read_bytes() == b"canary"
+
+
+@pytest.mark.parametrize("linked", ["records", "blobs", "blobs/sha256", "leases"])
+def test_push_into_a_store_folder_linked_outside_writes_nothing_there(env, server, team, canary, linked):
+    outside = env.root / "outside"
+    outside.mkdir()
+    (outside / "keep").write_bytes(b"keep")
+    link = team / linked
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(outside, target_is_directory=True)
+    env.write_config({**FAST, "store": {"url": team.as_uri()}})
+    assert cli60("prepare", "-q", ID).returncode == 0
+    refused = f"store {team.as_uri()}: {link} is a symbolic link out of the store (to {outside}): refused to write or delete through it"
+    pushed = cli60("push", "-q", ID)
+    assert pushed.returncode == 1
+    assert one_line_error(pushed) == refused
+    env.write_config({**FAST, "store": {"url": team.as_uri(), "push": "auto"}})
+    prepared = cli60("--data", str(env.root / "m2"), "prepare", "-q", ID)  # the store is skipped, not written
+    assert prepared.returncode == 0, prepared.stderr
+    assert f"{refused}; the store was not updated" in prepared.stderr
+    assert sorted(p.name for p in outside.rglob("*")) == ["keep"]
+    assert (outside / "keep").read_bytes() == b"keep" and canary.read_bytes() == b"canary"
+
+
+def test_links_inside_the_store_are_followed(env, server, team):
+    (team / "elsewhere").mkdir()
+    (team / "records").symlink_to(team / "elsewhere", target_is_directory=True)
+    assert cli60("prepare", "-q", ID).returncode == 0
+    assert (team / "elsewhere" / f"{ID}.json").is_file()
+
+
+@pytest.mark.parametrize("kind", ["file", "folder"])
+def test_a_record_that_is_a_link_outside_is_replaced_not_written_through(env, server, team, canary, kind):
+    outside = env.root / "outside"
+    if kind == "folder":
+        outside.mkdir()
+    else:
+        outside.write_bytes(b"keep")
+    (team / "records").mkdir()
+    record = team / "records" / f"{ID}.json"
+    record.symlink_to(outside)
+    prepared = cli60("prepare", "-q", ID)  # push: auto rewrites the record
+    assert prepared.returncode == 0, prepared.stderr
+    assert not record.is_symlink() and record.is_file()
+    if kind == "folder":
+        assert list(outside.iterdir()) == []
+    else:
+        assert outside.read_bytes() == b"keep"
+    assert canary.read_bytes() == b"canary"

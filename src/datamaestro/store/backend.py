@@ -11,7 +11,9 @@ Blob keys are their content's digest, so writing one twice, from two machines
 at once, writes the same bytes: nothing can be corrupted. Keys are built only
 from validated hex digests, ids and names. On a local filesystem, blobs and
 records are written to a temporary name and renamed; object stores publish an
-object only once its upload completed.
+object only once its upload completed. Writes into a local store never go
+through a folder that is a symbolic link out of it, and only regular files are
+read from a store (a FIFO or a device could make a read last forever).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, BinaryIO, Optional
 
-from datamaestro.errors import StoreError
-from datamaestro.paths import printable
+from datamaestro.errors import StoreError, UnsafePathError
+from datamaestro.paths import inside, printable
 
 CHUNK = 1 << 20
 #: exceptions of fsspec backends meaning that exclusive create is not supported
@@ -208,23 +210,23 @@ class Store:
         target = self.key(relative)
         staging = self._staging(target)
         with self._io(f"write {relative}"):
-            self._mkdirs(staging)
+            self._folder(relative)
             with open(path, "rb") as src, self.fs.open(staging, "wb") as out:
                 while chunk := src.read(CHUNK):
                     out.write(chunk)
                     progress(len(chunk))
-            if staging != target:
-                self.fs.mv(staging, target)
+            if staging != target:  # a rename: it replaces a link at target, never writes where it points
+                os.replace(staging, target)
 
     def write(self, relative: str, data: bytes) -> None:
         """Write a small object (replacing it)."""
         target = self.key(relative)
         staging = self._staging(target)
         with self._io(f"write {relative}"):
-            self._mkdirs(staging)
+            self._folder(relative)
             self.fs.pipe_file(staging, data)
             if staging != target:
-                self.fs.mv(staging, target)
+                os.replace(staging, target)
 
     def create(self, relative: str, data: bytes) -> bool:
         """Write ``data`` only if the object does not exist (True when written).
@@ -236,7 +238,7 @@ class Store:
         """
         target = self.key(relative)
         with self._io(f"create {relative}"):
-            self._mkdirs(target)
+            self._folder(relative)
             try:
                 if self.local:  # O_EXCL: fsspec's local "create" checks, then writes
                     with open(target, "xb") as f:
@@ -259,6 +261,8 @@ class Store:
     def delete(self, relative: str) -> None:
         """Remove an object (no error when absent)."""
         with self._io(f"delete {relative}"):
+            if self.local:
+                self._no_link_out(relative)
             try:
                 self.fs.rm_file(self.key(relative))
             except FileNotFoundError:
@@ -271,9 +275,27 @@ class Store:
         head, _, tail = target.rpartition("/")
         return f"{head}/.{tail}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
 
-    def _mkdirs(self, target: str) -> None:
+    def _folder(self, relative: str) -> None:
+        """Make the folder of ``relative`` in a local store, once no link takes it out of the store."""
         if self.local:
-            self.fs.makedirs(target.rpartition("/")[0], exist_ok=True)
+            self._no_link_out(relative)
+            self.fs.makedirs(self.key(relative).rpartition("/")[0], exist_ok=True)
+
+    def _no_link_out(self, relative: str) -> None:
+        """Refuse to write or delete under a folder of a local store that is a symbolic link out of it."""
+        root = Path(self.root)
+        folder = root
+        for part in relative.split("/")[:-1]:
+            folder = folder / part
+            if not folder.is_symlink():
+                continue
+            try:
+                inside(root, folder)
+            except UnsafePathError:
+                raise StoreError(
+                    f"store {printable(self.url)}: {printable(str(folder))} is a symbolic link out of the store "
+                    f"(to {printable(os.readlink(folder))}): refused to write or delete through it"
+                ) from None
 
 
 def progress_bar(label: str, total: Optional[int], quiet: bool) -> Any:
