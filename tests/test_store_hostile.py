@@ -167,3 +167,41 @@ def test_a_record_that_is_a_link_outside_is_replaced_not_written_through(env, se
     else:
         assert outside.read_bytes() == b"keep"
     assert canary.read_bytes() == b"canary"
+
+
+def test_an_s3_store_whose_bucket_is_missing_is_unreachable_not_lacking_a_file(env, server, bucket, cli, canary):
+    fs, name = bucket
+    url = f"s3://{name}-missing/team"
+    configure(env, url)
+    unreachable = f"the store {url} is unreachable: its bucket {name}-missing was not found"
+    pulled = cli("pull", ID)
+    assert pulled.returncode == 1
+    line = one_line_error(pulled)
+    assert line.startswith(f"{ID}: ") and line.endswith(f": {unreachable}; pull never uses the origin")
+    listed = cli("store", "ls")
+    assert listed.returncode == 1 and one_line_error(listed) == unreachable
+    configure(env, url, push="auto")
+    prepared = cli("prepare", "-q", ID)
+    assert prepared.returncode == 0, prepared.stderr
+    assert f"{unreachable}; refused, trying the origin" in prepared.stderr and origin_gets(server) == 4
+    pushed = cli("push", "-q", ID)
+    assert pushed.returncode == 1 and pushed.stderr.splitlines()[-1] == f"datamaestro: error: {unreachable}"
+    configure(env, f"s3://{name}/team")  # reachable, but without the file: exit code 3
+    lacking = cli("--data", str(env.root / "m2"), "pull", ID)
+    assert lacking.returncode == 3 and f"the store s3://{name}/team has no copy of" in one_line_error(lacking)
+    assert canary.read_bytes() == b"canary"
+
+
+def test_an_endpoint_that_is_not_s3_makes_the_store_unreachable(env, server, bucket, cli):
+    fs, name = bucket
+    url = f"s3://{name}/team"
+    configure(env, url, options={"endpoint_url": server.url("")})  # answers 404 to every S3 request
+    pulled = cli("pull", ID)
+    assert pulled.returncode == 1
+    assert one_line_error(pulled).endswith(f": the store {url} is unreachable: its bucket {name} was not found; pull never uses the origin")
+    # a refused connection says so, with its cause
+    configure(env, url, options={"endpoint_url": "http://127.0.0.1:9", "config_kwargs": {"retries": {"max_attempts": 1}}})
+    refused = cli("--data", str(env.root / "m2"), "pull", ID)
+    assert refused.returncode == 1
+    line = one_line_error(refused)
+    assert f"store {url}: cannot " in line and "Could not connect to the endpoint URL" in line and "has no copy" not in line

@@ -35,6 +35,8 @@ from datamaestro.paths import inside, printable
 CHUNK = 1 << 20
 #: exceptions of fsspec backends meaning that exclusive create is not supported
 NO_EXCLUSIVE = (NotImplementedError, TypeError, ValueError)
+#: protocols whose paths start with a bucket (or container)
+BUCKETS = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
 
 
 class Store:
@@ -62,6 +64,9 @@ class Store:
         protocols = self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
         #: a store on a local path (file:// or a folder): usable offline
         self.local = "file" in protocols or "local" in protocols
+        #: the bucket (or container) an object store's layout lives in, which must exist (None elsewhere)
+        self.bucket = self.root.split("/", 1)[0] if BUCKETS.intersection(protocols) and self.root else None
+        self._bucket_seen = False
 
     def __repr__(self) -> str:
         return f"<store {self.url}>"
@@ -109,6 +114,7 @@ class Store:
                 else:  # one GET, no cached listing: records and leases are rewritten by other machines
                     data = self.fs.cat_file(self.key(relative), start=0, end=limit + 1)
             except FileNotFoundError:
+                self._check_bucket()
                 return None
         if len(data) > limit:
             raise StoreError(f"refused {printable(self.where(relative))}: larger than {limit} bytes")
@@ -129,6 +135,7 @@ class Store:
             self.fs.invalidate_cache(key)  # pushed by another machine since a listing
             info = self.fs.info(key)
         except FileNotFoundError:
+            self._check_bucket()
             return None
         kind = info.get("type")
         if kind == "directory":
@@ -136,6 +143,22 @@ class Store:
         if kind != "file":
             raise self._not_regular(relative)
         return info
+
+    def _check_bucket(self) -> None:
+        """Refuse an object store whose bucket is not found: the whole store is unreachable, it does not
+        just lack an object (a local folder is created by the first push, so its absence is no error)."""
+        if self.bucket is None or self._bucket_seen:
+            return
+        try:
+            self.fs.invalidate_cache(self.bucket)
+            self.fs.info(self.bucket)
+        except FileNotFoundError:
+            raise StoreError(
+                f"the store {printable(self.url)} is unreachable: its bucket {printable(self.bucket)} was not found"
+            ) from None
+        except PermissionError:  # the service answered; listing the bucket is not allowed
+            pass
+        self._bucket_seen = True
 
     def _not_regular(self, relative: str) -> StoreError:
         return StoreError(
@@ -173,6 +196,7 @@ class Store:
             try:
                 paths = self.fs.ls(self.key(relative), detail=False)
             except FileNotFoundError:
+                self._check_bucket()
                 return []
         return sorted(str(p).rstrip("/").rsplit("/", 1)[-1] for p in paths)
 
