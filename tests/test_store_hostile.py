@@ -7,6 +7,7 @@ and checks that a canary outside the data folder and the store stays intact.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +20,9 @@ from test_store import team as team  # noqa: F401 (the fixture)
 from test_store_s3 import bucket as bucket  # noqa: F401 (the fixture)
 from test_store_s3 import configure
 from test_store_s3 import moto as moto  # noqa: F401 (the fixture)
+
+from datamaestro import errors
+from datamaestro.errors import NotInStoreError
 
 #: a record of 400,000 nested arrays: under the record size limit, far past any parser's recursion
 NESTED = b"[" * 400_000
@@ -205,3 +209,14 @@ def test_an_endpoint_that_is_not_s3_makes_the_store_unreachable(env, server, buc
     assert refused.returncode == 1
     line = one_line_error(refused)
     assert f"store {url}: cannot " in line and "Could not connect to the endpoint URL" in line and "has no copy" not in line
+
+
+def test_every_exit_code_of_an_error_is_in_the_documented_table():
+    table = (Path(__file__).resolve().parents[1] / "docs" / "reliability.md").read_text()
+    documented = {int(m) for m in re.findall(r"^\| (\d+) \|", table, flags=re.M)}
+    classes, codes = [errors.DatamaestroError], set()
+    while classes:
+        cls = classes.pop()
+        codes.add(cls.exit_code)
+        classes.extend(cls.__subclasses__())
+    assert NotInStoreError.exit_code == 3 and codes <= documented
