@@ -41,11 +41,8 @@ LICENSE = "MIT"
 
 def _file(filename, sha256, varname):
     return filedownloader(
-        filename,
-        BASE + filename,
-        mirrors=[f"{HOMEPAGE}/blob/master/datasets/{filename}?raw=true"],
-        checksum=f"sha256:{sha256}",
-        varname=varname,
+        filename, BASE + filename, mirrors=[f"{HOMEPAGE}/blob/master/datasets/{filename}?raw=true"],
+        checksum=f"sha256:{sha256}", varname=varname,
     )
 
 
@@ -56,14 +53,8 @@ def _test_set(images, labels):
 @_file("cifar10.1_v6_data.npy", "2997188e5816f5bd545dc77771b6227828c28146049fcecf3fa10775474cacc6", "images")
 @_file("cifar10.1_v6_labels.npy", "ae40beda001693674edc94d925ee8268cfe68905f8f9aff800c8dcdfcd6c9448", "labels")
 @dataset(
-    ImageClassification,
-    id="com.github.modestyachts.cifar-10.1",
-    name="CIFAR-10.1",
-    url=HOMEPAGE,
-    homepage=HOMEPAGE,
-    license=LICENSE,
-    citation=CITATION,
-    tags=["images", "classification", "colour", "test-set"],
+    ImageClassification, id="com.github.modestyachts.cifar-10.1", name="CIFAR-10.1", url=HOMEPAGE, homepage=HOMEPAGE,
+    license=LICENSE, citation=CITATION, tags=["images", "classification", "colour", "test-set"],
 )
 def cifar10_1(images, labels):
     """CIFAR-10.1 (v6): 2,000 new colour 32x32 test images for classifiers trained on CIFAR-10.
@@ -78,14 +69,8 @@ def cifar10_1(images, labels):
 @_file("cifar10.1_v4_data.npy", "5aaedc268df8f4cffca2ac0cf9e608ae1897a8cddb630c7a850a2ea8f6558e75", "images")
 @_file("cifar10.1_v4_labels.npy", "1f9544300ded199539b6662364ce7fe6c2e1ea9f87408f06db4b1a6184cffb18", "labels")
 @dataset(
-    ImageClassification,
-    id="com.github.modestyachts.cifar-10.1-v4",
-    name="CIFAR-10.1 (v4)",
-    url=HOMEPAGE,
-    homepage=HOMEPAGE,
-    license=LICENSE,
-    citation=CITATION,
-    tags=["images", "classification", "colour", "test-set"],
+    ImageClassification, id="com.github.modestyachts.cifar-10.1-v4", name="CIFAR-10.1 (v4)", url=HOMEPAGE,
+    homepage=HOMEPAGE, license=LICENSE, citation=CITATION, tags=["images", "classification", "colour", "test-set"],
 )
 def cifar10_1_v4(images, labels):
     """CIFAR-10.1 (v4): 2,021 new colour 32x32 test images, the version of the paper's main results.
