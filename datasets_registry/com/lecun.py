@@ -1,9 +1,9 @@
 """Yann LeCun's datasets."""
 
+from datamaestro.data.images import ImageClassification, LabelledImages
 from datamaestro.data.tensor import IDX
 from datamaestro.definitions import dataset
 from datamaestro.download.single import filedownloader
-from datamaestro_image.data import ImageClassification, LabelledImages
 
 #: the paper that introduced MNIST (also cited by the CSV copy, com.pjreddie.mnist-csv)
 CITATION = """

@@ -27,7 +27,7 @@ from datamaestro.definitions import dataset
 from datamaestro.download.derived import derived
 from datamaestro.download.single import filedownloader
 from datamaestro.errors import FormatError
-from datamaestro.formats.idx import read_stream_header
+from datamaestro.formats.idx import Readable, read_stream_header
 from datasets_registry._arrays import npy_split, save_labels
 
 HOMEPAGE = "https://www.nist.gov/itl/products-and-services/emnist-dataset"
@@ -63,7 +63,7 @@ def _member(archive: zipfile.ZipFile, name: str, source: str) -> IO[bytes]:
         raise FormatError(f"{source}: the archive has no member 'gzip/{name}'") from None
 
 
-def _idx_header(stream: IO[bytes], name: str, ndim: int) -> tuple[int, ...]:
+def _idx_header(stream: Readable, name: str, ndim: int) -> tuple[int, ...]:
     """The dimensions of a uint8 IDX stream with ``ndim`` dimensions (the stream is left at the data)."""
     dtype, shape = read_stream_header(stream, name)
     if dtype != np.uint8 or len(shape) != ndim:
@@ -71,14 +71,14 @@ def _idx_header(stream: IO[bytes], name: str, ndim: int) -> tuple[int, ...]:
     return shape
 
 
-def _read_exact(stream: IO[bytes], size: int, name: str) -> bytes:
+def _read_exact(stream: Readable, size: int, name: str) -> bytes:
     data = stream.read(size)
     if len(data) != size:
         raise FormatError(f"{name}: truncated IDX data ({len(data)} bytes where {size} were expected)")
     return data
 
 
-def _check_end(stream: IO[bytes], name: str) -> None:
+def _check_end(stream: Readable, name: str) -> None:
     if stream.read(1):
         raise FormatError(f"{name}: more data than its IDX header announces")
 

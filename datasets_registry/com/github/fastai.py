@@ -25,6 +25,7 @@ from datamaestro.definitions import dataset
 from datamaestro.download.archive import archivedownloader
 from datamaestro.download.derived import derived
 from datamaestro.errors import FormatError
+from datamaestro.loaders.folder import write_index
 
 S3 = "https://s3.amazonaws.com/fast-ai-imageclas/"
 HOMEPAGE = "https://github.com/fastai/imagenette"
@@ -84,14 +85,12 @@ def _index(csv_name, classes):
             raise FormatError(f"{table}: cannot read the labels ({e})") from None
         if not rows or any(c not in rows[0] for c in CSV_COLUMNS):
             raise FormatError(f"{table}: expected the columns {', '.join(CSV_COLUMNS)}")
-        splits = {"train": [], "val": []}
+        splits: dict[str, list[tuple[str, int]]] = {"train": [], "val": []}
         for number, row in enumerate(rows, start=2):
             if row["noisy_labels_0"] not in classes or row["is_valid"] not in ("True", "False"):
                 raise FormatError(f"{table} line {number}: unknown class or is_valid value")
             split = "val" if row["is_valid"] == "True" else "train"
             splits[split].append((row["path"], wnids.index(row["noisy_labels_0"])))
-        from datamaestro.loaders.folder import write_index
-
         for split, items in splits.items():
             write_index(out, split, images, items)
 

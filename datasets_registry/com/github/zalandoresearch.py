@@ -1,9 +1,9 @@
 """Zalando Research's datasets."""
 
+from datamaestro.data.images import ImageClassification, LabelledImages
 from datamaestro.data.tensor import IDX
 from datamaestro.definitions import dataset
 from datamaestro.download.single import filedownloader
-from datamaestro_image.data import ImageClassification, LabelledImages
 
 # An S3 *website* endpoint: these serve plain http only. Checksums: the md5s are
 # the published files' (as in torchvision's FashionMNIST); the sha256s are of

@@ -9,11 +9,17 @@ from __future__ import annotations
 import math
 import struct
 from pathlib import Path
-from typing import IO, Optional, Protocol
+from typing import Optional, Protocol
 
 import numpy as np
 
 from datamaestro.errors import FormatError
+
+
+class Readable(Protocol):
+    """A binary stream open for reading (a plain or gzip file)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class Writable(Protocol):
@@ -45,7 +51,7 @@ def read_header(path: Path | str) -> tuple[np.dtype, tuple[int, ...], int]:
     return _parse_header(str(path), head, size)
 
 
-def read_stream_header(stream: IO[bytes], source: str) -> tuple[np.dtype, tuple[int, ...]]:
+def read_stream_header(stream: Readable, source: str) -> tuple[np.dtype, tuple[int, ...]]:
     """The (dtype, shape) an IDX stream announces; the stream is left at its data, whose length is the caller's to check."""
     head = stream.read(4)
     dtype, shape, _ = _parse_header(source, head + stream.read(4 * head[3]) if len(head) == 4 else head, None)

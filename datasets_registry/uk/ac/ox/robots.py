@@ -58,7 +58,7 @@ def _split(annotations: Path, name: str) -> list[tuple[str, int]]:
 def _index(images: Path, annotations: Path, out: Path) -> None:
     """The trainval and test indexes, and the breed names, from the annotation lists."""
     splits = {name: _split(annotations, name) for name in ("trainval", "test")}
-    names = {}
+    names: dict[int, str] = {}
     for image_id, label in splits["trainval"] + splits["test"]:
         breed = " ".join(part.title() for part in image_id.rsplit("_", 1)[0].split("_"))
         if names.setdefault(label, breed) != breed:
