@@ -142,6 +142,20 @@ def test_search_imports_a_module_once_in_another_process(env):
     assert not [name for name in sys.modules if name.endswith("org.sideeffect")]
 
 
+@pytest.mark.parametrize(
+    "term, ids",
+    [
+        ("id:emnist", [f"gov.nist.emnist.{s}" for s in ("balanced", "byclass", "bymerge", "digits", "letters", "mnist")]),
+        ("id:imagenette", [f"com.github.fastai.imagenette{s}" for s in ("", "-160", "-320")]),
+        ("id:imagewoof", [f"com.github.fastai.imagewoof{s}" for s in ("", "-160", "-320")]),
+        ("tag:japanese", ["jp.ac.rois.codh.k49", "jp.ac.rois.codh.kmnist"]),
+        ("id:cifar-10.1", ["com.github.modestyachts.cifar-10.1", "com.github.modestyachts.cifar-10.1-v4"]),
+    ],
+)
+def test_families_written_as_tables_are_each_found(term, ids):
+    assert [e.id for e in Registry().search([term])] == ids
+
+
 def test_dynamic_definitions_are_indexed_by_running_the_module(env, cli):
     write_module(env.use_registry(), "org.generated", """
         from datamaestro.data.ml import Supervised

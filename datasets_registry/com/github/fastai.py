@@ -113,16 +113,16 @@ ridgebacks, dingos, golden retrievers and Old English sheepdogs."""
 RESIZED = """{name} with images resized so that their shorter side is {size} pixels.
 
 The 10 classes and splits of com.github.fastai.{id}."""
-#: id, name, archive, its sha256 and size (Imagewoof's: no published checksum), index, classes, description
+#: id, name, archive, its checksum and size (Imagewoof's: no published checksum), index, classes, description
 VARIANTS = [
     ("imagenette", "Imagenette (full size)", "imagenette2",
-     "6cbfac238434d89fe99e651496f0812ebc7a10fa62bd42d6874042bf01de4efd", 1557161267,
+     "sha256:6cbfac238434d89fe99e651496f0812ebc7a10fa62bd42d6874042bf01de4efd", 1557161267,
      IMAGENETTE_INDEX, IMAGENETTE_CLASSES, IMAGENETTE_FULL),
     ("imagenette-320", "Imagenette (320 px)", "imagenette2-320",
-     "569b4497c98db6dd29f335d1f109cf315fe127053cedf69010d047f0188e158c", 341663724,
+     "sha256:569b4497c98db6dd29f335d1f109cf315fe127053cedf69010d047f0188e158c", 341663724,
      IMAGENETTE_INDEX, IMAGENETTE_CLASSES, RESIZED.format(name="Imagenette", size=320, id="imagenette")),
     ("imagenette-160", "Imagenette (160 px)", "imagenette2-160",
-     "64d0c4859f35a461889e0147755a999a48b49bf38a7e0f9bd27003f10db02fe5", 99003388,
+     "sha256:64d0c4859f35a461889e0147755a999a48b49bf38a7e0f9bd27003f10db02fe5", 99003388,
      IMAGENETTE_INDEX, IMAGENETTE_CLASSES, RESIZED.format(name="Imagenette", size=160, id="imagenette")),
     ("imagewoof", "Imagewoof (full size)", "imagewoof2", None, None, IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, IMAGEWOOF_FULL),
     ("imagewoof-320", "Imagewoof (320 px)", "imagewoof2-320", None, None,
@@ -132,9 +132,9 @@ VARIANTS = [
 ]
 
 
-def _definition(dataset_id, name, archive_name, sha256, size, build_index, classes, doc):
+def _definition(dataset_id, name, archive_name, checksum, size, build_index, classes, doc):
     """One variant: its archive, the index built from the archive's CSV, and its typed splits."""
-    archive = _archive(archive_name, sha256 and f"sha256:{sha256}", size)
+    archive = _archive(archive_name, checksum, size)
 
     def splits(images: Path, index: Path) -> dict:
         return {
