@@ -41,5 +41,5 @@ def npy_split(folder: Path, split: str) -> LabelledImages:
     """The split ``save_split`` wrote in ``folder``."""
     folder = Path(folder)
     return LabelledImages(
-        images=NPY(path=folder / f"{split}_images.npy"), labels=NPY(path=folder / f"{split}_labels.npy")
+        images=NPY(path=folder / f"{split}_images.npy"), labels=NPY(path=folder / f"{split}_labels.npy"),
     )

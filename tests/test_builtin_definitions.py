@@ -20,7 +20,7 @@ from datamaestro.download.derived import Derived
 from datamaestro.download.mirrors import RemoteResource
 from datamaestro.download.single import FileDownloader
 from datamaestro.paths import is_valid_id, is_valid_name
-from datamaestro.registry import Repository, load_module, module_definitions
+from datamaestro.repositories import Repository, load_module, module_definitions
 
 BUILTIN = Repository("builtin", Path(datasets_registry.__path__[0]))
 
@@ -37,9 +37,9 @@ NO_CHECKSUM_NOTE = re.compile(r"no (published )?checksum|publish(es)? none|none 
 
 def builtin_definitions() -> list[tuple[DatasetDefinition, Path]]:
     found = []
-    for module_path, file, _ in BUILTIN.modules():
-        for definition in module_definitions(load_module(BUILTIN, module_path, Path(file))):
-            found.append((definition, Path(file)))
+    for item in BUILTIN.modules():
+        for definition in module_definitions(load_module(BUILTIN, item.module, Path(item.file))):
+            found.append((definition, Path(item.file)))
     return found
 
 

@@ -61,7 +61,8 @@ def test_broken_definition_module_names_the_file(env, cli):
     result = cli("info", "org.broken.thing")
     assert result.returncode == 1
     assert result.stderr == (
-        f"datamaestro: error: definition module {path} line 10: RuntimeError: oops\n"
+        f"warning: definition module {path} line 10: RuntimeError: oops; its datasets are skipped\n"
+        f"datamaestro: error: definition module {path} line 10: RuntimeError: oops; 'org.broken.thing' cannot be loaded\n"
     )
 
 

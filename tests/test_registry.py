@@ -112,23 +112,48 @@ def test_search_json(cli):
     ]
 
 
-def test_search_does_not_run_definition_modules(env, cli):
+def test_search_imports_a_module_once_in_another_process(env):
+    import os
+    import time
+
     marker = env.root / "imported"
-    write_module(env.use_registry(), "org.sideeffect", f"""
-        from pathlib import Path
+    path = write_module(env.use_registry(), "org.sideeffect", f"""
+        import os
         from datamaestro.data.ml import Supervised
         from datamaestro.definitions import dataset
-        Path({str(marker)!r}).write_text("ran")
+        with open({str(marker)!r}, "a") as f:
+            f.write(f"{{os.getpid()}}\\n")
+        print("printed at import")
 
         @dataset(Supervised, tags=["quiet"])
         def thing():
             "Something with a side effect at import."
             return {{}}
     """)
-    assert cli("search", "tag:quiet").stdout.splitlines() == [
-        "org.sideeffect.thing  Something with a side effect at import."
-    ]
-    assert not marker.exists()
+    old = time.time() - 3600
+    os.utime(path, (old, old))
+    time.sleep(0.1)  # changed (ctime) long enough before it is indexed to be trusted after
+    for _ in range(2):  # indexed, then from the cached index
+        assert [(e.id, e.title) for e in Registry().search(["tag:quiet"])] == [
+            ("org.sideeffect.thing", "Something with a side effect at import.")
+        ]
+    pids = marker.read_text().split()
+    assert len(pids) == 1 and int(pids[0]) != os.getpid()
+    assert not [name for name in sys.modules if name.endswith("org.sideeffect")]
+
+
+@pytest.mark.parametrize(
+    "term, ids",
+    [
+        ("id:emnist", [f"gov.nist.emnist.{s}" for s in ("balanced", "byclass", "bymerge", "digits", "letters", "mnist")]),
+        ("id:imagenette", [f"com.github.fastai.imagenette{s}" for s in ("", "-160", "-320")]),
+        ("id:imagewoof", [f"com.github.fastai.imagewoof{s}" for s in ("", "-160", "-320")]),
+        ("tag:japanese", ["jp.ac.rois.codh.k49", "jp.ac.rois.codh.kmnist"]),
+        ("id:cifar-10.1", ["com.github.modestyachts.cifar-10.1", "com.github.modestyachts.cifar-10.1-v4"]),
+    ],
+)
+def test_families_written_as_tables_are_each_found(term, ids):
+    assert [e.id for e in Registry().search([term])] == ids
 
 
 def test_dynamic_definitions_are_indexed_by_running_the_module(env, cli):
@@ -330,30 +355,16 @@ def test_index_follows_edits_additions_and_deletions(env, cli):
     assert marker.read_text() == "ran\n"
 
 
-TWO_PROCESSES = """
-import os, sys
-import datamaestro.registry as registry
-forks = []
-fork = os.fork
-os.fork = lambda: forks.append(1) or fork()
-registry.PARALLEL_FILES = 10**6
-alone = registry.Registry().entries()
-os.remove(sys.argv[1])
-registry.PARALLEL_FILES = 2
-both = registry.Registry().entries()
-print(len([e for e in alone if e.repository != "builtin"]), len(forks), both == alone)
-"""
-
-
-def test_two_processes_index_as_one(env):
-    import os
+def test_two_workers_index_as_one(env, monkeypatch):
+    from datamaestro import index
 
     many_modules(env)
-    result = subprocess.run(
-        [sys.executable, "-c", TWO_PROCESSES, str(env.cache / "index.marshal")],
-        capture_output=True, text=True, env=dict(os.environ),
-    )
-    assert result.stdout == "82 1 True\n", result.stderr  # these machines have two CPUs
+    monkeypatch.setattr(index, "SHARED", 10**6)
+    alone = Registry().entries()
+    (env.cache / "index.marshal").unlink()
+    monkeypatch.setattr(index, "SHARED", 2)
+    both = Registry().entries()
+    assert both == alone and len([e for e in alone if e.repository != "builtin"]) == 82
 
 
 BROKEN = {
@@ -398,53 +409,73 @@ def thing():
 def test_broken_modules_are_one_warning_each_and_spoil_nothing_else(env, cli):
     folder = env.use_registry()
     paths = {name: write_module(folder, name, source) for name, source in BROKEN.items()}
-    warnings = (
-        f"warning: definition module {paths['org.dynimport']} line 4: ModuleNotFoundError: "
-        "No module named 'nonexistent_package_xyz'; its datasets are skipped\n"
-        f"warning: definition module {paths['org.raises']} line 7: RuntimeError: boom; "
-        "its datasets are skipped\n"
-        f"warning: definition module {paths['org.syntax']} line 6: SyntaxError: invalid syntax; "
-        "its datasets are skipped\n"
+    missing = "ModuleNotFoundError: No module named 'nonexistent_package_xyz'"
+    problems = {
+        "org.dynimport": f"line 4: {missing}",
+        "org.raises": "line 7: RuntimeError: boom",
+        "org.staticimport": f"line 4: {missing}",
+        "org.syntax": "line 6: SyntaxError: invalid syntax",
+    }
+    warnings = "".join(
+        f"warning: definition module {paths[name]} {problem}; its datasets are skipped\n"
+        for name, problem in problems.items()
     )
-    for _ in range(2):  # indexed, then from the cached index
+    for _ in range(2):  # indexed, then from the index (a failed module is imported again: the cause may be elsewhere)
         result = cli("search", "mnist")
         assert result.returncode == 0
         assert {FASHION_LINE, MNIST_LINE, MNIST_CSV_LINE} <= set(result.stdout.splitlines())
         assert result.stderr == warnings
-    # search reads the decorators only: a module that fails when it runs is listed...
-    assert cli("-q", "search", "tag:imports").stdout == "org.staticimport.thing  Needs a missing package.\n"
+    assert cli("-q", "search", "tag:imports").returncode == 1
     info = cli("-q", "info", "com.lecun.mnist")
     assert info.returncode == 0 and info.stderr == warnings
-    # ...and loading a dataset of a broken module fails in one line naming the file and line.
-    for dataset_id, problem in (
-        ("org.staticimport.thing", f"{paths['org.staticimport']} line 4: ModuleNotFoundError: "
-         "No module named 'nonexistent_package_xyz'"),
-        ("org.syntax.thing", f"{paths['org.syntax']} line 6: SyntaxError: invalid syntax; "
-         "'org.syntax.thing' cannot be loaded"),
-        ("org.raises.loop1", f"{paths['org.raises']} line 7: RuntimeError: boom; "
-         "'org.raises.loop1' cannot be loaded"),
+    # Loading a dataset of a broken module fails in one line naming the file and line.
+    for dataset_id, module in (
+        ("org.staticimport.thing", "org.staticimport"), ("org.syntax.thing", "org.syntax"), ("org.raises.loop1", "org.raises")
     ):
         result = cli("-q", "prepare", dataset_id)
         assert result.returncode == 1 and result.stdout == ""
-        assert result.stderr == f"{warnings}datamaestro: error: definition module {problem}\n"
+        assert result.stderr == (
+            f"{warnings}datamaestro: error: definition module {paths[module]} {problems[module]}; "
+            f"'{dataset_id}' cannot be loaded\n"
+        )
 
 
-def test_malformed_ids_are_skipped_and_duplicates_noted(env, cli):
+ENDS_ITS_PROCESS = {
+    "org.exits": "import os\nos._exit(3)\n",
+    "org.sysexit": "import sys\nsys.exit('bye')\n",
+    "org.prints": PLAIN.format(n="p", extra="").replace("\n\n\n", "\nprint('{}'); print(1, flush=True)\n\n\n", 1),
+}
+
+
+def test_a_module_ending_its_process_is_one_warning(env, cli):
+    folder = env.use_registry()
+    paths = {name: write_module(folder, name, source) for name, source in ENDS_ITS_PROCESS.items()}
+    result = cli("search", "tag:many")
+    assert (result.returncode, result.stdout) == (0, "org.prints.dp  Dataset p.\n")
+    assert result.stderr == (
+        f"warning: definition module {paths['org.exits']} ended the process importing it (exit code 3); "
+        "its datasets are skipped\n"
+        f"warning: definition module {paths['org.sysexit']} ended the process importing it (exit code 1); "
+        "its datasets are skipped\n"
+    )
+
+
+def test_malformed_ids_are_one_warning_and_duplicates_noted(env, cli):
     from datamaestro.paths import id_problem
 
-    path = write_module(env.use_registry(), "org.ids", '''
+    folder = env.use_registry()
+    bad = write_module(folder, "org.bad", '''
         from datamaestro.data.ml import Supervised
         from datamaestro.definitions import dataset
-
-
-        @dataset(Supervised, id="bad\\nid", tags=["ids"])
-        def one():
-            return {}
 
 
         @dataset(Supervised, id="../up", tags=["ids"])
         def two():
             return {}
+    ''')
+    path = write_module(folder, "org.ids", '''
+        from datamaestro.data.ml import Supervised
+        from datamaestro.definitions import dataset
 
 
         @dataset(Supervised, id="com.lecun.mnist", tags=["ids"])
@@ -458,17 +489,18 @@ def test_malformed_ids_are_skipped_and_duplicates_noted(env, cli):
             """Good one."""
             return {}
     ''')
-    warnings = "".join(
-        f"warning: definition module {path}: {id_problem(i)}; skipped\n" for i in ("org.ids.bad\nid", "../up")
+    warning = (
+        f"warning: definition module {bad} line 6: DefinitionError: two: {id_problem('../up')}; "
+        "its datasets are skipped\n"
     )
     builtin = Registry().entry("com.lecun.mnist").file
     note = f"note: dataset id 'com.lecun.mnist' of {path} is also defined by {builtin}, which is used\n"
     result = cli("search", "tag:ids")
     assert (result.returncode, result.stdout) == (0, "org.ids.good  Good one.\n")
-    assert result.stderr == warnings + note
+    assert result.stderr == warning + note
     # the first one
     assert cli("-q", "search", "id:com.lecun.mnist").stdout == "com.lecun.mnist  The MNIST database of handwritten digits.\n"
-    assert cli("-q", "search", "tag:ids").stderr == warnings  # -q: no notes
+    assert cli("-q", "search", "tag:ids").stderr == warning  # -q: no notes
     assert cli("-q", "info", "../up").stderr.endswith(
         "datamaestro: error: unknown dataset '../up'; try 'datamaestro search' to list the known datasets\n"
     )
@@ -562,31 +594,3 @@ def test_a_damaged_index_is_rebuilt(env, cli):
         result = cli("search", "mnist")
         assert (result.returncode, result.stderr) == (0, "")
         assert {FASHION_LINE, MNIST_LINE, MNIST_CSV_LINE} <= set(result.stdout.splitlines())
-
-
-FROZEN_HEAP = (
-    "import gc, sys\n"
-    "from pathlib import Path\n"
-    "from datamaestro.registry import Registry, Repository, _can_fork\n"
-    "gc.freeze()\n"
-    "frozen = gc.get_freeze_count()\n"
-    "ids = Registry([Repository('many', Path(sys.argv[1]))]).ids()\n"
-    "print(_can_fork(), len(ids), frozen > 0 and gc.get_freeze_count() > 0, gc.isenabled())\n"
-)
-
-
-def test_a_two_process_scan_leaves_the_programs_frozen_heap_alone(tmp_path):
-    """The scan freezes the heap before it forks, and unfreezes only what it froze (objects
-    frozen by the program stay so, but for those freed meanwhile)."""
-    import os
-
-    from datamaestro.registry import PARALLEL_FILES
-
-    count = PARALLEL_FILES + 6
-    for k in range(count):
-        write_module(tmp_path / "repo", f"org.many.m{k}", IDS_MODULE)
-    environment = dict(os.environ, DATAMAESTRO_CACHE=str(tmp_path / "cache"))
-    result = subprocess.run(
-        [sys.executable, "-c", FROZEN_HEAP, str(tmp_path / "repo")], capture_output=True, text=True, env=environment
-    )
-    assert result.stdout == f"True {3 * count + 1} True True\n", result.stderr

@@ -1,9 +1,9 @@
 """Yann LeCun's datasets."""
 
+from datamaestro.data.images import ImageClassification, LabelledImages
 from datamaestro.data.tensor import IDX
 from datamaestro.definitions import dataset
 from datamaestro.download.single import filedownloader
-from datamaestro_image.data import ImageClassification, LabelledImages
 
 #: the paper that introduced MNIST (also cited by the CSV copy, com.pjreddie.mnist-csv)
 CITATION = """
@@ -29,10 +29,7 @@ MIRRORS = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.
 def _mnist_file(name, filename, md5):
     """One MNIST file, from the first mirror that serves it."""
     return filedownloader(
-        name,
-        MIRRORS[0] + filename,
-        mirrors=[m + filename for m in MIRRORS[1:]],
-        checksum=f"md5:{md5}",
+        name, MIRRORS[0] + filename, mirrors=[m + filename for m in MIRRORS[1:]], checksum=f"md5:{md5}",
     )
 
 
@@ -41,12 +38,8 @@ def _mnist_file(name, filename, md5):
 @_mnist_file("test_images.idx", "t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3")
 @_mnist_file("test_labels.idx", "t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c")
 @dataset(
-    ImageClassification,
-    name="MNIST",
-    url="http://yann.lecun.com/exdb/mnist/",
-    homepage="http://yann.lecun.com/exdb/mnist/",
-    license=LICENSE,
-    citation=CITATION,
+    ImageClassification, name="MNIST", url="http://yann.lecun.com/exdb/mnist/",
+    homepage="http://yann.lecun.com/exdb/mnist/", license=LICENSE, citation=CITATION,
     tags=["images", "classification", "digits", "handwriting"],
 )
 def MNIST(train_images, train_labels, test_images, test_labels):

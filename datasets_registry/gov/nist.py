@@ -3,7 +3,7 @@
 The published archive ``gzip.zip`` holds, under ``gzip/``, one gzipped IDX
 file per split and array (``emnist-<split>-<train|test>-<images-idx3|labels-idx1>-ubyte.gz``)
 and a ``emnist-<split>-mapping.txt`` giving the ASCII code(s) of each label.
-Each of the six splits is its own dataset; each prepares from the same
+Each of the six splits (the table SPLITS) is its own dataset; each prepares from the same
 archive (read in place: only the split's four members are decompressed).
 
 The images are stored transposed (each 28x28 image is written column by
@@ -15,7 +15,6 @@ records md5 58c8d27c78d21e728a6bc7b3cc06412e for the same file.
 """
 
 import gzip
-import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -28,6 +27,7 @@ from datamaestro.definitions import dataset
 from datamaestro.download.derived import derived
 from datamaestro.download.single import filedownloader
 from datamaestro.errors import FormatError
+from datamaestro.formats.idx import Readable, read_stream_header
 from datasets_registry._arrays import npy_split, save_labels
 
 HOMEPAGE = "https://www.nist.gov/itl/products-and-services/emnist-dataset"
@@ -50,11 +50,9 @@ CHUNK = 8192
 MAX_EXPANSION = 1100
 
 ARCHIVE = filedownloader(
-    "gzip.zip",
-    "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip",
+    "gzip.zip", "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip",
     mirrors=["https://www.itl.nist.gov/iaui/vip/cs_links/EMNIST/gzip.zip"],
-    checksum="sha256:fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e",
-    varname="archive",
+    checksum="sha256:fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e", varname="archive",
 )
 
 
@@ -65,25 +63,22 @@ def _member(archive: zipfile.ZipFile, name: str, source: str) -> IO[bytes]:
         raise FormatError(f"{source}: the archive has no member 'gzip/{name}'") from None
 
 
-def _idx_header(stream: IO[bytes], name: str, ndim: int) -> tuple[int, ...]:
+def _idx_header(stream: Readable, name: str, ndim: int) -> tuple[int, ...]:
     """The dimensions of a uint8 IDX stream with ``ndim`` dimensions (the stream is left at the data)."""
-    head = stream.read(4 + 4 * ndim)
-    if len(head) < 4 + 4 * ndim:
-        raise FormatError(f"{name}: truncated IDX header")
-    zero, code, dims = struct.unpack(">HBB", head[:4])
-    if zero != 0 or code != 0x08 or dims != ndim:
-        raise FormatError(f"{name}: not a {ndim}-dimensional uint8 IDX file (magic 0x{head[:4].hex()})")
-    return struct.unpack(f">{ndim}I", head[4:])
+    dtype, shape = read_stream_header(stream, name)
+    if dtype != np.uint8 or len(shape) != ndim:
+        raise FormatError(f"{name}: not a {ndim}-dimensional uint8 IDX file ({len(shape)}-dimensional {dtype})")
+    return shape
 
 
-def _read_exact(stream: IO[bytes], size: int, name: str) -> bytes:
+def _read_exact(stream: Readable, size: int, name: str) -> bytes:
     data = stream.read(size)
     if len(data) != size:
         raise FormatError(f"{name}: truncated IDX data ({len(data)} bytes where {size} were expected)")
     return data
 
 
-def _check_end(stream: IO[bytes], name: str) -> None:
+def _check_end(stream: Readable, name: str) -> None:
     if stream.read(1):
         raise FormatError(f"{name}: more data than its IDX header announces")
 
@@ -149,108 +144,53 @@ def _convert_images(archive: zipfile.ZipFile, name: str, dest: Path, source: str
     return n
 
 
-def _converter(split: str):
+def _definition(split: str, name: str, extra_tags: list[str], doc: str):
+    """The dataset of one split: its arrays are converted from the shared archive."""
+
     def build(archive_path: Path, out: Path) -> None:
         convert_split(split, archive_path, out)
 
+    def emnist(archive: Path, arrays: Path) -> dict:
+        with zipfile.ZipFile(archive) as z:
+            categories = read_mapping(z, split, archive.name)
+        return {"train": npy_split(arrays, "train"), "test": npy_split(arrays, "test"), "categories": categories}
+
     build.__doc__ = f"Convert the EMNIST {split} split of gzip.zip into upright .npy arrays."
-    return build
-
-
-def _emnist(archive: Path, arrays: Path, split: str) -> dict:
-    with zipfile.ZipFile(archive) as z:
-        categories = read_mapping(z, split, archive.name)
-    return {"train": npy_split(arrays, "train"), "test": npy_split(arrays, "test"), "categories": categories}
+    emnist.__name__ = emnist.__qualname__ = f"emnist_{split}"
+    declare = dataset(
+        ImageClassification, id=f"gov.nist.emnist.{split}", name=name, description=doc, url=HOMEPAGE,
+        homepage=HOMEPAGE, license=LICENSE, citation=CITATION, tags=TAGS + extra_tags,
+    )
+    return ARCHIVE(derived("arrays", build, ARCHIVE)(declare(emnist)))
 
 
 TAGS = ["images", "classification", "characters", "handwriting", "emnist"]
+#: split, name, extra tags, description
+SPLITS = [
+    ("byclass", "EMNIST ByClass", [], """EMNIST ByClass: 814,255 28x28 handwritten characters in 62 unbalanced classes.
 
+Digits, upper- and lower-case letters (0-9, A-Z, a-z): 697,932 training
+and 116,323 test images, upright."""),
+    ("bymerge", "EMNIST ByMerge", [], """EMNIST ByMerge: 814,255 28x28 handwritten characters in 47 unbalanced classes.
 
-@ARCHIVE
-@derived("arrays", _converter("byclass"), ARCHIVE)
-@dataset(
-    ImageClassification, id="gov.nist.emnist.byclass", name="EMNIST ByClass",
-    url=HOMEPAGE, homepage=HOMEPAGE, license=LICENSE, citation=CITATION, tags=TAGS,
-)
-def emnist_byclass(archive, arrays):
-    """EMNIST ByClass: 814,255 28x28 handwritten characters in 62 unbalanced classes.
+As ByClass, with the 15 letters whose upper and lower case look alike
+(C, I, J, K, L, M, O, P, S, U, V, W, X, Y, Z) merged: 697,932 training
+and 116,323 test images, upright."""),
+    ("balanced", "EMNIST Balanced", [], """EMNIST Balanced: 131,600 28x28 handwritten characters in 47 balanced classes.
 
-    Digits, upper- and lower-case letters (0-9, A-Z, a-z): 697,932 training
-    and 116,323 test images, upright.
-    """
-    return _emnist(archive, arrays, "byclass")
+The ByMerge classes with the same number of images each: 112,800
+training and 18,800 test images, upright."""),
+    ("letters", "EMNIST Letters", [], """EMNIST Letters: 145,600 28x28 handwritten letters in 26 balanced classes.
 
+Upper and lower case merged: 124,800 training and 20,800 test images,
+upright. Labels are 1 to 26 as published (category 0 is unused, "N/A")."""),
+    ("digits", "EMNIST Digits", ["digits"], """EMNIST Digits: 280,000 28x28 handwritten digits in 10 balanced classes.
 
-@ARCHIVE
-@derived("arrays", _converter("bymerge"), ARCHIVE)
-@dataset(
-    ImageClassification, id="gov.nist.emnist.bymerge", name="EMNIST ByMerge",
-    url=HOMEPAGE, homepage=HOMEPAGE, license=LICENSE, citation=CITATION, tags=TAGS,
-)
-def emnist_bymerge(archive, arrays):
-    """EMNIST ByMerge: 814,255 28x28 handwritten characters in 47 unbalanced classes.
+240,000 training and 40,000 test images, upright."""),
+    ("mnist", "EMNIST MNIST", ["digits"], """EMNIST MNIST: 70,000 28x28 handwritten digits, the size and balance of MNIST.
 
-    As ByClass, with the 15 letters whose upper and lower case look alike
-    (C, I, J, K, L, M, O, P, S, U, V, W, X, Y, Z) merged: 697,932 training
-    and 116,323 test images, upright.
-    """
-    return _emnist(archive, arrays, "bymerge")
-
-
-@ARCHIVE
-@derived("arrays", _converter("balanced"), ARCHIVE)
-@dataset(
-    ImageClassification, id="gov.nist.emnist.balanced", name="EMNIST Balanced",
-    url=HOMEPAGE, homepage=HOMEPAGE, license=LICENSE, citation=CITATION, tags=TAGS,
-)
-def emnist_balanced(archive, arrays):
-    """EMNIST Balanced: 131,600 28x28 handwritten characters in 47 balanced classes.
-
-    The ByMerge classes with the same number of images each: 112,800
-    training and 18,800 test images, upright.
-    """
-    return _emnist(archive, arrays, "balanced")
-
-
-@ARCHIVE
-@derived("arrays", _converter("letters"), ARCHIVE)
-@dataset(
-    ImageClassification, id="gov.nist.emnist.letters", name="EMNIST Letters",
-    url=HOMEPAGE, homepage=HOMEPAGE, license=LICENSE, citation=CITATION, tags=TAGS,
-)
-def emnist_letters(archive, arrays):
-    """EMNIST Letters: 145,600 28x28 handwritten letters in 26 balanced classes.
-
-    Upper and lower case merged: 124,800 training and 20,800 test images,
-    upright. Labels are 1 to 26 as published (category 0 is unused, "N/A").
-    """
-    return _emnist(archive, arrays, "letters")
-
-
-@ARCHIVE
-@derived("arrays", _converter("digits"), ARCHIVE)
-@dataset(
-    ImageClassification, id="gov.nist.emnist.digits", name="EMNIST Digits",
-    url=HOMEPAGE, homepage=HOMEPAGE, license=LICENSE, citation=CITATION, tags=TAGS + ["digits"],
-)
-def emnist_digits(archive, arrays):
-    """EMNIST Digits: 280,000 28x28 handwritten digits in 10 balanced classes.
-
-    240,000 training and 40,000 test images, upright.
-    """
-    return _emnist(archive, arrays, "digits")
-
-
-@ARCHIVE
-@derived("arrays", _converter("mnist"), ARCHIVE)
-@dataset(
-    ImageClassification, id="gov.nist.emnist.mnist", name="EMNIST MNIST",
-    url=HOMEPAGE, homepage=HOMEPAGE, license=LICENSE, citation=CITATION, tags=TAGS + ["digits"],
-)
-def emnist_mnist(archive, arrays):
-    """EMNIST MNIST: 70,000 28x28 handwritten digits, the size and balance of MNIST.
-
-    60,000 training and 10,000 test images, upright, converted from NIST
-    Special Database 19 by the EMNIST process.
-    """
-    return _emnist(archive, arrays, "mnist")
+60,000 training and 10,000 test images, upright, converted from NIST
+Special Database 19 by the EMNIST process."""),
+]
+for _split, _name, _tags, _doc in SPLITS:
+    globals()[f"emnist_{_split}"] = _definition(_split, _name, _tags, _doc)

@@ -1,6 +1,6 @@
 """Small caches in the user cache folder, each valid while its stamp is unchanged.
 
-They spare the frequent commands work whose inputs rarely change: reading the
+They spare the frequent commands work whose inputs rarely change: importing the
 definition modules, scanning installed packages for plugins, importing YAML.
 A cache that cannot be read or written only costs speed. Values are stored
 with ``marshal`` (loading is several times faster than JSON, and importing it
@@ -13,16 +13,13 @@ from __future__ import annotations
 import marshal
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Optional
 
-if TYPE_CHECKING:
-    from typing import Any, Optional
+from datamaestro.config import user_folder
 
 
 def cache_dir() -> Path:
     """``DATAMAESTRO_CACHE``, else the platform's user cache folder."""
-    from datamaestro.config import user_folder
-
     env = os.environ.get("DATAMAESTRO_CACHE")
     return Path(env) if env else user_folder("cache")
 
@@ -61,8 +58,3 @@ def save(name: str, stamp: Any, value: Any) -> None:
         except OSError:
             pass
 
-
-def file_stamp(path: Path) -> list[Any]:
-    """What identifies a version of a file: path, size, modification time."""
-    stat = path.stat()
-    return [str(path), stat.st_size, stat.st_mtime_ns]

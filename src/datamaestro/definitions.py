@@ -8,6 +8,7 @@ used as is when it has one, and ``id=""`` makes the module path the id.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -17,7 +18,6 @@ from datamaestro.download import PrepareContext, Resource, pipeline
 from datamaestro.errors import ChecksumError, DefinitionError, DownloadError, OfflineError
 from datamaestro.log import log
 from datamaestro.paths import id_problem
-from datamaestro.registry import cleandoc
 from datamaestro.store.offline import offline_note, usable_offline
 
 if TYPE_CHECKING:
@@ -54,11 +54,11 @@ class DatasetDefinition:
         self.base = base
         self.id = _make_id(function, id)
         if id_problem(self.id):
-            raise DefinitionError(f"{function.__module__}.{function.__name__}: {id_problem(self.id)}")
+            raise DefinitionError(f"{function.__qualname__}: {id_problem(self.id)}")
         self.name = name or function.__name__
         self.url = url
         self.tags = list(tags)
-        self.description = description or cleandoc(function.__doc__ or "")  # as inspect.getdoc
+        self.description = description or inspect.cleandoc(function.__doc__ or "")  # as inspect.getdoc
         #: the license of the data (an SPDX id where there is one, else its name)
         self.license = license
         #: how to cite the dataset: one or more BibTeX entries

@@ -7,12 +7,8 @@ every term.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from datamaestro.errors import UsageError
-
-if TYPE_CHECKING:
-    from datamaestro.registry import Entry
+from datamaestro.index import Entry
 
 #: field filter name -> entry attributes it looks at
 FIELDS = {
@@ -42,21 +38,6 @@ class Query:
                 raise UsageError(f"unknown search field '{field}' (known: {known})")
             else:
                 self.terms.append((ANYWHERE, term.lower()))
-        #: whether the needles match the same in a raw docstring as in the cleaned one: those
-        #: that neither span lines nor start with a space (which cleaning removes), and hold no
-        #: NUL or \x01 (separators in the index's text)
-        self.words_only = all(
-            not needle[:1].isspace() and "\n" not in needle and "\0" not in needle and "\x01" not in needle
-            for _, needle in self.terms
-        )
-
-    def may_match(self, text: str) -> bool:
-        """False when no entry whose lowercased fields are all in ``text`` can match.
-
-        ``text`` may hold raw docstrings (tabs expanded) instead of cleaned descriptions:
-        every line of a cleaned docstring is the end of a line of the raw one.
-        """
-        return not self.words_only or all(needle in text for _, needle in self.terms)
 
     def matches(self, entry: Entry) -> bool:
         """Whether ``entry`` matches every term."""

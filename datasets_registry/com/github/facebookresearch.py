@@ -22,7 +22,7 @@ def _file(name, filename, md5):
 def _split(images, extended):
     labels = IDX(path=extended)
     return ExtendedLabelledImages(
-        images=IDX(path=images), labels=Column(source=labels, column=0), extended_labels=labels
+        images=IDX(path=images), labels=Column(source=labels, column=0), extended_labels=labels,
     )
 
 
@@ -31,13 +31,8 @@ def _split(images, extended):
 @_file("test_images.idx", "qmnist-test-images-idx3-ubyte.gz", "1394631089c404de565df7b7aeaf9412")
 @_file("test_labels.idx", "qmnist-test-labels-idx2-int.gz", "5b5b05890a5e13444e108efe57b788aa")
 @dataset(
-    ImageClassification,
-    id="qmnist",
-    name="QMNIST",
-    url="https://github.com/facebookresearch/qmnist",
-    homepage="https://github.com/facebookresearch/qmnist",
-    license="BSD-3-Clause",
-    citation="""
+    ImageClassification, id="qmnist", name="QMNIST", url="https://github.com/facebookresearch/qmnist",
+    homepage="https://github.com/facebookresearch/qmnist", license="BSD-3-Clause", citation="""
 @incollection{qmnist-2019,
   title = {Cold Case: The Lost {MNIST} Digits},
   author = {Chhavi Yadav and L{\\'e}on Bottou},
@@ -45,8 +40,7 @@ def _split(images, extended):
   year = {2019},
   publisher = {Curran Associates, Inc.}
 }
-""",
-    tags=["images", "classification", "digits", "handwriting"],
+""", tags=["images", "classification", "digits", "handwriting"],
 )
 def qmnist(train_images, train_labels, test_images, test_labels):
     """QMNIST: MNIST reconstructed from NIST Special Database 19, with the 50,000 lost test digits.

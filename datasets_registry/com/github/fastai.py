@@ -25,6 +25,7 @@ from datamaestro.definitions import dataset
 from datamaestro.download.archive import archivedownloader
 from datamaestro.download.derived import derived
 from datamaestro.errors import FormatError
+from datamaestro.loaders.folder import write_index
 
 S3 = "https://s3.amazonaws.com/fast-ai-imageclas/"
 HOMEPAGE = "https://github.com/fastai/imagenette"
@@ -84,136 +85,71 @@ def _index(csv_name, classes):
             raise FormatError(f"{table}: cannot read the labels ({e})") from None
         if not rows or any(c not in rows[0] for c in CSV_COLUMNS):
             raise FormatError(f"{table}: expected the columns {', '.join(CSV_COLUMNS)}")
-        splits = {"train": [], "val": []}
+        splits: dict[str, list[tuple[str, int]]] = {"train": [], "val": []}
         for number, row in enumerate(rows, start=2):
             if row["noisy_labels_0"] not in classes or row["is_valid"] not in ("True", "False"):
                 raise FormatError(f"{table} line {number}: unknown class or is_valid value")
             split = "val" if row["is_valid"] == "True" else "train"
             splits[split].append((row["path"], wnids.index(row["noisy_labels_0"])))
-        from datamaestro.loaders.folder import write_index
-
         for split, items in splits.items():
             write_index(out, split, images, items)
 
     return build
 
 
-IMAGENETTE = _archive(
-    "imagenette2",
-    "sha256:6cbfac238434d89fe99e651496f0812ebc7a10fa62bd42d6874042bf01de4efd",
-    1557161267,
-)
-IMAGENETTE_320 = _archive(
-    "imagenette2-320",
-    "sha256:569b4497c98db6dd29f335d1f109cf315fe127053cedf69010d047f0188e158c",
-    341663724,
-)
-IMAGENETTE_160 = _archive(
-    "imagenette2-160",
-    "sha256:64d0c4859f35a461889e0147755a999a48b49bf38a7e0f9bd27003f10db02fe5",
-    99003388,
-)
-IMAGEWOOF = _archive("imagewoof2")  # no published checksum
-IMAGEWOOF_320 = _archive("imagewoof2-320")  # no published checksum
-IMAGEWOOF_160 = _archive("imagewoof2-160")  # no published checksum
 IMAGENETTE_INDEX = _index("noisy_imagenette.csv", IMAGENETTE_CLASSES)
 IMAGEWOOF_INDEX = _index("noisy_imagewoof.csv", IMAGEWOOF_CLASSES)
-
 TAGS = ["images", "classification", "colour", "imagenet", "folder"]
+IMAGENETTE_FULL = """Imagenette: 10 easily classified ImageNet classes, full-size JPEG images.
+
+9,469 training and 3,925 validation images of tench, English springer,
+cassette player, chain saw, church, French horn, garbage truck, gas pump,
+golf ball and parachute; sizes vary. Decoded on access as (H, W, 3) uint8."""
+IMAGEWOOF_FULL = """Imagewoof: 10 dog breeds of ImageNet, hard to tell apart, full-size JPEG images.
+
+9,025 training and 3,929 validation images of Australian terriers, Border
+terriers, Samoyeds, beagles, Shih-Tzus, English foxhounds, Rhodesian
+ridgebacks, dingos, golden retrievers and Old English sheepdogs."""
+RESIZED = """{name} with images resized so that their shorter side is {size} pixels.
+
+The 10 classes and splits of com.github.fastai.{id}."""
+#: id, name, archive, its checksum and size (Imagewoof's: no published checksum), index, classes, description
+VARIANTS = [
+    ("imagenette", "Imagenette (full size)", "imagenette2",
+     "sha256:6cbfac238434d89fe99e651496f0812ebc7a10fa62bd42d6874042bf01de4efd", 1557161267,
+     IMAGENETTE_INDEX, IMAGENETTE_CLASSES, IMAGENETTE_FULL),
+    ("imagenette-320", "Imagenette (320 px)", "imagenette2-320",
+     "sha256:569b4497c98db6dd29f335d1f109cf315fe127053cedf69010d047f0188e158c", 341663724,
+     IMAGENETTE_INDEX, IMAGENETTE_CLASSES, RESIZED.format(name="Imagenette", size=320, id="imagenette")),
+    ("imagenette-160", "Imagenette (160 px)", "imagenette2-160",
+     "sha256:64d0c4859f35a461889e0147755a999a48b49bf38a7e0f9bd27003f10db02fe5", 99003388,
+     IMAGENETTE_INDEX, IMAGENETTE_CLASSES, RESIZED.format(name="Imagenette", size=160, id="imagenette")),
+    ("imagewoof", "Imagewoof (full size)", "imagewoof2", None, None, IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, IMAGEWOOF_FULL),
+    ("imagewoof-320", "Imagewoof (320 px)", "imagewoof2-320", None, None,
+     IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, RESIZED.format(name="Imagewoof", size=320, id="imagewoof")),
+    ("imagewoof-160", "Imagewoof (160 px)", "imagewoof2-160", None, None,
+     IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, RESIZED.format(name="Imagewoof", size=160, id="imagewoof")),
+]
 
 
-def _splits(images: Path, index: Path, classes: dict[str, str]) -> dict:
-    """The typed splits of one archive, from the index built from its CSV."""
-    return {
-        "train": ImageFolder.from_index(images, index, "train"),
-        "validation": ImageFolder.from_index(images, index, "val"),
-        "categories": [classes[w] for w in sorted(classes)],
-    }
+def _definition(dataset_id, name, archive_name, checksum, size, build_index, classes, doc):
+    """One variant: its archive, the index built from the archive's CSV, and its typed splits."""
+    archive = _archive(archive_name, checksum, size)
+
+    def splits(images: Path, index: Path) -> dict:
+        return {
+            "train": ImageFolder.from_index(images, index, "train"),
+            "validation": ImageFolder.from_index(images, index, "val"),
+            "categories": [classes[w] for w in sorted(classes)],
+        }
+
+    splits.__name__ = splits.__qualname__ = dataset_id.replace("-", "_")
+    declare = dataset(
+        ImageFolderClassification, id=dataset_id, name=name, url=HOMEPAGE, tags=TAGS, description=doc,
+        license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
+    )
+    return archive(derived("index", build_index, archive)(declare(splits)))
 
 
-@IMAGENETTE
-@derived("index", IMAGENETTE_INDEX, IMAGENETTE)
-@dataset(
-    ImageFolderClassification, id="imagenette", name="Imagenette (full size)", url=HOMEPAGE, tags=TAGS,
-    license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
-)
-def imagenette(images, index):
-    """Imagenette: 10 easily classified ImageNet classes, full-size JPEG images.
-
-    9,469 training and 3,925 validation images of tench, English springer,
-    cassette player, chain saw, church, French horn, garbage truck, gas pump,
-    golf ball and parachute; sizes vary. Decoded on access as (H, W, 3) uint8.
-    """
-    return _splits(images, index, IMAGENETTE_CLASSES)
-
-
-@IMAGENETTE_320
-@derived("index", IMAGENETTE_INDEX, IMAGENETTE_320)
-@dataset(
-    ImageFolderClassification, id="imagenette-320", name="Imagenette (320 px)", url=HOMEPAGE, tags=TAGS,
-    license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
-)
-def imagenette_320(images, index):
-    """Imagenette with images resized so that their shorter side is 320 pixels.
-
-    The 10 classes and splits of com.github.fastai.imagenette.
-    """
-    return _splits(images, index, IMAGENETTE_CLASSES)
-
-
-@IMAGENETTE_160
-@derived("index", IMAGENETTE_INDEX, IMAGENETTE_160)
-@dataset(
-    ImageFolderClassification, id="imagenette-160", name="Imagenette (160 px)", url=HOMEPAGE, tags=TAGS,
-    license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
-)
-def imagenette_160(images, index):
-    """Imagenette with images resized so that their shorter side is 160 pixels.
-
-    The 10 classes and splits of com.github.fastai.imagenette.
-    """
-    return _splits(images, index, IMAGENETTE_CLASSES)
-
-
-@IMAGEWOOF
-@derived("index", IMAGEWOOF_INDEX, IMAGEWOOF)
-@dataset(
-    ImageFolderClassification, id="imagewoof", name="Imagewoof (full size)", url=HOMEPAGE, tags=TAGS,
-    license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
-)
-def imagewoof(images, index):
-    """Imagewoof: 10 dog breeds of ImageNet, hard to tell apart, full-size JPEG images.
-
-    9,025 training and 3,929 validation images of Australian terriers, Border
-    terriers, Samoyeds, beagles, Shih-Tzus, English foxhounds, Rhodesian
-    ridgebacks, dingos, golden retrievers and Old English sheepdogs.
-    """
-    return _splits(images, index, IMAGEWOOF_CLASSES)
-
-
-@IMAGEWOOF_320
-@derived("index", IMAGEWOOF_INDEX, IMAGEWOOF_320)
-@dataset(
-    ImageFolderClassification, id="imagewoof-320", name="Imagewoof (320 px)", url=HOMEPAGE, tags=TAGS,
-    license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
-)
-def imagewoof_320(images, index):
-    """Imagewoof with images resized so that their shorter side is 320 pixels.
-
-    The 10 classes and splits of com.github.fastai.imagewoof.
-    """
-    return _splits(images, index, IMAGEWOOF_CLASSES)
-
-
-@IMAGEWOOF_160
-@derived("index", IMAGEWOOF_INDEX, IMAGEWOOF_160)
-@dataset(
-    ImageFolderClassification, id="imagewoof-160", name="Imagewoof (160 px)", url=HOMEPAGE, tags=TAGS,
-    license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
-)
-def imagewoof_160(images, index):
-    """Imagewoof with images resized so that their shorter side is 160 pixels.
-
-    The 10 classes and splits of com.github.fastai.imagewoof.
-    """
-    return _splits(images, index, IMAGEWOOF_CLASSES)
+for _variant in VARIANTS:
+    globals()[_variant[0].replace("-", "_")] = _definition(*_variant)

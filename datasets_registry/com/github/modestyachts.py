@@ -41,57 +41,42 @@ LICENSE = "MIT"
 
 def _file(filename, sha256, varname):
     return filedownloader(
-        filename,
-        BASE + filename,
-        mirrors=[f"{HOMEPAGE}/blob/master/datasets/{filename}?raw=true"],
-        checksum=f"sha256:{sha256}",
-        varname=varname,
+        filename, BASE + filename, mirrors=[f"{HOMEPAGE}/blob/master/datasets/{filename}?raw=true"],
+        checksum=f"sha256:{sha256}", varname=varname,
     )
 
 
-def _test_set(images, labels):
-    return {"test": LabelledImages(images=NPY(path=images), labels=NPY(path=labels)), "categories": list(CIFAR10_LABELS)}
+#: id, name, version, sha256 of the images and of the labels, description
+VERSIONS = [
+    ("cifar-10.1", "CIFAR-10.1", "v6", "2997188e5816f5bd545dc77771b6227828c28146049fcecf3fa10775474cacc6",
+     "ae40beda001693674edc94d925ee8268cfe68905f8f9aff800c8dcdfcd6c9448",
+     """CIFAR-10.1 (v6): 2,000 new colour 32x32 test images for classifiers trained on CIFAR-10.
+
+Drawn from Tiny Images like CIFAR-10, 200 per class (the version of the
+paper's appendix D). A test split only: (2000, 32, 32, 3) uint8 images,
+channels last, in CIFAR-10's 10 classes."""),
+    ("cifar-10.1-v4", "CIFAR-10.1 (v4)", "v4", "5aaedc268df8f4cffca2ac0cf9e608ae1897a8cddb630c7a850a2ea8f6558e75",
+     "1f9544300ded199539b6662364ce7fe6c2e1ea9f87408f06db4b1a6184cffb18",
+     """CIFAR-10.1 (v4): 2,021 new colour 32x32 test images, the version of the paper's main results.
+
+Built from the top 25 Tiny Images keywords of each class, hence slightly
+imbalanced (ships are 8%). A test split only: (2021, 32, 32, 3) uint8
+images, channels last, in CIFAR-10's 10 classes."""),
+]
 
 
-@_file("cifar10.1_v6_data.npy", "2997188e5816f5bd545dc77771b6227828c28146049fcecf3fa10775474cacc6", "images")
-@_file("cifar10.1_v6_labels.npy", "ae40beda001693674edc94d925ee8268cfe68905f8f9aff800c8dcdfcd6c9448", "labels")
-@dataset(
-    ImageClassification,
-    id="com.github.modestyachts.cifar-10.1",
-    name="CIFAR-10.1",
-    url=HOMEPAGE,
-    homepage=HOMEPAGE,
-    license=LICENSE,
-    citation=CITATION,
-    tags=["images", "classification", "colour", "test-set"],
-)
-def cifar10_1(images, labels):
-    """CIFAR-10.1 (v6): 2,000 new colour 32x32 test images for classifiers trained on CIFAR-10.
+def _definition(dataset_id, name, version, images_sha256, labels_sha256, doc):
+    def test_set(images, labels):
+        return {"test": LabelledImages(images=NPY(path=images), labels=NPY(path=labels)), "categories": list(CIFAR10_LABELS)}
 
-    Drawn from Tiny Images like CIFAR-10, 200 per class (the version of the
-    paper's appendix D). A test split only: (2000, 32, 32, 3) uint8 images,
-    channels last, in CIFAR-10's 10 classes.
-    """
-    return _test_set(images, labels)
+    test_set.__name__ = test_set.__qualname__ = dataset_id.replace("cifar-10.1", "cifar10_1").replace("-", "_")
+    definition = dataset(
+        ImageClassification, id=f"com.github.modestyachts.{dataset_id}", name=name, url=HOMEPAGE, homepage=HOMEPAGE,
+        license=LICENSE, citation=CITATION, tags=["images", "classification", "colour", "test-set"], description=doc,
+    )(test_set)
+    _file(f"cifar10.1_{version}_labels.npy", labels_sha256, "labels")(definition)
+    return _file(f"cifar10.1_{version}_data.npy", images_sha256, "images")(definition)
 
 
-@_file("cifar10.1_v4_data.npy", "5aaedc268df8f4cffca2ac0cf9e608ae1897a8cddb630c7a850a2ea8f6558e75", "images")
-@_file("cifar10.1_v4_labels.npy", "1f9544300ded199539b6662364ce7fe6c2e1ea9f87408f06db4b1a6184cffb18", "labels")
-@dataset(
-    ImageClassification,
-    id="com.github.modestyachts.cifar-10.1-v4",
-    name="CIFAR-10.1 (v4)",
-    url=HOMEPAGE,
-    homepage=HOMEPAGE,
-    license=LICENSE,
-    citation=CITATION,
-    tags=["images", "classification", "colour", "test-set"],
-)
-def cifar10_1_v4(images, labels):
-    """CIFAR-10.1 (v4): 2,021 new colour 32x32 test images, the version of the paper's main results.
-
-    Built from the top 25 Tiny Images keywords of each class, hence slightly
-    imbalanced (ships are 8%). A test split only: (2021, 32, 32, 3) uint8
-    images, channels last, in CIFAR-10's 10 classes.
-    """
-    return _test_set(images, labels)
+for _version in VERSIONS:
+    globals()[_version[0].replace("cifar-10.1", "cifar10_1").replace("-", "_")] = _definition(*_version)

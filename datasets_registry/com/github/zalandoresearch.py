@@ -1,9 +1,9 @@
 """Zalando Research's datasets."""
 
+from datamaestro.data.images import ImageClassification, LabelledImages
 from datamaestro.data.tensor import IDX
 from datamaestro.definitions import dataset
 from datamaestro.download.single import filedownloader
-from datamaestro_image.data import ImageClassification, LabelledImages
 
 # An S3 *website* endpoint: these serve plain http only. Checksums: the md5s are
 # the published files' (as in torchvision's FashionMNIST); the sha256s are of
@@ -17,9 +17,7 @@ CATEGORIES = [
 
 def _file(name, filename, md5, data_sha256):
     """One Fashion-MNIST file; ``data_sha256`` also accepts recompressed copies (Debian's)."""
-    return filedownloader(
-        name, BASE + filename, checksum=f"md5:{md5}", data_checksum=f"sha256:{data_sha256}"
-    )
+    return filedownloader(name, BASE + filename, checksum=f"md5:{md5}", data_checksum=f"sha256:{data_sha256}")
 
 
 @_file(
@@ -39,13 +37,9 @@ def _file(name, filename, md5, data_sha256):
     "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 )
 @dataset(
-    ImageClassification,
-    id="fashion-mnist",
-    name="Fashion-MNIST",
+    ImageClassification, id="fashion-mnist", name="Fashion-MNIST",
     url="https://github.com/zalandoresearch/fashion-mnist",
-    homepage="https://github.com/zalandoresearch/fashion-mnist",
-    license="MIT",
-    citation="""
+    homepage="https://github.com/zalandoresearch/fashion-mnist", license="MIT", citation="""
 @online{xiao2017fashionmnist,
   author = {Han Xiao and Kashif Rasul and Roland Vollgraf},
   title = {Fashion-MNIST: a Novel Image Dataset for Benchmarking Machine Learning Algorithms},
@@ -55,8 +49,7 @@ def _file(name, filename, md5, data_sha256):
   eprinttype = {arXiv},
   eprint = {cs.LG/1708.07747}
 }
-""",
-    tags=["images", "classification", "fashion"],
+""", tags=["images", "classification", "fashion"],
 )
 def fashion_mnist(train_images, train_labels, test_images, test_labels):
     """Fashion-MNIST: Zalando's article images, a drop-in replacement for MNIST.

@@ -1,30 +1,35 @@
-"""Andrew Maas's Large Movie Review Dataset (IMDB reviews), Stanford AI Lab.
+"""Datasets of the Stanford AI Lab: Andrew Maas's Large Movie Review Dataset (IMDB reviews) and STL-10.
 
 ``aclImdb_v1.tar.gz`` holds ``aclImdb/{train,test}/{neg,pos}/<id>_<rating>.txt``
 (one review per file, UTF-8) and ``aclImdb/train/unsup`` (50,000 unlabelled
 reviews, left out). At prepare time the labelled reviews are gathered into
 one text file per split with their offsets and labels, in (label, id) order.
 
-Checksum: the sha256 digest and size are those of TensorFlow Datasets
-(tensorflow_datasets/datasets/imdb_reviews/checksums.tsv).
+Checksums: the IMDB sha256 digest and size are those of TensorFlow Datasets
+(tensorflow_datasets/datasets/imdb_reviews/checksums.tsv); STL-10's sha256 is
+TensorFlow Datasets' (``url_checksums/stl10.txt``), and torchvision's STL10
+records an md5 of the same file (noted beside it).
 """
 
 from pathlib import Path
 
+import numpy as np
+
+from datamaestro.data.images import ImageClassification
+from datamaestro.data.npy import NPY
 from datamaestro.data.text import LabelledTexts, TextClassification
 from datamaestro.definitions import dataset
 from datamaestro.download.archive import archivedownloader
 from datamaestro.download.derived import derived
 from datamaestro.errors import FormatError
 from datamaestro.loaders.text import read_text, text_files, write_texts
+from datasets_registry._arrays import npy_split, save_split
 
 CATEGORIES = ["neg", "pos"]
 
 ARCHIVE = archivedownloader(
-    "aclImdb",
-    "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
-    checksum="sha256:c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
-    size=84125825,
+    "aclImdb", "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+    checksum="sha256:c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe", size=84125825,
     subpath="aclImdb",
 )
 
@@ -47,8 +52,6 @@ def _texts(reviews: Path, out: Path) -> None:
 
 
 def _split(texts: Path, split: str) -> LabelledTexts:
-    from datamaestro.data.npy import NPY
-
     blob, offsets, labels = text_files(texts, split)
     return LabelledTexts(texts=blob, offsets=NPY(path=offsets), labels=NPY(path=labels))
 
@@ -56,10 +59,7 @@ def _split(texts: Path, split: str) -> LabelledTexts:
 @ARCHIVE
 @derived("texts", _texts, ARCHIVE)
 @dataset(
-    TextClassification,
-    id="imdb",
-    name="IMDB movie reviews",
-    url="https://ai.stanford.edu/~amaas/data/sentiment/",
+    TextClassification, id="imdb", name="IMDB movie reviews", url="https://ai.stanford.edu/~amaas/data/sentiment/",
     tags=["text", "classification", "sentiment", "english"],
     license="unknown: no license is stated on the dataset page (the reviews come from IMDb)",
     citation="""@InProceedings{maas-EtAl:2011:ACL-HLT2011,
@@ -72,8 +72,7 @@ def _split(texts: Path, split: str) -> LabelledTexts:
   publisher = {Association for Computational Linguistics},
   pages = {142--150},
   url = {http://www.aclweb.org/anthology/P11-1015}
-}""",
-    homepage="https://ai.stanford.edu/~amaas/data/sentiment/",
+}""", homepage="https://ai.stanford.edu/~amaas/data/sentiment/",
 )
 def imdb(aclImdb, texts):
     """Large Movie Review Dataset: 50,000 IMDB reviews labelled negative or positive.
@@ -83,3 +82,81 @@ def imdb(aclImdb, texts):
     and 1 (pos, rating >= 7).
     """
     return {"train": _split(texts, "train"), "test": _split(texts, "test"), "categories": CATEGORIES}
+
+
+STL10_HOMEPAGE = "https://cs.stanford.edu/~acoates/stl10/"
+STL10_SIDE = 96
+
+STL10_ARCHIVE = archivedownloader(
+    "stl10_binary",
+    "https://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz",
+    mirrors=["http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz"],
+    # torchvision: md5 91f7769df0f17e558f3565bffb0c7dfb
+    checksum="sha256:f31fd99273a1acb8609c8db427cebb1de3f71de77758cdc0e22956e1289b9866",
+    subpath="stl10_binary",
+)
+
+
+def read_class_names(folder: Path) -> list[str]:
+    """The lines of ``class_names.txt``."""
+    path = Path(folder) / "class_names.txt"
+    try:
+        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as e:
+        raise FormatError(f"{path}: not readable ({e})") from None
+    if not names:
+        raise FormatError(f"{path}: no class names")
+    return names
+
+
+def stl10_to_arrays(folder: Path, out: Path) -> None:
+    """Write the labelled splits as upright (N, 3, 96, 96) uint8 images and 0-based labels.
+
+    Each image of ``<split>_X.bin`` is stored channel by channel, each channel
+    column by column (MATLAB order); ``<split>_y.bin`` holds one byte per
+    image, 1 to 10.
+    """
+    classes = len(read_class_names(folder))
+    item = 3 * STL10_SIDE * STL10_SIDE
+    for split in ("train", "test"):
+        images_path, labels_path = Path(folder) / f"{split}_X.bin", Path(folder) / f"{split}_y.bin"
+        for path in (images_path, labels_path):
+            if not path.is_file():
+                raise FormatError(f"{folder}: missing {path.name}")
+        size = images_path.stat().st_size
+        if size == 0 or size % item:
+            raise FormatError(f"{images_path}: {size} bytes is not a whole number of 3x96x96 images")
+        raw = np.memmap(images_path, dtype=np.uint8, mode="r").reshape(-1, 3, STL10_SIDE, STL10_SIDE)
+        labels = np.fromfile(labels_path, dtype=np.uint8).astype(np.int64) - 1
+        save_split(out, split, raw.transpose(0, 1, 3, 2), labels, classes, str(labels_path))
+
+
+@STL10_ARCHIVE
+@derived("arrays", stl10_to_arrays, STL10_ARCHIVE)
+@dataset(
+    ImageClassification, id="edu.stanford.stl-10", name="STL-10", url=STL10_HOMEPAGE, homepage=STL10_HOMEPAGE,
+    license="unknown: no license is stated on the STL-10 page", citation="""
+@inproceedings{coates2011analysis,
+  title = {An Analysis of Single-Layer Networks in Unsupervised Feature Learning},
+  author = {Coates, Adam and Ng, Andrew and Lee, Honglak},
+  booktitle = {Proceedings of the Fourteenth International Conference on Artificial Intelligence and Statistics},
+  series = {Proceedings of Machine Learning Research},
+  volume = {15},
+  pages = {215--223},
+  year = {2011}
+}
+""", tags=["images", "classification", "colour"],
+)
+def stl10(stl10_binary, arrays):
+    """STL-10: colour 96x96 images of 10 classes, for unsupervised and self-taught learning.
+
+    5,000 labelled training and 8,000 test images (airplane, bird, car, cat,
+    deer, dog, horse, monkey, ship, truck), converted from the column-major
+    binary files into upright (N, 3, 96, 96) uint8 arrays. The 100,000
+    unlabelled images and the ten training folds stay in ``stl10_binary``.
+    """
+    return {
+        "train": npy_split(arrays, "train"),
+        "test": npy_split(arrays, "test"),
+        "categories": read_class_names(stl10_binary),
+    }

@@ -22,9 +22,7 @@ from datamaestro.loaders.folder import read_categories, write_categories, write_
 
 # No published checksum (see above).
 ARCHIVE = archivedownloader(
-    "tiny-imagenet-200",
-    "https://cs231n.stanford.edu/tiny-imagenet-200.zip",
-    subpath="tiny-imagenet-200",
+    "tiny-imagenet-200", "https://cs231n.stanford.edu/tiny-imagenet-200.zip", subpath="tiny-imagenet-200",
     varname="images",
 )
 
@@ -64,10 +62,7 @@ def _index(images: Path, out: Path) -> None:
 @ARCHIVE
 @derived("index", _index, ARCHIVE)
 @dataset(
-    ImageFolderClassification,
-    id="tiny-imagenet",
-    name="Tiny ImageNet",
-    url="https://cs231n.stanford.edu/",
+    ImageFolderClassification, id="tiny-imagenet", name="Tiny ImageNet", url="https://cs231n.stanford.edu/",
     tags=["images", "classification", "colour", "imagenet", "folder"],
     license="unknown: no license is stated on the course page; the images come from ImageNet, under its terms of access (non-commercial research and education)",
     citation="""@article{le2015tiny,
@@ -78,8 +73,7 @@ def _index(images: Path, out: Path) -> None:
   number = {7},
   pages = {3},
   year = {2015}
-}""",
-    homepage="https://cs231n.stanford.edu/",
+}""", homepage="https://cs231n.stanford.edu/",
 )
 def tiny_imagenet(images, index):
     """Tiny ImageNet: 200 ImageNet classes, 64x64 colour JPEG images.

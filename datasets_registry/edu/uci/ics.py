@@ -24,24 +24,18 @@ BASE = "https://archive.ics.uci.edu/ml/machine-learning-databases/"
 LICENSE = "CC-BY-4.0"
 
 IRIS_FILE = filedownloader(
-    "iris.data",
-    BASE + "iris/iris.data",
-    checksum="sha256:6f608b71a7317216319b4d27b4d9bc84e6abd734eda7872b71a458569e2656c0",
-    size=4551,
+    "iris.data", BASE + "iris/iris.data",
+    checksum="sha256:6f608b71a7317216319b4d27b4d9bc84e6abd734eda7872b71a458569e2656c0", size=4551,
 )
 WINE_FILE = filedownloader("wine.data", BASE + "wine/wine.data")  # no published checksum
 ADULT_TRAIN = filedownloader(
-    "adult.data",
-    BASE + "adult/adult.data",
-    checksum="sha256:5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d",
-    size=3974305,
+    "adult.data", BASE + "adult/adult.data",
+    checksum="sha256:5b00264637dbfec36bdeaab5676b0b309ff9eb788d63554ca0a249491c86603d", size=3974305,
     varname="adult_train",
 )
 ADULT_TEST = filedownloader(
-    "adult.test",
-    BASE + "adult/adult.test",
-    checksum="sha256:a2a9044bc167a35b2361efbabec64e89d69ce82d9790d2980119aac5fd7e9c05",
-    size=2003153,
+    "adult.test", BASE + "adult/adult.test",
+    checksum="sha256:a2a9044bc167a35b2361efbabec64e89d69ce82d9790d2980119aac5fd7e9c05", size=2003153,
     varname="adult_test",
 )
 
@@ -91,19 +85,14 @@ def _adult(train: Path, test: Path, out: Path) -> None:
 @IRIS_FILE
 @derived("table", _iris, IRIS_FILE)
 @dataset(
-    Table,
-    name="Iris",
-    url="https://archive.ics.uci.edu/dataset/53/iris",
-    tags=["tabular", "classification", "uci"],
-    license=LICENSE,
-    citation="""@misc{misc_iris_53,
+    Table, name="Iris", url="https://archive.ics.uci.edu/dataset/53/iris", tags=["tabular", "classification", "uci"],
+    license=LICENSE, citation="""@misc{misc_iris_53,
   author = {Fisher, R. A.},
   title = {{Iris}},
   year = {1936},
   howpublished = {UCI Machine Learning Repository},
   note = {{DOI}: https://doi.org/10.24432/C56C76}
-}""",
-    homepage="https://archive.ics.uci.edu/dataset/53/iris",
+}""", homepage="https://archive.ics.uci.edu/dataset/53/iris",
 )
 def iris(iris, table):
     """Fisher's Iris: 150 flowers of 3 species, 4 measurements each (cm).
@@ -117,19 +106,14 @@ def iris(iris, table):
 @WINE_FILE
 @derived("table", _wine, WINE_FILE)
 @dataset(
-    Table,
-    name="Wine",
-    url="https://archive.ics.uci.edu/dataset/109/wine",
-    tags=["tabular", "classification", "uci"],
-    license=LICENSE,
-    citation="""@misc{misc_wine_109,
+    Table, name="Wine", url="https://archive.ics.uci.edu/dataset/109/wine", tags=["tabular", "classification", "uci"],
+    license=LICENSE, citation="""@misc{misc_wine_109,
   author = {Aeberhard, Stefan and Forina, M.},
   title = {{Wine}},
   year = {1991},
   howpublished = {UCI Machine Learning Repository},
   note = {{DOI}: https://doi.org/10.24432/C5PC7J}
-}""",
-    homepage="https://archive.ics.uci.edu/dataset/109/wine",
+}""", homepage="https://archive.ics.uci.edu/dataset/109/wine",
 )
 def wine(wine, table):
     """Wine: chemical analysis of 178 Italian wines from 3 cultivars.
@@ -144,19 +128,14 @@ def wine(wine, table):
 @ADULT_TEST
 @derived("tables", _adult, ADULT_TRAIN, ADULT_TEST)
 @dataset(
-    TableClassification,
-    name="Adult",
-    url="https://archive.ics.uci.edu/dataset/2/adult",
-    tags=["tabular", "classification", "uci", "census"],
-    license=LICENSE,
-    citation="""@misc{misc_adult_2,
+    TableClassification, name="Adult", url="https://archive.ics.uci.edu/dataset/2/adult",
+    tags=["tabular", "classification", "uci", "census"], license=LICENSE, citation="""@misc{misc_adult_2,
   author = {Becker, Barry and Kohavi, Ronny},
   title = {{Adult}},
   year = {1996},
   howpublished = {UCI Machine Learning Repository},
   note = {{DOI}: https://doi.org/10.24432/C5XW20}
-}""",
-    homepage="https://archive.ics.uci.edu/dataset/2/adult",
+}""", homepage="https://archive.ics.uci.edu/dataset/2/adult",
 )
 def adult(adult_train, adult_test, tables):
     """Adult (census income): does a person earn more than $50K a year?

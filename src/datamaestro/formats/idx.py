@@ -9,11 +9,17 @@ from __future__ import annotations
 import math
 import struct
 from pathlib import Path
-from typing import Protocol
+from typing import Optional, Protocol
 
 import numpy as np
 
 from datamaestro.errors import FormatError
+
+
+class Readable(Protocol):
+    """A binary stream open for reading (a plain or gzip file)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class Writable(Protocol):
@@ -45,8 +51,15 @@ def read_header(path: Path | str) -> tuple[np.dtype, tuple[int, ...], int]:
     return _parse_header(str(path), head, size)
 
 
-def _parse_header(source: str, head: bytes, size: int) -> tuple[np.dtype, tuple[int, ...], int]:
-    """Check the header bytes ``head`` of an IDX content of ``size`` bytes named ``source``."""
+def read_stream_header(stream: Readable, source: str) -> tuple[np.dtype, tuple[int, ...]]:
+    """The (dtype, shape) an IDX stream announces; the stream is left at its data, whose length is the caller's to check."""
+    head = stream.read(4)
+    dtype, shape, _ = _parse_header(source, head + stream.read(4 * head[3]) if len(head) == 4 else head, None)
+    return dtype, shape
+
+
+def _parse_header(source: str, head: bytes, size: Optional[int]) -> tuple[np.dtype, tuple[int, ...], int]:
+    """Check the header bytes ``head`` of an IDX content of ``size`` bytes named ``source`` (None: unknown)."""
     if len(head) < 4:
         raise FormatError(f"{source}: not an IDX file (only {len(head)} bytes)")
     zero, code, ndim = struct.unpack(">HBB", head[:4])
@@ -62,6 +75,8 @@ def _parse_header(source: str, head: bytes, size: int) -> tuple[np.dtype, tuple[
         )
     shape = struct.unpack(f">{ndim}I", head[4:offset])
     dtype = DTYPES[code]
+    if size is None:
+        return dtype, shape, offset
     expected = _count(shape) * dtype.itemsize  # Python integers: 100 x 2^31 x 2^31 cannot overflow
     actual = size - offset
     shape = _datumaro_count(shape, actual // dtype.itemsize) if actual != expected else shape

@@ -24,15 +24,11 @@ LICENSE = "unknown: no license is stated on the CIFAR page"
 # Checksums: the md5s printed on the CIFAR page (also torchvision's).
 
 CIFAR10_ARCHIVE = archivedownloader(
-    "cifar-10-batches-py",
-    BASE + "cifar-10-python.tar.gz",
-    checksum="md5:c58f30108f718f92721af3b95e74349a",
+    "cifar-10-batches-py", BASE + "cifar-10-python.tar.gz", checksum="md5:c58f30108f718f92721af3b95e74349a",
     subpath="cifar-10-batches-py",
 )
 CIFAR100_ARCHIVE = archivedownloader(
-    "cifar-100-python",
-    BASE + "cifar-100-python.tar.gz",
-    checksum="md5:eb9058c3a382ffc7106e4002c42a8d85",
+    "cifar-100-python", BASE + "cifar-100-python.tar.gz", checksum="md5:eb9058c3a382ffc7106e4002c42a8d85",
     subpath="cifar-100-python",
 )
 
@@ -40,14 +36,8 @@ CIFAR100_ARCHIVE = archivedownloader(
 @CIFAR10_ARCHIVE
 @derived("arrays", batches_to_arrays, CIFAR10_ARCHIVE)
 @dataset(
-    ImageClassification,
-    id="cifar-10",
-    name="CIFAR-10",
-    url="https://www.cs.toronto.edu/~kriz/cifar.html",
-    homepage=HOMEPAGE,
-    license=LICENSE,
-    citation=CITATION,
-    tags=["images", "classification", "colour"],
+    ImageClassification, id="cifar-10", name="CIFAR-10", url="https://www.cs.toronto.edu/~kriz/cifar.html",
+    homepage=HOMEPAGE, license=LICENSE, citation=CITATION, tags=["images", "classification", "colour"],
 )
 def cifar10(cifar_10_batches_py, arrays):
     """CIFAR-10: 60,000 colour 32x32 images in 10 classes.
@@ -62,14 +52,8 @@ def cifar10(cifar_10_batches_py, arrays):
 @CIFAR100_ARCHIVE
 @derived("arrays", batches_to_arrays, CIFAR100_ARCHIVE)
 @dataset(
-    CoarseImageClassification,
-    id="cifar-100",
-    name="CIFAR-100",
-    url="https://www.cs.toronto.edu/~kriz/cifar.html",
-    homepage=HOMEPAGE,
-    license=LICENSE,
-    citation=CITATION,
-    tags=["images", "classification", "colour"],
+    CoarseImageClassification, id="cifar-100", name="CIFAR-100", url="https://www.cs.toronto.edu/~kriz/cifar.html",
+    homepage=HOMEPAGE, license=LICENSE, citation=CITATION, tags=["images", "classification", "colour"],
 )
 def cifar100(cifar_100_python, arrays):
     """CIFAR-100: 60,000 colour 32x32 images in 100 classes grouped in 20 superclasses.

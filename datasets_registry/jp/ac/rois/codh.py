@@ -43,10 +43,8 @@ CITATION = """
 def _file(folder: str, filename: str, md5: str) -> filedownloader:
     """One file of ``dataset/<folder>/``: https first, the http address of the README as a mirror."""
     return filedownloader(
-        filename,
-        f"{BASE}{folder}/{filename}",
-        mirrors=[f"http://codh.rois.ac.jp/kmnist/dataset/{folder}/{filename}"],
-        checksum=f"md5:{md5}",
+        filename, f"{BASE}{folder}/{filename}",
+        mirrors=[f"http://codh.rois.ac.jp/kmnist/dataset/{folder}/{filename}"], checksum=f"md5:{md5}",
     )
 
 
@@ -102,78 +100,49 @@ def npz_to_arrays(train_images: Path, train_labels: Path, test_images: Path, tes
         save_split(out, split, array, read_npz(labels), classes, str(labels))
 
 
-KMNIST_TRAIN_IMAGES = _file("kmnist", "kmnist-train-imgs.npz", "a183fbc01ed9a345513b145673d3d0bb")
-KMNIST_TRAIN_LABELS = _file("kmnist", "kmnist-train-labels.npz", "b0e1d240e8afec72b50437fc3bc5908a")
-KMNIST_TEST_IMAGES = _file("kmnist", "kmnist-test-imgs.npz", "dace6de62ca8b90843cc45366337d02e")
-KMNIST_TEST_LABELS = _file("kmnist", "kmnist-test-labels.npz", "3ae489a79983d0fe386152684e3b5412")
-KMNIST_CLASSMAP = _file("kmnist", "kmnist_classmap.csv", "899202f6e8dc29a321ac210a03d0f2f1")
-KMNIST_FILES = (KMNIST_TRAIN_IMAGES, KMNIST_TRAIN_LABELS, KMNIST_TEST_IMAGES, KMNIST_TEST_LABELS, KMNIST_CLASSMAP)
+#: id, name, md5 of the train images, train labels, test images, test labels and class map, description
+VARIANTS = [
+    ("kmnist", "Kuzushiji-MNIST", (
+        "a183fbc01ed9a345513b145673d3d0bb", "b0e1d240e8afec72b50437fc3bc5908a", "dace6de62ca8b90843cc45366337d02e",
+        "3ae489a79983d0fe386152684e3b5412", "899202f6e8dc29a321ac210a03d0f2f1",
+    ), """Kuzushiji-MNIST: 70,000 28x28 grey-scale images of 10 cursive Japanese (Kuzushiji) characters.
+
+A drop-in replacement for MNIST, one hiragana character for each of the
+10 rows of the hiragana table: 60,000 training and 10,000 test images,
+perfectly balanced. Class names are the characters themselves (from
+``kmnist_classmap.csv``)."""),
+    ("k49", "Kuzushiji-49", (
+        "7ac088b20481cf51dcd01ceaab89d821", "44a8e1b893f81e63ff38d73cad420f7a", "d352e201d846ce6b94f42c990966f374",
+        "4da6f7a62e67a832d5eb1bd85c5ee448", "f7d0d0391f68bdf0fe4cf160ceb85753",
+    ), """Kuzushiji-49: 270,912 28x28 grey-scale images of 49 cursive Japanese (Kuzushiji) characters.
+
+48 hiragana and one iteration mark; imbalanced (the authors recommend
+balanced accuracy): 232,365 training and 38,547 test images. Class names
+are the characters themselves (from ``k49_classmap.csv``)."""),
+]
 
 
-@KMNIST_TRAIN_IMAGES
-@KMNIST_TRAIN_LABELS
-@KMNIST_TEST_IMAGES
-@KMNIST_TEST_LABELS
-@KMNIST_CLASSMAP
-@derived("arrays", npz_to_arrays, *KMNIST_FILES)
-@dataset(
-    ImageClassification,
-    id="kmnist",
-    name="Kuzushiji-MNIST",
-    url="https://codh.rois.ac.jp/kmnist/",
-    homepage=HOMEPAGE,
-    license=LICENSE,
-    citation=CITATION,
-    tags=["images", "classification", "characters", "handwriting", "japanese"],
-)
-def kmnist(arrays, kmnist_classmap, **files):
-    """Kuzushiji-MNIST: 70,000 28x28 grey-scale images of 10 cursive Japanese (Kuzushiji) characters.
+def _definition(dataset_id: str, name: str, md5s: tuple[str, ...], doc: str):
+    """One dataset: its five files, and the arrays converted from them."""
+    names = ("train-imgs.npz", "train-labels.npz", "test-imgs.npz", "test-labels.npz")
+    files = [_file(dataset_id, f"{dataset_id}-{n}", md5) for n, md5 in zip(names, md5s)]
+    files.append(_file(dataset_id, f"{dataset_id}_classmap.csv", md5s[4]))
 
-    A drop-in replacement for MNIST, one hiragana character for each of the
-    10 rows of the hiragana table: 60,000 training and 10,000 test images,
-    perfectly balanced. Class names are the characters themselves (from
-    ``kmnist_classmap.csv``).
-    """
-    return {
-        "train": npy_split(arrays, "train"),
-        "test": npy_split(arrays, "test"),
-        "categories": read_classmap(kmnist_classmap),
-    }
+    def splits(arrays: Path, **files: Path) -> dict:
+        categories = read_classmap(files[f"{dataset_id}_classmap"])
+        return {"train": npy_split(arrays, "train"), "test": npy_split(arrays, "test"), "categories": categories}
+
+    splits.__name__ = splits.__qualname__ = dataset_id
+    definition = dataset(
+        ImageClassification, id=dataset_id, name=name, url="https://codh.rois.ac.jp/kmnist/", homepage=HOMEPAGE,
+        license=LICENSE, citation=CITATION, description=doc,
+        tags=["images", "classification", "characters", "handwriting", "japanese"],
+    )(splits)
+    derived("arrays", npz_to_arrays, *files)(definition)
+    for resource in reversed(files):
+        resource(definition)
+    return definition
 
 
-K49_TRAIN_IMAGES = _file("k49", "k49-train-imgs.npz", "7ac088b20481cf51dcd01ceaab89d821")
-K49_TRAIN_LABELS = _file("k49", "k49-train-labels.npz", "44a8e1b893f81e63ff38d73cad420f7a")
-K49_TEST_IMAGES = _file("k49", "k49-test-imgs.npz", "d352e201d846ce6b94f42c990966f374")
-K49_TEST_LABELS = _file("k49", "k49-test-labels.npz", "4da6f7a62e67a832d5eb1bd85c5ee448")
-K49_CLASSMAP = _file("k49", "k49_classmap.csv", "f7d0d0391f68bdf0fe4cf160ceb85753")
-K49_FILES = (K49_TRAIN_IMAGES, K49_TRAIN_LABELS, K49_TEST_IMAGES, K49_TEST_LABELS, K49_CLASSMAP)
-
-
-@K49_TRAIN_IMAGES
-@K49_TRAIN_LABELS
-@K49_TEST_IMAGES
-@K49_TEST_LABELS
-@K49_CLASSMAP
-@derived("arrays", npz_to_arrays, *K49_FILES)
-@dataset(
-    ImageClassification,
-    id="k49",
-    name="Kuzushiji-49",
-    url="https://codh.rois.ac.jp/kmnist/",
-    homepage=HOMEPAGE,
-    license=LICENSE,
-    citation=CITATION,
-    tags=["images", "classification", "characters", "handwriting", "japanese"],
-)
-def k49(arrays, k49_classmap, **files):
-    """Kuzushiji-49: 270,912 28x28 grey-scale images of 49 cursive Japanese (Kuzushiji) characters.
-
-    48 hiragana and one iteration mark; imbalanced (the authors recommend
-    balanced accuracy): 232,365 training and 38,547 test images. Class names
-    are the characters themselves (from ``k49_classmap.csv``).
-    """
-    return {
-        "train": npy_split(arrays, "train"),
-        "test": npy_split(arrays, "test"),
-        "categories": read_classmap(k49_classmap),
-    }
+for _variant in VARIANTS:
+    globals()[_variant[0]] = _definition(*_variant)

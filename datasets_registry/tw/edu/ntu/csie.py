@@ -77,13 +77,10 @@ def usps_to_arrays(train: Path, test: Path, out: Path) -> None:
 @USPS_TEST
 @derived("arrays", usps_to_arrays, USPS_TRAIN, USPS_TEST)
 @dataset(
-    ImageClassification,
-    id="usps",
-    name="USPS",
+    ImageClassification, id="usps", name="USPS",
     url="https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass.html#usps",
     homepage="https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass.html#usps",
-    license="unknown: no license is stated by the LIBSVM data page or the original authors",
-    citation="""
+    license="unknown: no license is stated by the LIBSVM data page or the original authors", citation="""
 @article{hull1994database,
   title = {A database for handwritten text recognition research},
   author = {Hull, Jonathan J.},
@@ -94,8 +91,7 @@ def usps_to_arrays(train: Path, test: Path, out: Path) -> None:
   year = {1994},
   doi = {10.1109/34.291440}
 }
-""",
-    tags=["images", "classification", "digits", "handwriting", "libsvm"],
+""", tags=["images", "classification", "digits", "handwriting", "libsvm"],
 )
 def usps(usps_train, usps_test, arrays):
     """USPS: 9,298 16x16 grey-scale handwritten digits scanned from US Postal Service envelopes.

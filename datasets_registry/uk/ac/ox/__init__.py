@@ -1,1 +1,0 @@
-"""Datasets of uk/ac/ox."""

@@ -27,19 +27,13 @@ BASE = "https://thor.robots.ox.ac.uk/~vgg/data/pets/"
 MIRROR = "https://www.robots.ox.ac.uk/~vgg/data/pets/data/"
 
 IMAGES = archivedownloader(
-    "images",
-    BASE + "images.tar.gz",
-    mirrors=[MIRROR + "images.tar.gz"],
-    checksum="sha256:67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d",
-    size=791918971,
+    "images", BASE + "images.tar.gz", mirrors=[MIRROR + "images.tar.gz"],
+    checksum="sha256:67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d", size=791918971,
     subpath="images",
 )
 ANNOTATIONS = archivedownloader(
-    "annotations",
-    BASE + "annotations.tar.gz",
-    mirrors=[MIRROR + "annotations.tar.gz"],
-    checksum="sha256:52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91",
-    size=19173078,
+    "annotations", BASE + "annotations.tar.gz", mirrors=[MIRROR + "annotations.tar.gz"],
+    checksum="sha256:52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91", size=19173078,
     subpath="annotations",
 )
 
@@ -64,7 +58,7 @@ def _split(annotations: Path, name: str) -> list[tuple[str, int]]:
 def _index(images: Path, annotations: Path, out: Path) -> None:
     """The trainval and test indexes, and the breed names, from the annotation lists."""
     splits = {name: _split(annotations, name) for name in ("trainval", "test")}
-    names = {}
+    names: dict[int, str] = {}
     for image_id, label in splits["trainval"] + splits["test"]:
         breed = " ".join(part.title() for part in image_id.rsplit("_", 1)[0].split("_"))
         if names.setdefault(label, breed) != breed:
@@ -78,19 +72,15 @@ def _index(images: Path, annotations: Path, out: Path) -> None:
 @ANNOTATIONS
 @derived("index", _index, IMAGES, ANNOTATIONS)
 @dataset(
-    ImageFolderClassification,
-    id="oxford-iiit-pet",
-    name="Oxford-IIIT Pet",
+    ImageFolderClassification, id="oxford-iiit-pet", name="Oxford-IIIT Pet",
     url="https://www.robots.ox.ac.uk/~vgg/data/pets/",
-    tags=["images", "classification", "colour", "animals", "folder"],
-    license="CC-BY-SA-4.0",
+    tags=["images", "classification", "colour", "animals", "folder"], license="CC-BY-SA-4.0",
     citation="""@InProceedings{parkhi12a,
   author = {Parkhi, O. M. and Vedaldi, A. and Zisserman, A. and Jawahar, C. V.},
   title = {Cats and Dogs},
   booktitle = {IEEE Conference on Computer Vision and Pattern Recognition},
   year = {2012}
-}""",
-    homepage="https://www.robots.ox.ac.uk/~vgg/data/pets/",
+}""", homepage="https://www.robots.ox.ac.uk/~vgg/data/pets/",
 )
 def oxford_iiit_pet(images, annotations, index):
     """The Oxford-IIIT Pet dataset: 37 cat and dog breeds, about 200 photos each.

@@ -18,6 +18,9 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
+from datamaestro.errors import UsageError
+from datamaestro.registry import Registry
+
 NAME = "completion"
 HELP = "print a shell completion script (bash, zsh or fish)"
 SHELLS = ("bash", "zsh", "fish")
@@ -29,17 +32,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from datamaestro.errors import UsageError
-
     if args.ids:
-        from datamaestro.registry import Registry
-
         ids = Registry().ids()
         print("\n".join(ids))
         return 0
     if args.shell is None:
         raise UsageError("name a shell: datamaestro completion bash|zsh|fish")
-    from datamaestro.cli.main import build_parser
+    from datamaestro.cli.main import build_parser  # (cli.main imports the commands: a cycle)
 
     commands, global_options = describe_parser(build_parser())
     writer = {"bash": bash_script, "zsh": zsh_script, "fish": fish_script}[args.shell]

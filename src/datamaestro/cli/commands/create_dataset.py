@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
 from pathlib import Path
 
+from datamaestro.errors import UsageError
 from datamaestro.log import log
+from datamaestro.registry import Registry
+from datamaestro.storage import atomic_file
 
 NAME = "create-dataset"
 HELP = "write a commented definition skeleton for a new dataset id"
@@ -30,15 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from datamaestro.errors import UsageError
-
     module_parts, last = split_id(args.id)
     source = skeleton(args.id, name=args.name, base=args.url)
     if args.print:
         sys.stdout.write(source)
         return 0
-    from datamaestro.registry import Registry
-
     existing = next((e for e in Registry().entries() if e.id == args.id), None)
     if existing is not None:
         raise UsageError(f"'{args.id}' is already defined in {existing.file}")
@@ -49,8 +49,6 @@ def run(args: argparse.Namespace) -> int:
             f"{path} already exists; use --print and add the definition to it yourself, "
             "or --force to overwrite it"
         )
-    from datamaestro.storage import atomic_file
-
     with atomic_file(path) as f:
         f.write(source.encode())
     print(path)
@@ -63,8 +61,6 @@ def run(args: argparse.Namespace) -> int:
 
 def split_id(dataset_id: str) -> tuple[list[str], str]:
     """(module path parts, last part) of a new id; raises on ids that cannot name a file."""
-    from datamaestro.errors import UsageError
-
     parts = dataset_id.split(".")
     if (
         len(parts) < 2
@@ -80,8 +76,6 @@ def split_id(dataset_id: str) -> tuple[list[str], str]:
 
 def _q(text: str) -> str:
     """``text`` as a double-quoted Python string literal."""
-    import json
-
     return json.dumps(text)
 
 

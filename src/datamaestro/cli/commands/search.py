@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+
+from datamaestro.registry import Registry
 
 NAME = "search"
 HELP = "find datasets by id, name, description and tags"
@@ -18,12 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from datamaestro.registry import Registry
-
     found = Registry().search(args.terms)
     if args.json:
-        import json
-
         keys = ("id", "name", "description", "tags", "type", "url")
         print(json.dumps([{k: getattr(e, k) for k in keys} for e in found], indent=2))
     else:
