@@ -21,9 +21,9 @@ import pytest
 from httpserver import Blackhole, Fault
 from test_reliability import ID, last_line, payload, serve
 
-from datamaestro.download import health, progress
-from datamaestro.download.health import MirrorHealth, mirror
-from datamaestro.download.http import Interrupted, Policy, TransferError, fetch, kept_bytes
+from datamaestro.download import progress
+from datamaestro.download.transport import Interrupted, Policy, TransferError, fetch, health, kept_bytes
+from datamaestro.download.transport.health import MirrorHealth, mirror
 from datamaestro.errors import DownloadError
 
 #: deadlines small enough for fast tests
@@ -280,7 +280,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from datamaestro.download import progress
-from datamaestro.download.http import Policy, fetch
+from datamaestro.download.transport import Policy, fetch
 base, folder = sys.argv[1], Path(sys.argv[2])
 names = ["a", "b", "c", "d"]
 with progress.dataset("org.test.four", files=4, quiet=False) as display:

@@ -21,9 +21,9 @@ update between two processes only costs a try.
 
 Use, from the loop over a resource's URLs::
 
-    from datamaestro.download import health
+    from datamaestro.download.transport import TransferError, fetch, for_data_folder
 
-    memory = health.for_data_folder(datadir)   # locks/mirrors.json; one object per folder
+    memory = for_data_folder(datadir)   # locks/mirrors.json; one object per folder
     for url in memory.order(urls):
         try:
             fetch(url, ..., health=memory)
@@ -51,6 +51,7 @@ from urllib.parse import urlsplit
 
 from datamaestro.log import log
 from datamaestro.paths import printable
+from datamaestro.storage import atomic_file
 
 #: the shared file, in the data folder's ``locks`` folder
 FILE_NAME = "mirrors.json"
@@ -164,8 +165,6 @@ class MirrorHealth:
         """Apply ``change(entries)`` to the shared file (read, change, write atomically)."""
         if self.path is None:
             return
-        from datamaestro.storage import atomic_file
-
         now = time.time()
         entries: dict[str, Any] = {
             key: {"at": at, "reason": reason}
