@@ -31,6 +31,10 @@ MAX_RETRY_AFTER = 60.0
 DEAD_RETRIES = 1
 #: how a try failed: the kinds that say the mirror is unreachable
 UNREACHABLE = ("connect", "timeout", "stall")
+#: the default bound of a file whose size nobody states (64 GiB): a static host of a large file
+#: sends its Content-Length, so this bounds streamed answers, far larger than any known dataset
+#: file sent so, and stops an endless one before it fills an ordinary data disk
+MAX_DOWNLOAD_SIZE = 64 << 30
 
 
 class TransferError(DownloadError):
@@ -83,6 +87,8 @@ class Policy:
     segments: int = 1
     #: smallest file (bytes) downloaded in segments
     segment_threshold: int = 8 << 20
+    #: most bytes of a file of unknown size (neither declared nor sent as Content-Length)
+    max_download_size: int = MAX_DOWNLOAD_SIZE
 
     def delay(self, failures: int, retry_after: Optional[float]) -> float:
         """Seconds to wait before the next try: the server's Retry-After, else backoff with jitter."""
@@ -109,6 +115,31 @@ class Target:
     policy: Policy
     #: the size the definition declares (None: unknown)
     expected_size: Optional[int] = None
+
+
+class TooLarge(DownloadError):
+    """A download passed its size bound (its partial file is deleted)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SizeLimit:
+    """The most bytes a download may hold, and where that number comes from."""
+
+    most: int
+    source: str
+
+    def passed(self, url: str) -> TooLarge:
+        """The error of a download of ``url`` that passed this limit."""
+        return TooLarge(f"{url}: more than {self.most} bytes ({self.source}); the partial download was deleted")
+
+
+def size_limit(target: Target, have: int, length: Optional[int]) -> SizeLimit:
+    """The bound of a download that holds ``have`` bytes and gets ``length`` more (None: unknown)."""
+    if target.expected_size is not None:
+        return SizeLimit(target.expected_size, "its declared size")
+    if length is not None:
+        return SizeLimit(have + length, "its Content-Length")
+    return SizeLimit(target.policy.max_download_size, "max_download_size")
 
 
 @dataclass(slots=True)

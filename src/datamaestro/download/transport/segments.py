@@ -389,7 +389,10 @@ def resume(target: Target, requests: Requests, validator: Optional[str]) -> Opti
         return None
     state = read_state(dest)
     size = dest.stat().st_size if dest.exists() else -1
-    if state is None or state.size != size or (validator and state.validator != validator):
+    expected = target.expected_size
+    if state is None or state.size != size or (validator and state.validator != validator) or (
+        expected is not None and state.size > expected
+    ):
         log.info("%s: discarding a segmented partial download that does not match its state", target.label)
         discard(dest)
         return None

@@ -20,6 +20,7 @@ from datamaestro.download.transport.base import (
     Requests,
     StallWatch,
     Target,
+    TooLarge,
     Transfer,
     TransferError,
     body,
@@ -28,6 +29,7 @@ from datamaestro.download.transport.base import (
     range_start,
     range_total,
     retry_after,
+    size_limit,
     truncate,
     validator_of,
     write_error,
@@ -108,13 +110,22 @@ def answer(tries: Tries, response: Any, have: int) -> Optional[Transfer]:
         if start != have:
             truncate(tries.target.dest)
             raise TransferError(f"the server sent bytes from {start}, not {have}", kind="closed")
+        refuse_if_too_large(tries.target, range_total(response.headers.get("Content-Range", "")))
         log.info("%s: resuming after %d bytes", tries.target.label, have)
         return receive(tries.target, response, have)
     if status == 200:
+        refuse_if_too_large(tries.target, content_length(response.headers))
         return whole(tries, response, have)
     if status == 429 or status >= 500:
         raise TransferError(f"HTTP {status} {reason}", retry_after(response.headers.get("Retry-After")))
     raise DownloadError(f"HTTP {status} {reason}")
+
+
+def refuse_if_too_large(target: Target, size: Optional[int]) -> None:
+    """Raise ``TooLarge`` (deleting the partial file) if the file's ``size`` passes its declared size."""
+    if target.expected_size is not None and size is not None and size > target.expected_size:
+        discard(target.dest)
+        raise size_limit(target, 0, size).passed(target.url)
 
 
 def refused_range(tries: Tries, response: Any, have: int) -> Optional[Transfer]:
@@ -163,6 +174,7 @@ def receive(target: Target, response: Any, have: int) -> Transfer:
         hash_into(target.dest, hashers)
     length = content_length(response.headers)
     total = have + length if length is not None else None
+    limit = size_limit(target, have, length)
     received = 0
     watch = StallWatch(target.policy)
     try:
@@ -170,6 +182,8 @@ def receive(target: Target, response: Any, have: int) -> Transfer:
             target.label, total, have, target.quiet
         ) as bar:
             for chunk in body(response, target.policy):
+                if have + received + len(chunk) > limit.most:
+                    raise limit.passed(target.url)
                 out.write(chunk)  # whatever arrived is kept, even if the next read fails
                 for h in hashers.values():
                     h.update(chunk)
@@ -185,6 +199,9 @@ def receive(target: Target, response: Any, have: int) -> Transfer:
         raise TransferError(f"connection closed early after {have + received} bytes", kind="closed") from None
     except OSError as e:
         raise write_error(target.dest, e) from None
+    except TooLarge:
+        discard(target.dest)
+        raise
     if length is not None and received != length:
         raise TransferError(
             f"connection closed after {have + received} of {total} bytes"

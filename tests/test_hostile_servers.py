@@ -1,0 +1,70 @@
+"""Hostile servers on 127.0.0.1 against one transfer: endless bodies, spliced resumes, names that do
+not resolve, 429 storms, huge headers, hung mirrors. Each test builds the hostile answer with a
+fault of ``httpserver``; the timings asserted are generous upper bounds."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from httpserver import Fault
+from test_reliability import payload
+
+from datamaestro.download.transport import Policy, TransferError, fetch
+from datamaestro.errors import DownloadError
+
+#: deadlines small enough for fast tests
+QUICK = Policy(retries=3, backoff=0.05, connect_timeout=0.5, read_timeout=2, stall_bytes=1000,
+               stall_seconds=1.0)
+
+
+# -- a size bound on every transfer -------------------------------------------------------------
+
+
+def test_endless_body_stops_at_the_declared_size_and_is_not_kept(env, server):
+    server.files["/f"] = b""
+    server.faults["/f"] = Fault(endless=True)
+    dest = env.root / "f.part"
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as caught:
+        fetch(server.url("f"), dest, ["sha256"], "f", True, QUICK, expected_size=300_000)
+    assert str(caught.value) == (
+        f"{server.url('f')}: more than 300000 bytes (its declared size); the partial download was deleted"
+    )
+    assert not isinstance(caught.value, TransferError)  # not retried: the next mirror, if any
+    assert not dest.exists() and server.gets("/f") == 1
+    assert time.monotonic() - start < 10
+
+
+def test_endless_body_of_unknown_size_stops_at_max_download_size(env, server):
+    server.files["/f"] = b""
+    server.faults["/f"] = Fault(endless=True)
+    dest = env.root / "f.part"
+    policy = Policy(retries=3, backoff=0.05, max_download_size=1_000_000)
+    with pytest.raises(DownloadError, match=r": more than 1000000 bytes \(max_download_size\); "):
+        fetch(server.url("f"), dest, [], "f", True, policy)
+    assert not dest.exists() and server.gets("/f") == 1
+
+
+def test_the_default_bound_of_an_unknown_size_is_generous():
+    assert Policy().max_download_size == 64 << 30
+
+
+def test_content_length_beyond_the_declared_size_is_refused_before_any_byte(env, server):
+    data = payload(2 << 20)
+    server.files["/f"] = data
+    dest = env.root / "f.part"
+    segmented = Policy(segments=4, segment_threshold=1 << 20)
+    with pytest.raises(DownloadError, match=r": more than 1000 bytes \(its declared size\); "):
+        fetch(server.url("f"), dest, [], "f", True, segmented, expected_size=1000)
+    assert not dest.exists() and server.log == [("GET", "/f", None)]
+
+
+def test_a_resume_beyond_the_declared_size_is_refused(env, server):
+    data = payload()
+    server.files["/f"] = data
+    dest = env.root / "f.part"
+    dest.write_bytes(data[:1000])
+    with pytest.raises(DownloadError, match=r": more than 2000 bytes \(its declared size\); "):
+        fetch(server.url("f"), dest, [], "f", True, QUICK, expected_size=2000)
+    assert not dest.exists() and server.log == [("GET", "/f", "bytes=1000-")]
