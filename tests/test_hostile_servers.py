@@ -68,3 +68,42 @@ def test_a_resume_beyond_the_declared_size_is_refused(env, server):
     with pytest.raises(DownloadError, match=r": more than 2000 bytes \(its declared size\); "):
         fetch(server.url("f"), dest, [], "f", True, QUICK, expected_size=2000)
     assert not dest.exists() and server.log == [("GET", "/f", "bytes=1000-")]
+
+
+# -- a resume is kept only when the validator proves it is the same file -----------------------
+
+
+@pytest.mark.parametrize("etag", ['"v2"', None], ids=["another-etag", "no-etag"])
+@pytest.mark.parametrize("checksum", [True, False], ids=["checksum", "no-checksum"])
+def test_a_206_of_another_version_is_not_spliced(env, server, etag, checksum):
+    """The file changed since the kill; the server ignores If-Range and answers 206 anyway."""
+    old, new = payload(seed=1), payload(seed=2)
+    server.files["/f"] = new
+    server.faults["/f"] = Fault(etag=etag, ignore_if_range=True)
+    dest = env.root / "f.part"
+    dest.write_bytes(old[:100_000])
+    started = []
+    transfer = fetch(server.url("f"), dest, ["sha256"], "f", True, QUICK, validator='"v1"',
+                     on_start=started.append, resumable_without_validator=checksum)
+    assert server.log == [("GET", "/f", "bytes=100000-"), ("GET", "/f", None)]
+    assert dest.read_bytes() == new and transfer.resumed_from == 0
+    assert started == [etag]
+
+
+def test_without_validator_nor_checksum_a_dropped_try_starts_again(env, server):
+    """Bytes that no validator ties to the file are never continued, even within one run."""
+    data = payload()
+    server.files["/f"] = data
+    server.faults["/f"] = Fault(drop_after=100_000, drop_times=1)
+    dest = env.root / "f.part"
+    fetch(server.url("f"), dest, [], "f", True, QUICK, resumable_without_validator=False)
+    assert server.log == [("GET", "/f", None), ("GET", "/f", None)] and dest.read_bytes() == data
+
+
+def test_with_a_checksum_a_dropped_try_is_resumed(env, server):
+    data = payload()
+    server.files["/f"] = data
+    server.faults["/f"] = Fault(drop_after=100_000, drop_times=1)
+    dest = env.root / "f.part"
+    fetch(server.url("f"), dest, [], "f", True, QUICK, resumable_without_validator=True)
+    assert server.log == [("GET", "/f", None), ("GET", "/f", "bytes=100000-")] and dest.read_bytes() == data

@@ -29,10 +29,9 @@ from datamaestro.download.transport.base import (
     Target,
     Transfer,
     TransferError,
-    file_size,
 )
 from datamaestro.download.transport.health import MirrorHealth
-from datamaestro.download.transport.partial import discard, kept_bytes, state_path
+from datamaestro.download.transport.partial import kept_bytes
 from datamaestro.log import log
 
 
@@ -84,10 +83,11 @@ def fetch(
     if health is not None:
         skip(url, health)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if not validator and resumable_without_validator is False:
-        discard_unprovable(target)
     log.info("downloading %s from %s", label, url)
-    tries = single.Tries(target, validator, policy.segments > 1, on_start)
+    tries = single.Tries(
+        target, validator, segmented=policy.segments > 1,
+        resumable=resumable_without_validator is not False, on_start=on_start,
+    )
     try:
         return until_done(tries, health)
     except KeyboardInterrupt as e:
@@ -103,17 +103,6 @@ def skip(url: str, health: MirrorHealth) -> None:
         error = TransferError(why, kind="connect")
         error.elapsed = 0.0
         raise error
-
-
-def discard_unprovable(target: Target) -> None:
-    """Delete a partial download that cannot be proven to be the same file (no validator, no checksum)."""
-    dest = target.dest
-    if file_size(dest) or state_path(dest).exists():
-        log.info(
-            "%s: discarding %d bytes of an earlier download that cannot be proven to be "
-            "the same file (no ETag or Last-Modified, no checksum)", target.label, file_size(dest),
-        )
-        discard(dest)
 
 
 @dataclass(slots=True)

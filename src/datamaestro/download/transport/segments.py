@@ -252,7 +252,7 @@ class Download:
         if got != expected:
             raise FallBack(f"the server sent range {printable(got, 80)!r}, not {expected!r}")
         new = validator_of(response.headers)
-        if self.state.validator and new and new != self.state.validator:
+        if self.state.validator and new != self.state.validator:
             raise FallBack("the file changed on the server (its validator differs)")
 
     def receive(self, response: Any, piece: Piece) -> None:

@@ -51,6 +51,8 @@ class Tries:
     validator: Optional[str]
     #: whether a large file may still come in segments (False once its server lied about ranges)
     segmented: bool
+    #: whether bytes without a validator may be resumed (the caller will check a checksum)
+    resumable: bool = True
     #: called with the new validator when the download starts from the first byte
     on_start: Optional[OnStart] = None
     requests: Requests = field(default_factory=Requests)
@@ -70,6 +72,8 @@ class Tries:
 def attempt(tries: Tries) -> Optional[Transfer]:
     """One try (over one connection, or a segmented download); None: try again at once."""
     target = tries.target
+    if not tries.validator and not tries.resumable:
+        discard_unprovable(target)
     if tries.segmented:
         try:
             resumed = segments.resume(target, tries.requests, tries.validator)
@@ -85,6 +89,17 @@ def attempt(tries: Tries) -> Optional[Transfer]:
     tries.requests.add()
     with get(target.url, headers, target.policy) as response:
         return answer(tries, response, have)
+
+
+def discard_unprovable(target: Target) -> None:
+    """Delete a partial download that cannot be proven to be the same file (no validator, no checksum)."""
+    dest = target.dest
+    if file_size(dest) or state_path(dest).exists():
+        log.info(
+            "%s: discarding %d bytes of an earlier download that cannot be proven to be "
+            "the same file (no ETag or Last-Modified, no checksum)", target.label, file_size(dest),
+        )
+        discard(dest)
 
 
 def kept_prefix(tries: Tries) -> int:
@@ -110,6 +125,9 @@ def answer(tries: Tries, response: Any, have: int) -> Optional[Transfer]:
         if start != have:
             truncate(tries.target.dest)
             raise TransferError(f"the server sent bytes from {start}, not {have}", kind="closed")
+        if tries.validator and validator_of(response.headers) != tries.validator:
+            changed(tries, response)  # the If-Range was ignored: never splice two versions
+            return None
         refuse_if_too_large(tries.target, range_total(response.headers.get("Content-Range", "")))
         log.info("%s: resuming after %d bytes", tries.target.label, have)
         return receive(tries.target, response, have)
@@ -119,6 +137,17 @@ def answer(tries: Tries, response: Any, have: int) -> Optional[Transfer]:
     if status == 429 or status >= 500:
         raise TransferError(f"HTTP {status} {reason}", retry_after(response.headers.get("Retry-After")))
     raise DownloadError(f"HTTP {status} {reason}")
+
+
+def changed(tries: Tries, response: Any) -> None:
+    """A resume answered with another version of the file (a 206 of another validator): start again."""
+    new = printable(validator_of(response.headers) or "none", 100)
+    log.info(
+        "%s: the server answered the resume with another version of the file (validator %s, not %s); "
+        "downloading from the start", tries.target.label, new, printable(tries.validator or "none", 100),
+    )
+    truncate(tries.target.dest)
+    tries.validator = None
 
 
 def refuse_if_too_large(target: Target, size: Optional[int]) -> None:
