@@ -10,7 +10,7 @@ import pytest
 from httpserver import Fault
 from test_reliability import payload
 
-from datamaestro.download.transport import Policy, TransferError, fetch
+from datamaestro.download.transport import MirrorHealth, Policy, TransferError, fetch
 from datamaestro.errors import DownloadError
 
 #: deadlines small enough for fast tests
@@ -107,3 +107,27 @@ def test_with_a_checksum_a_dropped_try_is_resumed(env, server):
     dest = env.root / "f.part"
     fetch(server.url("f"), dest, [], "f", True, QUICK, resumable_without_validator=True)
     assert server.log == [("GET", "/f", None), ("GET", "/f", "bytes=100000-")] and dest.read_bytes() == data
+
+
+# -- a name that does not resolve fails its URL at once -----------------------------------------
+
+
+@pytest.fixture
+def no_proxy(monkeypatch):
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "*")
+
+
+def test_a_name_that_does_not_resolve_is_not_retried(env, no_proxy):
+    """RFC 6761: names under .invalid never resolve (no network needed to see it)."""
+    memory = MirrorHealth()
+    start = time.monotonic()
+    with pytest.raises(TransferError) as caught:
+        fetch("http://origin.invalid/a", env.root / "a.part", [], "a", True, QUICK, health=memory)
+    message = str(caught.value)
+    assert message.startswith("cannot resolve host origin.invalid ([Errno ") and message.endswith("), tried once")
+    assert "\n" not in message and caught.value.kind == "dns"
+    assert time.monotonic() - start < 15  # the resolver's own time; no backoff, no second try
+    with pytest.raises(TransferError, match=r"^skipped: http://origin\.invalid:80 failed 0 s ago \(cannot resolve "):
+        fetch("http://origin.invalid/b", env.root / "b.part", [], "b", True, QUICK, health=memory)

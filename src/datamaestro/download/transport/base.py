@@ -30,7 +30,9 @@ MAX_RETRY_AFTER = 60.0
 #: retries of a URL whose tries time out (or fail to connect) without receiving anything
 DEAD_RETRIES = 1
 #: how a try failed: the kinds that say the mirror is unreachable
-UNREACHABLE = ("connect", "timeout", "stall")
+UNREACHABLE = ("connect", "timeout", "stall", "dns")
+#: the kinds not worth another try of the same URL (a name that does not resolve)
+NOT_RETRIED = ("dns",)
 #: the default bound of a file whose size nobody states (64 GiB): a static host of a large file
 #: sends its Content-Length, so this bounds streamed answers, far larger than any known dataset
 #: file sent so, and stops an endless one before it fills an ordinary data disk
@@ -42,7 +44,7 @@ class TransferError(DownloadError):
 
     The bytes already written are a valid prefix of the file: a later attempt
     resumes from them. ``kind`` says how: "connect" (refused, unreachable),
-    "timeout" (connecting or reading), "stall" (the stall rule), "closed" (the
+    "dns" (the host name does not resolve), "timeout" (connecting or reading), "stall" (the stall rule), "closed" (the
     body ended early or was inconsistent) or "http" (429, 5xx); ``elapsed`` is
     the seconds spent on the URL (set when ``fetch`` gives up).
     """

@@ -1,8 +1,8 @@
 """Mirror memory: hosts that failed to connect or timed out are tried last, or not at all.
 
 A mirror is a scheme, host and port (``https://example.org:443``). When a
-download from it fails on a connection error or a timeout, it is remembered
-as dead:
+download from it fails on a connection error, a timeout or a host name that
+does not resolve, it is remembered as dead:
 
 - for the rest of the process, it is tried after every other URL
   (``order``);
@@ -32,7 +32,7 @@ Use, from the loop over a resource's URLs::
 
 Given ``health``, ``fetch`` raises ``TransferError`` at once for a URL that
 ``skip`` says not to try, records ``failed(url, reason)`` when it gives up
-on a URL after connection errors or timeouts, and ``succeeded(url)`` when a
+on a URL after connection errors, timeouts or a name that does not resolve, and ``succeeded(url)`` when a
 download completes. Other transports may call ``skip``, ``failed`` and
 ``succeeded`` themselves.
 """

@@ -6,7 +6,8 @@ them, 1.5 times that (``headers``); a try that receives fewer than
 ``stall_bytes`` in ``stall_seconds`` is abandoned (a trickling server). A try
 that timed out without progress is retried once at most (a server that did
 not answer twice in a row is dead, not flaky), so one URL costs at most about
-two timeouts before the next mirror is tried.
+two timeouts before the next mirror is tried. A host name that does not
+resolve fails its URL at once (offline, or a mistyped mirror).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datamaestro.download.transport import single
 from datamaestro.download.transport.base import (
     DEAD_RETRIES,
     MAX_RETRY_AFTER,
+    NOT_RETRIED,
     UNREACHABLE,
     Interrupted,
     OnStart,
@@ -117,6 +119,8 @@ class Retries:
 
     def wait_after(self, error: TransferError, kept: int) -> Optional[float]:
         """Seconds to wait after ``error``, which left ``kept`` bytes (None: give up)."""
+        if error.kind in NOT_RETRIED:
+            return None
         if kept >= self.furthest + self.policy.progress_bytes and error.kind != "stall":
             self.furthest, self.failures = kept, 0  # progress: keep going
             return 0.0 if error.retry_after is None else min(error.retry_after, MAX_RETRY_AFTER)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Optional
+from urllib.parse import urlsplit
 
 import requests
 
 from datamaestro.download.transport.base import Policy, TransferError, read_timeout, root_cause
-from datamaestro.download.transport.headers import Adapter, too_slow
+from datamaestro.download.transport.headers import Adapter, cause, too_slow
 from datamaestro.errors import DownloadError
+from datamaestro.paths import printable
 
 _session: Optional[requests.Session] = None
 _session_lock = threading.Lock()
@@ -44,12 +47,15 @@ def get(url: str, headers: dict[str, str], policy: Policy) -> Iterator[requests.
         ) as response:
             yield response
     except requests.exceptions.RequestException as e:
-        error = request_error(e, policy)
+        error = request_error(e, policy, url)
         raise error or DownloadError(f"request failed ({root_cause(e)})") from None
 
 
-def request_error(error: Exception, policy: Policy) -> Optional[TransferError]:
+def request_error(error: Exception, policy: Policy, url: str) -> Optional[TransferError]:
     """The retryable failure that a ``requests`` exception stands for (None if it is not one)."""
+    if cause(error, socket.gaierror) is not None:
+        host = printable(urlsplit(url).hostname or "", 200)
+        return TransferError(f"cannot resolve host {host} ({root_cause(error)})", kind="dns")
     slow = too_slow(error)
     if slow is not None:
         return TransferError(f"{slow} (the server sends them too slowly)", kind="timeout")
