@@ -131,3 +131,29 @@ def test_a_name_that_does_not_resolve_is_not_retried(env, no_proxy):
     assert time.monotonic() - start < 15  # the resolver's own time; no backoff, no second try
     with pytest.raises(TransferError, match=r"^skipped: http://origin\.invalid:80 failed 0 s ago \(cannot resolve "):
         fetch("http://origin.invalid/b", env.root / "b.part", [], "b", True, QUICK, health=memory)
+
+
+# -- a 429 storm does not hold a URL for minutes ------------------------------------------------
+
+
+def test_a_server_asking_to_wait_a_minute_is_given_up_at_once(env, server):
+    server.files["/f"] = payload()
+    server.faults["/f"] = Fault(errors=[429] * 100, retry_after="60")
+    start = time.monotonic()
+    with pytest.raises(TransferError) as caught:
+        fetch(server.url("f"), env.root / "f.part", [], "f", True, QUICK)
+    assert str(caught.value) == (
+        "HTTP 429 Too Many Requests (the server asks to wait 60 s, more than 10 s), tried once"
+    )
+    assert server.gets("/f") == 1 and time.monotonic() - start < 5
+
+
+def test_a_storm_of_short_waits_ends_after_the_retries(env, server):
+    """Waits within the bound are honoured, as many times as the retries allow."""
+    server.files["/f"] = payload()
+    server.faults["/f"] = Fault(errors=[503] * 100, retry_after="1")
+    policy = Policy(retries=2, backoff=0.01, max_retry_after=1)
+    start = time.monotonic()
+    with pytest.raises(TransferError, match=r"^HTTP 503 Service Unavailable, tried 3 times$"):
+        fetch(server.url("f"), env.root / "f.part", [], "f", True, policy)
+    assert server.gets("/f") == 3 and time.monotonic() - start >= 2  # backoff alone: 0.03 s

@@ -25,8 +25,6 @@ from datamaestro.storage import StorageError, disk_error
 
 #: most bytes read from the network (and written) at a time: read1 returns what has arrived
 CHUNK = 1 << 18
-#: longest wait honoured from a Retry-After header (seconds)
-MAX_RETRY_AFTER = 60.0
 #: retries of a URL whose tries time out (or fail to connect) without receiving anything
 DEAD_RETRIES = 1
 #: how a try failed: the kinds that say the mirror is unreachable
@@ -91,11 +89,14 @@ class Policy:
     segment_threshold: int = 8 << 20
     #: most bytes of a file of unknown size (neither declared nor sent as Content-Length)
     max_download_size: int = MAX_DOWNLOAD_SIZE
+    #: longest wait honoured from a Retry-After header (seconds): a server asking for more is
+    #: given up on (a 429 storm must not hold a URL for minutes)
+    max_retry_after: float = 10.0
 
     def delay(self, failures: int, retry_after: Optional[float]) -> float:
         """Seconds to wait before the next try: the server's Retry-After, else backoff with jitter."""
         if retry_after is not None:
-            return min(retry_after, MAX_RETRY_AFTER)
+            return min(retry_after, self.max_retry_after)
         base = self.backoff * 2 ** (failures - 1)
         return base / 2 + random.uniform(0, base / 2)
 

@@ -22,7 +22,6 @@ from datamaestro.download import progress
 from datamaestro.download.transport import single
 from datamaestro.download.transport.base import (
     DEAD_RETRIES,
-    MAX_RETRY_AFTER,
     NOT_RETRIED,
     UNREACHABLE,
     Interrupted,
@@ -121,9 +120,11 @@ class Retries:
         """Seconds to wait after ``error``, which left ``kept`` bytes (None: give up)."""
         if error.kind in NOT_RETRIED:
             return None
+        if error.retry_after is not None and error.retry_after > self.policy.max_retry_after:
+            return None
         if kept >= self.furthest + self.policy.progress_bytes and error.kind != "stall":
             self.furthest, self.failures = kept, 0  # progress: keep going
-            return 0.0 if error.retry_after is None else min(error.retry_after, MAX_RETRY_AFTER)
+            return error.retry_after or 0.0
         self.furthest = max(self.furthest, kept)
         self.failures += 1
         limit = self.policy.retries

@@ -135,8 +135,16 @@ def answer(tries: Tries, response: Any, have: int) -> Optional[Transfer]:
         refuse_if_too_large(tries.target, content_length(response.headers))
         return whole(tries, response, have)
     if status == 429 or status >= 500:
-        raise TransferError(f"HTTP {status} {reason}", retry_after(response.headers.get("Retry-After")))
+        raise busy(tries.target, f"HTTP {status} {reason}", retry_after(response.headers.get("Retry-After")))
     raise DownloadError(f"HTTP {status} {reason}")
+
+
+def busy(target: Target, message: str, wait: Optional[float]) -> TransferError:
+    """The error of an answer asking to try again (after ``wait`` seconds, if it says)."""
+    bound = target.policy.max_retry_after
+    if wait is not None and wait > bound:  # given up on: say why
+        message += f" (the server asks to wait {wait:.0f} s, more than {bound:g} s)"
+    return TransferError(message, wait)
 
 
 def changed(tries: Tries, response: Any) -> None:
