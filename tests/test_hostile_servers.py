@@ -157,3 +157,19 @@ def test_a_storm_of_short_waits_ends_after_the_retries(env, server):
     with pytest.raises(TransferError, match=r"^HTTP 503 Service Unavailable, tried 3 times$"):
         fetch(server.url("f"), env.root / "f.part", [], "f", True, policy)
     assert server.gets("/f") == 3 and time.monotonic() - start >= 2  # backoff alone: 0.03 s
+
+
+# -- huge response headers are called so --------------------------------------------------------
+
+
+@pytest.mark.parametrize("fault, why", [
+    (Fault(header_bytes=100_000), "got more than 65536 bytes when reading header line"),
+    (Fault(header_count=500), "got more than 100 headers"),
+])
+def test_huge_response_headers_are_reported_as_such(env, server, fault, why):
+    server.files["/f"] = payload()
+    server.faults["/f"] = fault
+    with pytest.raises(DownloadError) as caught:
+        fetch(server.url("f"), env.root / "f.part", [], "f", True, QUICK)
+    assert str(caught.value) == f"response headers too large ({why})"
+    assert server.gets("/f") == 1  # the same answer again would not be smaller

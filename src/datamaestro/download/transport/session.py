@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
 from collections.abc import Iterator
@@ -47,6 +48,9 @@ def get(url: str, headers: dict[str, str], policy: Policy) -> Iterator[requests.
         ) as response:
             yield response
     except requests.exceptions.RequestException as e:
+        huge = cause(e, http.client.HTTPException)
+        if huge is not None and str(huge).startswith("got more than"):  # the parser's own limits
+            raise DownloadError(f"response headers too large ({printable(str(huge), 100)})") from None
         error = request_error(e, policy, url)
         raise error or DownloadError(f"request failed ({root_cause(e)})") from None
 
