@@ -8,7 +8,7 @@ HTTP session, ``headers`` the deadline on response headers, and ``health``
 the memory of mirrors that failed.
 """
 
-from datamaestro.download.transport.base import Interrupted, Policy, Transfer, TransferError
+from datamaestro.download.transport.base import Interrupted, Policy, Transfer, TransferError, hedged
 from datamaestro.download.transport.health import MirrorHealth, for_data_folder
 from datamaestro.download.transport.partial import discard, kept_bytes
 from datamaestro.download.transport.retry import fetch
@@ -22,5 +22,6 @@ __all__ = [
     "discard",
     "fetch",
     "for_data_folder",
+    "hedged",
     "kept_bytes",
 ]

@@ -14,19 +14,20 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional
 
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
+from datamaestro.download.transport.headers import header_seconds
 from datamaestro.errors import DownloadError
 from datamaestro.storage import StorageError, disk_error
 
 #: most bytes read from the network (and written) at a time: read1 returns what has arrived
 CHUNK = 1 << 18
-#: retries of a URL whose tries time out (or fail to connect) without receiving anything
-DEAD_RETRIES = 1
+#: seconds a mirror that has a next one gets for its headers before that one is tried (``hedged``)
+HEDGE_AFTER = 4.0
 #: how a try failed: the kinds that say the mirror is unreachable
 UNREACHABLE = ("connect", "timeout", "stall", "dns")
 #: the kinds not worth another try of the same URL (a name that does not resolve)
@@ -92,6 +93,11 @@ class Policy:
     #: longest wait honoured from a Retry-After header (seconds): a server asking for more is
     #: given up on (a 429 storm must not hold a URL for minutes)
     max_retry_after: float = 10.0
+    #: seconds for the whole status line and headers (None: 1.5 read timeouts)
+    header_timeout: Optional[float] = None
+    #: retries of a URL whose tries time out (or stall) without progress: a server that did not
+    #: answer twice in a row is dead, not flaky
+    timeout_retries: int = 1
 
     def delay(self, failures: int, retry_after: Optional[float]) -> float:
         """Seconds to wait before the next try: the server's Retry-After, else backoff with jitter."""
@@ -104,6 +110,13 @@ class Policy:
     def progress_bytes(self) -> int:
         """The least a try must add to the file to count as progress (resetting the retries)."""
         return max(1, self.stall_bytes)
+
+
+def hedged(policy: Policy) -> Policy:
+    """``policy`` for a mirror that has a next one: headers within ``HEDGE_AFTER`` seconds, no
+    second try after a timeout (the next mirror is tried instead)."""
+    header = policy.header_timeout or header_seconds(policy.read_timeout) or HEDGE_AFTER
+    return replace(policy, header_timeout=min(HEDGE_AFTER, header), timeout_retries=0)
 
 
 @dataclass(frozen=True, slots=True)

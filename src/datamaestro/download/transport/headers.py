@@ -6,7 +6,8 @@ seconds: ``requests`` returns nothing until they are complete). The
 connections of the shared session (``transport.session``) give up on a
 response whose headers are not complete within one and a half read timeouts
 of the request (a server that answers at all sends them at once; the half
-leaves a server that sends nothing to the read timeout, and its message):
+leaves a server that sends nothing to the read timeout, and its message), or
+within the policy's ``header_timeout`` when it sets one (a hedged mirror):
 they shut their socket down, and the try fails with ``HeadersTooSlow`` among
 its causes.
 """
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Optional, TypeVar
 
 from requests.adapters import HTTPAdapter
@@ -26,6 +29,21 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 HEADER_READ_TIMEOUTS = 1.5
 
 E = TypeVar("E", bound=BaseException)
+
+#: the headers' deadline asked for by the requests of each thread (``within``)
+_asked = threading.local()
+
+
+@contextmanager
+def within(seconds: Optional[float]) -> Iterator[None]:
+    """The requests this thread makes in the block have ``seconds`` for their headers
+    (None: ``HEADER_READ_TIMEOUTS`` read timeouts)."""
+    previous = getattr(_asked, "seconds", None)
+    _asked.seconds = seconds
+    try:
+        yield
+    finally:
+        _asked.seconds = previous
 
 
 class HeadersTooSlow(OSError):
@@ -74,7 +92,7 @@ class HeaderDeadline:
     timeout: Any
 
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        seconds = header_seconds(self.timeout)
+        seconds = getattr(_asked, "seconds", None) or header_seconds(self.timeout)
         if not seconds:
             return super().getresponse(*args, **kwargs)  # type: ignore[misc]
         deadline = Deadline(self.sock, seconds)

@@ -21,7 +21,6 @@ from typing import Optional
 from datamaestro.download import progress
 from datamaestro.download.transport import single
 from datamaestro.download.transport.base import (
-    DEAD_RETRIES,
     NOT_RETRIED,
     UNREACHABLE,
     Interrupted,
@@ -129,7 +128,7 @@ class Retries:
         self.failures += 1
         limit = self.policy.retries
         if error.kind in ("timeout", "stall"):
-            limit = min(limit, DEAD_RETRIES)
+            limit = min(limit, self.policy.timeout_retries)
         if self.failures > limit:
             return None
         return self.policy.delay(self.failures, error.retry_after)

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import requests
 
 from datamaestro.download.transport.base import Policy, TransferError, read_timeout, root_cause
-from datamaestro.download.transport.headers import Adapter, cause, too_slow
+from datamaestro.download.transport.headers import Adapter, cause, too_slow, within
 from datamaestro.errors import DownloadError
 from datamaestro.paths import printable
 
@@ -43,9 +43,11 @@ def get(url: str, headers: dict[str, str], policy: Policy) -> Iterator[requests.
     """A streamed GET of ``url``; its failures (and its body's) raised as ``TransferError``
     when worth retrying, else as ``DownloadError``."""
     try:
-        with session().get(
-            url, stream=True, headers=headers, timeout=(policy.connect_timeout, policy.read_timeout)
-        ) as response:
+        with within(policy.header_timeout):
+            response = session().get(
+                url, stream=True, headers=headers, timeout=(policy.connect_timeout, policy.read_timeout)
+            )
+        with response:
             yield response
     except requests.exceptions.RequestException as e:
         huge = cause(e, http.client.HTTPException)
