@@ -61,6 +61,9 @@ REMEMBER = 120.0
 MAX_FILE = 1 << 16
 #: at most this many mirrors are kept in the shared file
 MAX_ENTRIES = 200
+#: a failure recorded further in the future than this (seconds) comes from a machine whose clock
+#: is wrong: it is ignored (closer ones count as now)
+MAX_SKEW = 30.0
 
 
 def mirror(url: str) -> str:
@@ -133,6 +136,9 @@ class MirrorHealth:
             known = dict(self._dead)
         now = time.time()
         for key, (at, reason) in self._read().items():
+            if at > now + MAX_SKEW:
+                continue
+            at = min(at, now)
             if now - at <= self.remember and at > known.get(key, (-math.inf, ""))[0]:
                 known[key] = (at, reason)
         return known
@@ -169,7 +175,7 @@ class MirrorHealth:
         entries: dict[str, Any] = {
             key: {"at": at, "reason": reason}
             for key, (at, reason) in self._read().items()
-            if now - at <= self.remember
+            if -MAX_SKEW <= now - at <= self.remember  # (a wrong clock's failures are dropped)
         }
         change(entries)
         newest = sorted(entries.items(), key=lambda kv: -kv[1]["at"])[:MAX_ENTRIES]
@@ -189,10 +195,10 @@ def process_start() -> float:
     try:
         with open("/proc/self/stat", encoding="ascii") as f:
             ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22: start time in clock ticks
-        with open("/proc/stat", encoding="ascii") as f:
-            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])  # to the hundredth (the boot time is whole seconds)
+        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
         return _LOADED
 
 
