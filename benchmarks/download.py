@@ -117,10 +117,10 @@ def contenders(
 ) -> list[tuple[str, Callable[[Path], None], int]]:
     """(name, download into a folder, runs) for each tool."""
     from datamaestro.config import Settings
-    from datamaestro.download.http import Policy, fetch
+    from datamaestro.download.transport import Policy, fetch
 
     sha = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-    policy = Policy.from_settings(Settings(datadir=work))  # the default settings
+    policy = Policy(segments=Settings.segments)  # the default settings
 
     def ours(folder: Path) -> None:
         def one(name: str) -> None:

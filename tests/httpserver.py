@@ -60,6 +60,14 @@ class Fault:
     rate: Optional[float] = None
     #: send the status line, then header bytes one at a time this many seconds apart, never ending them
     header_pause: float = 0.0
+    #: answer 200 without Content-Length and send bytes until the client goes away (never ending)
+    endless: bool = False
+    #: add one header line of this many bytes to the answer
+    header_bytes: int = 0
+    #: add this many header lines to the answer
+    header_count: int = 0
+    #: answer a Range with 206 whatever its If-Range says (a server that changed the file)
+    ignore_if_range: bool = False
 
 
 class FileServer:
@@ -110,6 +118,30 @@ class FileServer:
                 except OSError:  # the client gave up
                     pass
 
+            def send_endlessly(self) -> None:
+                self.close_connection = True
+                self.send_response(200)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                piece, written = b"\0" * 65536, 0
+                with server.lock:
+                    server.active += 1
+                try:
+                    while not server.stopping.is_set():
+                        self.wfile.write(piece)
+                        written += len(piece)
+                except OSError:  # the client gave up
+                    pass
+                with server.lock:
+                    server.active -= 1
+                    server.sent.append((urlsplit(self.path).path, None, written))
+
+            def extra_headers(self, fault: Fault) -> None:
+                if fault.header_bytes:
+                    self.send_header("X-Big", "a" * fault.header_bytes)
+                for k in range(fault.header_count):
+                    self.send_header(f"X-Many-{k}", "a")
+
             def answer(self, body: bool) -> None:
                 path = urlsplit(self.path).path  # (absolute when asked as a proxy: http://host/path)
                 rng = self.headers.get("Range")
@@ -126,6 +158,9 @@ class FileServer:
                         return
                 if fault.header_pause:
                     self.trickle_headers(fault.header_pause)
+                    return
+                if fault.endless:
+                    self.send_endlessly()
                     return
                 if number < len(fault.errors):
                     self.send_response(fault.errors[number], fault.reason)
@@ -144,6 +179,7 @@ class FileServer:
                 match = re.fullmatch(r"bytes=(\d+)-(\d*)", rng or "")
                 if_range = self.headers.get("If-Range")
                 stale = fault.etag is not None and if_range is not None and if_range != fault.etag
+                stale = stale and not fault.ignore_if_range
                 ranged = match and not fault.ignore_range and not stale and not fault.range_200
                 if ranged:
                     start = int(match.group(1))
@@ -165,6 +201,7 @@ class FileServer:
                 if etag is not None:
                     self.send_header("ETag", etag)
                 self.send_header("Content-Type", "application/octet-stream")
+                self.extra_headers(fault)
                 self.end_headers()
                 if not body:
                     return

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from datamaestro.config import MIB, Settings, load_settings, read_config
-from datamaestro.download.http import Policy
+from datamaestro.download.mirrors import transfer_policy
+from datamaestro.download.transport import Policy
 from datamaestro.errors import ConfigError
 
 
@@ -103,7 +104,7 @@ store: {url: "s3://bucket/data", options: {anon: true}, push: auto}
     assert (settings.max_unpacked_size, settings.max_unpacked_files) == (1000, 10)
     assert (settings.store_url, settings.store_options, settings.store_push) == (
         "s3://bucket/data", {"anon": True}, "auto")
-    assert Policy.from_settings(settings) == Policy(1, 0.5, 2.0, 7.5, 100, 3.0, 6, 1048576)
+    assert transfer_policy(settings) == Policy(1, 0.5, 2.0, 7.5, 100, 3.0, 6, 1048576)
     assert isinstance(settings.connect_timeout, float)
 
 
@@ -121,7 +122,7 @@ def test_store_from_the_environment(env):
 def test_settings_defaults_match_the_policy():
     """One set of defaults: a Policy built from default settings is the default Policy (but segments)."""
     settings = Settings(datadir=Path("/x"))
-    policy = Policy.from_settings(settings)
+    policy = transfer_policy(settings)
     assert policy == Policy(segments=Settings.segments)
 
 

@@ -21,9 +21,9 @@ import pytest
 from httpserver import Blackhole, Fault
 from test_reliability import ID, last_line, payload, serve
 
-from datamaestro.download import health, progress
-from datamaestro.download.health import MirrorHealth, mirror
-from datamaestro.download.http import Interrupted, Policy, TransferError, fetch, kept_bytes
+from datamaestro.download import progress
+from datamaestro.download.transport import Interrupted, Policy, TransferError, fetch, health, kept_bytes
+from datamaestro.download.transport.health import MirrorHealth, mirror
 from datamaestro.errors import DownloadError
 
 #: deadlines small enough for fast tests
@@ -280,7 +280,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from datamaestro.download import progress
-from datamaestro.download.http import Policy, fetch
+from datamaestro.download.transport import Policy, fetch
 base, folder = sys.argv[1], Path(sys.argv[2])
 names = ["a", "b", "c", "d"]
 with progress.dataset("org.test.four", files=4, quiet=False) as display:
@@ -329,3 +329,35 @@ def test_concurrent_downloads_draw_one_bar_each_and_a_total(env, server):
     assert server.most_active >= 2  # the four files were downloaded at the same time
     for name in "abcd":
         assert (env.root / name).read_bytes() == server.files[f"/{name}"]
+
+
+def test_a_failure_from_a_clock_far_ahead_blocks_nothing(env):
+    """A machine whose clock is 5 minutes ahead shares the folder: its failures are not trusted."""
+    shared = env.data / "locks" / "mirrors.json"
+    shared.parent.mkdir(parents=True)
+    shared.write_text(json.dumps({"http://h:80": {"at": time.time() + 300, "reason": "x"}}))
+    memory = MirrorHealth(shared, started=time.time() - 10)
+    assert not memory.dead("http://h/a") and memory.skip("http://h/a") is None
+    memory.failed("http://g/b", "timed out")  # and it is dropped from the file
+    assert list(json.loads(shared.read_text())) == ["http://g:80"]
+
+
+def test_a_slightly_fast_clock_counts_as_now(env):
+    shared = env.data / "locks" / "mirrors.json"
+    shared.parent.mkdir(parents=True)
+    shared.write_text(json.dumps({"http://h:80": {"at": time.time() + 5, "reason": "x"}}))
+    memory = MirrorHealth(shared, started=time.time() - 10)
+    assert memory.skip("http://h/a") == "skipped: http://h:80 failed 0 s ago (x)"
+
+
+START = "from datamaestro.download.transport.health import process_start; print(repr(process_start()))"
+
+
+def test_the_process_start_is_known_to_the_hundredth():
+    """A run started just after another's failure must not count it as its own (it tries that
+    mirror, last): its start may not be rounded down to the second."""
+    for _ in range(3):
+        before = time.time()
+        out = subprocess.run([sys.executable, "-c", START], capture_output=True, text=True, check=True)
+        after = time.time()
+        assert before - 0.05 <= float(out.stdout) <= after

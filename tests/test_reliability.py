@@ -13,7 +13,7 @@ import pytest
 from httpserver import Fault
 from makefiles import md5, write_module
 
-from datamaestro.download.http import Policy, TransferError, fetch
+from datamaestro.download.transport import Policy, TransferError, fetch
 from datamaestro.errors import DownloadError
 
 ID = "org.rel.blob"

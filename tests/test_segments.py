@@ -15,8 +15,8 @@ import pytest
 from httpserver import Fault
 from test_reliability import payload
 
-from datamaestro.download import segments
-from datamaestro.download.http import Policy, fetch, kept_bytes, state_path
+from datamaestro.download.transport import Policy, fetch, kept_bytes
+from datamaestro.download.transport.partial import merge, read_state, state_path
 
 MB = 1 << 20
 #: 4 connections for files of 1 MiB and more
@@ -119,7 +119,7 @@ def test_servers_that_refuse_or_lie_about_ranges_get_one_stream(env, server, cap
 KILLED = """
 import sys
 from pathlib import Path
-from datamaestro.download.http import Policy, fetch
+from datamaestro.download.transport import Policy, fetch
 policy = Policy(segments=4, segment_threshold=1 << 20)
 fetch(sys.argv[1], Path(sys.argv[2]), ["sha256"], "big", True, policy, resumable_without_validator=True)
 """
@@ -134,13 +134,13 @@ def test_sigkill_mid_download_resumes_only_the_missing_ranges(env, server):
                                env=os.environ.copy())
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        state = segments.read_state(dest)
+        state = read_state(dest)
         if state is not None and state.done_bytes() >= 2 * MB:
             break
         time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
-    state = segments.read_state(dest)  # as the killed process left it
+    state = read_state(dest)  # as the killed process left it
     assert state is not None and 0 < state.done_bytes() < len(data)
     assert kept_bytes(dest) == state.done_bytes() and dest.stat().st_size == len(data)
     missing = state.missing()
@@ -157,7 +157,7 @@ def test_sigkill_mid_download_resumes_only_the_missing_ranges(env, server):
     spans = [tuple(int(v) for v in r.removeprefix("bytes=").split("-")) for r in asked]
     for start, last in spans:  # every range asked for lies within a missing range
         assert any(s <= start and last < e for s, e in missing), (start, last, missing)
-    assert segments._merge([(s, last + 1) for s, last in spans]) == missing  # and all are asked for
+    assert merge([(s, last + 1) for s, last in spans]) == missing  # and all are asked for
     assert not state_path(dest).exists()
 
 

@@ -181,7 +181,7 @@ class DatasetDefinition:
                 if resource.requires() and not errors:
                     pipeline.install(ctx, resource)
         except KeyboardInterrupt:
-            from datamaestro.download.http import kept_bytes
+            from datamaestro.download.transport import kept_bytes
             from datamaestro.storage import human_size
 
             kept = sum(kept_bytes(p) for p in ctx.folder.partial_files(self.id) if p.name.endswith(".part"))

@@ -74,7 +74,7 @@ def fetch_checked(
     instead; ``twin``, the same published file already in the data folder, is
     linked (or copied). The partial file is deleted when its size is wrong.
     """
-    from datamaestro.download.http import Policy, fetch
+    from datamaestro.download.transport import fetch
 
     partial = partial_path(ctx, name)
     algorithms = sorted({"sha256", *([checksum.algorithm] if checksum else [])})
@@ -88,7 +88,7 @@ def fetch_checked(
         digests = _copy(source, partial, algorithms)
         origin = str(source)
     else:
-        from datamaestro.download.health import for_data_folder
+        from datamaestro.download.transport import for_data_folder
         from datamaestro.store.originals import obtain
         from datamaestro.store.transfer import Original
 
@@ -102,7 +102,7 @@ def fetch_checked(
                 algorithms,
                 f"{ctx.dataset_id}: {name}",
                 settings.quiet,
-                Policy.from_settings(settings),
+                transfer_policy(settings),
                 size,
                 validator,
                 lambda new: _write_note(partial, url, new),
@@ -133,6 +133,16 @@ def fetch_checked(
     return Fetched(partial, origin, got, digests.get("sha256"), digest, matches, unverified, store_note, store_verified)
 
 
+def transfer_policy(settings: Settings) -> Any:
+    """The transport's policy from the settings (retries, deadlines, segments)."""
+    from datamaestro.download.transport import Policy
+
+    return Policy(
+        settings.retries, settings.backoff, settings.connect_timeout, settings.read_timeout,
+        settings.stall_bytes, settings.stall_seconds, settings.segments, settings.segment_threshold,
+    )
+
+
 def partial_path(ctx: PrepareContext, name: str) -> Path:
     """Where the download of resource ``name`` goes while it is incomplete."""
     return ctx.folder.download_dir(ctx.dataset_id) / f"{name}.part"
@@ -140,7 +150,7 @@ def partial_path(ctx: PrepareContext, name: str) -> Path:
 
 def discard_partial(ctx: PrepareContext, name: str) -> None:
     """Delete the partial download of ``name`` and its note."""
-    from datamaestro.download.http import discard
+    from datamaestro.download.transport import discard
 
     partial = partial_path(ctx, name)
     discard(partial)
@@ -164,7 +174,7 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
     the next URL. A URL whose partial download can be resumed is tried first.
     The partial download is kept only when its transfer was interrupted.
     """
-    from datamaestro.download.http import TransferError, kept_bytes
+    from datamaestro.download.transport import TransferError, kept_bytes
 
     what = f"{name} of {ctx.dataset_id}"
     settings = ctx.settings
@@ -179,7 +189,7 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
             f"'datamaestro prepare {ctx.dataset_id} --from DIR'{offline_note(settings)}"
         )
     else:
-        from datamaestro.download.health import for_data_folder
+        from datamaestro.download.transport import for_data_folder
 
         urls = for_data_folder(ctx.folder.root).order(urls)  # mirrors that just failed go last
         resumable = _partial_url(partial_path(ctx, name))

@@ -73,6 +73,7 @@ class Bar:
             self.display._add(n)
 
     def close(self) -> None:
+        """The try is over: remove the line."""
         with self.lock:
             self.bar.close()
         if self.display:
@@ -128,6 +129,7 @@ class Display:
                 self._free.sort()
 
     def close(self) -> None:
+        """The dataset's downloads are over: remove the overall bar."""
         with self._lock:
             self.bar.close()
 

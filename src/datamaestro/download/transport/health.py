@@ -1,8 +1,8 @@
 """Mirror memory: hosts that failed to connect or timed out are tried last, or not at all.
 
 A mirror is a scheme, host and port (``https://example.org:443``). When a
-download from it fails on a connection error or a timeout, it is remembered
-as dead:
+download from it fails on a connection error, a timeout or a host name that
+does not resolve, it is remembered as dead:
 
 - for the rest of the process, it is tried after every other URL
   (``order``);
@@ -21,9 +21,9 @@ update between two processes only costs a try.
 
 Use, from the loop over a resource's URLs::
 
-    from datamaestro.download import health
+    from datamaestro.download.transport import TransferError, fetch, for_data_folder
 
-    memory = health.for_data_folder(datadir)   # locks/mirrors.json; one object per folder
+    memory = for_data_folder(datadir)   # locks/mirrors.json; one object per folder
     for url in memory.order(urls):
         try:
             fetch(url, ..., health=memory)
@@ -32,7 +32,7 @@ Use, from the loop over a resource's URLs::
 
 Given ``health``, ``fetch`` raises ``TransferError`` at once for a URL that
 ``skip`` says not to try, records ``failed(url, reason)`` when it gives up
-on a URL after connection errors or timeouts, and ``succeeded(url)`` when a
+on a URL after connection errors, timeouts or a name that does not resolve, and ``succeeded(url)`` when a
 download completes. Other transports may call ``skip``, ``failed`` and
 ``succeeded`` themselves.
 """
@@ -51,6 +51,7 @@ from urllib.parse import urlsplit
 
 from datamaestro.log import log
 from datamaestro.paths import printable
+from datamaestro.storage import atomic_file
 
 #: the shared file, in the data folder's ``locks`` folder
 FILE_NAME = "mirrors.json"
@@ -60,6 +61,9 @@ REMEMBER = 120.0
 MAX_FILE = 1 << 16
 #: at most this many mirrors are kept in the shared file
 MAX_ENTRIES = 200
+#: a failure recorded further in the future than this (seconds) comes from a machine whose clock
+#: is wrong: it is ignored (closer ones count as now)
+MAX_SKEW = 30.0
 
 
 def mirror(url: str) -> str:
@@ -132,6 +136,9 @@ class MirrorHealth:
             known = dict(self._dead)
         now = time.time()
         for key, (at, reason) in self._read().items():
+            if at > now + MAX_SKEW:
+                continue
+            at = min(at, now)
             if now - at <= self.remember and at > known.get(key, (-math.inf, ""))[0]:
                 known[key] = (at, reason)
         return known
@@ -164,13 +171,11 @@ class MirrorHealth:
         """Apply ``change(entries)`` to the shared file (read, change, write atomically)."""
         if self.path is None:
             return
-        from datamaestro.storage import atomic_file
-
         now = time.time()
         entries: dict[str, Any] = {
             key: {"at": at, "reason": reason}
             for key, (at, reason) in self._read().items()
-            if now - at <= self.remember
+            if -MAX_SKEW <= now - at <= self.remember  # (a wrong clock's failures are dropped)
         }
         change(entries)
         newest = sorted(entries.items(), key=lambda kv: -kv[1]["at"])[:MAX_ENTRIES]
@@ -190,10 +195,10 @@ def process_start() -> float:
     try:
         with open("/proc/self/stat", encoding="ascii") as f:
             ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22: start time in clock ticks
-        with open("/proc/stat", encoding="ascii") as f:
-            boot = next(int(line.split()[1]) for line in f if line.startswith("btime "))
-        return boot + ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
+        with open("/proc/uptime", encoding="ascii") as f:
+            uptime = float(f.read().split()[0])  # to the hundredth (the boot time is whole seconds)
+        return time.time() - (uptime - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError, AttributeError):
         return _LOADED
 
 
