@@ -440,7 +440,7 @@ def test_adapters_without_their_framework_say_which_extra(mnist, monkeypatch, me
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
     import datamaestro.loaders.torch as adapter
 
-    monkeypatch.setattr(adapter, "_CLASS", None)
+    adapter.dataset_class.cache_clear()  # made again, with torch missing
     with pytest.raises(UsageError) as e:
         getattr(split, method)()
     assert str(e.value) == message

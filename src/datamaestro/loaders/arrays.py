@@ -207,7 +207,7 @@ def arrays(
     category, else the largest label + 1); otherwise labels keep their stored
     integer type.
     """
-    _check_pair(images, labels)
+    check_pair(images, labels)
     images = native(images)
     source = image_layout(images)
     images = to_layout(images, source, layout)
@@ -221,7 +221,8 @@ def arrays(
     return images, labels
 
 
-def _check_pair(images: np.ndarray, labels: np.ndarray) -> None:
+def check_pair(images: np.ndarray, labels: np.ndarray) -> None:
+    """Raise a one-line error unless ``labels`` are 1-d integers, one per image."""
     if labels.ndim != 1 or labels.dtype.kind not in "ui":
         raise FormatError(
             f"labels must be a 1-d integer array, not {labels.ndim}-d {labels.dtype}"
@@ -230,25 +231,3 @@ def _check_pair(images: np.ndarray, labels: np.ndarray) -> None:
         raise FormatError(
             f"{images.shape[0]} images but {labels.shape[0]} labels; the split is inconsistent"
         )
-
-
-def text_labels(categories: Optional[Sequence[str]], indices: object) -> str | list[str]:
-    """The class name of one label, or the names of a sequence of labels.
-
-    A 2-d array (one-hot rows, or scores) gives the name of each row's largest entry.
-    """
-    if not categories:
-        raise UsageError("this split has no class names (categories); text_labels needs them")
-    array = np.asarray(indices)
-    if array.ndim == 2:
-        array = array.argmax(axis=1)
-    if array.dtype.kind not in "ui" or array.ndim > 1:
-        raise UsageError(f"text_labels expects integer labels, not {array.ndim}-d {array.dtype}")
-    flat = array.reshape(-1)
-    bad = flat[(flat < 0) | (flat >= len(categories))]
-    if bad.size:
-        raise UsageError(
-            f"label {bad[0]} is outside the {len(categories)} classes (0 to {len(categories) - 1})"
-        )
-    names = [categories[i] for i in flat.tolist()]
-    return names[0] if array.ndim == 0 else names

@@ -19,8 +19,8 @@ from datamaestro.errors import UsageError
 from datamaestro.loaders.arrays import (
     METHODS,
     Size,
-    _check_pair,
     check_layout,
+    check_pair,
     image_layout,
     native,
     normalized,
@@ -60,7 +60,7 @@ class Converter:
             raise UsageError(
                 f"unknown interpolation {interpolation!r} (use {' or '.join(METHODS)})"
             )
-        _check_pair(images, labels)
+        check_pair(images, labels)
         self.source = image_layout(images)
         self.layout = check_layout(layout) or self.source
         self.size: Optional[tuple[int, int]] = None

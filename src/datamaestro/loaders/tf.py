@@ -14,6 +14,9 @@ import itertools
 from collections.abc import Iterator
 from typing import Any, Optional
 
+import numpy as np
+
+from datamaestro.data.text import LabelledTexts
 from datamaestro.optional import require
 
 #: rows gathered at a time when the dataset yields single examples
@@ -39,10 +42,6 @@ def dataset(
     ``normalize``, ``layout`` (default "NHWC"), ``resize``, ``interpolation``, ``one_hot``...).
     Images are float32 in [0, 1] by default, texts strings; labels int64, or float32 one-hot rows."""
     tf = import_tf()
-    import numpy as np
-
-    from datamaestro.data.text import LabelledTexts
-
     texts = isinstance(split, LabelledTexts)
     if not texts:
         options.setdefault("layout", "NHWC")  # images channels last, as Keras expects
