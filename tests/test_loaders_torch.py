@@ -51,16 +51,34 @@ def test_standard_dataloader_collates_items(mnist):
 
 def test_loader_is_seeded_and_reshuffles_each_pass(mnist):
     split, _, labels = mnist
-    loader = split.to_torch().loader(batch_size=16, seed=5)
+    loader = split.to_torch().loader(batch_size=16, shuffle=True, seed=5)
     assert len(loader) == 4
     passes = [torch.cat([y for _, y in loader]).tolist() for _ in range(2)]
     assert passes[0] != passes[1]
     assert sorted(passes[0]) == sorted(labels.tolist())
-    again = split.to_torch().loader(batch_size=16, seed=5)
+    again = split.to_torch().loader(batch_size=16, shuffle=True, seed=5)
     assert [torch.cat([y for _, y in again]).tolist() for _ in range(2)] == passes
     shapes = [tuple(x.shape) for x, _ in loader]
     assert shapes == [(16, 1, 28, 28)] * 3 + [(2, 1, 28, 28)]
     assert len(split.to_torch().loader(batch_size=16, drop_last=True)) == 3
+
+
+def test_loader_takes_the_dataloader_defaults(mnist):
+    """The keyword arguments of a DataLoader, given to loader(), mean what they mean there:
+    no shuffling unless asked (the PyTorch MNIST example's test loader), batches of 1 by default."""
+    split, _, labels = mnist
+    kwargs = {"batch_size": 16, "num_workers": 0, "pin_memory": False}
+    ours = split.to_torch().loader(**kwargs)
+    theirs = torch.utils.data.DataLoader(split.to_torch(), **kwargs)
+    for (x, y), (x2, y2) in zip(ours, theirs, strict=True):
+        assert torch.equal(x, x2) and torch.equal(y, y2)
+    assert torch.cat([y for _, y in ours]).tolist() == labels.tolist()
+    default = split.to_torch().loader()
+    assert len(default) == len(torch.utils.data.DataLoader(split.to_torch())) == len(labels)
+    torch.manual_seed(1)
+    shuffled = [y.tolist() for _, y in split.to_torch().loader(batch_size=16, shuffle=True)]
+    torch.manual_seed(1)
+    assert shuffled == [y.tolist() for _, y in torch.utils.data.DataLoader(split.to_torch(), batch_size=16, shuffle=True)]
 
 
 def test_options_resize_layout_one_hot(tmp_path):

@@ -127,7 +127,7 @@ def test_torch_loader_shares_match_the_numpy_batches(tmp_path):
     split = numbered(tmp_path, 50)
     dataset = split.to_torch(normalize=False)
     for rank in range(3):
-        loader = dataset.loader(batch_size=4, seed=9, rank=rank, world_size=3)
+        loader = dataset.loader(batch_size=4, shuffle=True, seed=9, rank=rank, world_size=3)
         for epoch in range(2):  # each pass is the next epoch, as numpy's batches()
             batches = list(loader)
             got = [(x[:, 0, 0, 0].long() * 256 + x[:, 0, 0, 1].long()).tolist() for x, _ in batches]
@@ -145,7 +145,7 @@ def test_torchrun_ranks_read_their_share_from_the_environment(tmp_path):
         from datamaestro.data.tensor import IDX
         split = LabelledImages(images=IDX(path={str(tmp_path / 'numbered' / 'images.idx')!r}),
                                labels=IDX(path={str(tmp_path / 'numbered' / 'labels.idx')!r}))
-        loader = split.to_torch(normalize=False).loader(batch_size=4, seed=3)  # RANK, WORLD_SIZE from torchrun
+        loader = split.to_torch(normalize=False).loader(batch_size=4, shuffle=True, seed=3)  # RANK, WORLD_SIZE from torchrun
         seen = [int(x[0, 0, 0]) * 256 + int(x[0, 0, 1]) for xs, _ in loader for x in xs]
         with open(os.path.join({str(tmp_path)!r}, "rank%s.json" % os.environ["RANK"]), "w") as f:
             json.dump(seen, f)

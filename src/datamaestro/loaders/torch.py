@@ -63,12 +63,14 @@ def as_tensors(x: np.ndarray, y: np.ndarray, single: bool) -> tuple[Any, Any]:
 
 
 def batch_loader(
-    dataset: Any, batch_size: int = 64, shuffle: bool = True, seed: Optional[int] = None, drop_last: bool = False,
+    dataset: Any, batch_size: int = 1, shuffle: bool = False, seed: Optional[int] = None, drop_last: bool = False,
     rank: Optional[int] = None, world_size: Optional[int] = None, **options: Any,
 ) -> Any:
     """A ``DataLoader`` of ``(images, labels)`` batches of ``dataset``, gathered whole
     (``options`` go to ``DataLoader``: ``num_workers``, ``pin_memory``...).
-    With a seed, passes are reproducible and each pass reshuffles.
+    ``batch_size``, ``shuffle`` and ``drop_last`` are ``DataLoader``'s, with its defaults
+    (1, no shuffling, keep the last batch). With a seed, shuffled passes are reproducible
+    and each pass reshuffles.
     ``rank``/``world_size`` (default: RANK/WORLD_SIZE): this rank's share
     of each pass, as with ``DistributedSampler`` (seed 0 unless given)."""
     data = import_torch().utils.data
