@@ -138,18 +138,19 @@ class ImageFolder(Base, NamedClasses):
         workers: Optional[int] = None,
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
+        distributed: bool = False,
     ) -> Pass[Batch]:
         """An iterator of ``(images, labels)`` numpy minibatches over one pass, each batch
         decoded when it is reached (by ``workers`` threads).
 
         Shuffling, seeds, epochs and ranks as ``LabelledImages.batches``: with a
         seed, the k-th call shuffles with ``np.random.default_rng([seed, k])``;
-        ``rank``/``world_size`` (default: RANK/WORLD_SIZE) give this rank's share.
+        ``rank``/``world_size`` or ``distributed=True`` give this rank's share.
         """
         return loaders_for(self).batches(
             batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize, interpolation=interpolation,
             layout=layout, flatten=flatten, one_hot=one_hot, workers=workers, epoch=epoch, rank=rank,
-            world_size=world_size,
+            world_size=world_size, distributed=distributed,
         )
 
     def one_pass(

@@ -57,6 +57,7 @@ class LabelledImages(Base, NamedClasses):
         epoch: Optional[int] = None,
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
+        distributed: bool = False,
     ) -> Pass[Batch]:
         """An iterator of ``(images, labels)`` numpy minibatches over one pass.
 
@@ -64,14 +65,15 @@ class LabelledImages(Base, NamedClasses):
         ``np.random.default_rng([seed, k])``, so every call reshuffles and a
         run is reproducible; ``epoch=`` sets k explicitly. ``resize=(32, 32)``
         (or an int for the shorter edge) resizes each batch, bilinear by default.
-        ``rank``/``world_size`` (default: RANK/WORLD_SIZE) give this rank's equal
-        share of the pass, as PyTorch's DistributedSampler (``drop_last`` drops
-        the uneven tail instead of padding).
+        ``rank``/``world_size``, or ``distributed=True`` (RANK/WORLD_SIZE, as
+        torchrun sets them), give this rank's equal share of the pass, as
+        PyTorch's DistributedSampler (``drop_last`` drops the uneven tail
+        instead of padding); without them, the whole pass.
         """
         return loaders_for(self).batches(
             batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize, layout=layout,
             flatten=flatten, one_hot=one_hot, interpolation=interpolation, epoch=epoch, rank=rank,
-            world_size=world_size,
+            world_size=world_size, distributed=distributed,
         )
 
     def one_pass(

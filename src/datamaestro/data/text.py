@@ -68,11 +68,13 @@ class LabelledTexts(Base, NamedClasses):
         epoch: Optional[int] = None,
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
+        distributed: bool = False,
     ) -> Pass[TextBatch]:
         """An iterator of ``(texts, labels)`` minibatches (a list of strings, an int64
         array) over one pass; shuffling, seeds, epochs and ranks as ``LabelledImages.batches``."""
         return loaders_for(self).batches(
-            batch_size, shuffle, seed, drop_last, one_hot=one_hot, epoch=epoch, rank=rank, world_size=world_size
+            batch_size, shuffle, seed, drop_last, one_hot=one_hot, epoch=epoch, rank=rank, world_size=world_size,
+            distributed=distributed,
         )
 
     def one_pass(

@@ -3,7 +3,7 @@
 Shuffling: the order of a pass is ``np.random.default_rng([seed, epoch]).permutation(N)``
 when a seed is given (reproducible: the same seed and epoch give the same
 order), and fresh operating-system entropy otherwise. With ``rank`` and
-``world_size`` (or RANK and WORLD_SIZE), a pass is this rank's share of that
+``world_size`` (or ``distributed=True``: RANK and WORLD_SIZE), a pass is this rank's share of that
 order (``datamaestro.loaders.sharding``). Only the batch being
 returned is copied and converted, so memory stays bounded by one batch.
 """
@@ -120,6 +120,7 @@ class Batches(IndexBatches[tuple[np.ndarray, np.ndarray]]):
         drop_last: bool = False,
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
+        distributed: bool = False,
         **conversion: Any,
     ):
         self._images = np.asarray(images)
@@ -127,7 +128,7 @@ class Batches(IndexBatches[tuple[np.ndarray, np.ndarray]]):
         self.convert = Converter(self._images, self._labels, **conversion)
         super().__init__(
             self._images.shape[0], self._gather, batch_size=batch_size, shuffle=shuffle, seed=seed,
-            epoch=epoch, drop_last=drop_last, rank=rank, world_size=world_size,
+            epoch=epoch, drop_last=drop_last, rank=rank, world_size=world_size, distributed=distributed,
         )
 
     def _gather(self, where: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

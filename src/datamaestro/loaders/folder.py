@@ -339,13 +339,14 @@ class FolderLoaders:
 
     def one_pass(
         self, epoch: int, batch_size: int = 64, shuffle: bool = True, seed: Optional[int] = None,
-        drop_last: bool = False, *, rank: Optional[int] = None, world_size: Optional[int] = None, **options: Any,
+        drop_last: bool = False, *, rank: Optional[int] = None, world_size: Optional[int] = None, distributed: bool = False,
+        **options: Any,
     ) -> IndexBatches[tuple[np.ndarray, np.ndarray]]:
         """Pass ``epoch`` of the split's minibatches, decoded batch by batch."""
         loader = FolderLoader(self.split, **options)
         return IndexBatches(
             len(loader.paths), loader, batch_size=batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
-            drop_last=drop_last, rank=rank, world_size=world_size,
+            drop_last=drop_last, rank=rank, world_size=world_size, distributed=distributed,
         )
 
     def to_torch(self, **options: Any) -> Any:

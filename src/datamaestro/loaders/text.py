@@ -68,12 +68,12 @@ class TextLoaders:
     def one_pass(
         self, epoch: int, batch_size: int = 64, shuffle: bool = True, seed: Optional[int] = None,
         drop_last: bool = False, *, one_hot: bool = False, rank: Optional[int] = None,
-        world_size: Optional[int] = None,
+        world_size: Optional[int] = None, distributed: bool = False,
     ) -> IndexBatches[TextBatch]:
         """Pass ``epoch`` of the split's minibatches."""
         return IndexBatches(
             len(self.split), lambda where: self.gather(where, one_hot), batch_size=batch_size, shuffle=shuffle,
-            seed=seed, epoch=epoch, drop_last=drop_last, rank=rank, world_size=world_size,
+            seed=seed, epoch=epoch, drop_last=drop_last, rank=rank, world_size=world_size, distributed=distributed,
         )
 
     def to_tf(self, **options: Any) -> Any:

@@ -57,7 +57,7 @@ def dataset(
         for x, y in split.one_pass(next(passes), size, shuffle, seed, drop, **options):
             yield examples(x, y)
 
-    whole = {**options, "rank": 0, "world_size": 1}  # (the probe reads the first example of the split)
+    whole = {**options, "rank": 0, "world_size": 1, "distributed": False}  # (the probe reads the first example)
     probe = next(iter(split.one_pass(0, 1, False, None, False, **whole)), None)
     if probe is None:  # an empty split: shapes unknown
         x_spec = tf.TensorSpec(shape=None, dtype=tf.string if texts else tf.float32)

@@ -64,18 +64,18 @@ def as_tensors(x: np.ndarray, y: np.ndarray, single: bool) -> tuple[Any, Any]:
 
 def batch_loader(
     dataset: Any, batch_size: int = 1, shuffle: bool = False, seed: Optional[int] = None, drop_last: bool = False,
-    rank: Optional[int] = None, world_size: Optional[int] = None, **options: Any,
+    rank: Optional[int] = None, world_size: Optional[int] = None, distributed: bool = False, **options: Any,
 ) -> Any:
     """A ``DataLoader`` of ``(images, labels)`` batches of ``dataset``, gathered whole
     (``options`` go to ``DataLoader``: ``num_workers``, ``pin_memory``...).
     ``batch_size``, ``shuffle`` and ``drop_last`` are ``DataLoader``'s, with its defaults
     (1, no shuffling, keep the last batch). With a seed, shuffled passes are reproducible
-    and each pass reshuffles.
-    ``rank``/``world_size`` (default: RANK/WORLD_SIZE): this rank's share
-    of each pass, as with ``DistributedSampler`` (seed 0 unless given)."""
+    and each pass reshuffles. ``rank``/``world_size``, or ``distributed=True`` (RANK and
+    WORLD_SIZE): this rank's share of each pass, as with ``DistributedSampler`` (seed 0
+    unless given; ``loader.sampler.set_epoch(k)`` picks the pass)."""
     data = import_torch().utils.data
-    rank, world_size = resolve(rank, world_size)
-    if world_size > 1:
+    if distributed or rank is not None or world_size is not None:
+        rank, world_size = resolve(rank, world_size, distributed)
         shares = ShardBatchSampler(len(dataset), batch_size, shuffle, seed, drop_last, rank, world_size)
         return data.DataLoader(dataset, sampler=shares, batch_size=None, **options)
     if shuffle:
