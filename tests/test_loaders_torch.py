@@ -104,3 +104,37 @@ def test_dataset_pickles_for_spawned_workers(mnist):
     assert isinstance(back, torch.utils.data.Dataset) and len(back) == 50
     assert torch.equal(back[3][0], ds[3][0]) and back[3][0].shape == (1, 32, 32)
     assert back.categories == split.categories
+
+
+def test_normalize_mean_std_is_to_tensor_then_normalize(mnist):
+    """The PyTorch MNIST example's ToTensor() and Normalize((0.1307,), (0.3081,)), bit for bit."""
+    split, images, _ = mnist
+    ds = split.to_torch(normalize=((0.1307,), (0.3081,)))
+    x, _ = ds[[0, 1, 2]]
+    scaled = torch.from_numpy(images[:3, None]).float().div(255)  # ToTensor
+    mean, std = torch.as_tensor((0.1307,)), torch.as_tensor((0.3081,))
+    assert torch.equal(x, scaled.sub(mean[:, None, None]).div(std[:, None, None]))  # Normalize
+    single, _ = ds[1]
+    assert torch.equal(single, x[1])
+    loaded = torch.cat([x for x, _ in ds.loader(batch_size=16)])
+    assert loaded.shape == (50, 1, 28, 28) and torch.equal(loaded[:3], x)
+
+
+def test_transform_is_called_on_each_batch_of_tensors(mnist, tmp_path):
+    split, images, _ = mnist
+    calls = []
+
+    def flip(batch):
+        calls.append(tuple(batch.shape))
+        return torch.flip(batch, dims=[-1])
+
+    ds = split.to_torch(transform=flip)
+    x, _ = ds[3]
+    assert torch.equal(x[0], torch.from_numpy(images[3, :, ::-1] / np.float32(255)))
+    assert [tuple(b.shape) for b, _ in ds.loader(batch_size=20)] == [(20, 1, 28, 28)] * 2 + [(10, 1, 28, 28)]
+    assert calls == [(1, 1, 28, 28), (20, 1, 28, 28), (20, 1, 28, 28), (10, 1, 28, 28)]
+    from test_folder_images import make_folder
+
+    folder, _ = make_folder(tmp_path, [(8, 6)] * 4)
+    plain, flipped = folder.to_torch()[[0, 1]][0], folder.to_torch(transform=flip)[[0, 1]][0]
+    assert torch.equal(flipped, torch.flip(plain, dims=[-1]))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
 from datamaestro.data.images import Batch, ImageClassification
-from datamaestro.data.loading import Pass, loaders_for
+from datamaestro.data.loading import Normalize, Pass, Transform, loaders_for
 from datamaestro.data.ml import NamedClasses, share_categories
 from datamaestro.data.npy import NPY
 from datamaestro.data.tensor import Tensor
@@ -99,7 +99,7 @@ class ImageFolder(Base, NamedClasses):
 
     def arrays(
         self,
-        normalize: bool = False,
+        normalize: Normalize = False,
         flatten: bool = False,
         one_hot: bool = False,
         layout: Optional[str] = None,
@@ -127,7 +127,7 @@ class ImageFolder(Base, NamedClasses):
         shuffle: bool = True,
         seed: Optional[int] = None,
         drop_last: bool = False,
-        normalize: bool = True,
+        normalize: Normalize = True,
         resize: Optional[int | tuple[int, int]] = None,
         *,
         layout: Optional[str] = None,
@@ -139,6 +139,7 @@ class ImageFolder(Base, NamedClasses):
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
         distributed: bool = False,
+        transform: Optional[Transform] = None,
     ) -> Pass[Batch]:
         """An iterator of ``(images, labels)`` numpy minibatches over one pass, each batch
         decoded when it is reached (by ``workers`` threads).
@@ -150,7 +151,7 @@ class ImageFolder(Base, NamedClasses):
         return loaders_for(self).batches(
             batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize, interpolation=interpolation,
             layout=layout, flatten=flatten, one_hot=one_hot, workers=workers, epoch=epoch, rank=rank,
-            world_size=world_size, distributed=distributed,
+            world_size=world_size, distributed=distributed, transform=transform,
         )
 
     def one_pass(

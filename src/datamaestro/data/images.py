@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
-from datamaestro.data.loading import Pass, loaders_for
+from datamaestro.data.loading import Normalize, Pass, Transform, loaders_for
 from datamaestro.data.ml import NamedClasses, Supervised, share_categories
 from datamaestro.data.tensor import Tensor
 
@@ -28,14 +28,15 @@ class LabelledImages(Base, NamedClasses):
 
     def arrays(
         self,
-        normalize: bool = False,
+        normalize: Normalize = False,
         flatten: bool = False,
         one_hot: bool = False,
         layout: Optional[str] = None,
     ) -> Batch:
         """``(images, labels)`` of the whole split: memory-mapped unless converted.
 
-        ``normalize``: float32 in [0, 1]; ``flatten``: (N, H*W*C); ``one_hot``:
+        ``normalize``: float32 in [0, 1] (``(mean, std)``: then standardised per
+        channel, as ``ToTensor`` and ``Normalize``); ``flatten``: (N, H*W*C); ``one_hot``:
         (N, classes) float32 labels; ``layout``: "NCHW" or "NHWC" adds or moves
         the channel axis (None keeps the stored layout).
         """
@@ -47,7 +48,7 @@ class LabelledImages(Base, NamedClasses):
         shuffle: bool = True,
         seed: Optional[int] = None,
         drop_last: bool = False,
-        normalize: bool = True,
+        normalize: Normalize = True,
         resize: Optional[int | tuple[int, int]] = None,
         *,
         layout: Optional[str] = None,
@@ -58,13 +59,16 @@ class LabelledImages(Base, NamedClasses):
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
         distributed: bool = False,
+        transform: Optional[Transform] = None,
     ) -> Pass[Batch]:
         """An iterator of ``(images, labels)`` numpy minibatches over one pass.
 
         With a seed, the k-th call on this object (k = 0, 1, ...) shuffles with
         ``np.random.default_rng([seed, k])``, so every call reshuffles and a
         run is reproducible; ``epoch=`` sets k explicitly. ``resize=(32, 32)``
-        (or an int for the shorter edge) resizes each batch, bilinear by default.
+        (or an int for the shorter edge) resizes each batch, bilinear by default;
+        ``normalize=(mean, std)`` standardises each channel after scaling to [0, 1];
+        ``transform`` is called on each batch of images and gives the batch.
         ``rank``/``world_size``, or ``distributed=True`` (RANK/WORLD_SIZE, as
         torchrun sets them), give this rank's equal share of the pass, as
         PyTorch's DistributedSampler (``drop_last`` drops the uneven tail
@@ -73,7 +77,7 @@ class LabelledImages(Base, NamedClasses):
         return loaders_for(self).batches(
             batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize, layout=layout,
             flatten=flatten, one_hot=one_hot, interpolation=interpolation, epoch=epoch, rank=rank,
-            world_size=world_size, distributed=distributed,
+            world_size=world_size, distributed=distributed, transform=transform,
         )
 
     def one_pass(

@@ -14,8 +14,8 @@ register loaders for its own data types.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar, Union
 
 from datamaestro.errors import UsageError
 
@@ -25,6 +25,13 @@ T = TypeVar("T", covariant=True)
 LOADERS = "datamaestro.loaders"
 
 _REGISTRY: dict[type, Callable[[Any], Any]] = {}
+
+#: the loaders' ``normalize=``: True (scale to [0, 1]), False, or ``(mean, std)`` (scale, then
+#: standardise each channel, as torchvision's ``ToTensor`` and ``Normalize((mean,), (std,))``)
+Normalize = Union[bool, tuple[Sequence[float], Sequence[float]]]
+#: the loaders' ``transform=``: called on each batch of images (numpy, or a tensor for
+#: ``to_torch``), returns the batch to give
+Transform = Callable[[Any], Any]
 
 
 class Pass(Protocol[T]):

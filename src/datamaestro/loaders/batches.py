@@ -15,6 +15,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from datamaestro.data.loading import Normalize, Transform
 from datamaestro.errors import UsageError
 from datamaestro.loaders.arrays import (
     METHODS,
@@ -22,11 +23,13 @@ from datamaestro.loaders.arrays import (
     check_layout,
     check_pair,
     image_layout,
+    mean_std,
     native,
     normalized,
     num_classes,
     one_hot_rows,
     spatial_axes,
+    standardized,
     target_size,
     to_layout,
 )
@@ -41,6 +44,8 @@ class Converter:
 
     ``images`` and ``labels`` are the whole split (only their shape and type are
     read here); one-hot labels have ``num_classes(labels, categories)`` columns.
+    ``normalize=(mean, std)`` scales to [0, 1], then standardises each channel;
+    ``transform`` is called last on each batch of images, and gives the batch.
     """
 
     def __init__(
@@ -48,13 +53,14 @@ class Converter:
         images: np.ndarray,
         labels: np.ndarray,
         *,
-        normalize: bool = True,
+        normalize: Normalize = True,
         resize: Optional[Size] = None,
         interpolation: str = "bilinear",
         layout: Optional[str] = None,
         flatten: bool = False,
         one_hot: bool = False,
         categories: Optional[Sequence[str]] = None,
+        transform: Optional[Transform] = None,
     ):
         if interpolation not in METHODS:
             raise UsageError(
@@ -68,9 +74,11 @@ class Converter:
             h_axis, w_axis = spatial_axes(self.source)
             self.size = target_size(resize, images.shape[h_axis], images.shape[w_axis])
         self.interpolation = interpolation
-        self.normalize = normalize
+        self.normalize = bool(normalize)
+        self.stats = mean_std(normalize)
         self.flatten = flatten
         self.classes = num_classes(labels, categories) if one_hot else None
+        self.transform = transform
 
     def __call__(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One gathered batch, converted."""
@@ -90,8 +98,12 @@ class Converter:
             images = normalized(images)
         if self.layout != self.source:
             images = np.ascontiguousarray(images)
+        if self.stats is not None:
+            images = standardized(images, self.stats, self.layout)
         if self.flatten:
             images = images.reshape(images.shape[0], -1)
+        if self.transform is not None:
+            images = self.transform(images)
         labels = native(labels)
         if self.classes is not None:
             labels = one_hot_rows(labels, self.classes)

@@ -18,10 +18,10 @@ import numpy as np
 
 from datamaestro.data.base import Base
 from datamaestro.data.folder import ImageFolder, ImageFolderClassification, index_files
-from datamaestro.data.loading import register
+from datamaestro.data.loading import Normalize, Transform, register
 from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats.dataset import Dataset, Subset
-from datamaestro.loaders.arrays import Size, normalized, target_size
+from datamaestro.loaders.arrays import Size, mean_std, normalized, standardized, target_size
 from datamaestro.loaders.batches import Converter
 from datamaestro.loaders.decoding import MODES, Decoder, decode, default_workers, stack
 from datamaestro.loaders.passes import IndexBatches, counted_epoch
@@ -129,24 +129,27 @@ class FolderLoader:
         self,
         split: ImageFolder,
         *,
-        normalize: bool = True,
+        normalize: Normalize = True,
         resize: Optional[Size] = None,
         interpolation: str = "bilinear",
         layout: Optional[str] = None,
         flatten: bool = False,
         one_hot: bool = False,
         workers: Optional[int] = None,
+        transform: Optional[Transform] = None,
     ):
         self.paths = split.paths()
         self.labels = np.asarray(split.labels.data())
         self.where = f"{split.root}"
         self.size = common_size(split.sizes_array(), resize, self.where)
         self.decoder = Decoder(split.mode, self.size, interpolation, workers)
-        self.normalize = normalize
-        # The converter gets batches already resized and scaled: it sets the layout,
-        # flattens and makes one-hot labels. Its prototype has a size that no
-        # layout rule can mistake for a channel axis.
+        self.normalize = bool(normalize)
+        self.stats = mean_std(normalize)
+        # The converter gets batches already resized, scaled and standardised: it sets
+        # the layout, flattens, transforms and makes one-hot labels. Its prototype has
+        # a size that no layout rule can mistake for a channel axis.
         channels = MODES[split.mode]
+        self.stored_layout = "NHWC" if channels else None
         dtype = np.float32 if normalize else np.uint8
         self.empty = np.zeros((0, *(self.size or (8, 8)), *([channels] if channels else [])), dtype=dtype)
         self.convert = Converter(
@@ -157,6 +160,7 @@ class FolderLoader:
             flatten=flatten,
             one_hot=one_hot,
             categories=split.categories,
+            transform=transform,
         )
 
     def __call__(self, where: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -165,6 +169,8 @@ class FolderLoader:
             batch = stack(self.decoder.many([self.paths[i] for i in positions.tolist()]), self.where)
             if self.normalize:
                 batch = normalized(batch)
+            if self.stats is not None:
+                batch = standardized(batch, self.stats, self.stored_layout)
         else:
             batch = self.empty
         return self.convert(batch, self.labels[where])
@@ -247,22 +253,23 @@ class ChannelFirstImages(Sequence[np.ndarray]):
 def torch_dataset(
     split: ImageFolder,
     *,
-    normalize: bool = True,
+    normalize: Normalize = True,
     layout: Optional[str] = "NCHW",
     resize: Optional[Size] = None,
     interpolation: str = "bilinear",
     one_hot: bool = False,
     workers: Optional[int] = None,
+    transform: Optional[Transform] = None,
 ) -> Any:
     """A ``torch.utils.data.Dataset`` over an ``ImageFolder``: ``dataset[i]`` is
     ``(image tensor, label)``, ``dataset[indices]`` a whole batch decoded at once,
     and ``dataset.loader(...)`` a ``DataLoader`` of such batches (as
-    ``datamaestro.loaders.torch.TorchDataset`` gives for array splits)."""
+    ``datamaestro.loaders.torch.TorchDataset`` gives for array splits, ``transform`` too)."""
     loader = FolderLoader(
         split, normalize=normalize, resize=resize, interpolation=interpolation, layout=layout,
         flatten=False, one_hot=one_hot, workers=workers,
     )
-    return dataset_class()(Positions(len(loader.paths)), loader.labels, Gather(loader), split.categories)
+    return dataset_class()(Positions(len(loader.paths)), loader.labels, Gather(loader), split.categories, transform)
 
 
 class Positions:

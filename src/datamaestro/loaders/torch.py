@@ -19,6 +19,7 @@ from typing import Any, Optional
 import numpy as np
 
 from datamaestro.data.images import LabelledImages
+from datamaestro.data.loading import Normalize, Transform
 from datamaestro.loaders.arrays import Size
 from datamaestro.loaders.batches import Converter
 from datamaestro.loaders.sharding import ShardBatchSampler, resolve
@@ -33,20 +34,22 @@ def import_torch() -> Any:
 def TorchDataset(
     split: LabelledImages,
     *,
-    normalize: bool = True,
+    normalize: Normalize = True,
     layout: Optional[str] = "NCHW",
     resize: Optional[Size] = None,
     interpolation: str = "bilinear",
     one_hot: bool = False,
+    transform: Optional[Transform] = None,
 ) -> Any:
     """A ``torch.utils.data.Dataset`` over a labelled split (anything with
-    ``images.data()``, ``labels.data()`` and ``categories``)."""
+    ``images.data()``, ``labels.data()`` and ``categories``). ``transform`` is called
+    on each batch of images as a tensor (dataset[i]: a batch of one) and gives the batch."""
     images, labels = split.images.data(), split.labels.data()
     converter = Converter(
         images, labels, normalize=normalize, layout=layout, resize=resize, interpolation=interpolation,
         one_hot=one_hot, categories=split.categories,
     )
-    return dataset_class()(images, labels, converter, split.categories)
+    return dataset_class()(images, labels, converter, split.categories, transform)
 
 
 def rebuild(*args: Any) -> Any:
@@ -54,12 +57,14 @@ def rebuild(*args: Any) -> Any:
     return dataset_class()(*args)
 
 
-def as_tensors(x: np.ndarray, y: np.ndarray, single: bool) -> tuple[Any, Any]:
-    """A converted batch as tensors (``single``: its one sample, with an int label unless one-hot)."""
+def as_tensors(x: np.ndarray, y: np.ndarray, single: bool, transform: Optional[Transform]) -> tuple[Any, Any]:
+    """A converted batch as tensors, images transformed (``single``: its one sample, with an
+    int label unless one-hot)."""
     torch = import_torch()
+    images = torch.from_numpy(x) if transform is None else transform(torch.from_numpy(x))
     if single:
-        return torch.from_numpy(x[0]), torch.from_numpy(y[0]) if y.ndim == 2 else int(y[0])
-    return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64) if y.ndim == 1 else y)
+        return images[0], torch.from_numpy(y[0]) if y.ndim == 2 else int(y[0])
+    return images, torch.from_numpy(y.astype(np.int64) if y.ndim == 1 else y)
 
 
 def batch_loader(
@@ -95,18 +100,19 @@ def dataset_class() -> type:
     class ArrayDataset(torch.utils.data.Dataset):  # type: ignore[name-defined]
         """Images and labels of a split, converted to tensors batch by batch."""
 
-        def __init__(self, images: np.ndarray, labels: np.ndarray, converter: Any, categories: Any):
+        def __init__(self, images: np.ndarray, labels: np.ndarray, converter: Any, categories: Any, transform: Any):
             self.images = np.asarray(images)
             self.labels = np.asarray(labels)
             self.convert = converter
             self.categories = categories
+            self.transform = transform
 
         def __len__(self) -> int:
             return int(self.images.shape[0])
 
         def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
             # The class is made at run time; rebuild it by name in other processes.
-            return rebuild, (self.images, self.labels, self.convert, self.categories)
+            return rebuild, (self.images, self.labels, self.convert, self.categories, self.transform)
 
         def __getitem__(self, index: Any) -> tuple[Any, Any]:
             single = isinstance(index, (int, np.integer))
@@ -116,7 +122,7 @@ def dataset_class() -> type:
                 index = index.numpy()
             where = np.atleast_1d(np.asarray(index, dtype=np.intp))
             x, y = self.convert(self.images[where], self.labels[where])
-            return as_tensors(x, y, single)
+            return as_tensors(x, y, single, self.transform)
 
         loader = batch_loader
 
