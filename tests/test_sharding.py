@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -207,3 +209,20 @@ def test_text_and_image_folder_batches_take_the_same_rank_shares(tmp_path, drop_
         assert labels_seen == [k % 2 for k in share]
     with pytest.raises(UsageError, match="rank must be in 0..2"):
         texts.batches(2, rank=3, world_size=3)
+
+
+def test_the_documented_set_epoch_call_picks_the_pass(tmp_path, monkeypatch):
+    """docs/loaders.md's call, read from the page and run as written."""
+    pytest.importorskip("torch")
+    page = (Path(__file__).parent.parent / "docs" / "loaders.md").read_text(encoding="utf-8")
+    calls = set(re.findall(r"`(loader\.[\w.]*set_epoch\(k\))`", page))
+    assert len(calls) == 1, calls
+    documented = calls.pop()
+    split = numbered(tmp_path, 30)
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    loader = split.to_torch(normalize=False).loader(batch_size=4, shuffle=True, seed=0, distributed=True)
+    for k in (3, 1):
+        exec(documented, {"loader": loader, "k": k})
+        got = [(x[:, 0, 0, 0].long() * 256 + x[:, 0, 0, 1].long()).tolist() for x, _ in loader]
+        assert got == seen(split.batches(4, seed=0, epoch=k, normalize=False, rank=1, world_size=3))
