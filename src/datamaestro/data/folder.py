@@ -107,6 +107,7 @@ class ImageFolder(Base, NamedClasses):
         *,
         interpolation: str = "bilinear",
         workers: Optional[int] = None,
+        max_pixels: Optional[int] = None,
     ) -> Batch:
         """``(images, labels)`` of the whole split, decoded into memory.
 
@@ -115,10 +116,12 @@ class ImageFolder(Base, NamedClasses):
         differ in size (an int sets the shorter edge, as in ``batches``); images
         are resized by Pillow as they are decoded (bilinear: antialiased when
         shrinking). ``workers``: decoding threads (default: one per core, at most 8).
+        An image of more than ``max_pixels`` pixels (default:
+        ``datamaestro.loaders.decoding.MAX_PIXELS``) is refused before it is decoded.
         """
         return loaders_for(self).arrays(
             normalize=normalize, resize=resize, interpolation=interpolation, layout=layout, flatten=flatten,
-            one_hot=one_hot, workers=workers,
+            one_hot=one_hot, workers=workers, max_pixels=max_pixels,
         )
 
     def batches(
@@ -140,9 +143,10 @@ class ImageFolder(Base, NamedClasses):
         world_size: Optional[int] = None,
         distributed: bool = False,
         transform: Optional[Transform] = None,
+        max_pixels: Optional[int] = None,
     ) -> Pass[Batch]:
         """An iterator of ``(images, labels)`` numpy minibatches over one pass, each batch
-        decoded when it is reached (by ``workers`` threads).
+        decoded when it is reached (by ``workers`` threads; ``max_pixels`` as in ``arrays``).
 
         Shuffling, seeds, epochs and ranks as ``LabelledImages.batches``: with a
         seed, the k-th call shuffles with ``np.random.default_rng([seed, k])``;
@@ -152,6 +156,7 @@ class ImageFolder(Base, NamedClasses):
             batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize, interpolation=interpolation,
             layout=layout, flatten=flatten, one_hot=one_hot, workers=workers, epoch=epoch, rank=rank,
             world_size=world_size, distributed=distributed, transform=transform,
+            max_pixels=max_pixels,
         )
 
     def one_pass(
@@ -164,7 +169,8 @@ class ImageFolder(Base, NamedClasses):
     def to_torch(self, **options: Any) -> Any:
         """A ``torch.utils.data.Dataset`` of ``(image, label)`` tensors with a ``loader()``
         helper (needs ``datamaestro[torch]``); ``options`` (normalize, layout, resize,
-        interpolation, one_hot, workers) go to ``datamaestro.loaders.folder.torch_dataset``."""
+        interpolation, one_hot, workers, transform, max_pixels) go to
+        ``datamaestro.loaders.folder.torch_dataset``."""
         return loaders_for(self).to_torch(**options)
 
     def to_tf(self, **options: Any) -> Any:

@@ -2,11 +2,21 @@
 
 Images come out as ``(H, W, 3)`` uint8 (``RGB``) or ``(H, W)`` (``L``).
 Pillow releases the GIL while decoding, so threads decode in parallel.
+
+Decoding is bounded by the pixels of each image: an image whose header
+announces more than ``max_pixels`` (default ``MAX_PIXELS``, 64 million: an
+8000 x 8000 photo) is refused with a one-line error naming the file, before
+anything is decoded. Pillow's own bound (``Image.MAX_IMAGE_PIXELS``, about 89
+million, an error above twice that) is not enough: a 20 KB PNG of 13000 x 13000
+pixels of one bit is under it and takes 170 MB once decoded, and Pillow only
+warns. Its warning is not shown: the image is refused instead.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,19 +39,66 @@ def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def decode(path: Path, mode: str = "RGB", size: Optional[tuple[int, int]] = None, method: str = "bilinear") -> np.ndarray:
-    """One image file as ``(H, W, 3)`` (RGB) or ``(H, W)`` (L) uint8, resized to ``size``
-    ((height, width)) by Pillow when given."""
+#: the most pixels (width x height, from its header) an image may have to be decoded
+MAX_PIXELS = 64_000_000
+
+# warnings.catch_warnings changes process-wide state: one thread of ours at a time opens a file
+_OPENING = threading.Lock()
+
+
+def open_header(path: Path) -> Any:
+    """The Pillow image of ``path`` with only its header read; a one-line error when it is not
+    an image, or when it has more pixels than Pillow allows (without Pillow's warning)."""
     Image = pillow()
     try:
-        with Image.open(path) as im:
-            if im.mode != mode:
-                im = im.convert(mode)
+        with _OPENING, warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(path)
+    except Image.DecompressionBombError:
+        raise FormatError(
+            f"{path}: refused: more than twice Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} pixels per image"
+        ) from None
+    except (OSError, ValueError, SyntaxError) as e:
+        raise FormatError(f"{path}: not a readable image ({e})") from None
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """``(height, width)`` of an image file, from its header (nothing is decoded)."""
+    with open_header(path) as im:
+        width, height = im.size
+    return height, width
+
+
+def open_image(path: Path, max_pixels: Optional[int] = None) -> Any:
+    """The Pillow image of ``path``, not decoded yet; refused (one line naming the file) when its
+    header announces more than ``max_pixels`` pixels (None: ``MAX_PIXELS``)."""
+    limit = MAX_PIXELS if max_pixels is None else max_pixels
+    im = open_header(path)
+    width, height = im.size
+    if width * height > limit:
+        im.close()
+        raise FormatError(
+            f"{path}: refused: {width}x{height} is {width * height:,} pixels, more than the {limit:,} "
+            "an image may have (max_pixels)"
+        )
+    return im
+
+
+def decode(
+    path: Path, mode: str = "RGB", size: Optional[tuple[int, int]] = None, method: str = "bilinear",
+    max_pixels: Optional[int] = None,
+) -> np.ndarray:
+    """One image file as ``(H, W, 3)`` (RGB) or ``(H, W)`` (L) uint8, resized to ``size``
+    ((height, width)) by Pillow when given; refused beyond ``max_pixels`` (``open_image``)."""
+    Image = pillow()
+    with open_image(path, max_pixels) as opened:
+        try:
+            im = opened if opened.mode == mode else opened.convert(mode)
             if size is not None and im.size != (size[1], size[0]):
                 im = im.resize((size[1], size[0]), RESAMPLING[method](Image))
             return np.asarray(im, dtype=np.uint8)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise FormatError(f"{path}: not a readable image ({e})") from None
+        except (OSError, ValueError, SyntaxError) as e:
+            raise FormatError(f"{path}: not a readable image ({e})") from None
 
 
 #: resize method -> Pillow filter
@@ -65,6 +122,7 @@ class Decoder:
         size: Optional[tuple[int, int]] = None,
         interpolation: str = "bilinear",
         workers: Optional[int] = None,
+        max_pixels: Optional[int] = None,
     ):
         self.pool: Optional[ThreadPoolExecutor] = None
         if mode not in MODES:
@@ -75,10 +133,11 @@ class Decoder:
         self.size = size
         self.interpolation = interpolation
         self.workers = default_workers() if workers is None else int(workers)
+        self.max_pixels = max_pixels
 
     def one(self, path: Path) -> np.ndarray:
         """One image, uint8 (resized to ``size`` when set)."""
-        return decode(path, self.mode, self.size, self.interpolation)
+        return decode(path, self.mode, self.size, self.interpolation, self.max_pixels)
 
     def many(self, paths: Sequence[Path]) -> list[np.ndarray]:
         """The images of ``paths``, in order."""

@@ -23,7 +23,7 @@ from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats.dataset import Dataset, Subset
 from datamaestro.loaders.arrays import Size, mean_std, normalized, standardized, target_size
 from datamaestro.loaders.batches import Converter
-from datamaestro.loaders.decoding import MODES, Decoder, decode, default_workers, stack
+from datamaestro.loaders.decoding import MODES, Decoder, decode, default_workers, image_size, stack
 from datamaestro.loaders.passes import IndexBatches, counted_epoch
 from datamaestro.loaders.tf import dataset
 from datamaestro.loaders.torch import dataset_class
@@ -49,18 +49,9 @@ def write_index(
     items = list(items)
     real_root = root.resolve()
     paths = [checked_path(root, real_root, rel) for rel, _ in items]
-    Image = pillow()
-
-    def size(path: Path) -> tuple[int, int]:
-        try:
-            with Image.open(path) as im:
-                width, height = im.size
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-            raise FormatError(f"{path}: not a readable image ({e})") from None
-        return height, width
-
+    pillow()  # (a one-line error without it)
     with ThreadPoolExecutor(workers or default_workers()) as pool:
-        sizes = list(pool.map(size, paths))
+        sizes = list(pool.map(image_size, paths))
     files, labels_file, sizes_file = index_files(folder, split)
     files.write_text("".join(f"{rel}\n" for rel, _ in items), encoding="utf-8")
     np.save(labels_file, np.array([label for _, label in items], dtype=np.int64))
@@ -137,12 +128,13 @@ class FolderLoader:
         one_hot: bool = False,
         workers: Optional[int] = None,
         transform: Optional[Transform] = None,
+        max_pixels: Optional[int] = None,
     ):
         self.paths = split.paths()
         self.labels = np.asarray(split.labels.data())
         self.where = f"{split.root}"
         self.size = common_size(split.sizes_array(), resize, self.where)
-        self.decoder = Decoder(split.mode, self.size, interpolation, workers)
+        self.decoder = Decoder(split.mode, self.size, interpolation, workers, max_pixels)
         self.normalize = bool(normalize)
         self.stats = mean_std(normalize)
         # The converter gets batches already resized, scaled and standardised: it sets
@@ -260,6 +252,7 @@ def torch_dataset(
     one_hot: bool = False,
     workers: Optional[int] = None,
     transform: Optional[Transform] = None,
+    max_pixels: Optional[int] = None,
 ) -> Any:
     """A ``torch.utils.data.Dataset`` over an ``ImageFolder``: ``dataset[i]`` is
     ``(image tensor, label)``, ``dataset[indices]`` a whole batch decoded at once,
@@ -267,7 +260,7 @@ def torch_dataset(
     ``datamaestro.loaders.torch.TorchDataset`` gives for array splits, ``transform`` too)."""
     loader = FolderLoader(
         split, normalize=normalize, resize=resize, interpolation=interpolation, layout=layout,
-        flatten=False, one_hot=one_hot, workers=workers,
+        flatten=False, one_hot=one_hot, workers=workers, max_pixels=max_pixels,
     )
     return dataset_class()(Positions(len(loader.paths)), loader.labels, Gather(loader), split.categories, transform)
 
