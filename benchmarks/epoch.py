@@ -86,7 +86,7 @@ def run(repeat: int = 5, torch_repeat: int = 3) -> None:
         )
         return torch.utils.data.DataLoader(dataset, BATCH, shuffle=True, num_workers=workers)
 
-    adapter = split.to_torch().loader(BATCH, seed=0)
+    adapter = split.to_torch().loader(BATCH, shuffle=True, seed=0)
     rows += [
         ("datamaestro to_torch().loader()", common.timings(lambda: torch_pass(adapter), repeat, 1)),
         ("torchvision DataLoader, 4 workers (d2l)", common.timings(lambda: torch_pass(d2l(4)), torch_repeat)),

@@ -4,6 +4,9 @@ sizes that differ, the index written at prepare time and the inputs it refuses."
 from __future__ import annotations
 
 import os
+import struct
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -158,7 +161,86 @@ def test_decompression_bomb_is_refused(tmp_path, monkeypatch):
 
     folder, _ = make_folder(tmp_path, [(8, 8)] * 2)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)  # an 8x8 image now claims too many pixels
-    with pytest.raises(FormatError, match=r"img0.png: not a readable image \(Image size \(64 pixels\) exceeds limit"):
+    with pytest.raises(FormatError, match=r"img0.png: refused: more than twice Pillow's limit of 10 pixels per image$"):
         folder.image(0)
-    with pytest.raises(FormatError, match=r"img1.png: not a readable image \(Image size \(64 pixels\) exceeds limit"):
+    with pytest.raises(FormatError, match=r"img1.png: refused: more than twice Pillow's limit of 10 pixels per image$"):
         write_index(tmp_path / "index", "again", tmp_path / "root", [("c1/img1.png", 1)])
+
+
+def bomb_png(width: int, height: int, rows: int | None = None) -> bytes:
+    """A 1-bit grey PNG of ``width`` x ``height`` black pixels: a few KB on disk, ``width * height``
+    bytes once Pillow decodes it (``rows``: only that many rows of data, the header claiming all)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    compressor = zlib.compressobj(9)
+    row = bytes(1 + (width + 7) // 8)  # filter byte, then the packed bits
+    body = b"".join(compressor.compress(row) for _ in range(height if rows is None else rows)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+
+
+def folder_with(tmp_path: Path, files: dict[str, bytes]) -> ImageFolder:
+    root, index = tmp_path / "root", tmp_path / "index"
+    index.mkdir()
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+    write_index(index, "train", root, [(name, k % 2) for k, name in enumerate(files)])
+    return ImageFolder.from_index(root, index, "train", ["a", "b"])
+
+
+def test_an_image_of_too_many_pixels_is_refused_before_decoding(tmp_path):
+    """Issue 19: a 13000 x 13000 one-bit PNG of about 20 KB is under Pillow's bomb limit and
+    takes 169 MB once decoded: refused from its header, one line naming it, no warning shown."""
+    bomb = bomb_png(13000, 13000)
+    assert len(bomb) < 64_000
+    ok = image_bytes(smooth_image(np.random.default_rng(0), 40, 30), format="PNG")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning would fail the test
+        folder = folder_with(tmp_path, {"c0/ok.png": ok, "c1/huge.png": bomb, "c0/ok2.png": ok})
+        assert folder.sizes_array().tolist() == [[40, 30], [13000, 13000], [40, 30]]
+        bomb_path = folder.root / "c1" / "huge.png"
+        message = (
+            f"{bomb_path}: refused: 13000x13000 is 169,000,000 pixels, more than the 64,000,000 "
+            "an image may have (max_pixels)"
+        )
+        for attempt in (
+            lambda: folder.arrays(resize=(32, 32)),
+            lambda: next(iter(folder.batches(3, shuffle=False, resize=(32, 32), workers=2))),
+            lambda: folder.images[0:3],  # what `datamaestro show` reads
+            lambda: folder.image(1),
+        ):
+            with pytest.raises(FormatError) as refused:
+                attempt()
+            assert str(refused.value) == message
+        assert folder.image(0).shape == (40, 30, 3)
+
+
+def test_the_pixel_bound_is_a_parameter(tmp_path):
+    from datamaestro.loaders.decoding import MAX_PIXELS, decode
+
+    folder, _ = make_folder(tmp_path, [(60, 50)] * 3)
+    assert MAX_PIXELS == 64_000_000 and len(folder.arrays()[0]) == 3
+    with pytest.raises(FormatError, match=r"refused: 50x60 is 3,000 pixels, more than the 2,999 an image may have"):
+        folder.arrays(max_pixels=2999)
+    with pytest.raises(FormatError, match=r"more than the 2,999"):
+        list(folder.batches(2, max_pixels=2999))
+    assert decode(folder.paths()[0], max_pixels=3000).shape == (60, 50, 3)
+
+
+def test_an_image_beyond_pillows_own_limit_is_one_line(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "claims.png"
+    path.write_bytes(bomb_png(20000, 20000, rows=1))  # 400 million pixels claimed: Pillow's error
+    from datamaestro.loaders.decoding import decode
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FormatError) as refused:
+            decode(path, max_pixels=10**9)
+    assert str(refused.value) == (
+        f"{path}: refused: more than twice Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} pixels per image"
+    )

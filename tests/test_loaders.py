@@ -440,7 +440,7 @@ def test_adapters_without_their_framework_say_which_extra(mnist, monkeypatch, me
     monkeypatch.setitem(sys.modules, module, None)  # makes `import module` fail
     import datamaestro.loaders.torch as adapter
 
-    monkeypatch.setattr(adapter, "_CLASS", None)
+    adapter.dataset_class.cache_clear()  # made again, with torch missing
     with pytest.raises(UsageError) as e:
         getattr(split, method)()
     assert str(e.value) == message
@@ -455,3 +455,44 @@ def test_loaders_import_no_framework():
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_normalize_mean_std_standardises_each_channel(cifar):
+    split, images, _ = cifar
+    mean, std = (0.49, 0.48, 0.45), (0.25, 0.24, 0.26)
+    x, _ = split.arrays(normalize=(mean, std))
+    scaled = images / np.float32(255)
+    expected = (scaled - np.float32(mean)[:, None, None]) / np.float32(std)[:, None, None]
+    assert x.dtype == np.float32 and np.array_equal(x, expected.astype(np.float32))
+    xh, _ = split.arrays(normalize=(mean, std), layout="NHWC")
+    assert np.array_equal(xh, x.transpose(0, 2, 3, 1))
+    batch, _ = next(iter(split.batches(4, shuffle=False, normalize=(mean, std), layout="NHWC")))
+    assert np.array_equal(batch, xh[:4])
+    one, _ = split.arrays(normalize=((0.5,), (0.5,)))
+    assert np.array_equal(one, (scaled - np.float32(0.5)) / np.float32(0.5))
+
+
+def test_normalize_mean_std_is_checked(mnist, cifar):
+    grey, colour = mnist[0], cifar[0]
+    for normalize, message in [
+        (((0.5, 0.5), (0.2, 0.2)), r"^normalize=\(mean, std\) gives 2 values for images of 1 channels$"),
+        (((0.5,), (0.0,)), r"^normalize=\(mean, std\) needs finite means and positive stds"),
+        (((0.5, 0.4), (0.2,)), r"^normalize=\(mean, std\) needs as many means as stds"),
+        ("yes", r"^normalize must be True, False or \(mean, std\), not 'yes'$"),
+    ]:
+        with pytest.raises(UsageError, match=message):
+            grey.arrays(normalize=normalize)
+    with pytest.raises(UsageError, match=r"gives 2 values for images of 3 channels$"):
+        next(iter(colour.batches(4, normalize=((0.5, 0.5), (0.2, 0.2)))))
+
+
+def test_transform_is_called_on_each_numpy_batch(mnist):
+    split, images, _ = mnist
+    shapes = []
+
+    def negate(batch):
+        shapes.append(batch.shape)
+        return 1 - batch
+
+    got = np.concatenate([x for x, _ in split.batches(20, shuffle=False, transform=negate)])
+    assert np.array_equal(got, 1 - images / np.float32(255)) and shapes == [(20, 28, 28)] * 5

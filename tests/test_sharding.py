@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,16 +88,36 @@ def test_no_seed_on_several_ranks_means_seed_zero(tmp_path):
     assert shares == [pass_order(20, True, 0, 0).tolist()[r::2] for r in range(2)]
 
 
-def test_rank_and_world_size_come_from_the_environment(tmp_path, monkeypatch):
+def test_the_environment_shares_a_pass_only_when_asked(tmp_path, monkeypatch):
+    """Under torchrun, a loader made without rank/world_size (an evaluation loader) reads the
+    whole split; distributed=True takes this rank's share from RANK and WORLD_SIZE."""
     split = numbered(tmp_path, 30)
     explicit = flat(split.batches(4, seed=2, epoch=0, normalize=False, rank=1, world_size=3))
+    whole = flat(split.batches(4, seed=2, epoch=0, normalize=False))
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "3")
-    assert flat(split.batches(4, seed=2, epoch=0, normalize=False)) == explicit
-    assert resolve(None, None) == (1, 3) and resolve(0, 1) == (0, 1)
+    assert flat(split.batches(4, seed=2, epoch=0, normalize=False)) == whole and len(whole) == 30
+    assert flat(split.batches(4, seed=2, epoch=0, normalize=False, distributed=True)) == explicit
+    assert resolve(None, None) == (0, 1) and resolve(None, None, distributed=True) == (1, 3)
+    with pytest.raises(UsageError, match=r"^give rank and world_size, or distributed=True \(RANK and WORLD_SIZE\), not both$"):
+        split.batches(4, rank=0, distributed=True)
     monkeypatch.setenv("WORLD_SIZE", "two")
-    with pytest.raises(UsageError, match=r"^WORLD_SIZE='two' is not an integer \(it gives world_size\)$"):
-        split.batches(4)
+    split.batches(4)  # not read
+    with pytest.raises(UsageError, match=r"^WORLD_SIZE='two' is not an integer \(distributed=True reads it\)$"):
+        split.batches(4, distributed=True)
+    monkeypatch.delenv("RANK")
+    monkeypatch.delenv("WORLD_SIZE")
+    assert flat(split.batches(4, seed=2, epoch=0, normalize=False, distributed=True)) == whole  # one process
+
+
+def test_torch_loaders_share_a_pass_only_when_asked(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    split = numbered(tmp_path, 30)
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    dataset = split.to_torch(normalize=False)
+    assert sum(len(y) for _, y in dataset.loader(batch_size=4)) == 30  # an evaluation loader: all of it
+    assert sum(len(y) for _, y in dataset.loader(batch_size=4, distributed=True)) == 10
 
 
 @pytest.mark.parametrize(
@@ -127,7 +149,7 @@ def test_torch_loader_shares_match_the_numpy_batches(tmp_path):
     split = numbered(tmp_path, 50)
     dataset = split.to_torch(normalize=False)
     for rank in range(3):
-        loader = dataset.loader(batch_size=4, seed=9, rank=rank, world_size=3)
+        loader = dataset.loader(batch_size=4, shuffle=True, seed=9, rank=rank, world_size=3)
         for epoch in range(2):  # each pass is the next epoch, as numpy's batches()
             batches = list(loader)
             got = [(x[:, 0, 0, 0].long() * 256 + x[:, 0, 0, 1].long()).tolist() for x, _ in batches]
@@ -145,7 +167,7 @@ def test_torchrun_ranks_read_their_share_from_the_environment(tmp_path):
         from datamaestro.data.tensor import IDX
         split = LabelledImages(images=IDX(path={str(tmp_path / 'numbered' / 'images.idx')!r}),
                                labels=IDX(path={str(tmp_path / 'numbered' / 'labels.idx')!r}))
-        loader = split.to_torch(normalize=False).loader(batch_size=4, seed=3)  # RANK, WORLD_SIZE from torchrun
+        loader = split.to_torch(normalize=False).loader(batch_size=4, shuffle=True, seed=3, distributed=True)
         seen = [int(x[0, 0, 0]) * 256 + int(x[0, 0, 1]) for xs, _ in loader for x in xs]
         with open(os.path.join({str(tmp_path)!r}, "rank%s.json" % os.environ["RANK"]), "w") as f:
             json.dump(seen, f)
@@ -187,3 +209,20 @@ def test_text_and_image_folder_batches_take_the_same_rank_shares(tmp_path, drop_
         assert labels_seen == [k % 2 for k in share]
     with pytest.raises(UsageError, match="rank must be in 0..2"):
         texts.batches(2, rank=3, world_size=3)
+
+
+def test_the_documented_set_epoch_call_picks_the_pass(tmp_path, monkeypatch):
+    """docs/loaders.md's call, read from the page and run as written."""
+    pytest.importorskip("torch")
+    page = (Path(__file__).parent.parent / "docs" / "loaders.md").read_text(encoding="utf-8")
+    calls = set(re.findall(r"`(loader\.[\w.]*set_epoch\(k\))`", page))
+    assert len(calls) == 1, calls
+    documented = calls.pop()
+    split = numbered(tmp_path, 30)
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    loader = split.to_torch(normalize=False).loader(batch_size=4, shuffle=True, seed=0, distributed=True)
+    for k in (3, 1):
+        exec(documented, {"loader": loader, "k": k})
+        got = [(x[:, 0, 0, 0].long() * 256 + x[:, 0, 0, 1].long()).tolist() for x, _ in loader]
+        assert got == seen(split.batches(4, seed=0, epoch=k, normalize=False, rank=1, world_size=3))

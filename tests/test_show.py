@@ -306,3 +306,15 @@ def test_terminal_truecolor_round_trip():
         for k in range(len(pictures[0])):
             decoded = decode_half_blocks([p[k] for p in pictures])
             assert np.array_equal(decoded, images[start + k])
+
+
+def test_float_images_with_nan_and_infinities_show_without_numpy_warnings():
+    import warnings
+
+    from datamaestro.viz import as_images
+
+    images = np.array([[[np.nan, np.inf], [-np.inf, 0.5]]], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert as_images(images).tolist() == [[[0, 255], [0, 128]]]
+        assert as_images(np.full((1, 2, 2), 1e30, dtype=np.float64)).tolist() == [[[255, 255], [255, 255]]]

@@ -1,92 +1,76 @@
 """The root of typed data objects, and their JSON round trip.
 
 A data type derives from ``Base`` and declares its fields as class annotations,
-with defaults as class values (a ``datamaestro.record.Record``): they become
-keyword-only constructor arguments, as in a keyword-only dataclass. A subclass
-of ``Base`` itself may also be written as ``@dataclass(kw_only=True)``; a
-``@dataclass`` deriving from a type that has fields (``IDX``, ``Supervised``...)
-is refused when first built, naming the fields its constructor would drop.
+with defaults as class values: every subclass is made a keyword-only dataclass
+when it is defined (``__init__``, ``__post_init__``, ``repr`` and ``==``); a
+list, dict or set default is copied for each object. A subclass may also be
+written as ``@dataclass(kw_only=True)`` itself, with ``field(...)`` and
+``InitVar`` as any dataclass.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import inspect
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from datamaestro.errors import FormatError
-from datamaestro.record import Record, own_annotations
 
-if TYPE_CHECKING:
-    from typing import Any, ClassVar
+if TYPE_CHECKING:  # (typing's own from Python 3.11; typing_extensions is not installed on 3.10)
+    from typing_extensions import dataclass_transform
+else:
+
+    def dataclass_transform(**_options: object) -> object:
+        """Tells type checkers that subclasses are keyword-only dataclasses."""
+        return lambda cls: cls
+
 
 _TYPES: dict[str, type[Base]] = {}
-#: the data types whose way of being written was checked (``_check_dataclass``)
-_CHECKED: set[type[Base]] = set()
 
 
-class Base(Record):
+@dataclass_transform(kw_only_default=True, field_specifiers=(dataclasses.field, dataclasses.Field))
+class Base:
     """A typed piece of data: its fields are its class annotations (keyword-only).
 
     Fields annotated ``Path`` are converted from strings, nested ``Base``
     objects and lists of them serialise recursively.
     """
 
-    type_name: ClassVar[str]
-    #: the names of the fields annotated ``Path``
-    path_fields: ClassVar[frozenset[str]] = frozenset()
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
-        if cls not in _CHECKED:
-            _check_dataclass(cls)
-            _CHECKED.add(cls)
-        return super().__new__(cls)
+    type_name: ClassVar[str] = "datamaestro.data.base.Base"
+    __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]  # (set on each subclass)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.type_name = f"{cls.__module__}.{cls.__qualname__}"
         _TYPES[cls.type_name] = cls
-        paths = set(cls.path_fields)
-        for name, annotation in own_annotations(cls).items():
-            (paths.add if annotation in ("Path", Path) else paths.discard)(name)
-        cls.path_fields = frozenset(paths)
+        for name in inspect.get_annotations(cls):
+            default = cls.__dict__.get(name)
+            if isinstance(default, (list, dict, set)):  # copied for each object
+                setattr(cls, name, dataclasses.field(default_factory=default.copy))
+        written = dict(cls.__dict__)
+        dataclasses.dataclass(kw_only=True)(cls)
+        # Put back the ``field(...)`` values that dataclass replaced, so that a
+        # @dataclass decorator on the class reads it as it was written.
+        for name, value in written.items():
+            if isinstance(value, dataclasses.Field):
+                setattr(cls, name, value)
 
     def __post_init__(self) -> None:
-        for name in self.path_fields:
-            value = getattr(self, name)
-            if isinstance(value, str):
-                setattr(self, name, Path(value))
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.type in ("Path", Path) and isinstance(value, str):
+                setattr(self, field.name, Path(value))
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready description: ``type`` plus every field that is set."""
         out: dict[str, Any] = {"type": self.type_name}
-        for name in _data_fields(type(self)):
-            value = getattr(self, name)
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
             if value is not None:
-                out[name] = _to_json(value)
+                out[field.name] = _to_json(value)
         return out
-
-
-def _data_fields(cls: type[Base], init: bool = False) -> list[str]:
-    """The fields of a data type (with ``init``: those its constructor takes), as a dataclass
-    sees them when the type was written as one."""
-    if not hasattr(cls, "__dataclass_fields__"):
-        return list(cls.record_fields)
-    import dataclasses
-
-    return [f.name for f in dataclasses.fields(cls) if f.init or not init]
-
-
-def _check_dataclass(cls: type[Base]) -> None:
-    """Refuse a ``@dataclass`` whose constructor would not take the fields it inherits."""
-    own = cls.__dict__.get("__dataclass_fields__")
-    lost = [name for name in cls.record_fields if own is not None and name not in own]
-    if lost:
-        raise TypeError(
-            f"{cls.__qualname__} is a @dataclass deriving from a data type with fields "
-            f"({', '.join(lost)}) that its constructor would not take: remove @dataclass "
-            "(a data type's fields are its annotations)"
-        )
 
 
 def _to_json(value: Any) -> Any:
@@ -131,7 +115,7 @@ def from_json_value(value: Any) -> Any:
         if "type" not in value:
             return {k: from_json_value(v) for k, v in value.items()}
         cls = data_type(value["type"])
-        names = _data_fields(cls, init=True)
+        names = {field.name for field in dataclasses.fields(cls) if field.init}
         kwargs = {k: from_json_value(v) for k, v in value.items() if k in names}
         return cls(**kwargs)
     return value

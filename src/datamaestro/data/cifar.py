@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Optional
 
 from datamaestro.data.images import ImageClassification, LabelledImages
 from datamaestro.data.tensor import Tensor
-
-if TYPE_CHECKING:
-    from typing import Optional
 
 
 class CoarseLabelledImages(LabelledImages):

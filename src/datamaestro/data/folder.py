@@ -1,30 +1,48 @@
 """Folders of image files (JPEG, PNG...) with one integer label per image, decoded when read.
 
 The same loaders as ``LabelledImages`` (``arrays``, ``batches``, ``to_torch``,
-``text_labels``), reading the image files with Pillow (the ``images`` extra).
-Images may differ in size: then ``arrays`` and ``batches`` need
-``resize=(height, width)``. ``export_dataset()`` gives the in-memory dataset
-that ``datamaestro.formats`` writes in Datumaro's layouts.
+``text_labels``), reading the image files with Pillow (the ``images`` extra):
+those ``datamaestro.loaders.folder`` registers. Images may differ in size:
+then ``arrays`` and ``batches`` need ``resize=(height, width)``.
+``export_dataset()`` gives the in-memory dataset that ``datamaestro.formats``
+writes in Datumaro's layouts.
+
+An index of one split is three files in a folder: ``<split>.txt`` (the image
+paths, relative to the image root, one per line, UTF-8), ``<split>_labels.npy``
+(int64) and ``<split>_sizes.npy`` ((N, 2) int32 heights and widths), written
+at prepare time by ``datamaestro.loaders.folder.write_index``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
-from datamaestro.data.images import ImageClassification
+from datamaestro.data.images import Batch, ImageClassification
+from datamaestro.data.loading import Normalize, Pass, Transform, loaders_for
 from datamaestro.data.ml import NamedClasses, share_categories
+from datamaestro.data.npy import NPY
 from datamaestro.data.tensor import Tensor
+from datamaestro.errors import FormatError
 
-if TYPE_CHECKING:
-    from typing import Any, Optional
-
+if TYPE_CHECKING:  # (numpy is imported when data is read, not to describe it)
     import numpy as np
 
     from datamaestro.formats.dataset import Dataset, Subset
-    from datamaestro.loaders.folder import LazyImages
-    from datamaestro.loaders.passes import IndexBatches
+
+
+def index_files(folder: Path, split: str) -> tuple[Path, Path, Path]:
+    """The paths, labels and sizes files of ``split``'s index in ``folder``."""
+    return folder / f"{split}.txt", folder / f"{split}_labels.npy", folder / f"{split}_sizes.npy"
+
+
+def read_paths(files: Path) -> list[str]:
+    """The relative image paths of an index."""
+    try:
+        return files.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise FormatError(f"{files}: cannot read the image index ({e}); prepare the dataset again") from None
 
 
 class ImageFolder(Base, NamedClasses):
@@ -32,9 +50,8 @@ class ImageFolder(Base, NamedClasses):
 
     ``files`` lists the image paths relative to ``root`` (one per line),
     ``labels`` and ``sizes`` ((N, 2) heights and widths) are arrays in the
-    same order: together the index written at prepare time
-    (``datamaestro.loaders.folder.write_index``). ``mode`` is the Pillow mode
-    images are decoded to: ``"RGB"`` gives (H, W, 3) uint8, ``"L"`` (H, W).
+    same order: together the index written at prepare time. ``mode`` is the
+    Pillow mode images are decoded to: ``"RGB"`` gives (H, W, 3) uint8, ``"L"`` (H, W).
     """
 
     root: Path
@@ -50,9 +67,6 @@ class ImageFolder(Base, NamedClasses):
     ) -> ImageFolder:
         """The split ``split`` of the images under ``root``, from the index that
         ``datamaestro.loaders.folder.write_index`` wrote into the folder ``index``."""
-        from datamaestro.data.npy import NPY
-        from datamaestro.loaders.folder import index_files
-
         files, labels, sizes = index_files(index, split)
         return cls(
             root=root, files=files, labels=NPY(path=labels), sizes=NPY(path=sizes), categories=categories, mode=mode
@@ -65,8 +79,6 @@ class ImageFolder(Base, NamedClasses):
         """The image files, in label order (read once from the index)."""
         cached = self.__dict__.get("_paths")
         if cached is None:
-            from datamaestro.loaders.folder import read_paths
-
             cached = [self.root.joinpath(*rel.split("/")) for rel in read_paths(self.files)]
             self.__dict__["_paths"] = cached
         return cached
@@ -77,21 +89,17 @@ class ImageFolder(Base, NamedClasses):
 
     def image(self, i: int) -> np.ndarray:
         """Image ``i`` decoded: (H, W, 3) uint8 (RGB) or (H, W) (L)."""
-        from datamaestro.loaders.folder import decode
-
-        return decode(self.paths()[i], self.mode)
+        return loaders_for(self).image(i)
 
     @property
-    def images(self) -> LazyImages:
+    def images(self) -> Any:
         """An array-like view of the images (for ``datamaestro show`` and ``info``): its
         ``shape`` gives the most common image size, indexing decodes the chosen images."""
-        from datamaestro.loaders.folder import LazyImages
-
-        return LazyImages(self)
+        return loaders_for(self).lazy_images()
 
     def arrays(
         self,
-        normalize: bool = False,
+        normalize: Normalize = False,
         flatten: bool = False,
         one_hot: bool = False,
         layout: Optional[str] = None,
@@ -99,7 +107,8 @@ class ImageFolder(Base, NamedClasses):
         *,
         interpolation: str = "bilinear",
         workers: Optional[int] = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
+        max_pixels: Optional[int] = None,
+    ) -> Batch:
         """``(images, labels)`` of the whole split, decoded into memory.
 
         Options as ``LabelledImages.arrays``; the stored layout is NHWC ((N, H, W)
@@ -107,17 +116,13 @@ class ImageFolder(Base, NamedClasses):
         differ in size (an int sets the shorter edge, as in ``batches``); images
         are resized by Pillow as they are decoded (bilinear: antialiased when
         shrinking). ``workers``: decoding threads (default: one per core, at most 8).
+        An image of more than ``max_pixels`` pixels (default:
+        ``datamaestro.loaders.decoding.MAX_PIXELS``) is refused before it is decoded.
         """
-        from datamaestro.loaders.folder import FolderLoader
-
-        loader = FolderLoader(
-            self, normalize=normalize, resize=resize, interpolation=interpolation, layout=layout,
-            flatten=flatten, one_hot=one_hot, workers=workers,
+        return loaders_for(self).arrays(
+            normalize=normalize, resize=resize, interpolation=interpolation, layout=layout, flatten=flatten,
+            one_hot=one_hot, workers=workers, max_pixels=max_pixels,
         )
-        try:
-            return loader(slice(None))
-        finally:
-            loader.decoder.close()
 
     def batches(
         self,
@@ -125,7 +130,7 @@ class ImageFolder(Base, NamedClasses):
         shuffle: bool = True,
         seed: Optional[int] = None,
         drop_last: bool = False,
-        normalize: bool = True,
+        normalize: Normalize = True,
         resize: Optional[int | tuple[int, int]] = None,
         *,
         layout: Optional[str] = None,
@@ -136,68 +141,52 @@ class ImageFolder(Base, NamedClasses):
         workers: Optional[int] = None,
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
-    ) -> IndexBatches[tuple[np.ndarray, np.ndarray]]:
+        distributed: bool = False,
+        transform: Optional[Transform] = None,
+        max_pixels: Optional[int] = None,
+    ) -> Pass[Batch]:
         """An iterator of ``(images, labels)`` numpy minibatches over one pass, each batch
-        decoded when it is reached (by ``workers`` threads).
+        decoded when it is reached (by ``workers`` threads; ``max_pixels`` as in ``arrays``).
 
         Shuffling, seeds, epochs and ranks as ``LabelledImages.batches``: with a
         seed, the k-th call shuffles with ``np.random.default_rng([seed, k])``;
-        ``rank``/``world_size`` (default: RANK/WORLD_SIZE) give this rank's share.
+        ``rank``/``world_size`` or ``distributed=True`` give this rank's share.
         """
-        from datamaestro.loaders.passes import counted_epoch
-
-        return self.one_pass(
-            counted_epoch(self, epoch), batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize,
-            interpolation=interpolation, layout=layout, flatten=flatten, one_hot=one_hot, workers=workers,
-            rank=rank, world_size=world_size,
+        return loaders_for(self).batches(
+            batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize, interpolation=interpolation,
+            layout=layout, flatten=flatten, one_hot=one_hot, workers=workers, epoch=epoch, rank=rank,
+            world_size=world_size, distributed=distributed, transform=transform,
+            max_pixels=max_pixels,
         )
 
     def one_pass(
         self, epoch: int, batch_size: int = 64, shuffle: bool = True, seed: Optional[int] = None,
-        drop_last: bool = False, *, rank: Optional[int] = None, world_size: Optional[int] = None, **options: Any,
-    ) -> IndexBatches[tuple[np.ndarray, np.ndarray]]:
+        drop_last: bool = False, **options: Any,
+    ) -> Pass[Batch]:
         """Pass ``epoch`` of ``batches()`` (``options`` as there), not counted as one of its calls."""
-        from datamaestro.loaders.folder import FolderLoader
-        from datamaestro.loaders.passes import IndexBatches
-
-        loader = FolderLoader(self, **options)
-        return IndexBatches(
-            len(loader.paths), loader, batch_size=batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
-            drop_last=drop_last, rank=rank, world_size=world_size,
-        )
+        return loaders_for(self).one_pass(epoch, batch_size, shuffle, seed, drop_last, **options)
 
     def to_torch(self, **options: Any) -> Any:
         """A ``torch.utils.data.Dataset`` of ``(image, label)`` tensors with a ``loader()``
         helper (needs ``datamaestro[torch]``); ``options`` (normalize, layout, resize,
-        interpolation, one_hot, workers) go to ``datamaestro.loaders.folder.torch_dataset``."""
-        from datamaestro.loaders.folder import torch_dataset
-
-        return torch_dataset(self, **options)
+        interpolation, one_hot, workers, transform, max_pixels) go to
+        ``datamaestro.loaders.folder.torch_dataset``."""
+        return loaders_for(self).to_torch(**options)
 
     def to_tf(self, **options: Any) -> Any:
         """A ``tf.data.Dataset`` of ``(image, label)`` (needs ``datamaestro[tf]``), images decoded
         as the passes reach them, channels last unless ``layout`` says otherwise; ``options``
         (and ``workers``) go to ``datamaestro.loaders.tf.dataset``."""
-        from datamaestro.loaders.tf import dataset
-
-        return dataset(self, **options)
+        return loaders_for(self).to_tf(**options)
 
     def export_subset(self) -> Subset:
         """The split as a ``datamaestro.formats`` subset (for ``export``/``convert``):
         images decoded one at a time when written, ids the file names without extension."""
-        import numpy as np
-
-        from datamaestro.formats.dataset import Subset
-        from datamaestro.loaders.folder import ChannelFirstImages
-
-        stems = [p.stem for p in self.paths()]
-        if len(set(stems)) != len(stems):  # same name in two class folders
-            stems = [f"{p.parent.name}_{p.stem}" for p in self.paths()]
-        return Subset(ChannelFirstImages(self), np.asarray(self.labels.data(), dtype=np.int64), stems)  # type: ignore[arg-type]
+        return loaders_for(self).export_subset()
 
     def export_dataset(self) -> Dataset:
         """This split alone as a ``datamaestro.formats`` dataset (its subset is ``default``)."""
-        return _export({"default": self}, self.categories)
+        return loaders_for(self).export_dataset()
 
 
 class ImageFolderClassification(ImageClassification):
@@ -209,22 +198,4 @@ class ImageFolderClassification(ImageClassification):
 
     def export_dataset(self) -> Dataset:
         """The splits as a ``datamaestro.formats`` dataset (for ``export``/``convert``)."""
-        return _export(self.splits(), self.categories)
-
-
-def _export(splits: dict[str, Base], categories: Optional[list[str]]) -> Dataset:
-    from datamaestro.errors import UsageError
-    from datamaestro.formats.dataset import Dataset
-
-    subsets = {}
-    for name, split in splits.items():
-        if not isinstance(split, ImageFolder):
-            raise UsageError(f"cannot export split '{name}': it is not an image folder")
-        subsets[name] = split.export_subset()
-        categories = categories or split.categories
-    if categories is None:
-        top = max((int(s.labels.max()) for s in subsets.values() if len(s)), default=-1)
-        categories = [str(i) for i in range(top + 1)]
-    dataset = Dataset(subsets, list(categories))
-    dataset.check_labels("the prepared dataset")
-    return dataset
+        return loaders_for(self).export_dataset()

@@ -1,19 +1,22 @@
-"""Image datasets."""
+"""Image datasets: labelled images stored as arrays, and their classification splits.
+
+The loaders (``arrays``, ``batches``, ``to_torch``, ``to_tf``; docs/loaders.md)
+are those ``datamaestro.loaders.images`` registers for ``LabelledImages``.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
-from datamaestro.data.ml import NamedClasses, Supervised
+from datamaestro.data.loading import Normalize, Pass, Transform, loaders_for
+from datamaestro.data.ml import NamedClasses, Supervised, share_categories
 from datamaestro.data.tensor import Tensor
 
-if TYPE_CHECKING:
-    from typing import Any, Optional
-
+if TYPE_CHECKING:  # (numpy is imported when data is read, not to describe it)
     import numpy as np
 
-    from datamaestro.loaders.batches import Batches
+Batch = tuple["np.ndarray", "np.ndarray"]
 
 
 class LabelledImages(Base, NamedClasses):
@@ -23,33 +26,21 @@ class LabelledImages(Base, NamedClasses):
     labels: Tensor
     categories: Optional[list[str]] = None
 
-    # Loaders (datamaestro.loaders, docs/loaders.md): numpy only; adapters import
-    # their framework when called.
-
     def arrays(
         self,
-        normalize: bool = False,
+        normalize: Normalize = False,
         flatten: bool = False,
         one_hot: bool = False,
         layout: Optional[str] = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> Batch:
         """``(images, labels)`` of the whole split: memory-mapped unless converted.
 
-        ``normalize``: float32 in [0, 1]; ``flatten``: (N, H*W*C); ``one_hot``:
+        ``normalize``: float32 in [0, 1] (``(mean, std)``: then standardised per
+        channel, as ``ToTensor`` and ``Normalize``); ``flatten``: (N, H*W*C); ``one_hot``:
         (N, classes) float32 labels; ``layout``: "NCHW" or "NHWC" adds or moves
         the channel axis (None keeps the stored layout).
         """
-        from datamaestro.loaders.arrays import arrays
-
-        return arrays(
-            self.images.data(),
-            self.labels.data(),
-            normalize=normalize,
-            flatten=flatten,
-            one_hot=one_hot,
-            layout=layout,
-            categories=self.categories,
-        )
+        return loaders_for(self).arrays(normalize=normalize, flatten=flatten, one_hot=one_hot, layout=layout)
 
     def batches(
         self,
@@ -57,7 +48,7 @@ class LabelledImages(Base, NamedClasses):
         shuffle: bool = True,
         seed: Optional[int] = None,
         drop_last: bool = False,
-        normalize: bool = True,
+        normalize: Normalize = True,
         resize: Optional[int | tuple[int, int]] = None,
         *,
         layout: Optional[str] = None,
@@ -67,51 +58,45 @@ class LabelledImages(Base, NamedClasses):
         epoch: Optional[int] = None,
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
-    ) -> Batches:
+        distributed: bool = False,
+        transform: Optional[Transform] = None,
+    ) -> Pass[Batch]:
         """An iterator of ``(images, labels)`` numpy minibatches over one pass.
 
         With a seed, the k-th call on this object (k = 0, 1, ...) shuffles with
         ``np.random.default_rng([seed, k])``, so every call reshuffles and a
         run is reproducible; ``epoch=`` sets k explicitly. ``resize=(32, 32)``
-        (or an int for the shorter edge) resizes each batch, bilinear by default.
-        ``rank``/``world_size`` (default: RANK/WORLD_SIZE) give this rank's equal
-        share of the pass, as PyTorch's DistributedSampler (``drop_last`` drops
-        the uneven tail instead of padding).
+        (or an int for the shorter edge) resizes each batch, bilinear by default;
+        ``normalize=(mean, std)`` standardises each channel after scaling to [0, 1];
+        ``transform`` is called on each batch of images and gives the batch.
+        ``rank``/``world_size``, or ``distributed=True`` (RANK/WORLD_SIZE, as
+        torchrun sets them), give this rank's equal share of the pass, as
+        PyTorch's DistributedSampler (``drop_last`` drops the uneven tail
+        instead of padding); without them, the whole pass.
         """
-        from datamaestro.loaders.passes import counted_epoch
-
-        return self.one_pass(
-            counted_epoch(self, epoch), batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize,
-            interpolation=interpolation, layout=layout, flatten=flatten, one_hot=one_hot, rank=rank,
-            world_size=world_size,
+        return loaders_for(self).batches(
+            batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize, layout=layout,
+            flatten=flatten, one_hot=one_hot, interpolation=interpolation, epoch=epoch, rank=rank,
+            world_size=world_size, distributed=distributed, transform=transform,
         )
 
     def one_pass(
         self, epoch: int, batch_size: int = 64, shuffle: bool = True, seed: Optional[int] = None,
         drop_last: bool = False, **options: Any,
-    ) -> Batches:
+    ) -> Pass[Batch]:
         """Pass ``epoch`` of ``batches()`` (``options`` as there), not counted as one of its calls."""
-        from datamaestro.loaders.batches import Batches
-
-        return Batches(
-            self.images.data(), self.labels.data(), batch_size=batch_size, shuffle=shuffle, seed=seed,
-            epoch=epoch, drop_last=drop_last, categories=self.categories, **options,
-        )
+        return loaders_for(self).one_pass(epoch, batch_size, shuffle, seed, drop_last, **options)
 
     def to_torch(self, **options: Any) -> Any:
         """A ``torch.utils.data.Dataset`` of tensors, with a ``loader()`` helper
         giving a ``DataLoader`` (needs ``datamaestro[torch]``); ``options``
         (normalize, layout, resize, one_hot) go to ``datamaestro.loaders.torch.TorchDataset``."""
-        from datamaestro.loaders.torch import TorchDataset
-
-        return TorchDataset(self, **options)
+        return loaders_for(self).to_torch(**options)
 
     def to_tf(self, **options: Any) -> Any:
         """A ``tf.data.Dataset`` of ``(image, label)`` (needs ``datamaestro[tf]``), channels
         last unless ``layout`` says otherwise; ``options`` go to ``datamaestro.loaders.tf.dataset``."""
-        from datamaestro.loaders.tf import dataset
-
-        return dataset(self, **options)
+        return loaders_for(self).to_tf(**options)
 
 
 class ImageClassification(Supervised):
@@ -121,8 +106,4 @@ class ImageClassification(Supervised):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        # Each split carries the class names too, so it is usable on its own.
-        if self.categories is not None:
-            for split in self.splits().values():
-                if isinstance(split, LabelledImages) and split.categories is None:
-                    split.categories = list(self.categories)
+        share_categories(self, self.categories, LabelledImages)

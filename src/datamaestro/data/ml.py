@@ -1,13 +1,12 @@
-"""Machine-learning task containers."""
+"""Machine-learning task containers, and the class names of labelled splits."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Any, Optional
 
 from datamaestro.data.base import Base
-
-if TYPE_CHECKING:
-    from typing import Any, Optional
+from datamaestro.errors import UsageError
 
 
 class NamedClasses:
@@ -17,9 +16,31 @@ class NamedClasses:
 
     def text_labels(self, indices: Any) -> str | list[str]:
         """The class name of a label, or the list of names of a sequence of labels."""
-        from datamaestro.loaders.arrays import text_labels
-
         return text_labels(self.categories, indices)
+
+
+def text_labels(categories: Optional[Sequence[str]], indices: object) -> str | list[str]:
+    """The class name of one label, or the names of a sequence of labels.
+
+    A 2-d array (one-hot rows, or scores) gives the name of each row's largest entry.
+    """
+    import numpy as np  # (only here: describing data does not need numpy)
+
+    if not categories:
+        raise UsageError("this split has no class names (categories); text_labels needs them")
+    array = np.asarray(indices)
+    if array.ndim == 2:
+        array = array.argmax(axis=1)
+    if array.dtype.kind not in "ui" or array.ndim > 1:
+        raise UsageError(f"text_labels expects integer labels, not {array.ndim}-d {array.dtype}")
+    flat = array.reshape(-1)
+    bad = flat[(flat < 0) | (flat >= len(categories))]
+    if bad.size:
+        raise UsageError(
+            f"label {bad[0]} is outside the {len(categories)} classes (0 to {len(categories) - 1})"
+        )
+    names = [categories[i] for i in flat.tolist()]
+    return names[0] if array.ndim == 0 else names
 
 
 class Supervised(Base):

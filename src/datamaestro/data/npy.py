@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from datamaestro.data.tensor import Tensor
 from datamaestro.errors import FormatError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (numpy is imported when data is read, not to describe it)
     import numpy as np
 
 
@@ -19,7 +19,7 @@ class NPY(Tensor):
 
     def data(self) -> np.ndarray:
         """The tensor, memory-mapped (read-only) from the file."""
-        import numpy as np
+        import numpy as np  # (here: describing data does not need numpy)
 
         try:
             return np.load(self.path, mmap_mode="r", allow_pickle=False)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Optional
 
 from datamaestro.data.images import LabelledImages
 from datamaestro.data.tensor import Tensor
 
-if TYPE_CHECKING:
-    from typing import Optional
-
+if TYPE_CHECKING:  # (numpy is imported when data is read, not to describe it)
     import numpy as np
 
 #: what each of the 8 columns of QMNIST's extended labels holds (from the QMNIST README)

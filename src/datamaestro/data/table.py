@@ -1,18 +1,20 @@
-"""Tables: named, typed columns stored as a numpy structured array (``.npy``)."""
+"""Tables: named, typed columns stored as a numpy structured array (``.npy``).
+
+``arrays()`` is the loader ``datamaestro.loaders.table`` registers for ``Table``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
+from datamaestro.data.loading import loaders_for
 from datamaestro.data.ml import NamedClasses, Supervised, share_categories
 from datamaestro.errors import FormatError, UsageError
 
-if TYPE_CHECKING:
-    from typing import Any, Optional
-
+if TYPE_CHECKING:  # (numpy is imported when data is read, not to describe it)
     import numpy as np
 
 
@@ -61,29 +63,7 @@ class Table(Base, NamedClasses):
         """``(features, target)``: the numeric ``columns`` (default: all but the target) as
         an (N, F) float32 array, and the target column (None without one; ``one_hot``
         gives (N, classes) float32 rows for a label target)."""
-        import numpy as np
-
-        from datamaestro.loaders.arrays import num_classes, one_hot_rows
-
-        table = self.data()
-        names = list(columns) if columns is not None else [n for n in table.dtype.names or () if n != self.target]
-        for name in names:
-            self.column(name)
-        text = [n for n in names if table.dtype[n].kind not in "biuf"]
-        if text:
-            raise UsageError(
-                f"columns {', '.join(text)} are not numeric; choose numeric columns with columns=[...] "
-                "or use to_pandas() to encode them"
-            )
-        features = np.empty((table.shape[0], len(names)), dtype=np.float32)
-        for k, name in enumerate(names):
-            features[:, k] = table[name]
-        target = None
-        if self.target is not None:
-            target = np.asarray(table[self.target])
-            if one_hot:
-                target = one_hot_rows(target, num_classes(target, self.categories))
-        return features, target
+        return loaders_for(self).arrays(columns, one_hot)
 
     def to_pandas(self) -> Any:
         """The table as a ``pandas.DataFrame`` (needs pandas); a label target becomes a

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from datamaestro.data.base import Base
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (numpy is imported when data is read, not to describe it)
     import numpy as np
 
 
@@ -26,6 +26,6 @@ class IDX(Tensor):
 
     def data(self) -> np.ndarray:
         """The tensor, memory-mapped (read-only) from the file."""
-        from datamaestro.formats import idx
+        from datamaestro.formats import idx  # (here: it imports numpy, which describing data does not need)
 
         return idx.read(self.path)

@@ -1,20 +1,24 @@
-"""Text classification: texts with one integer label each."""
+"""Text classification: texts with one integer label each.
+
+The loaders (``arrays``, ``batches``, ``to_tf``) are those
+``datamaestro.loaders.text`` registers for ``LabelledTexts``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
+from datamaestro.data.loading import Pass, loaders_for
 from datamaestro.data.ml import NamedClasses, Supervised, share_categories
 from datamaestro.data.tensor import Tensor
+from datamaestro.errors import FormatError
 
-if TYPE_CHECKING:
-    from typing import Any, Optional
-
+if TYPE_CHECKING:  # (numpy is imported when data is read, not to describe it)
     import numpy as np
 
-    from datamaestro.loaders.passes import IndexBatches
+TextBatch = tuple[list[str], "np.ndarray"]
 
 
 class LabelledTexts(Base, NamedClasses):
@@ -39,9 +43,7 @@ class LabelledTexts(Base, NamedClasses):
 
     def texts_at(self, indices: Any) -> list[str]:
         """The texts at ``indices`` (a position, a slice, or a sequence of positions)."""
-        import numpy as np
-
-        from datamaestro.loaders.text import blob
+        import numpy as np  # (only here: describing data does not need numpy)
 
         offsets = self.offsets.data()
         positions = np.atleast_1d(np.arange(len(offsets) - 1)[indices])
@@ -51,9 +53,9 @@ class LabelledTexts(Base, NamedClasses):
         starts, ends = offsets[positions], offsets[positions + 1]
         return [bytes(data[s:e]).decode("utf-8") for s, e in zip(starts.tolist(), ends.tolist())]
 
-    def arrays(self, one_hot: bool = False) -> tuple[list[str], np.ndarray]:
+    def arrays(self, one_hot: bool = False) -> TextBatch:
         """``(texts, labels)`` of the whole split; ``one_hot`` gives (N, classes) float32 labels."""
-        return self._gather(slice(None), one_hot)
+        return loaders_for(self).arrays(one_hot=one_hot)
 
     def batches(
         self,
@@ -66,46 +68,38 @@ class LabelledTexts(Base, NamedClasses):
         epoch: Optional[int] = None,
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
-    ) -> IndexBatches[tuple[list[str], np.ndarray]]:
+        distributed: bool = False,
+    ) -> Pass[TextBatch]:
         """An iterator of ``(texts, labels)`` minibatches (a list of strings, an int64
         array) over one pass; shuffling, seeds, epochs and ranks as ``LabelledImages.batches``."""
-        from datamaestro.loaders.passes import counted_epoch
-
-        return self.one_pass(
-            counted_epoch(self, epoch), batch_size, shuffle, seed, drop_last, one_hot=one_hot, rank=rank,
-            world_size=world_size,
+        return loaders_for(self).batches(
+            batch_size, shuffle, seed, drop_last, one_hot=one_hot, epoch=epoch, rank=rank, world_size=world_size,
+            distributed=distributed,
         )
 
     def one_pass(
         self, epoch: int, batch_size: int = 64, shuffle: bool = True, seed: Optional[int] = None,
-        drop_last: bool = False, *, one_hot: bool = False, rank: Optional[int] = None,
-        world_size: Optional[int] = None,
-    ) -> IndexBatches[tuple[list[str], np.ndarray]]:
+        drop_last: bool = False, **options: Any,
+    ) -> Pass[TextBatch]:
         """Pass ``epoch`` of ``batches()`` (options as there), not counted as one of its calls."""
-        from datamaestro.loaders.passes import IndexBatches
-
-        return IndexBatches(
-            len(self), lambda where: self._gather(where, one_hot), batch_size=batch_size, shuffle=shuffle,
-            seed=seed, epoch=epoch, drop_last=drop_last, rank=rank, world_size=world_size,
-        )
+        return loaders_for(self).one_pass(epoch, batch_size, shuffle, seed, drop_last, **options)
 
     def to_tf(self, **options: Any) -> Any:
         """A ``tf.data.Dataset`` of ``(text, label)``: UTF-8 strings and int64 labels (needs
         ``datamaestro[tf]``); ``options`` go to ``datamaestro.loaders.tf.dataset``."""
-        from datamaestro.loaders.tf import dataset
+        return loaders_for(self).to_tf(**options)
 
-        return dataset(self, **options)
 
-    def _gather(self, where: Any, one_hot: bool) -> tuple[list[str], np.ndarray]:
-        import numpy as np
+def blob(path: Path) -> np.ndarray:
+    """The bytes of a texts file, memory-mapped (an empty array for an empty file)."""
+    import numpy as np  # (only here: describing data does not need numpy)
 
-        from datamaestro.loaders.arrays import native, num_classes, one_hot_rows
-
-        all_labels = native(self.labels.data())
-        labels = np.asarray(all_labels[where], dtype=np.int64)
-        if one_hot:
-            labels = one_hot_rows(labels, num_classes(all_labels, self.categories))
-        return self.texts_at(where), labels
+    try:
+        if path.stat().st_size == 0:
+            return np.zeros(0, dtype=np.uint8)
+        return np.memmap(path, dtype=np.uint8, mode="r")
+    except OSError as e:
+        raise FormatError(f"{path}: cannot read the texts ({e.strerror}); prepare the dataset again") from None
 
 
 class TextClassification(Supervised):

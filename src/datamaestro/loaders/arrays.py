@@ -15,6 +15,7 @@ from typing import Optional, Union
 
 import numpy as np
 
+from datamaestro.data.loading import Normalize
 from datamaestro.errors import FormatError, UsageError
 
 LAYOUTS = ("NCHW", "NHWC")
@@ -77,6 +78,38 @@ def normalized(images: np.ndarray) -> np.ndarray:
         top = 255 if images.dtype == np.uint8 else np.iinfo(images.dtype).max
         return np.divide(images, np.float32(top), dtype=np.float32)
     return np.asarray(images, dtype=np.float32).copy()
+
+
+def mean_std(normalize: Normalize) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    """The float32 ``(mean, std)`` of ``normalize=(mean, std)``, each one value per channel
+    (or one for all); None for ``normalize=True`` or ``False``."""
+    if isinstance(normalize, (bool, np.bool_)):
+        return None
+    try:
+        mean, std = (np.atleast_1d(np.asarray(v, dtype=np.float32)) for v in normalize)
+    except (TypeError, ValueError):
+        raise UsageError(f"normalize must be True, False or (mean, std), not {normalize!r}") from None
+    if mean.ndim != 1 or mean.shape != std.shape:
+        raise UsageError(f"normalize=(mean, std) needs as many means as stds, one per channel, not {normalize!r}")
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std)) and np.all(std > 0)):
+        raise UsageError(f"normalize=(mean, std) needs finite means and positive stds, not {normalize!r}")
+    return mean, std
+
+
+def standardized(images: np.ndarray, stats: tuple[np.ndarray, np.ndarray], layout: Optional[str]) -> np.ndarray:
+    """Float32 ``images`` (in ``layout``) minus the mean, divided by the std, channel by channel,
+    as torchvision's ``Normalize`` after ``ToTensor``; changed in place and returned."""
+    mean, std = stats
+    axis = 1 if layout == "NCHW" else images.ndim - 1
+    channels = 1 if layout is None else images.shape[axis]
+    if len(mean) not in (1, channels):
+        raise UsageError(f"normalize=(mean, std) gives {len(mean)} values for images of {channels} channels")
+    shape = [1] * images.ndim
+    if len(mean) > 1:
+        shape[axis] = len(mean)
+    images -= mean.reshape(shape)
+    images /= std.reshape(shape)
+    return images
 
 
 def native(array: np.ndarray) -> np.ndarray:
@@ -193,7 +226,7 @@ def arrays(
     images: np.ndarray,
     labels: np.ndarray,
     *,
-    normalize: bool = False,
+    normalize: Normalize = False,
     flatten: bool = False,
     one_hot: bool = False,
     layout: Optional[str] = None,
@@ -202,17 +235,21 @@ def arrays(
     """``(images, labels)`` of a whole split, converted as asked.
 
     Without ``normalize`` and ``flatten`` the images stay a (memory-mapped)
-    view of the stored array; ``normalize`` makes a float32 copy in [0, 1].
+    view of the stored array; ``normalize`` makes a float32 copy in [0, 1]
+    (``normalize=(mean, std)``: then standardised per channel).
     ``one_hot`` gives (N, classes) float32 labels (``num_classes``: one per
     category, else the largest label + 1); otherwise labels keep their stored
     integer type.
     """
-    _check_pair(images, labels)
+    check_pair(images, labels)
     images = native(images)
     source = image_layout(images)
     images = to_layout(images, source, layout)
+    stats = mean_std(normalize)
     if normalize:
         images = normalized(images)
+    if stats is not None:
+        images = standardized(images, stats, check_layout(layout) or source)
     if flatten:
         images = images.reshape(images.shape[0], -1)
     labels = native(labels)
@@ -221,7 +258,8 @@ def arrays(
     return images, labels
 
 
-def _check_pair(images: np.ndarray, labels: np.ndarray) -> None:
+def check_pair(images: np.ndarray, labels: np.ndarray) -> None:
+    """Raise a one-line error unless ``labels`` are 1-d integers, one per image."""
     if labels.ndim != 1 or labels.dtype.kind not in "ui":
         raise FormatError(
             f"labels must be a 1-d integer array, not {labels.ndim}-d {labels.dtype}"
@@ -230,25 +268,3 @@ def _check_pair(images: np.ndarray, labels: np.ndarray) -> None:
         raise FormatError(
             f"{images.shape[0]} images but {labels.shape[0]} labels; the split is inconsistent"
         )
-
-
-def text_labels(categories: Optional[Sequence[str]], indices: object) -> str | list[str]:
-    """The class name of one label, or the names of a sequence of labels.
-
-    A 2-d array (one-hot rows, or scores) gives the name of each row's largest entry.
-    """
-    if not categories:
-        raise UsageError("this split has no class names (categories); text_labels needs them")
-    array = np.asarray(indices)
-    if array.ndim == 2:
-        array = array.argmax(axis=1)
-    if array.dtype.kind not in "ui" or array.ndim > 1:
-        raise UsageError(f"text_labels expects integer labels, not {array.ndim}-d {array.dtype}")
-    flat = array.reshape(-1)
-    bad = flat[(flat < 0) | (flat >= len(categories))]
-    if bad.size:
-        raise UsageError(
-            f"label {bad[0]} is outside the {len(categories)} classes (0 to {len(categories) - 1})"
-        )
-    names = [categories[i] for i in flat.tolist()]
-    return names[0] if array.ndim == 0 else names

@@ -3,7 +3,7 @@
 Shuffling: the order of a pass is ``np.random.default_rng([seed, epoch]).permutation(N)``
 when a seed is given (reproducible: the same seed and epoch give the same
 order), and fresh operating-system entropy otherwise. With ``rank`` and
-``world_size`` (or RANK and WORLD_SIZE), a pass is this rank's share of that
+``world_size`` (or ``distributed=True``: RANK and WORLD_SIZE), a pass is this rank's share of that
 order (``datamaestro.loaders.sharding``). Only the batch being
 returned is copied and converted, so memory stays bounded by one batch.
 """
@@ -15,18 +15,21 @@ from typing import Any, Optional
 
 import numpy as np
 
+from datamaestro.data.loading import Normalize, Transform
 from datamaestro.errors import UsageError
 from datamaestro.loaders.arrays import (
     METHODS,
     Size,
-    _check_pair,
     check_layout,
+    check_pair,
     image_layout,
+    mean_std,
     native,
     normalized,
     num_classes,
     one_hot_rows,
     spatial_axes,
+    standardized,
     target_size,
     to_layout,
 )
@@ -41,6 +44,8 @@ class Converter:
 
     ``images`` and ``labels`` are the whole split (only their shape and type are
     read here); one-hot labels have ``num_classes(labels, categories)`` columns.
+    ``normalize=(mean, std)`` scales to [0, 1], then standardises each channel;
+    ``transform`` is called last on each batch of images, and gives the batch.
     """
 
     def __init__(
@@ -48,19 +53,20 @@ class Converter:
         images: np.ndarray,
         labels: np.ndarray,
         *,
-        normalize: bool = True,
+        normalize: Normalize = True,
         resize: Optional[Size] = None,
         interpolation: str = "bilinear",
         layout: Optional[str] = None,
         flatten: bool = False,
         one_hot: bool = False,
         categories: Optional[Sequence[str]] = None,
+        transform: Optional[Transform] = None,
     ):
         if interpolation not in METHODS:
             raise UsageError(
                 f"unknown interpolation {interpolation!r} (use {' or '.join(METHODS)})"
             )
-        _check_pair(images, labels)
+        check_pair(images, labels)
         self.source = image_layout(images)
         self.layout = check_layout(layout) or self.source
         self.size: Optional[tuple[int, int]] = None
@@ -68,9 +74,11 @@ class Converter:
             h_axis, w_axis = spatial_axes(self.source)
             self.size = target_size(resize, images.shape[h_axis], images.shape[w_axis])
         self.interpolation = interpolation
-        self.normalize = normalize
+        self.normalize = bool(normalize)
+        self.stats = mean_std(normalize)
         self.flatten = flatten
         self.classes = num_classes(labels, categories) if one_hot else None
+        self.transform = transform
 
     def __call__(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One gathered batch, converted."""
@@ -90,8 +98,12 @@ class Converter:
             images = normalized(images)
         if self.layout != self.source:
             images = np.ascontiguousarray(images)
+        if self.stats is not None:
+            images = standardized(images, self.stats, self.layout)
         if self.flatten:
             images = images.reshape(images.shape[0], -1)
+        if self.transform is not None:
+            images = self.transform(images)
         labels = native(labels)
         if self.classes is not None:
             labels = one_hot_rows(labels, self.classes)
@@ -120,6 +132,7 @@ class Batches(IndexBatches[tuple[np.ndarray, np.ndarray]]):
         drop_last: bool = False,
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
+        distributed: bool = False,
         **conversion: Any,
     ):
         self._images = np.asarray(images)
@@ -127,7 +140,7 @@ class Batches(IndexBatches[tuple[np.ndarray, np.ndarray]]):
         self.convert = Converter(self._images, self._labels, **conversion)
         super().__init__(
             self._images.shape[0], self._gather, batch_size=batch_size, shuffle=shuffle, seed=seed,
-            epoch=epoch, drop_last=drop_last, rank=rank, world_size=world_size,
+            epoch=epoch, drop_last=drop_last, rank=rank, world_size=world_size, distributed=distributed,
         )
 
     def _gather(self, where: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,49 +1,35 @@
-"""Image files as arrays: the index written at prepare time, decoding (in parallel), batches.
+"""The loaders of an ``ImageFolder``: its index written at prepare time, batches, views and export.
 
-An index of one split is three files in a folder: ``<split>.txt`` (the image
-paths, relative to the image root, one per line, UTF-8), ``<split>_labels.npy``
-(int64) and ``<split>_sizes.npy`` ((N, 2) int32 heights and widths, read from
-the image headers when the index is written). Images are decoded with Pillow
-(the ``images`` extra) only when asked for, as ``(H, W, 3)`` uint8 (``RGB``)
-or ``(H, W)`` (``L``). Batches of images are decoded by a thread pool:
-Pillow releases the GIL while decoding, so threads decode in parallel.
+The index (``datamaestro.data.folder``) lists the image files of a split with
+their labels and sizes, read from the image headers when it is written.
+Images are decoded (``datamaestro.loaders.decoding``) only when asked for,
+a batch at a time by a pool of threads.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 import numpy as np
 
+from datamaestro.data.base import Base
+from datamaestro.data.folder import ImageFolder, ImageFolderClassification, index_files
+from datamaestro.data.loading import Normalize, Transform, register
 from datamaestro.errors import FormatError, UsageError
-from datamaestro.loaders.arrays import METHODS, Size, normalized, target_size
+from datamaestro.formats.dataset import Dataset, Subset
+from datamaestro.loaders.arrays import Size, mean_std, normalized, standardized, target_size
+from datamaestro.loaders.batches import Converter
+from datamaestro.loaders.decoding import MODES, Decoder, decode, default_workers, image_size, stack
+from datamaestro.loaders.passes import IndexBatches, counted_epoch
+from datamaestro.loaders.tf import dataset
+from datamaestro.loaders.torch import dataset_class
 from datamaestro.optional import pillow
 
-if TYPE_CHECKING:
-    from datamaestro.data.folder import ImageFolder
-
-#: image modes: Pillow mode -> channels (0: no channel axis)
-MODES = {"RGB": 3, "L": 0}
-#: below this many images a batch is decoded in the calling thread
-PARALLEL_MIN = 8
-
-
-def default_workers() -> int:
-    """Decoding threads: one per core, at most 8."""
-    return max(1, min(8, os.cpu_count() or 1))
-
-
 # -- the index, written at prepare time ----------------------------------------------------
-
-
-def index_files(folder: Path, split: str) -> tuple[Path, Path, Path]:
-    """The paths, labels and sizes files of ``split``'s index in ``folder``."""
-    return folder / f"{split}.txt", folder / f"{split}_labels.npy", folder / f"{split}_sizes.npy"
 
 
 def write_index(
@@ -63,18 +49,9 @@ def write_index(
     items = list(items)
     real_root = root.resolve()
     paths = [checked_path(root, real_root, rel) for rel, _ in items]
-    Image = pillow()
-
-    def size(path: Path) -> tuple[int, int]:
-        try:
-            with Image.open(path) as im:
-                width, height = im.size
-        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-            raise FormatError(f"{path}: not a readable image ({e})") from None
-        return height, width
-
+    pillow()  # (a one-line error without it)
     with ThreadPoolExecutor(workers or default_workers()) as pool:
-        sizes = list(pool.map(size, paths))
+        sizes = list(pool.map(image_size, paths))
     files, labels_file, sizes_file = index_files(folder, split)
     files.write_text("".join(f"{rel}\n" for rel, _ in items), encoding="utf-8")
     np.save(labels_file, np.array([label for _, label in items], dtype=np.int64))
@@ -116,100 +93,6 @@ def read_categories(folder: Path) -> list[str]:
     return names
 
 
-def read_paths(files: Path) -> list[str]:
-    """The relative image paths of an index."""
-    try:
-        return files.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise FormatError(f"{files}: cannot read the image index ({e}); prepare the dataset again") from None
-
-
-# -- decoding -------------------------------------------------------------------------------
-
-
-def decode(path: Path, mode: str = "RGB", size: Optional[tuple[int, int]] = None, method: str = "bilinear") -> np.ndarray:
-    """One image file as ``(H, W, 3)`` (RGB) or ``(H, W)`` (L) uint8, resized to ``size``
-    ((height, width)) by Pillow when given."""
-    Image = pillow()
-    try:
-        with Image.open(path) as im:
-            if im.mode != mode:
-                im = im.convert(mode)
-            if size is not None and im.size != (size[1], size[0]):
-                im = im.resize((size[1], size[0]), RESAMPLING[method](Image))
-            return np.asarray(im, dtype=np.uint8)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        raise FormatError(f"{path}: not a readable image ({e})") from None
-
-
-#: resize method -> Pillow filter
-RESAMPLING = {
-    "bilinear": lambda Image: Image.Resampling.BILINEAR,
-    "nearest": lambda Image: Image.Resampling.NEAREST,
-}
-
-
-class Decoder:
-    """Decodes (and resizes) lists of image files with a thread pool.
-
-    Resizing is Pillow's, done while decoding: bilinear is antialiased when
-    shrinking (as torchvision's ``Resize`` on PIL images), which photos need
-    and which costs a few taps per pixel.
-    """
-
-    def __init__(
-        self,
-        mode: str = "RGB",
-        size: Optional[tuple[int, int]] = None,
-        interpolation: str = "bilinear",
-        workers: Optional[int] = None,
-    ):
-        self._pool: Optional[ThreadPoolExecutor] = None
-        if mode not in MODES:
-            raise UsageError(f"unknown image mode {mode!r} (use {' or '.join(MODES)})")
-        if interpolation not in METHODS:
-            raise UsageError(f"unknown interpolation {interpolation!r} (use {' or '.join(METHODS)})")
-        self.mode = mode
-        self.size = size
-        self.interpolation = interpolation
-        self.workers = default_workers() if workers is None else int(workers)
-
-    def one(self, path: Path) -> np.ndarray:
-        """One image, uint8 (resized to ``size`` when set)."""
-        return decode(path, self.mode, self.size, self.interpolation)
-
-    def many(self, paths: Sequence[Path]) -> list[np.ndarray]:
-        """The images of ``paths``, in order."""
-        if self.workers <= 1 or len(paths) < PARALLEL_MIN:
-            return [self.one(p) for p in paths]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="datamaestro-decode")
-        return list(self._pool.map(self.one, paths))
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
-            self._pool = None
-
-    def __del__(self) -> None:
-        self.close()
-
-    def __getstate__(self) -> dict[str, Any]:  # a DataLoader worker gets its own pool
-        return {**self.__dict__, "_pool": None}
-
-
-def stack(images: list[np.ndarray], where: str) -> np.ndarray:
-    """The images as one array; a one-line error when their sizes differ."""
-    shapes = {im.shape for im in images}
-    if len(shapes) > 1:
-        sizes = sorted(f"{s[1]}x{s[0]}" for s in shapes)
-        raise UsageError(
-            f"{where}: the images differ in size ({', '.join(sizes[:4])}{', ...' if len(sizes) > 4 else ''}); "
-            "pass resize=(height, width) to get them as one array"
-        )
-    return np.stack(images)
-
-
 def common_size(
     sizes: np.ndarray, resize: Optional[Size], where: str
 ) -> Optional[tuple[int, int]]:
@@ -237,26 +120,28 @@ class FolderLoader:
         self,
         split: ImageFolder,
         *,
-        normalize: bool = True,
+        normalize: Normalize = True,
         resize: Optional[Size] = None,
         interpolation: str = "bilinear",
         layout: Optional[str] = None,
         flatten: bool = False,
         one_hot: bool = False,
         workers: Optional[int] = None,
+        transform: Optional[Transform] = None,
+        max_pixels: Optional[int] = None,
     ):
-        from datamaestro.loaders.batches import Converter
-
         self.paths = split.paths()
         self.labels = np.asarray(split.labels.data())
         self.where = f"{split.root}"
         self.size = common_size(split.sizes_array(), resize, self.where)
-        self.decoder = Decoder(split.mode, self.size, interpolation, workers)
-        self.normalize = normalize
-        # The converter gets batches already resized and scaled: it sets the layout,
-        # flattens and makes one-hot labels. Its prototype has a size that no
-        # layout rule can mistake for a channel axis.
+        self.decoder = Decoder(split.mode, self.size, interpolation, workers, max_pixels)
+        self.normalize = bool(normalize)
+        self.stats = mean_std(normalize)
+        # The converter gets batches already resized, scaled and standardised: it sets
+        # the layout, flattens, transforms and makes one-hot labels. Its prototype has
+        # a size that no layout rule can mistake for a channel axis.
         channels = MODES[split.mode]
+        self.stored_layout = "NHWC" if channels else None
         dtype = np.float32 if normalize else np.uint8
         self.empty = np.zeros((0, *(self.size or (8, 8)), *([channels] if channels else [])), dtype=dtype)
         self.convert = Converter(
@@ -267,6 +152,7 @@ class FolderLoader:
             flatten=flatten,
             one_hot=one_hot,
             categories=split.categories,
+            transform=transform,
         )
 
     def __call__(self, where: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -275,6 +161,8 @@ class FolderLoader:
             batch = stack(self.decoder.many([self.paths[i] for i in positions.tolist()]), self.where)
             if self.normalize:
                 batch = normalized(batch)
+            if self.stats is not None:
+                batch = standardized(batch, self.stats, self.stored_layout)
         else:
             batch = self.empty
         return self.convert(batch, self.labels[where])
@@ -351,33 +239,33 @@ class ChannelFirstImages(Sequence[np.ndarray]):
             yield self[i]
 
 
-# -- PyTorch -----------------------------------------------------------------------------------
+# -- PyTorch, export, and the loaders registered for image folders ----------------------------
 
 
 def torch_dataset(
     split: ImageFolder,
     *,
-    normalize: bool = True,
+    normalize: Normalize = True,
     layout: Optional[str] = "NCHW",
     resize: Optional[Size] = None,
     interpolation: str = "bilinear",
     one_hot: bool = False,
     workers: Optional[int] = None,
+    transform: Optional[Transform] = None,
+    max_pixels: Optional[int] = None,
 ) -> Any:
     """A ``torch.utils.data.Dataset`` over an ``ImageFolder``: ``dataset[i]`` is
     ``(image tensor, label)``, ``dataset[indices]`` a whole batch decoded at once,
     and ``dataset.loader(...)`` a ``DataLoader`` of such batches (as
-    ``datamaestro.loaders.torch.TorchDataset`` gives for array splits)."""
-    from datamaestro.loaders.torch import _dataset_class
-
+    ``datamaestro.loaders.torch.TorchDataset`` gives for array splits, ``transform`` too)."""
     loader = FolderLoader(
         split, normalize=normalize, resize=resize, interpolation=interpolation, layout=layout,
-        flatten=False, one_hot=one_hot, workers=workers,
+        flatten=False, one_hot=one_hot, workers=workers, max_pixels=max_pixels,
     )
-    return _dataset_class()(_Positions(len(loader.paths)), loader.labels, _Gather(loader), split.categories)
+    return dataset_class()(Positions(len(loader.paths)), loader.labels, Gather(loader), split.categories, transform)
 
 
-class _Positions:
+class Positions:
     """Stands for the images of a split in the torch adapter: indexing gives positions back."""
 
     def __init__(self, n: int):
@@ -388,7 +276,7 @@ class _Positions:
         return np.arange(self.shape[0], dtype=dtype or np.intp)
 
 
-class _Gather:
+class Gather:
     """The torch adapter's converter: gathered positions -> decoded, converted batch."""
 
     def __init__(self, loader: FolderLoader):
@@ -396,3 +284,98 @@ class _Gather:
 
     def __call__(self, positions: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.loader(np.asarray(positions, dtype=np.intp))
+
+
+def export_subset(split: ImageFolder) -> Subset:
+    """The split as a ``datamaestro.formats`` subset: images decoded one at a time when
+    written, ids the file names without extension (with their class folder when two are alike)."""
+    stems = [p.stem for p in split.paths()]
+    if len(set(stems)) != len(stems):  # same name in two class folders
+        stems = [f"{p.parent.name}_{p.stem}" for p in split.paths()]
+    return Subset(ChannelFirstImages(split), np.asarray(split.labels.data(), dtype=np.int64), stems)  # type: ignore[arg-type]
+
+
+def export_splits(splits: dict[str, Base], categories: Optional[list[str]]) -> Dataset:
+    """Image folder splits as a ``datamaestro.formats`` dataset (for ``export``/``convert``)."""
+    subsets = {}
+    for name, split in splits.items():
+        if not isinstance(split, ImageFolder):
+            raise UsageError(f"cannot export split '{name}': it is not an image folder")
+        subsets[name] = export_subset(split)
+        categories = categories or split.categories
+    if categories is None:
+        top = max((int(s.labels.max()) for s in subsets.values() if len(s)), default=-1)
+        categories = [str(i) for i in range(top + 1)]
+    data = Dataset(subsets, list(categories))
+    data.check_labels("the prepared dataset")
+    return data
+
+
+class FolderLoaders:
+    """What the loaders of an ``ImageFolder`` give (``ImageFolder.arrays()``, ``batches()``...)."""
+
+    def __init__(self, split: ImageFolder):
+        self.split = split
+
+    def image(self, i: int) -> np.ndarray:
+        """Image ``i`` decoded."""
+        return decode(self.split.paths()[i], self.split.mode)
+
+    def lazy_images(self) -> LazyImages:
+        """The images as an array-like view decoded on access."""
+        return LazyImages(self.split)
+
+    def arrays(self, **options: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The whole split decoded (options of ``FolderLoader``)."""
+        loader = FolderLoader(self.split, **options)
+        try:
+            return loader(slice(None))
+        finally:
+            loader.decoder.close()
+
+    def batches(self, *args: Any, epoch: Optional[int] = None, **options: Any) -> IndexBatches[tuple[np.ndarray, np.ndarray]]:
+        """The next pass of ``batches()`` on this split (or pass ``epoch``)."""
+        return self.one_pass(counted_epoch(self.split, epoch), *args, **options)
+
+    def one_pass(
+        self, epoch: int, batch_size: int = 64, shuffle: bool = True, seed: Optional[int] = None,
+        drop_last: bool = False, *, rank: Optional[int] = None, world_size: Optional[int] = None, distributed: bool = False,
+        **options: Any,
+    ) -> IndexBatches[tuple[np.ndarray, np.ndarray]]:
+        """Pass ``epoch`` of the split's minibatches, decoded batch by batch."""
+        loader = FolderLoader(self.split, **options)
+        return IndexBatches(
+            len(loader.paths), loader, batch_size=batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
+            drop_last=drop_last, rank=rank, world_size=world_size, distributed=distributed,
+        )
+
+    def to_torch(self, **options: Any) -> Any:
+        """A ``torch.utils.data.Dataset`` of the split (``torch_dataset``)."""
+        return torch_dataset(self.split, **options)
+
+    def to_tf(self, **options: Any) -> Any:
+        """A ``tf.data.Dataset`` of the split (``datamaestro.loaders.tf.dataset``)."""
+        return dataset(self.split, **options)
+
+    def export_subset(self) -> Subset:
+        """The split as a ``datamaestro.formats`` subset."""
+        return export_subset(self.split)
+
+    def export_dataset(self) -> Dataset:
+        """The split alone as a ``datamaestro.formats`` dataset (its subset is ``default``)."""
+        return export_splits({"default": self.split}, self.split.categories)
+
+
+class ClassificationLoaders:
+    """What an ``ImageFolderClassification`` exports."""
+
+    def __init__(self, data: ImageFolderClassification):
+        self.data = data
+
+    def export_dataset(self) -> Dataset:
+        """The splits as a ``datamaestro.formats`` dataset."""
+        return export_splits(self.data.splits(), self.data.categories)
+
+
+register(ImageFolder, FolderLoaders)
+register(ImageFolderClassification, ClassificationLoaders)

@@ -3,8 +3,8 @@
 The same convention as ``datamaestro.loaders.batches.Batches``: with a seed,
 pass ``epoch`` visits ``np.random.default_rng([seed, epoch]).permutation(N)``
 (reproducible, and every epoch reshuffles); without one, fresh entropy.
-With ``rank`` and ``world_size`` (or RANK and WORLD_SIZE), a pass is this
-rank's share of that order (``datamaestro.loaders.sharding``). Every loader's
+With ``rank`` and ``world_size`` (or ``distributed=True``: RANK and
+WORLD_SIZE), a pass is this rank's share of that order (``datamaestro.loaders.sharding``). Every loader's
 ``batches()`` is an ``IndexBatches``: of arrays, image files or texts.
 """
 
@@ -48,12 +48,13 @@ class IndexBatches(Generic[T]):
         drop_last: bool = False,
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
+        distributed: bool = False,
     ):
         check_options(batch_size, seed)
         self.gather = gather
         self.batch_size = int(batch_size)
         self.seed, self.epoch = seed, epoch
-        self.rank, self.world_size = resolve(rank, world_size)
+        self.rank, self.world_size = resolve(rank, world_size, distributed)
         if shuffle and seed is None and self.world_size > 1:
             seed = DEFAULT_SEED  # every rank must shuffle alike
         #: the order of this pass, this rank's share of it (None when neither shuffled nor sharded)

@@ -6,8 +6,11 @@ ranks, and takes every ``world_size``-th index from its ``rank``. By default
 the order is padded with its own first indices (a few samples are then seen
 twice in the pass); with ``drop_last`` its tail is dropped instead. Either way
 the ranks get disjoint (but for padding) shares of equal size, so they run the
-same number of steps. ``rank`` and ``world_size`` default to the ``RANK`` and
-``WORLD_SIZE`` environment variables that ``torchrun`` sets (else 0 and 1).
+same number of steps. A pass is shared only when the code asks: with ``rank``
+and ``world_size``, or with ``distributed=True``, which reads them from the
+``RANK`` and ``WORLD_SIZE`` environment variables that ``torchrun`` sets (0
+and 1 when they are not set). Otherwise every process gets the whole pass,
+whatever the environment says.
 """
 
 from __future__ import annotations
@@ -24,10 +27,14 @@ from datamaestro.errors import UsageError
 DEFAULT_SEED = 0
 
 
-def resolve(rank: Optional[int], world_size: Optional[int]) -> tuple[int, int]:
-    """``(rank, world_size)``, each from the environment (RANK, WORLD_SIZE) when not given."""
-    rank = _integer("rank", rank, "RANK", 0)
-    world_size = _integer("world_size", world_size, "WORLD_SIZE", 1)
+def resolve(rank: Optional[int], world_size: Optional[int], distributed: bool = False) -> tuple[int, int]:
+    """``(rank, world_size)``: as given, from RANK and WORLD_SIZE with ``distributed``, else (0, 1)."""
+    if distributed:
+        if rank is not None or world_size is not None:
+            raise UsageError("give rank and world_size, or distributed=True (RANK and WORLD_SIZE), not both")
+        rank, world_size = from_environment("RANK", 0), from_environment("WORLD_SIZE", 1)
+    rank = integer("rank", 0 if rank is None else rank)
+    world_size = integer("world_size", 1 if world_size is None else world_size)
     if world_size < 1:
         raise UsageError(f"world_size must be at least 1, not {world_size}")
     if not 0 <= rank < world_size:
@@ -35,15 +42,19 @@ def resolve(rank: Optional[int], world_size: Optional[int]) -> tuple[int, int]:
     return rank, world_size
 
 
-def _integer(name: str, value: Optional[int], variable: str, default: int) -> int:
-    if value is None:
-        text = os.environ.get(variable, "").strip()
-        if not text:
-            return default
-        try:
-            return int(text)
-        except ValueError:
-            raise UsageError(f"{variable}={text!r} is not an integer (it gives {name})") from None
+def from_environment(variable: str, default: int) -> int:
+    """The integer in environment variable ``variable`` (``default`` when it is not set)."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise UsageError(f"{variable}={text!r} is not an integer (distributed=True reads it)") from None
+
+
+def integer(name: str, value: object) -> int:
+    """``value`` as an int, or a one-line error naming the option ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise UsageError(f"{name} must be an integer, not {value!r}")
     return int(value)

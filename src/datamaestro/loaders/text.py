@@ -1,4 +1,4 @@
-"""Texts stored for fast access: one UTF-8 file of all texts, their byte offsets, their labels.
+"""Texts stored for fast access (one UTF-8 file of all texts, their byte offsets, their labels), and their loaders.
 
 A split ``<split>`` is ``<split>_texts.txt`` (the texts one after the other,
 UTF-8, nothing between them), ``<split>_offsets.npy`` (int64, N + 1 byte
@@ -10,10 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any, Optional
 
 import numpy as np
 
+from datamaestro.data.loading import register
+from datamaestro.data.text import LabelledTexts, TextBatch
 from datamaestro.errors import FormatError
+from datamaestro.loaders.arrays import native, num_classes, one_hot_rows
+from datamaestro.loaders.passes import IndexBatches, counted_epoch
+from datamaestro.loaders.tf import dataset
 
 
 def text_files(folder: Path, split: str) -> tuple[Path, Path, Path]:
@@ -45,11 +51,42 @@ def read_text(path: Path) -> str:
         raise FormatError(f"{path}: cannot read ({e.strerror})") from None
 
 
-def blob(path: Path) -> np.ndarray:
-    """The bytes of a texts file, memory-mapped (an empty array for an empty file)."""
-    try:
-        if path.stat().st_size == 0:
-            return np.zeros(0, dtype=np.uint8)
-        return np.memmap(path, dtype=np.uint8, mode="r")
-    except OSError as e:
-        raise FormatError(f"{path}: cannot read the texts ({e.strerror}); prepare the dataset again") from None
+class TextLoaders:
+    """What ``LabelledTexts.arrays()``, ``batches()`` and ``to_tf()`` give."""
+
+    def __init__(self, split: LabelledTexts):
+        self.split = split
+
+    def arrays(self, one_hot: bool = False) -> TextBatch:
+        """``(texts, labels)`` of the whole split."""
+        return self.gather(slice(None), one_hot)
+
+    def batches(self, *args: Any, epoch: Optional[int] = None, **options: Any) -> IndexBatches[TextBatch]:
+        """The next pass of ``batches()`` on this split (or pass ``epoch``)."""
+        return self.one_pass(counted_epoch(self.split, epoch), *args, **options)
+
+    def one_pass(
+        self, epoch: int, batch_size: int = 64, shuffle: bool = True, seed: Optional[int] = None,
+        drop_last: bool = False, *, one_hot: bool = False, rank: Optional[int] = None,
+        world_size: Optional[int] = None, distributed: bool = False,
+    ) -> IndexBatches[TextBatch]:
+        """Pass ``epoch`` of the split's minibatches."""
+        return IndexBatches(
+            len(self.split), lambda where: self.gather(where, one_hot), batch_size=batch_size, shuffle=shuffle,
+            seed=seed, epoch=epoch, drop_last=drop_last, rank=rank, world_size=world_size, distributed=distributed,
+        )
+
+    def to_tf(self, **options: Any) -> Any:
+        """A ``tf.data.Dataset`` of the split (``datamaestro.loaders.tf.dataset``)."""
+        return dataset(self.split, **options)
+
+    def gather(self, where: Any, one_hot: bool) -> TextBatch:
+        """The texts and labels at ``where`` (a slice or positions)."""
+        all_labels = native(self.split.labels.data())
+        labels = np.asarray(all_labels[where], dtype=np.int64)
+        if one_hot:
+            labels = one_hot_rows(labels, num_classes(all_labels, self.split.categories))
+        return self.split.texts_at(where), labels
+
+
+register(LabelledTexts, TextLoaders)

@@ -14,6 +14,9 @@ import itertools
 from collections.abc import Iterator
 from typing import Any, Optional
 
+import numpy as np
+
+from datamaestro.data.text import LabelledTexts
 from datamaestro.optional import require
 
 #: rows gathered at a time when the dataset yields single examples
@@ -39,10 +42,6 @@ def dataset(
     ``normalize``, ``layout`` (default "NHWC"), ``resize``, ``interpolation``, ``one_hot``...).
     Images are float32 in [0, 1] by default, texts strings; labels int64, or float32 one-hot rows."""
     tf = import_tf()
-    import numpy as np
-
-    from datamaestro.data.text import LabelledTexts
-
     texts = isinstance(split, LabelledTexts)
     if not texts:
         options.setdefault("layout", "NHWC")  # images channels last, as Keras expects
@@ -58,7 +57,7 @@ def dataset(
         for x, y in split.one_pass(next(passes), size, shuffle, seed, drop, **options):
             yield examples(x, y)
 
-    whole = {**options, "rank": 0, "world_size": 1}  # (the probe reads the first example of the split)
+    whole = {**options, "rank": 0, "world_size": 1, "distributed": False}  # (the probe reads the first example)
     probe = next(iter(split.one_pass(0, 1, False, None, False, **whole)), None)
     if probe is None:  # an empty split: shapes unknown
         x_spec = tf.TensorSpec(shape=None, dtype=tf.string if texts else tf.float32)

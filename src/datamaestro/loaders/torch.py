@@ -6,22 +6,24 @@ give it: a float32 (C, H, W) tensor in [0, 1] and an int. ``dataset[indices]``
 ``(images, labels)`` with labels int64. ``dataset.loader(...)`` is a
 ``DataLoader`` fetching whole batches that way, which is far faster than
 collating samples one by one. Tensors share memory with the converted numpy
-batch (``torch.from_numpy``, no copy).
+batch (``torch.from_numpy``, no copy). torch is imported when a dataset is
+first made, so that the class deriving from ``torch.utils.data.Dataset`` is
+made then too (``dataset_class``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+import functools
+from typing import Any, Optional
 
 import numpy as np
 
+from datamaestro.data.images import LabelledImages
+from datamaestro.data.loading import Normalize, Transform
 from datamaestro.loaders.arrays import Size
+from datamaestro.loaders.batches import Converter
+from datamaestro.loaders.sharding import ShardBatchSampler, resolve
 from datamaestro.optional import require
-
-if TYPE_CHECKING:
-    import torch as torch_module
-
-_CLASS: Any = None
 
 
 def import_torch() -> Any:
@@ -30,104 +32,98 @@ def import_torch() -> Any:
 
 
 def TorchDataset(
-    split: Any,
+    split: LabelledImages,
     *,
-    normalize: bool = True,
+    normalize: Normalize = True,
     layout: Optional[str] = "NCHW",
     resize: Optional[Size] = None,
     interpolation: str = "bilinear",
     one_hot: bool = False,
-) -> torch_module.utils.data.Dataset:
+    transform: Optional[Transform] = None,
+) -> Any:
     """A ``torch.utils.data.Dataset`` over a labelled split (anything with
-    ``images.data()``, ``labels.data()`` and ``categories``)."""
-    from datamaestro.loaders.batches import Converter
-
+    ``images.data()``, ``labels.data()`` and ``categories``). ``transform`` is called
+    on each batch of images as a tensor (dataset[i]: a batch of one) and gives the batch."""
     images, labels = split.images.data(), split.labels.data()
     converter = Converter(
-        images,
-        labels,
-        normalize=normalize,
-        layout=layout,
-        resize=resize,
-        interpolation=interpolation,
-        one_hot=one_hot,
-        categories=split.categories,
+        images, labels, normalize=normalize, layout=layout, resize=resize, interpolation=interpolation,
+        one_hot=one_hot, categories=split.categories,
     )
-    return _dataset_class()(images, labels, converter, split.categories)
+    return dataset_class()(images, labels, converter, split.categories, transform)
 
 
-def _rebuild(*args: Any) -> Any:
+def rebuild(*args: Any) -> Any:
     """An ``ArrayDataset`` again, after pickling (DataLoader workers started by spawn)."""
-    return _dataset_class()(*args)
+    return dataset_class()(*args)
 
 
-def _dataset_class() -> type:
-    global _CLASS
-    if _CLASS is None:
-        torch = import_torch()
+def as_tensors(x: np.ndarray, y: np.ndarray, single: bool, transform: Optional[Transform]) -> tuple[Any, Any]:
+    """A converted batch as tensors, images transformed (``single``: its one sample, with an
+    int label unless one-hot)."""
+    torch = import_torch()
+    images = torch.from_numpy(x) if transform is None else transform(torch.from_numpy(x))
+    if single:
+        return images[0], torch.from_numpy(y[0]) if y.ndim == 2 else int(y[0])
+    return images, torch.from_numpy(y.astype(np.int64) if y.ndim == 1 else y)
 
-        class ArrayDataset(torch.utils.data.Dataset):  # type: ignore[name-defined]
-            """Images and labels of a split, converted to tensors batch by batch."""
 
-            def __init__(self, images: np.ndarray, labels: np.ndarray, converter: Any, categories: Any):
-                self.images = np.asarray(images)
-                self.labels = np.asarray(labels)
-                self.convert = converter
-                self.categories = categories
+def batch_loader(
+    dataset: Any, batch_size: int = 1, shuffle: bool = False, seed: Optional[int] = None, drop_last: bool = False,
+    rank: Optional[int] = None, world_size: Optional[int] = None, distributed: bool = False, **options: Any,
+) -> Any:
+    """A ``DataLoader`` of ``(images, labels)`` batches of ``dataset``, gathered whole
+    (``options`` go to ``DataLoader``: ``num_workers``, ``pin_memory``...).
+    ``batch_size``, ``shuffle`` and ``drop_last`` are ``DataLoader``'s, with its defaults
+    (1, no shuffling, keep the last batch). With a seed, shuffled passes are reproducible
+    and each pass reshuffles. ``rank``/``world_size``, or ``distributed=True`` (RANK and
+    WORLD_SIZE): this rank's share of each pass, as with ``DistributedSampler`` (seed 0
+    unless given; ``loader.sampler.set_epoch(k)`` picks the pass)."""
+    data = import_torch().utils.data
+    if distributed or rank is not None or world_size is not None:
+        rank, world_size = resolve(rank, world_size, distributed)
+        shares = ShardBatchSampler(len(dataset), batch_size, shuffle, seed, drop_last, rank, world_size)
+        return data.DataLoader(dataset, sampler=shares, batch_size=None, **options)
+    if shuffle:
+        generator = None if seed is None else import_torch().Generator().manual_seed(seed)
+        sampler: Any = data.RandomSampler(dataset, generator=generator)
+    else:
+        sampler = data.SequentialSampler(dataset)
+    batches = data.BatchSampler(sampler, batch_size=batch_size, drop_last=drop_last)
+    return data.DataLoader(dataset, sampler=batches, batch_size=None, **options)
 
-            def __len__(self) -> int:
-                return int(self.images.shape[0])
 
-            def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-                # The class is made at run time; rebuild it by name in other processes.
-                return _rebuild, (self.images, self.labels, self.convert, self.categories)
+@functools.cache
+def dataset_class() -> type:
+    """``ArrayDataset``, a ``torch.utils.data.Dataset`` of the converted batches of a split."""
+    torch = import_torch()
 
-            def __getitem__(self, index: Any) -> tuple[Any, Any]:
-                if isinstance(index, (int, np.integer)):
-                    n = len(self)
-                    if not -n <= index < n:
-                        raise IndexError(f"index {index} is out of range for {n} images")
-                    one = np.array([index], dtype=np.intp)
-                    x, y = self.convert(self.images[one], self.labels[one])
-                    label = torch.from_numpy(y[0]) if y.ndim == 2 else int(y[0])
-                    return torch.from_numpy(x[0]), label
-                if isinstance(index, torch.Tensor):
-                    index = index.numpy()
-                where = np.asarray(index, dtype=np.intp)
-                x, y = self.convert(self.images[where], self.labels[where])
-                if y.ndim == 1:
-                    y = y.astype(np.int64)
-                return torch.from_numpy(x), torch.from_numpy(y)
+    class ArrayDataset(torch.utils.data.Dataset):  # type: ignore[name-defined]
+        """Images and labels of a split, converted to tensors batch by batch."""
 
-            def loader(
-                self,
-                batch_size: int = 64,
-                shuffle: bool = True,
-                seed: Optional[int] = None,
-                drop_last: bool = False,
-                rank: Optional[int] = None,
-                world_size: Optional[int] = None,
-                **options: Any,
-            ) -> Any:
-                """A ``DataLoader`` of ``(images, labels)`` batches, gathered whole
-                (``options`` go to ``DataLoader``: ``num_workers``, ``pin_memory``...).
-                With a seed, passes are reproducible and each pass reshuffles.
-                ``rank``/``world_size`` (default: RANK/WORLD_SIZE): this rank's share
-                of each pass, as with ``DistributedSampler`` (seed 0 unless given)."""
-                from datamaestro.loaders.sharding import ShardBatchSampler, resolve
+        def __init__(self, images: np.ndarray, labels: np.ndarray, converter: Any, categories: Any, transform: Any):
+            self.images = np.asarray(images)
+            self.labels = np.asarray(labels)
+            self.convert = converter
+            self.categories = categories
+            self.transform = transform
 
-                data = torch.utils.data
-                rank, world_size = resolve(rank, world_size)
-                if world_size > 1:
-                    shares = ShardBatchSampler(len(self), batch_size, shuffle, seed, drop_last, rank, world_size)
-                    return data.DataLoader(self, sampler=shares, batch_size=None, **options)
-                if shuffle:
-                    generator = None if seed is None else torch.Generator().manual_seed(seed)
-                    sampler: Any = data.RandomSampler(self, generator=generator)
-                else:
-                    sampler = data.SequentialSampler(self)
-                batches = data.BatchSampler(sampler, batch_size=batch_size, drop_last=drop_last)
-                return data.DataLoader(self, sampler=batches, batch_size=None, **options)
+        def __len__(self) -> int:
+            return int(self.images.shape[0])
 
-        _CLASS = ArrayDataset
-    return _CLASS
+        def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+            # The class is made at run time; rebuild it by name in other processes.
+            return rebuild, (self.images, self.labels, self.convert, self.categories, self.transform)
+
+        def __getitem__(self, index: Any) -> tuple[Any, Any]:
+            single = isinstance(index, (int, np.integer))
+            if single and not -len(self) <= index < len(self):
+                raise IndexError(f"index {index} is out of range for {len(self)} images")
+            if isinstance(index, torch.Tensor):
+                index = index.numpy()
+            where = np.atleast_1d(np.asarray(index, dtype=np.intp))
+            x, y = self.convert(self.images[where], self.labels[where])
+            return as_tensors(x, y, single, self.transform)
+
+        loader = batch_loader
+
+    return ArrayDataset

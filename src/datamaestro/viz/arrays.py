@@ -19,7 +19,7 @@ def as_images(images: Any, layout: Optional[str] = None) -> np.ndarray:
     Accepts ``(N, H, W)``, ``(N, H, W, C)`` and ``(N, C, H, W)`` (guessed from
     which axis has 1, 3 or 4 entries, or given by ``layout="NHWC"``/``"NCHW"``),
     or a single grey image ``(H, W)`` (a single colour image is ``image[None]``). Floats are taken as values
-    in [0, 1]; other integer ranges are stretched to 0..255. An alpha
+    in [0, 1] (NaN as 0); other integer ranges are stretched to 0..255. An alpha
     channel is dropped.
     """
     array = np.asarray(images)
@@ -54,8 +54,9 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
         return array
     if array.dtype.kind == "b":
         return array.astype(np.uint8) * 255
-    if array.dtype.kind == "f":
-        return np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
+    if array.dtype.kind == "f":  # NaN shows as 0, infinities as 0 and 255 (no numpy warning)
+        values = np.nan_to_num(array.astype(np.float64), nan=0.0, posinf=1.0, neginf=0.0)
+        return np.rint(np.clip(values, 0.0, 1.0) * 255.0).astype(np.uint8)
     if array.dtype.kind in "iu":
         low, high = (int(array.min()), int(array.max())) if array.size else (0, 0)
         if low >= 0 and high <= 255:

@@ -13,7 +13,7 @@ from datamaestro.errors import UsageError
 from datamaestro.optional import require
 from datamaestro.viz.arrays import as_images, label_texts
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (Pillow is optional: the images extra)
     from PIL import Image
 
 #: tiles are scaled up (by a whole factor) until their longer side is at least this many pixels
