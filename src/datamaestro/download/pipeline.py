@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from datamaestro.download import Resource
+from datamaestro.download.context import PrepareContext
 from datamaestro.hashing import file_digest
 from datamaestro.manifest import Entry, folder_files
-
-if TYPE_CHECKING:
-    from datamaestro.download import PrepareContext, Resource
 
 
 def install(ctx: PrepareContext, resource: Resource) -> Entry:
