@@ -55,7 +55,7 @@ class Hashers:
     def __init__(self, algorithms: Iterable[str]):
         self.hashers = {a: hashlib.new(a) for a in sorted(set(algorithms))}
 
-    def update(self, chunk: bytes) -> None:
+    def update(self, chunk: bytes | memoryview) -> None:
         """Feed ``chunk`` to every digest."""
         for h in self.hashers.values():
             h.update(chunk)

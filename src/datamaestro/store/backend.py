@@ -17,7 +17,6 @@ object only once its upload completed.
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import sys
 import uuid
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from datamaestro.errors import StoreError
+from datamaestro.hashing import Hashers
 from datamaestro.paths import printable
 
 CHUNK = 1 << 20
@@ -137,7 +137,7 @@ class Store:
 
         Returns the number of bytes read and their digests.
         """
-        hashers = {a: hashlib.new(a) for a in set(algorithms)}
+        hashers = Hashers(algorithms)
         got = 0
         with self._io(f"read {relative}"), self.fs.open(self.key(relative), "rb") as src:
             with open(dest, "wb") if dest is not None else nullcontext() as out:
@@ -147,10 +147,9 @@ class Store:
                         break
                     if out is not None:
                         out.write(chunk)
-                    for h in hashers.values():
-                        h.update(chunk)
+                    hashers.update(chunk)
                     progress(len(chunk))
-        return got, {a: h.hexdigest() for a, h in hashers.items()}
+        return got, hashers.hexdigests()
 
     # writing --------------------------------------------------------------
 

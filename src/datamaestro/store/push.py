@@ -123,7 +123,7 @@ def _push_original(
         "%s: %s is installed %s, not as downloaded: fetching its original again from the origin to push it",
         dataset_id, name, "extracted" if not isinstance(resource, FileDownloader) else "decompressed",
     )
-    # the origin only: this copy goes to the store below, not through obtain()
+    # the origin only: this copy goes to the store below, not through the team store of the context
     origin = PrepareContext(dataset_id, dataclasses.replace(ctx.settings, store_url=None), ctx.request)
     pushed: list[tuple[Entry, bool]] = []
 
