@@ -360,6 +360,7 @@ def test_memory_store_second_data_folder_prepares_without_the_origin(env, server
 
 def test_the_team_store_takes_a_verified_download_then_serves_it(env, tmp_path):
     from datamaestro.download.context import PrepareContext
+    from datamaestro.download.install import team_store
     from datamaestro.hashing import Checksum
     from datamaestro.store.originals import TeamStore, Wanted
     from datamaestro.store.transfer import Original
@@ -368,27 +369,27 @@ def test_the_team_store_takes_a_verified_download_then_serves_it(env, tmp_path):
     declared = Checksum.parse(f"md5:{md5(data)}")
     original = Original(sha256(data), len(data), "http://origin/x.bin", {"sha256": sha256(data), "md5": md5(data)})
     plain = memory_settings(env, tmp_path / "a", "", push="never")
-    assert PrepareContext("org.x", dataclasses.replace(plain, store_url=None)).team_store() is None
+    assert team_store(PrepareContext("org.x", dataclasses.replace(plain, store_url=None))) is None
 
     def wanted(machine: str) -> Wanted:
         return Wanted("org.x", "x.bin", tmp_path / machine / "downloads" / "x.bin.part", declared)
 
     url = f"memory://unit-{uuid.uuid4().hex}"
-    first, asked = TeamStore.open(memory_settings(env, tmp_path / "b", url), False, True), wanted("b")
+    first, asked = TeamStore(memory_settings(env, tmp_path / "b", url), False, True), wanted("b")
     assert first.pushes and not first.only
     assert first.copy(asked, only=False) is None  # an empty store
     asked.dest.parent.mkdir(parents=True)
     asked.dest.write_bytes(data)
     with first.turn(asked):
         first.push(asked, original)
-    second, served_to = TeamStore.open(memory_settings(env, tmp_path / "c", url), False, True), wanted("c")
+    second, served_to = TeamStore(memory_settings(env, tmp_path / "c", url), False, True), wanted("c")
     assert second.copy(served_to, only=False) == dataclasses.replace(
         original, store=f"{url}/blobs/sha256/{sha256(data)}", verified=f"md5:{md5(data)}"
     )
     assert served_to.dest.read_bytes() == data
     # a download that does not match what the definition declares is never pushed
     other = f"memory://unit-{uuid.uuid4().hex}"
-    third, wrong = TeamStore.open(memory_settings(env, tmp_path / "d", other), False, True), wanted("d")
+    third, wrong = TeamStore(memory_settings(env, tmp_path / "d", other), False, True), wanted("d")
     wrong.dest.parent.mkdir(parents=True)
     wrong.dest.write_bytes(data)
     third.push(wrong, dataclasses.replace(original, digests={"sha256": sha256(data), "md5": "0" * 32}))
@@ -401,7 +402,7 @@ def test_the_team_store_refuses_a_destination_outside_the_data_folder(env, tmp_p
 
     settings = memory_settings(env, tmp_path / "data", f"memory://x-{uuid.uuid4().hex}")
     with pytest.raises(UnsafePathError):
-        TeamStore.open(settings, False, True).copy(Wanted("org.x", "x.bin", tmp_path / "elsewhere" / "x.bin"), False)
+        TeamStore(settings, False, True).copy(Wanted("org.x", "x.bin", tmp_path / "elsewhere" / "x.bin"), False)
 
 
 def test_archives_are_stored_as_published_and_extracted_where_pulled(env, server, cli, tmp_path):

@@ -23,8 +23,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
-from filelock import FileLock, Timeout
-
 from datamaestro.errors import DatamaestroError, UnsafePathError
 from datamaestro.log import log
 from datamaestro.manifest import MANIFEST, CorruptManifest, Entry, Manifest
@@ -116,6 +114,8 @@ class DataFolder:
         Yields True when held; with ``blocking=False`` yields False at once
         when another process holds it.
         """
+
+        from filelock import FileLock, Timeout  # (a dependency: loading a prepared dataset takes no lock)
 
         path = self.lock_path(dataset_id)
         lock = FileLock(str(path), thread_local=False)

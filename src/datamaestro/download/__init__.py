@@ -2,8 +2,8 @@
 
 The package reads as the pipeline: the declarations (``Resource`` here,
 ``remote``, ``single``, ``archive``, ``derived``, ``packing``, ``unpack``),
-fetching (``context``, ``prepare``, ``pipeline``, ``fetching``, ``partial``,
-``verify``, ``pool``) and the transport (``transport``: HTTP, mirror health).
+fetching (``context``, ``prepare``, ``checks``, ``install``, ``pipeline``,
+``fetching``, ``partial``, ``verify``, ``pool``) and the transport (``transport``: HTTP, mirror health).
 Every resource is installed by one pipeline (``datamaestro.download.pipeline``):
 fetch, unpack into a staging folder, verify, record in the manifest, rename
 in. A resource class supplies only what differs: where its bytes come from
@@ -56,7 +56,10 @@ class Resource:
         return []
 
     def produce(self, ctx: PrepareContext, dest: Path) -> Entry:
-        """Build the resource at ``dest`` (inside a staging folder), verified; its manifest entry."""
+        """Build the resource at ``dest`` (inside a staging folder), verified; its manifest entry.
+
+        (A ``RemoteResource`` is made by the pipeline from its URLs: it says only how to ``unpack``.)
+        """
         raise NotImplementedError
 
     def reverify(self, ctx: PrepareContext, path: Path) -> Optional[Entry]:

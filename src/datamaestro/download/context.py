@@ -4,19 +4,19 @@ The configuration (``datamaestro.config.Settings``) is what is set once, in
 the config file, the environment and the command line; the ``Request`` is
 what one call asks for (``prepare --force``, ``--from DIR``, ``pull``...).
 Both are immutable: one ``PrepareContext`` is built per preparation and
-passed down, and nothing below reads a global or changes either.
+passed down, and nothing below reads a global or changes either. (The team
+store is opened by ``datamaestro.download.install`` once something must be
+fetched.)
 """
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from datamaestro.config import Settings
 from datamaestro.storage import DataFolder
-from datamaestro.store.originals import TeamStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +48,6 @@ class PrepareContext:
         self.request = request or Request()
         # one DataFolder per preparation: its manifest lock serialises concurrent records
         self.folder = DataFolder(settings.datadir)
-        self.store_lock = threading.Lock()
-        self.opened: Optional[TeamStore] = None
 
     def __repr__(self) -> str:
         return f"PrepareContext({self.dataset_id!r}, {self.settings!r}, {self.request!r})"
@@ -68,12 +66,3 @@ class PrepareContext:
     def local(self) -> bool:
         """Whether files come from a local folder (``prepare --from DIR``), not from URLs."""
         return self.request.source_dir is not None
-
-    def team_store(self) -> Optional[TeamStore]:
-        """The team store files are taken from and pushed to (None without one); opened once, when first needed."""
-        if not self.settings.store_url:
-            return None
-        with self.store_lock:
-            if self.opened is None:
-                self.opened = TeamStore.open(self.settings, self.request.store_only, self.request.quiet)
-            return self.opened

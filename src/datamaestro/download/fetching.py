@@ -95,10 +95,22 @@ class Fetched:
 
 
 class Fetch:
-    """One original of a resource, brought to its partial download and hashed; its size checked."""
+    """One original of a resource, brought to its partial download and hashed; its size checked.
 
-    def __init__(self, ctx: PrepareContext, name: str, url: str, checksum: Optional[Checksum], size: Optional[int]):
+    ``store``: the team store to take it from (and push it to), None for the origin only.
+    """
+
+    def __init__(
+        self,
+        ctx: PrepareContext,
+        store: Optional[TeamStore],
+        name: str,
+        url: str,
+        checksum: Optional[Checksum],
+        size: Optional[int],
+    ):
         self.ctx = ctx
+        self.store = store
         self.name = name
         self.url = url
         self.checksum = checksum
@@ -132,7 +144,7 @@ class Fetch:
 
     def original(self) -> Original:
         """The original from the team store when it holds a good copy, else from the URL."""
-        store = self.ctx.team_store()
+        store = self.store
         if store is None:
             return self.download()
         wanted = Wanted(self.ctx.dataset_id, self.name, self.partial.path, self.checksum, self.size)

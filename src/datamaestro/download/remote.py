@@ -1,13 +1,13 @@
 """``RemoteResource``: a resource made from a file published at a URL (or its mirrors).
 
 Subclasses (``single``, ``archive``) say only how the download becomes the
-resource (``unpack``); fetching it (``datamaestro.download.fetching``) and
-proving it (``datamaestro.download.verify``) are the same for all.
+resource (``unpack``); fetching it (``datamaestro.download.fetching``),
+proving it (``datamaestro.download.verify``) and installing it
+(``datamaestro.download.pipeline``) are the same for all.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Optional
@@ -15,12 +15,8 @@ from typing import Any, Optional
 from datamaestro.config import Settings
 from datamaestro.download import Resource
 from datamaestro.download.context import PrepareContext
-from datamaestro.download.fetching import Fetch, Fetched, partial_of, try_urls
 from datamaestro.download.packing import Limits
-from datamaestro.download.verify import Verification
-from datamaestro.errors import DownloadError, FormatError
 from datamaestro.hashing import Checksum, FileHash, file_digest, hash_file
-from datamaestro.log import log
 from datamaestro.manifest import Entry
 
 
@@ -70,52 +66,6 @@ class RemoteResource(Resource):
             "size": self.size,
             "checksum": str(self.checksum) if self.checksum else None,
         }
-
-    def produce(self, ctx: PrepareContext, dest: Path) -> Entry:
-        twin = None
-        if self.checksum and not ctx.local and not ctx.request.force:
-            twin = ctx.folder.find_verified(str(self.checksum), exclude=ctx.dataset_id)
-        if twin is not None:  # the same published file, already in the data folder: no download
-            try:
-                log.info("%s: %s is already in %s: using it", ctx.dataset_id, self.name, twin)
-                return self.make(ctx, self.url, dest, twin)
-            except (DownloadError, FormatError) as e:
-                log.info("%s: %s could not be used (%s); downloading", ctx.dataset_id, twin, e)
-        return try_urls(ctx, self.name, self.urls(ctx), lambda url: self.make(ctx, url, dest))
-
-    def make(self, ctx: PrepareContext, url: str, dest: Path, twin: Optional[Path] = None) -> Entry:
-        """Fetch ``url`` (or its local copy, or ``twin``), check it, unpack it to ``dest``; its entry."""
-        fetched = Fetch(ctx, self.name, url, self.checksum, self.size).run(twin)
-        verification = Verification(ctx, self.name, self.checksum, self.data_checksum, fetched)
-        verification.check_download()
-        unpacked = self.unpack_fetched(ctx, fetched, dest, verification.accepted)
-        verdict = verification.verdict(unpacked if isinstance(unpacked, FileHash) else None)
-        origin: dict[str, Any] = {
-            "url": url,
-            "source": fetched.store or (fetched.url if fetched.url != url else None),
-            "original": FileHash(fetched.size, fetched.sha256),
-            "verified_by": verdict.verified_by,
-            "no_verify": verdict.no_verify,
-        }
-        if isinstance(unpacked, FileHash):
-            return Entry.of_file(self.name, unpacked, **origin)
-        return Entry.of_folder(self.name, unpacked, **origin)
-
-    def unpack_fetched(
-        self, ctx: PrepareContext, fetched: Fetched, dest: Path, accepted: bool
-    ) -> FileHash | dict[str, FileHash]:
-        """Make the resource at ``dest`` from the fetched file (``accepted``: proven by its checksum, or by
-        --no-verify); a refused or corrupt download is deleted."""
-        try:
-            if self.transforms():
-                return self.unpack(fetched.path, dest, self.limits(ctx.settings), f"{self.name} of {ctx.dataset_id}")
-            os.replace(fetched.path, dest)  # the download itself is the resource: already hashed while fetched
-            return FileHash(fetched.size, fetched.sha256)
-        except FormatError as e:
-            partial_of(ctx, self.name).discard()  # a refused or corrupt download is not worth resuming
-            if self.checksum and accepted:
-                raise  # the published file itself: another mirror would serve the same bytes
-            raise DownloadError(str(e)) from None  # unverified bytes: another mirror may do better
 
     def unpack(self, source: Path, dest: Path, limits: Limits, label: str) -> FileHash | dict[str, FileHash]:
         """Make the resource at ``dest`` from the downloaded file ``source`` (a file's hash, or a folder's)."""

@@ -10,6 +10,7 @@ push), then pushes the blob and, last, the record.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -72,10 +73,14 @@ class Wanted:
 
 
 class TeamStore:
-    """One store, as one preparation uses it."""
+    """One store, as one preparation uses it: opened when first used (it may be never)."""
 
-    def __init__(self, store: Store, settings: Settings, store_only: bool, quiet: bool):
-        self.store = store
+    def __init__(self, settings: Settings, store_only: bool, quiet: bool):
+        assert settings.store_url
+        self.url = settings.store_url
+        self.options = settings.store_options
+        self.opened: Optional[Store] = None
+        self.opening = threading.Lock()
         self.datadir = settings.datadir
         self.offline = settings.offline
         #: never the origin: ``pull``, or offline mode
@@ -84,11 +89,13 @@ class TeamStore:
         self.pushes = settings.store_push == "auto"
         self.quiet = quiet
 
-    @classmethod
-    def open(cls, settings: Settings, store_only: bool, quiet: bool) -> TeamStore:
-        """The configured store (``settings.store_url`` must be set)."""
-        assert settings.store_url
-        return cls(Store(settings.store_url, settings.store_options), settings, store_only, quiet)
+    @property
+    def store(self) -> Store:
+        """The store's backend, opened once."""
+        with self.opening:
+            if self.opened is None:
+                self.opened = Store(self.url, self.options)
+            return self.opened
 
     def copy(self, wanted: Wanted, only: bool) -> Optional[Original]:
         """The store's verified copy at ``wanted.dest``; None when it has none, or serves a bad one

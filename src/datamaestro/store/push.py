@@ -15,9 +15,9 @@ from typing import Optional
 
 from datamaestro.config import Settings
 from datamaestro.definitions import DatasetDefinition
+from datamaestro.download.checks import absent
 from datamaestro.download.context import PrepareContext, Request
 from datamaestro.download.fetching import Fetch, try_urls
-from datamaestro.download.pipeline import absent
 from datamaestro.download.remote import RemoteResource
 from datamaestro.download.single import FileDownloader
 from datamaestro.errors import ChecksumError, DatamaestroError, StoreError, UsageError
@@ -123,12 +123,12 @@ def _push_original(
         "%s: %s is installed %s, not as downloaded: fetching its original again from the origin to push it",
         dataset_id, name, "extracted" if not isinstance(resource, FileDownloader) else "decompressed",
     )
-    # the origin only: this copy goes to the store below, not through the team store of the context
+    # the origin only (offline, even a local store is no origin): this copy goes to the store below
     origin = PrepareContext(dataset_id, dataclasses.replace(ctx.settings, store_url=None), ctx.request)
     pushed: list[tuple[Entry, bool]] = []
 
     def attempt(url: str) -> None:
-        fetched = Fetch(origin, name, url, resource.checksum, resource.size).run()
+        fetched = Fetch(origin, None, name, url, resource.checksum, resource.size).run()
         if resource.checksum and not fetched.matches(resource.checksum):
             raise ChecksumError(f"expected {resource.checksum}, got {fetched.digest(resource.checksum)}")
         uploaded = push_blob(store, fetched.path, fetched.sha256, fetched.size, label, ctx.request.quiet)

@@ -21,8 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check(settings: Any, dataset_id: str, definition: Any) -> dict[str, Any]:
     """The status of one dataset: OK, CORRUPT or MISSING, with one problem per bad file."""
-    from datamaestro.download.pipeline import absent
-    from datamaestro.download.pipeline import check as check_resource
+    from datamaestro.download.checks import absent
+    from datamaestro.download.checks import check as check_resource
     from datamaestro.storage import DataFolder
 
     folder = DataFolder(settings.datadir)
