@@ -18,6 +18,7 @@ import pytest
 
 from datamaestro.api import prepare_dataset
 from datamaestro.config import load_settings
+from datamaestro.download.context import Request
 from datamaestro.errors import ChecksumError
 
 
@@ -56,7 +57,5 @@ def prepare_local(folder: Path, dataset_id: str, files: dict[str, bytes]) -> Any
     folder.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (folder / name).write_bytes(data)
-    settings = load_settings(None, quiet=True)
-    settings.source_dir = folder
-    settings.no_verify = True
-    return prepare_dataset(dataset_id, settings=settings)
+    request = Request(quiet=True, source_dir=folder, no_verify=True)
+    return prepare_dataset(dataset_id, settings=load_settings(None), request=request)

@@ -17,7 +17,7 @@ import datasets_registry
 from datamaestro.definitions import DatasetDefinition
 from datamaestro.download.archive import ArchiveDownloader
 from datamaestro.download.derived import Derived
-from datamaestro.download.mirrors import RemoteResource
+from datamaestro.download.remote import RemoteResource
 from datamaestro.download.single import FileDownloader
 from datamaestro.paths import is_valid_id, is_valid_name
 from datamaestro.repositories import Repository, load_module, module_definitions

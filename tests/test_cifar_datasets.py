@@ -20,6 +20,7 @@ from datamaestro.api import from_json, prepare_dataset, to_json
 from datamaestro.config import load_settings
 from datamaestro.data.cifar import CoarseImageClassification, CoarseLabelledImages
 from datamaestro.data.images import ImageClassification, LabelledImages
+from datamaestro.download.context import Request
 from datamaestro.errors import ChecksumError
 
 
@@ -82,16 +83,13 @@ def cifar100_archive(folder: Path) -> dict[str, np.ndarray]:
     return out
 
 
-def local_settings(folder: Path):
-    settings = load_settings(None)
-    settings.source_dir = folder
-    settings.no_verify = True
-    return settings
+def local_request(folder: Path, no_verify: bool = True) -> Request:
+    return Request(source_dir=folder, no_verify=no_verify)
 
 
 def test_cifar10(tmp_path: Path):
     expected = cifar10_archive(tmp_path)
-    ds = prepare_dataset("edu.toronto.cs.kriz.cifar-10", settings=local_settings(tmp_path))
+    ds = prepare_dataset("edu.toronto.cs.kriz.cifar-10", settings=load_settings(None), request=local_request(tmp_path))
     assert isinstance(ds, ImageClassification) and isinstance(ds.train, LabelledImages)
     assert ds.categories[:3] == ["airplane", "automobile", "bird"] and len(ds.categories) == 10
     assert ds.train.categories == ds.categories
@@ -116,7 +114,7 @@ def test_cifar10(tmp_path: Path):
 
 def test_cifar100_fine_and_coarse(tmp_path: Path):
     expected = cifar100_archive(tmp_path)
-    ds = prepare_dataset("edu.toronto.cs.kriz.cifar-100", settings=local_settings(tmp_path))
+    ds = prepare_dataset("edu.toronto.cs.kriz.cifar-100", settings=load_settings(None), request=local_request(tmp_path))
     assert isinstance(ds, CoarseImageClassification)
     assert ds.categories == ["apple", "bee", "maple", "oak"]
     assert ds.coarse_categories == ["fruit_and_vegetables", "insects", "trees"]
@@ -135,10 +133,8 @@ def test_cifar100_fine_and_coarse(tmp_path: Path):
 
 def test_cifar_archive_checksum_is_checked(tmp_path: Path):
     cifar10_archive(tmp_path)
-    settings = local_settings(tmp_path)
-    settings.no_verify = False
     with pytest.raises(ChecksumError, match="c58f30108f718f92721af3b95e74349a"):
-        prepare_dataset("edu.toronto.cs.kriz.cifar-10", settings=settings)
+        prepare_dataset("edu.toronto.cs.kriz.cifar-10", settings=load_settings(None), request=local_request(tmp_path, False))
 
 
 def csv_text(images: np.ndarray, labels: np.ndarray) -> bytes:
@@ -170,7 +166,7 @@ def test_cifar100_export_keeps_superclasses(tmp_path: Path):
     from datamaestro.formats import from_data, read, write
 
     expected = cifar100_archive(tmp_path)
-    ds = prepare_dataset("edu.toronto.cs.kriz.cifar-100", settings=local_settings(tmp_path))
+    ds = prepare_dataset("edu.toronto.cs.kriz.cifar-100", settings=load_settings(None), request=local_request(tmp_path))
     write(from_data(ds), tmp_path / "out", "cifar")
     back = read(tmp_path / "out", "cifar")
     assert back.categories == ["apple", "bee", "maple", "oak"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from datamaestro.config import MIB, Settings, load_settings, read_config
-from datamaestro.download.mirrors import transfer_policy
+from datamaestro.download.fetching import policy_of
 from datamaestro.download.transport import Policy
 from datamaestro.errors import ConfigError
 
@@ -104,7 +104,7 @@ store: {url: "s3://bucket/data", options: {anon: true}, push: auto}
     assert (settings.max_unpacked_size, settings.max_unpacked_files) == (1000, 10)
     assert (settings.store_url, settings.store_options, settings.store_push) == (
         "s3://bucket/data", {"anon": True}, "auto")
-    assert transfer_policy(settings) == Policy(1, 0.5, 2.0, 7.5, 100, 3.0, 6, 1048576)
+    assert policy_of(settings) == Policy(1, 0.5, 2.0, 7.5, 100, 3.0, 6, 1048576)
     assert isinstance(settings.connect_timeout, float)
 
 
@@ -122,22 +122,21 @@ def test_store_from_the_environment(env):
 def test_settings_defaults_match_the_policy():
     """One set of defaults: a Policy built from default settings is the default Policy (but segments)."""
     settings = Settings(datadir=Path("/x"))
-    policy = transfer_policy(settings)
-    assert policy == Policy(segments=Settings.segments)
+    assert policy_of(settings) == Policy(segments=settings.segments)
 
 
 @pytest.mark.parametrize("kind", ["config", "data", "cache"])
 @pytest.mark.parametrize("xdg, home", [
-    (None, "/home/someone"),  # the common case: the XDG rule, applied without platformdirs
+    (None, "/home/someone"),
     ("/srv/xdg", "/home/someone"),
-    ("relative/xdg", "/home/someone"),  # the rest: platformdirs decides
+    ("relative/xdg", "/home/someone"),
     ("", "/home/someone"),
     (None, "relative-home"),
 ])
 def test_user_folders_are_platformdirs_folders(monkeypatch, kind, xdg, home):
     import platformdirs
 
-    from datamaestro.config import user_folder
+    from datamaestro.folders import user_folder
 
     variable = f"XDG_{'DATA' if kind == 'data' else kind.upper()}_HOME"
     monkeypatch.setenv("HOME", home)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import ClassVar, Optional
@@ -79,7 +80,7 @@ def test_replace_makes_a_changed_copy():
     assert record.replace(size=4) == Frozen(name="a", size=4)
     assert record == Frozen(name="a", size=3)
     settings = Settings(datadir=Path("/x"), store_url="s3://b")
-    copy = settings.replace(store_url=None)
+    copy = dataclasses.replace(settings, store_url=None)
     assert (copy.store_url, copy.datadir, settings.store_url) == (None, Path("/x"), "s3://b")
 
 

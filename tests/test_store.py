@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -343,66 +344,65 @@ def test_settings_read_the_store_from_config_and_environment(env, monkeypatch):
 def memory_settings(env, datadir: Path, url: str, push: str = "auto"):
     from datamaestro.config import load_settings
 
-    settings = load_settings(datadir, quiet=True)
-    settings.store_url, settings.store_push = url, push
-    return settings
+    return dataclasses.replace(load_settings(datadir), store_url=url, store_push=push)
 
 
 def test_memory_store_second_data_folder_prepares_without_the_origin(env, server, team, tmp_path):
     from datamaestro.api import prepare_dataset
 
     url = f"memory://team-{uuid.uuid4().hex}"
-    prepare_dataset(ID, settings=memory_settings(env, tmp_path / "one", url))
+    prepare_dataset(ID, settings=memory_settings(env, tmp_path / "one", url), quiet=True)
     assert origin_gets(server) == 4
-    prepare_dataset(ID, settings=memory_settings(env, tmp_path / "two", url, push="never"))
+    prepare_dataset(ID, settings=memory_settings(env, tmp_path / "two", url, push="never"), quiet=True)
     assert origin_gets(server) == 4
     assert installed(tmp_path / "two") == installed(tmp_path / "one")
 
 
-def test_obtain_without_store_is_the_download_and_with_one_pushes_then_serves(env, tmp_path):
+def test_the_team_store_takes_a_verified_download_then_serves_it(env, tmp_path):
+    from datamaestro.download.context import PrepareContext
+    from datamaestro.download.install import team_store
     from datamaestro.hashing import Checksum
-    from datamaestro.store import Original, obtain
+    from datamaestro.store.originals import TeamStore, Wanted
+    from datamaestro.store.transfer import Original
 
     data = payload(5000, seed=9)
-    calls = []
-
-    def download_to(dest: Path):
-        def download() -> Original:
-            calls.append(dest)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_bytes(data)
-            return Original(sha256(data), len(data), "http://origin/x.bin", {"sha256": sha256(data), "md5": md5(data)})
-
-        return download
-
     declared = Checksum.parse(f"md5:{md5(data)}")
+    original = Original(sha256(data), len(data), "http://origin/x.bin", {"sha256": sha256(data), "md5": md5(data)})
     plain = memory_settings(env, tmp_path / "a", "", push="never")
-    plain.store_url = None
-    dest = tmp_path / "a" / "downloads" / "x.bin.part"
-    got = obtain(plain, "org.x", "x.bin", dest, declared=declared, download=download_to(dest))
-    assert got.store is None and calls == [dest]
+    assert team_store(PrepareContext("org.x", dataclasses.replace(plain, store_url=None))) is None
+
+    def wanted(machine: str) -> Wanted:
+        return Wanted("org.x", "x.bin", tmp_path / machine / "downloads" / "x.bin.part", declared)
+
     url = f"memory://unit-{uuid.uuid4().hex}"
-    first = memory_settings(env, tmp_path / "b", url)
-    dest_b = tmp_path / "b" / "downloads" / "x.bin.part"
-    assert obtain(first, "org.x", "x.bin", dest_b, declared=declared, download=download_to(dest_b)).store is None
-    second = memory_settings(env, tmp_path / "c", url)
-    dest_c = tmp_path / "c" / "downloads" / "x.bin.part"
-    served = obtain(second, "org.x", "x.bin", dest_c, declared=declared, download=download_to(dest_c))
-    assert calls == [dest, dest_b]  # the third came from the store
-    assert served == Original(
-        sha256(data), len(data), "http://origin/x.bin", {"sha256": sha256(data), "md5": md5(data)},
-        f"{url}/blobs/sha256/{sha256(data)}", f"md5:{md5(data)}",
+    first, asked = TeamStore(memory_settings(env, tmp_path / "b", url), False, True), wanted("b")
+    assert first.pushes and not first.only
+    assert first.copy(asked, only=False) is None  # an empty store
+    asked.dest.parent.mkdir(parents=True)
+    asked.dest.write_bytes(data)
+    with first.turn(asked):
+        first.push(asked, original)
+    second, served_to = TeamStore(memory_settings(env, tmp_path / "c", url), False, True), wanted("c")
+    assert second.copy(served_to, only=False) == dataclasses.replace(
+        original, store=f"{url}/blobs/sha256/{sha256(data)}", verified=f"md5:{md5(data)}"
     )
-    assert dest_c.read_bytes() == data
+    assert served_to.dest.read_bytes() == data
+    # a download that does not match what the definition declares is never pushed
+    other = f"memory://unit-{uuid.uuid4().hex}"
+    third, wrong = TeamStore(memory_settings(env, tmp_path / "d", other), False, True), wanted("d")
+    wrong.dest.parent.mkdir(parents=True)
+    wrong.dest.write_bytes(data)
+    third.push(wrong, dataclasses.replace(original, digests={"sha256": sha256(data), "md5": "0" * 32}))
+    assert third.copy(wanted("d"), only=False) is None
 
 
-def test_obtain_refuses_a_destination_outside_the_data_folder(env, tmp_path):
+def test_the_team_store_refuses_a_destination_outside_the_data_folder(env, tmp_path):
     from datamaestro.errors import UnsafePathError
-    from datamaestro.store import obtain
+    from datamaestro.store.originals import TeamStore, Wanted
 
     settings = memory_settings(env, tmp_path / "data", f"memory://x-{uuid.uuid4().hex}")
     with pytest.raises(UnsafePathError):
-        obtain(settings, "org.x", "x.bin", tmp_path / "elsewhere" / "x.bin", declared=None, download=lambda: None)  # type: ignore[arg-type,return-value]
+        TeamStore(settings, False, True).copy(Wanted("org.x", "x.bin", tmp_path / "elsewhere" / "x.bin"), False)
 
 
 def test_archives_are_stored_as_published_and_extracted_where_pulled(env, server, cli, tmp_path):

@@ -129,14 +129,14 @@ def real_data_facts(definition: Any) -> tuple[Optional[dict[str, Any]], Optional
     if source is None or not source.is_dir():
         return None, None
     from datamaestro.config import load_settings
+    from datamaestro.download.context import Request
     from datamaestro.errors import DatamaestroError
     from datamaestro.splits import arrays_of, categories_of, split_stats, splits_of
 
     with tempfile.TemporaryDirectory(prefix="datamaestro-catalog-") as tmp:
-        settings = load_settings(tmp, quiet=True)
-        settings.source_dir = source
+        settings = load_settings(tmp)
         try:
-            data = definition.prepare(settings)
+            data = definition.prepare(settings, Request(quiet=True, source_dir=source))
             splits = splits_of(data)
             facts = {name: split_stats(split, categories_of(data, split)) for name, split in splits.items()}
             images, labels = arrays_of(splits["train"])

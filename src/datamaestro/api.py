@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Optional
 
 from datamaestro.config import Settings, load_settings
-from datamaestro.data.base import Base
-
-if TYPE_CHECKING:
-    from typing import Any, Optional
+from datamaestro.data.base import Base, from_json_value
+from datamaestro.download.context import Request
+from datamaestro.errors import FormatError
+from datamaestro.registry import Registry
 
 
 def prepare_dataset(
@@ -18,13 +19,17 @@ def prepare_dataset(
     datadir: Optional[str | Path] = None,
     quiet: bool = False,
     settings: Optional[Settings] = None,
+    request: Optional[Request] = None,
 ) -> Base:
-    """Download, verify and cache ``dataset_id`` if needed; return its typed data."""
-    from datamaestro.registry import Registry
+    """Download, verify and cache ``dataset_id`` if needed; return its typed data.
 
-    settings = settings or load_settings(datadir, quiet=quiet)
+    ``settings``: the configuration (else read from the environment and the
+    config file, with ``datadir`` as the data folder); ``request``: what this
+    call asks for beyond it (``--force``, ``--from DIR``...; else only ``quiet``).
+    """
+    settings = settings or load_settings(datadir)
     definition = Registry().definition(dataset_id)
-    data = definition.prepare(settings)
+    data = definition.prepare(settings, request or Request(quiet=quiet))
     data.dataset_id = dataset_id  # type: ignore[attr-defined]
     return data
 
@@ -36,11 +41,6 @@ def to_json(dataset_id: str, data: Base) -> dict[str, Any]:
 
 def from_json(description: str | dict[str, Any]) -> Base:
     """The typed data described by the JSON that ``prepare`` prints."""
-    import json
-
-    from datamaestro.data.base import from_json_value
-    from datamaestro.errors import FormatError
-
     if isinstance(description, str):
         try:
             description = json.loads(description)

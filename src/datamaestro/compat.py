@@ -17,7 +17,12 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from datamaestro.api import prepare_dataset
+from datamaestro.data.images import LabelledImages
 from datamaestro.errors import UsageError
+from datamaestro.loaders.arrays import arrays
+from datamaestro.loaders.torch import import_torch
+from datamaestro.viz import show_images as grid
 
 MNIST = "com.lecun.mnist"
 FASHION_MNIST = "com.github.zalandoresearch.fashion-mnist"
@@ -30,9 +35,6 @@ FASHION_MNIST_LABELS = [
 
 def _train_test(dataset: str) -> tuple[Any, Any]:
     """The prepared ``train`` and ``test`` splits (``LabelledImages``) of ``dataset``."""
-    from datamaestro.api import prepare_dataset
-    from datamaestro.data.images import LabelledImages
-
     data = prepare_dataset(dataset)
     splits = [getattr(data, name, None) for name in ("train", "test")]
     if not all(isinstance(s, LabelledImages) for s in splits):
@@ -51,8 +53,6 @@ def load_mnist(
     stored uint8 labels). ``dataset``: any dataset with labelled ``train`` and
     ``test`` image splits. The arrays are writable copies.
     """
-    from datamaestro.loaders.arrays import arrays
-
     out = []
     for split in _train_test(dataset):
         images, labels = arrays(
@@ -94,8 +94,6 @@ class BatchLoader:
         self.tensors = tensors
         self.num_examples = int(split.labels.data().shape[0])
         if tensors == "torch":
-            from datamaestro.loaders.torch import import_torch
-
             self._torch = import_torch()
 
     def __len__(self) -> int:
@@ -151,8 +149,6 @@ def show_images(
     In a notebook the returned image shows as the cell's output; ``.save()``
     writes it. Needs Pillow (the ``images`` extra).
     """
-    from datamaestro.viz import show_images as grid
-
     if num_rows < 1 or num_cols < 1:
         raise UsageError("num_rows and num_cols must be at least 1")
     count = num_rows * num_cols

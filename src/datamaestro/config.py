@@ -10,25 +10,21 @@ from __future__ import annotations
 
 import math
 import os
-import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Optional
 
 from datamaestro.errors import ConfigError
+from datamaestro.folders import user_folder
 from datamaestro.paths import printable
-from datamaestro.record import Record
-
-if TYPE_CHECKING:
-    from typing import Any, Optional
-
-APP = "datamaestro"
 
 #: size units
 MIB = 1 << 20
 GIB = 1 << 30
 
 
-class Key(Record, kw_only=False, frozen=True):
+@dataclass(frozen=True, slots=True)
+class Key:
     """One config.yaml key: its type, and the range of its numbers.
 
     ``kind``: "string", "mapping", "boolean", "integer" or "number"
@@ -70,16 +66,27 @@ STORE_KEYS: dict[str, Key] = {
     "push": Key("string", choices=("auto", "never")),
 }
 
+#: the config keys that are read as they are into the settings of the same name
+PLAIN_KEYS = (
+    "retries", "backoff", "connect_timeout", "read_timeout", "stall_bytes", "stall_seconds",
+    "jobs", "segments", "segment_threshold", "max_unpacked_size", "max_unpacked_files",
+)
+
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("", "0", "false", "no", "off")
 
 
-class Settings(Record, kw_only=False):
-    """Everything that changes how datasets are fetched and stored."""
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The configuration: what changes how datasets are fetched and stored, read and checked once.
+
+    It comes from the command line, the environment and the config file
+    (``load_settings``); what one call asks for (``--force``, ``--from``...)
+    is a ``datamaestro.download.context.Request``.
+    """
 
     datadir: Path
-    mirrors: dict[str, str] = {}  # noqa: RUF012 - copied for each object (datamaestro.record)
-    quiet: bool = False
+    mirrors: dict[str, str] = field(default_factory=dict)
     #: retries of one URL after a connection error, timeout, 429 or 5xx
     retries: int = 3
     #: seconds before the first retry; doubled at each retry, with jitter
@@ -105,47 +112,13 @@ class Settings(Record, kw_only=False):
     max_unpacked_files: int = 1_000_000
     #: the team store (an fsspec URL), its fsspec storage options, and "auto" to push downloads to it
     store_url: Optional[str] = None
-    store_options: dict[str, Any] = {}  # noqa: RUF012 - copied for each object (datamaestro.record)
+    store_options: dict[str, Any] = field(default_factory=dict)
     store_push: str = "never"
-    #: take files from the store only, never from the origin (``datamaestro pull``)
-    store_only: bool = False
-    #: take files from this folder instead of downloading them (``prepare --from``)
-    source_dir: Optional[Path] = None
-    #: accept local copies that do not match their checksums (``--no-verify``)
-    no_verify: bool = False
-    #: fetch again even the files that are already prepared (``prepare --force``)
-    force: bool = False
-    #: hash every prepared byte and fetch again only what fails (``--repair``)
-    repair: bool = False
 
     def rewrite(self, url: str) -> str:
         """``url`` with the longest matching mirror prefix replaced."""
         best = max((p for p in self.mirrors if url.startswith(p)), key=len, default=None)
         return url if best is None else self.mirrors[best] + url[len(best) :]
-
-
-#: kind of user folder -> its XDG variable and default under the home folder (Linux)
-_XDG = {"config": ("XDG_CONFIG_HOME", ".config"), "data": ("XDG_DATA_HOME", ".local/share"), "cache": ("XDG_CACHE_HOME", ".cache")}
-
-
-def user_folder(kind: str) -> Path:
-    """The platform's user folder of ``kind`` ("config", "data" or "cache") for datamaestro, as platformdirs gives it.
-
-    On Linux, in the common case (the XDG variable unset or absolute, and an
-    absolute HOME), that is the XDG rule, applied here: importing platformdirs
-    costs about 5 ms, more than half of what loading a prepared dataset may take.
-    Anything else is platformdirs' answer.
-    """
-    if sys.platform == "linux":
-        variable, default = _XDG[kind]
-        value, home = os.environ.get(variable, ""), os.environ.get("HOME", "")
-        if os.path.isabs(value):
-            return Path(value) / APP
-        if not value and os.path.isabs(home):
-            return Path(home, default, APP)
-    import platformdirs
-
-    return Path(getattr(platformdirs, f"user_{kind}_dir")(APP))
 
 
 def config_path() -> Path:
@@ -174,7 +147,7 @@ def read_config(path: Optional[Path] = None) -> dict[str, Any]:
         ) from None
     except OSError as e:
         raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
-    content = _parse_yaml(path, text)
+    content = parse_yaml(path, text)
     if content is None:
         return {}
     if not isinstance(content, dict):
@@ -254,27 +227,19 @@ def describe_type(value: Any) -> str:
     return f"a value of type {type(value).__name__}"
 
 
-def _parse_yaml(path: Path, text: str) -> Any:
-    """The YAML content of the config file, cached so that most runs skip importing yaml."""
-    from datamaestro import cache
-
-    if not text.strip():  # an empty file: nothing to parse (and nothing worth caching)
+def parse_yaml(path: Path, text: str) -> Any:
+    """The YAML content of the config file (None when it is empty)."""
+    if not text.strip():  # an empty file: nothing to parse
         return None
-    stamp = [str(path), len(text), path.stat().st_mtime_ns]
-    content = cache.load("config", stamp)
-    if content is not None:
-        return content
-    import yaml
+    import yaml  # (a dependency; imported only when there is a config to read)
 
     try:
-        content = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         problem = getattr(e, "problem", None) or "invalid YAML"
         raise ConfigError(f"config file {path}{where}: {problem}") from None
-    cache.save("config", stamp, content)
-    return content
 
 
 def offline_from_env() -> Optional[bool]:
@@ -297,18 +262,14 @@ def store_from_env(config: dict[str, Any]) -> tuple[Optional[str], dict[str, Any
     url = os.environ.get("DATAMAESTRO_STORE") or store.get("url")
     push = os.environ.get("DATAMAESTRO_STORE_PUSH")
     if push is None or not push.strip():
-        push = store.get("push", Settings.store_push)
+        push = store.get("push", "never")
     elif push.strip().lower() not in ("auto", "never"):
         raise ConfigError(f"DATAMAESTRO_STORE_PUSH={push!r}: expected auto or never")
     return url, dict(store.get("options", {})), push.strip().lower()
 
 
-def load_settings(
-    datadir: Optional[str | Path] = None,
-    quiet: bool = False,
-    offline: Optional[bool] = None,
-) -> Settings:
-    """Settings from the arguments, the environment and the config file."""
+def load_settings(datadir: Optional[str | Path] = None, offline: Optional[bool] = None) -> Settings:
+    """The configuration, from the command line's ``datadir`` and ``offline``, the environment and the config file."""
     config = read_config()
     if offline is None:
         offline = offline_from_env()
@@ -318,23 +279,15 @@ def load_settings(
     if not chosen:
         chosen = user_folder("data")
     store_url, store_options, store_push = store_from_env(config)
+    plain: dict[str, Any] = {
+        k: float(config[k]) if CONFIG_KEYS[k].kind == "number" else config[k] for k in PLAIN_KEYS if k in config
+    }
     return Settings(
         datadir=Path(chosen).expanduser().absolute(),
         mirrors=dict(config.get("mirrors", {})),
-        quiet=quiet,
         offline=bool(offline),
         store_url=store_url,
         store_options=store_options,
         store_push=store_push,
-        retries=config.get("retries", Settings.retries),
-        backoff=float(config.get("backoff", Settings.backoff)),
-        connect_timeout=float(config.get("connect_timeout", Settings.connect_timeout)),
-        read_timeout=float(config.get("read_timeout", Settings.read_timeout)),
-        stall_bytes=config.get("stall_bytes", Settings.stall_bytes),
-        stall_seconds=float(config.get("stall_seconds", Settings.stall_seconds)),
-        jobs=config.get("jobs", Settings.jobs),
-        segments=config.get("segments", Settings.segments),
-        segment_threshold=config.get("segment_threshold", Settings.segment_threshold),
-        max_unpacked_size=config.get("max_unpacked_size", Settings.max_unpacked_size),
-        max_unpacked_files=config.get("max_unpacked_files", Settings.max_unpacked_files),
+        **plain,
     )

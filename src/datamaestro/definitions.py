@@ -9,22 +9,20 @@ used as is when it has one, and ``id=""`` makes the module path the id.
 from __future__ import annotations
 
 import inspect
-import os
 import sys
 from typing import TYPE_CHECKING
 
+from datamaestro.config import Settings
 from datamaestro.data.base import Base
-from datamaestro.download import PrepareContext, Resource, pipeline
-from datamaestro.errors import ChecksumError, DefinitionError, DownloadError, OfflineError
-from datamaestro.log import log
+from datamaestro.download import Resource
+from datamaestro.download import prepare as preparing
+from datamaestro.download.context import PrepareContext, Request
+from datamaestro.errors import DefinitionError
 from datamaestro.paths import id_problem
-from datamaestro.store.offline import offline_note, usable_offline
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
     from typing import Any, Optional
-
-    from datamaestro.config import Settings
 
 #: module attribute, set by the registry before running a definition module
 PREFIX_ATTRIBUTE = "__datamaestro_prefix__"
@@ -82,138 +80,33 @@ class DatasetDefinition:
             raise DefinitionError(f"{self.id}: two resources are named '{resource.varname}'")
         self.resources.insert(0, resource)
 
-    def context(self, settings: Settings) -> PrepareContext:
-        return PrepareContext(self.id, settings)
+    def context(self, settings: Settings, request: Optional[Request] = None) -> PrepareContext:
+        """The context of one preparation of this dataset (built once, passed down)."""
+        return PrepareContext(self.id, settings, request)
 
-    def problems(self, settings: Settings, full: bool = False) -> dict[str, list[str]]:
+    def problems(self, ctx: PrepareContext, full: bool = False) -> dict[str, list[str]]:
         """What is wrong with each resource in the data folder (an empty list: in place, as recorded).
 
         Quick by default (recorded, present, sizes as recorded); ``full`` hashes every byte.
         """
-        ctx = self.context(settings)
-        manifest = ctx.folder.manifest(self.id)
-        found: dict[str, list[str]] = {}
-        for resource in self.resources:
-            entry = manifest.entries.get(resource.name)
-            path = resource.path(ctx)
-            if entry is None:
-                found[resource.name] = [f"{resource.name}: " + ("not recorded" if os.path.lexists(path) else "missing")]
-            else:
-                found[resource.name] = pipeline.check(path, entry, full)
-        return found
+        return preparing.problems(self, ctx, full)
 
-    def is_prepared(self, settings: Settings) -> bool:
+    def is_prepared(self, ctx: PrepareContext) -> bool:
         """Whether every resource is in place, as recorded (a quick check: sizes, not hashes)."""
-        return not any(self.problems(settings).values())
+        return not any(self.problems(ctx).values())
 
-    def prepare(self, settings: Settings) -> Base:
-        """Fetch whatever is missing or damaged, then build the typed data object.
+    def adopt(self, ctx: PrepareContext) -> list[str]:
+        """Record the resources found in place without a record, where their declarations prove them;
+        the names it recorded."""
+        before = ctx.folder.manifest(self.id)
+        after = preparing.adopt(self, ctx, before)
+        return [r.name for r in self.resources if r.name in after.entries and r.name not in before.entries]
 
-        One process at a time prepares a dataset (a file lock in the data
-        folder); the others wait, then use its files. Offline, a dataset that
-        is not prepared fails at once, naming what is missing. With
-        ``settings.repair`` every byte is checked first, and only what fails is
-        fetched again.
-        """
-        ctx = self.context(settings)
-        if settings.force or settings.repair or not self.is_prepared(settings):
-            local = settings.source_dir is not None or usable_offline(settings)  # a local store too
-            if settings.offline and not local:
-                self.adopt(settings)
-                raise OfflineError(self._offline_message(settings))
-            with ctx.folder.lock(self.id):
-                self._prepare_locked(ctx)
+    def prepare(self, settings: Settings, request: Optional[Request] = None) -> Base:
+        """Fetch whatever is missing or damaged (``datamaestro.download.prepare``), then build the typed data."""
+        ctx = self.context(settings, request)
+        preparing.prepare(self, ctx)
         return self.build(ctx)
-
-    def adopt(self, settings: Settings) -> list[str]:
-        """Record the resources found in place without a record, where their declarations prove them.
-
-        This rebuilds a missing or corrupt manifest without deleting anything;
-        returns the names it recorded.
-        """
-        ctx = self.context(settings)
-        manifest = ctx.folder.manifest(self.id)
-        adopted = []
-        for resource in self.resources:
-            path = resource.path(ctx)
-            if resource.name in manifest.entries or not os.path.lexists(path) or path.is_symlink():
-                continue
-            entry = resource.reverify(ctx, path)
-            if entry is not None:
-                log.info("%s: %s is in place and matches %s: recorded again", self.id, resource.name, entry.verified_by)
-                ctx.folder.record(self.id, entry)
-                adopted.append(resource.name)
-        return adopted
-
-    def _prepare_locked(self, ctx: PrepareContext) -> None:
-        """Prepare the resources that are missing or damaged (all of them with ``force``), holding the lock."""
-        from datamaestro.download import progress
-        from datamaestro.download.pool import run_concurrently
-
-        settings = ctx.settings
-        for leftover in ctx.folder.temporaries(self.id):  # from a killed run: never left to grow
-            log.info("%s: removing %s, left by an interrupted run", self.id, leftover.name)
-            ctx.folder.remove(leftover)
-        self.adopt(settings)
-        repair = settings.repair
-        problems = self.problems(settings, full=repair)
-        todo = [r for r in self.resources if settings.force or problems[r.name]]
-        for resource in todo:
-            if problems[resource.name] not in ([], [f"{resource.name}: missing"]) and not settings.force:
-                log.info("%s: %s; fetching it again", self.id, "; ".join(problems[resource.name]))
-        local = settings.source_dir is not None
-        try:
-            downloads = [r for r in todo if not r.requires()]
-            with progress.dataset(self.id, files=len(downloads), quiet=settings.quiet) as display:
-
-                def install(resource: Resource) -> None:
-                    pipeline.install(ctx, resource)
-                    display.file_done()
-
-                try:
-                    errors = run_concurrently(downloads, install, settings.jobs, keep_going=local)
-                except KeyboardInterrupt:
-                    display.cancel()  # the other downloads stop at their next chunk
-                    raise
-            if errors and not local:
-                raise errors[0]
-            for resource in todo:
-                if resource.requires() and not errors:
-                    pipeline.install(ctx, resource)
-        except KeyboardInterrupt:
-            from datamaestro.download.transport import kept_bytes
-            from datamaestro.storage import human_size
-
-            kept = sum(kept_bytes(p) for p in ctx.folder.partial_files(self.id) if p.name.endswith(".part"))
-            if kept:
-                log.warning(
-                    "%s: interrupted; %s of partial downloads kept in %s: the next run resumes",
-                    self.id, human_size(kept), ctx.folder.download_dir(self.id),
-                )
-            raise
-        finally:
-            for directory in (ctx.folder.download_dir(self.id), ctx.folder.dataset_dir(self.id)):
-                try:  # once empty
-                    directory.rmdir()
-                except OSError:
-                    pass
-        if errors:  # local copies (--from DIR): every file that was not used
-            error = ChecksumError if all(isinstance(e, ChecksumError) for e in errors) else DownloadError
-            hint = "; pass --no-verify to accept them anyway" if error is ChecksumError else ""
-            raise error(
-                f"{self.id}: {len(errors)} file(s) from {settings.source_dir} not used "
-                f"(they were not kept{hint}):\n" + "\n".join(f"  {e}" for e in errors)
-            )
-
-    def _offline_message(self, settings: Settings) -> str:
-        missing = [name for name, problems in self.problems(settings).items() if problems]
-        if not missing:
-            return f"offline mode: {self.id} is prepared; --force and --repair need network access"
-        return (
-            f"offline mode: {self.id} is not prepared (missing {', '.join(missing)}); "
-            f"run 'datamaestro prepare {self.id}' with network access, "
-            f"or 'datamaestro prepare {self.id} --from DIR' with a copy of its files{offline_note(settings)}"
-        )
 
     def build(self, ctx: PrepareContext) -> Base:
         """Call the definition function with the resource paths; wrap a dict in ``base``."""

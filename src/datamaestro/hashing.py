@@ -1,17 +1,15 @@
-"""Published checksums ("sha256:<hex>", "md5:<hex>") and file hashing."""
+"""Published checksums ("sha256:<hex>", "md5:<hex>") and file hashing: the one hashing module."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from datamaestro.errors import DefinitionError
-from datamaestro.record import Record
-
-if TYPE_CHECKING:
-    from typing import Any
 
 #: algorithm -> hex digits of its digests
 HEX_DIGITS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
@@ -19,7 +17,8 @@ ALGORITHMS = tuple(HEX_DIGITS)
 CHUNK = 1 << 20
 
 
-class Checksum(Record, kw_only=False, frozen=True):
+@dataclass(frozen=True, slots=True)
+class Checksum:
     """An expected digest: algorithm and lowercase hex value."""
 
     algorithm: str
@@ -42,15 +41,32 @@ class Checksum(Record, kw_only=False, frozen=True):
         return f"{self.algorithm}:{self.hexdigest}"
 
 
-class FileHash(Record, kw_only=False, frozen=True):
+@dataclass(frozen=True, slots=True)
+class FileHash:
     """What identifies a file's content: its size and sha256."""
 
     size: int
     sha256: str
 
 
+class Hashers:
+    """Several digests of the same bytes, fed chunk by chunk."""
+
+    def __init__(self, algorithms: Iterable[str]):
+        self.hashers = {a: hashlib.new(a) for a in sorted(set(algorithms))}
+
+    def update(self, chunk: bytes | memoryview) -> None:
+        """Feed ``chunk`` to every digest."""
+        for h in self.hashers.values():
+            h.update(chunk)
+
+    def hexdigests(self) -> dict[str, str]:
+        """The hex digest of each algorithm."""
+        return {a: h.hexdigest() for a, h in self.hashers.items()}
+
+
 def hash_into(path: Path, hashers: dict[str, Any]) -> None:
-    """Feed the content of ``path`` to every hasher of ``hashers``."""
+    """Feed the content of ``path`` to every hasher of ``hashers`` (hashlib objects by algorithm)."""
     with open(path, "rb") as f:
         while chunk := f.read(CHUNK):
             for h in hashers.values():
@@ -59,11 +75,9 @@ def hash_into(path: Path, hashers: dict[str, Any]) -> None:
 
 def file_digests(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
     """The hex digests of a file's content, one per algorithm, in one read."""
-    import hashlib  # not on the path of a prepared dataset
-
-    hashers = {a: hashlib.new(a) for a in set(algorithms)}
-    hash_into(path, hashers)
-    return {a: h.hexdigest() for a, h in hashers.items()}
+    hashers = Hashers(algorithms)
+    hash_into(path, hashers.hashers)
+    return hashers.hexdigests()
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:

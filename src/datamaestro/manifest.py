@@ -13,31 +13,29 @@ resources are then re-verified against their declarations, never deleted.
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Literal, Optional
 
 from datamaestro.hashing import FileHash
 from datamaestro.paths import is_valid_id, is_valid_name
-from datamaestro.record import Record
 
-if TYPE_CHECKING:
-    from typing import Any, Literal, Optional
-
-    Kind = Literal["file", "folder"]
+Kind = Literal["file", "folder"]
 
 VERSION = 2
 MANIFEST = ".manifest.json"
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-
+HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class CorruptManifest(ValueError):
     """A manifest file that is not what this module writes."""
 
 
-class Entry(Record, kw_only=False):
+@dataclass(slots=True)
+class Entry:
     """One prepared resource: what is in place, where it came from, what verified it."""
 
     name: str
@@ -48,7 +46,7 @@ class Entry(Record, kw_only=False):
     #: sha256 of the file in place (kind "file")
     sha256: Optional[str] = None
     #: every file of a folder: relative POSIX path -> size and sha256 (kind "folder")
-    files: dict[str, FileHash] = {}  # noqa: RUF012 - copied for each object (datamaestro.record)
+    files: dict[str, FileHash] = field(default_factory=dict)
     #: the URL the original was published at
     url: Optional[str] = None
     #: where the bytes really came from when not ``url`` (a local copy, a store)
@@ -61,7 +59,7 @@ class Entry(Record, kw_only=False):
     #: why a local copy was accepted by ``--no-verify`` although it does not match
     no_verify: Optional[str] = None
     #: the resources a derived folder was built from
-    derived_from: list[str] = []  # noqa: RUF012 - copied for each object (datamaestro.record)
+    derived_from: list[str] = field(default_factory=list)
 
     @classmethod
     def of_file(cls, name: str, content: FileHash, **fields: Any) -> Entry:
@@ -97,18 +95,18 @@ class Entry(Record, kw_only=False):
         if kind not in ("file", "folder"):
             raise CorruptManifest(f"{name}: bad kind")
         files = {}
-        for path, pair in _typed(value, "files", dict, {}).items():
+        for path, pair in typed_value(value, "files", dict, {}).items():
             if not isinstance(pair, list) or len(pair) != 2:
                 raise CorruptManifest(f"{name}: bad file record")
-            files[_relative(name, path)] = _hash(name, pair[0], pair[1])
-        original = _typed(value, "original", dict, None)
-        sha = _typed(value, "sha256", str, None)
-        if sha is not None and not _HEX64.fullmatch(sha):
+            files[relative_path(name, path)] = file_hash(name, pair[0], pair[1])
+        original = typed_value(value, "original", dict, None)
+        sha = typed_value(value, "sha256", str, None)
+        if sha is not None and not HEX64.fullmatch(sha):
             raise CorruptManifest(f"{name}: bad sha256")
         size = value.get("size")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
             raise CorruptManifest(f"{name}: bad size")
-        derived_from = _typed(value, "derived_from", list, [])
+        derived_from = typed_value(value, "derived_from", list, [])
         if not all(isinstance(s, str) for s in derived_from):
             raise CorruptManifest(f"{name}: bad derived_from")
         return cls(
@@ -117,20 +115,21 @@ class Entry(Record, kw_only=False):
             size=size,
             sha256=sha,
             files=files,
-            url=_typed(value, "url", str, None),
-            source=_typed(value, "source", str, None),
-            original=_hash(name, original.get("size"), original.get("sha256")) if original else None,
-            verified_by=_typed(value, "verified_by", str, None),
-            no_verify=_typed(value, "no_verify", str, None),
+            url=typed_value(value, "url", str, None),
+            source=typed_value(value, "source", str, None),
+            original=file_hash(name, original.get("size"), original.get("sha256")) if original else None,
+            verified_by=typed_value(value, "verified_by", str, None),
+            no_verify=typed_value(value, "no_verify", str, None),
             derived_from=list(derived_from),
         )
 
 
-class Manifest(Record, kw_only=False):
+@dataclass(slots=True)
+class Manifest:
     """The entries of one dataset folder."""
 
     dataset_id: str
-    entries: dict[str, Entry] = {}  # noqa: RUF012 - copied for each object (datamaestro.record)
+    entries: dict[str, Entry] = field(default_factory=dict)
     updated: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -160,7 +159,7 @@ class Manifest(Record, kw_only=False):
                 raise CorruptManifest("no entries")
             entries = {name: Entry.from_json(name, e) for name, e in raw.items()}
         else:
-            entries = _from_version_1(value)
+            entries = from_version_1(value)
         updated = value.get("updated")
         return cls(dataset_id, entries, updated if isinstance(updated, str) else "")
 
@@ -170,7 +169,7 @@ class Manifest(Record, kw_only=False):
         return Manifest(self.dataset_id, entries, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
 
-def _from_version_1(value: dict[str, Any]) -> dict[str, Entry]:
+def from_version_1(value: dict[str, Any]) -> dict[str, Entry]:
     """Entries of a manifest written by datamaestro 0.1: single files only (folders are re-verified)."""
     files = value.get("files")
     if not isinstance(files, dict):
@@ -194,26 +193,26 @@ def _from_version_1(value: dict[str, Any]) -> dict[str, Entry]:
     return entries
 
 
-def _typed(value: dict[str, Any], key: str, kind: type, default: Any) -> Any:
+def typed_value(value: dict[str, Any], key: str, kind: type, default: Any) -> Any:
     item = value.get(key, default)
     if item is not default and not isinstance(item, kind):
         raise CorruptManifest(f"bad {key}")
     return item
 
 
-def _hash(name: str, size: Any, sha256: Any) -> FileHash:
+def file_hash(name: str, size: Any, sha256: Any) -> FileHash:
     if (
         not isinstance(size, int)
         or isinstance(size, bool)
         or size < 0
         or not isinstance(sha256, str)
-        or not _HEX64.fullmatch(sha256)
+        or not HEX64.fullmatch(sha256)
     ):
         raise CorruptManifest(f"{name}: bad file hash")
     return FileHash(size, sha256)
 
 
-def _relative(name: str, path: Any) -> str:
+def relative_path(name: str, path: Any) -> str:
     """A recorded relative path, checked: no absolute path, no ``..``, no empty part."""
     if not isinstance(path, str) or not path or path.startswith("/") or "\0" in path:
         raise CorruptManifest(f"{name}: bad path")
@@ -224,8 +223,6 @@ def _relative(name: str, path: Any) -> str:
 
 def folder_files(root: Path) -> dict[str, Path]:
     """Every regular file under ``root`` by relative POSIX path (symlinks not followed)."""
-    import os
-
     found = {}
     for top, dirs, names in os.walk(root):
         dirs.sort()

@@ -12,22 +12,21 @@ Layout under the data folder::
 
 from __future__ import annotations
 
-import _thread  # threading.Lock itself, without importing threading (load path)
 import errno
 import functools
 import os
+import shutil
+import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Optional
 
 from datamaestro.errors import DatamaestroError, UnsafePathError
 from datamaestro.log import log
 from datamaestro.manifest import MANIFEST, CorruptManifest, Entry, Manifest
 from datamaestro.paths import id_problem, inside, is_valid_id, name_problem
-
-if TYPE_CHECKING:
-    from typing import Any, Optional
 
 #: what ``downloads/<id>/`` may hold: partial downloads and their notes
 PARTIAL_SUFFIXES = (".part", ".part.json", ".part.segments")
@@ -55,7 +54,7 @@ class DataFolder:
 
     def __init__(self, root: Path):
         self.root = Path(root)
-        self._manifest_lock = _thread.allocate_lock()
+        self.manifest_lock = threading.Lock()
 
     def _checked_id(self, dataset_id: str) -> str:
         problem = id_problem(dataset_id)
@@ -95,8 +94,6 @@ class DataFolder:
         directory = self.dataset_dir(dataset_id)
         directory.mkdir(parents=True, exist_ok=True)
         inside(self.root, directory)
-        import tempfile  # (these imports are not on the load path of a prepared dataset)
-
         return Path(tempfile.mkdtemp(dir=directory, prefix=f".{name}.", suffix=".tmp"))
 
     def put_in_place(self, staged: Path, dataset_id: str, name: str) -> Path:
@@ -117,7 +114,8 @@ class DataFolder:
         Yields True when held; with ``blocking=False`` yields False at once
         when another process holds it.
         """
-        from filelock import FileLock, Timeout
+
+        from filelock import FileLock, Timeout  # (a dependency: loading a prepared dataset takes no lock)
 
         path = self.lock_path(dataset_id)
         lock = FileLock(str(path), thread_local=False)
@@ -188,7 +186,7 @@ class DataFolder:
 
     def record(self, dataset_id: str, entry: Entry) -> None:
         """Add or replace the manifest entry of one resource (atomically)."""
-        with self._manifest_lock:
+        with self.manifest_lock:
             manifest = self.manifest(dataset_id)
             if manifest.entries.get(entry.name) == entry:
                 return  # unchanged: the manifest stays byte-identical
@@ -196,7 +194,7 @@ class DataFolder:
 
     def forget(self, dataset_id: str, names: list[str]) -> None:
         """Drop the entries ``names`` from the manifest."""
-        with self._manifest_lock:
+        with self.manifest_lock:
             manifest = self.manifest(dataset_id)
             kept = {n: e for n, e in manifest.entries.items() if n not in names}
             if kept != manifest.entries:
@@ -237,8 +235,6 @@ class DataFolder:
 @contextmanager
 def atomic_file(dest: Path) -> Iterator[Any]:
     """Open a temporary file beside ``dest``; it replaces ``dest`` only on success."""
-    import tempfile
-
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
     try:
@@ -265,9 +261,6 @@ def replace_folder(new: Path, dest: Path) -> None:
     """Put the folder ``new`` at ``dest`` with the umask's permissions; an old
     ``dest`` is set aside first and removed last, so that until the new one is in
     place the old one survives."""
-    import shutil
-    import tempfile
-
     os.chmod(new, 0o777 & ~umask())  # mkdtemp makes 0700
     old = None
     if dest.exists():
@@ -317,8 +310,6 @@ def remove(path: Path) -> int:
         size = path.lstat().st_size if path.is_symlink() else disk_usage(path)
         path.unlink(missing_ok=True)
         return size
-    import shutil
-
     size = disk_usage(path)
     shutil.rmtree(path)
     return size

@@ -1,5 +1,9 @@
 """Resources: the files a definition needs, and how each gets into the data folder.
 
+The package reads as the pipeline: the declarations (``Resource`` here,
+``remote``, ``single``, ``archive``, ``derived``, ``packing``, ``unpack``),
+fetching (``context``, ``prepare``, ``checks``, ``install``, ``pipeline``,
+``fetching``, ``partial``, ``verify``, ``pool``) and the transport (``transport``: HTTP, mirror health).
 Every resource is installed by one pipeline (``datamaestro.download.pipeline``):
 fetch, unpack into a staging folder, verify, record in the manifest, rename
 in. A resource class supplies only what differs: where its bytes come from
@@ -10,35 +14,12 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Optional
 
+from datamaestro.download.context import PrepareContext
 from datamaestro.errors import DefinitionError
+from datamaestro.manifest import Entry
 from datamaestro.paths import name_problem
-
-if TYPE_CHECKING:
-    from typing import Any, Optional
-
-    from datamaestro.config import Settings
-    from datamaestro.manifest import Entry
-
-
-class PrepareContext:
-    """What a resource needs to know while preparing one dataset."""
-
-    def __init__(self, dataset_id: str, settings: Settings):
-        from datamaestro.storage import DataFolder
-
-        self.dataset_id = dataset_id
-        self.settings = settings
-        # one DataFolder per preparation: its manifest lock serialises concurrent records
-        self.folder = DataFolder(settings.datadir)
-
-    def __repr__(self) -> str:
-        return f"PrepareContext({self.dataset_id!r}, {self.settings!r})"
-
-    @property
-    def dataset_dir(self) -> Path:
-        return self.folder.dataset_dir(self.dataset_id)
 
 
 class Resource:
@@ -75,7 +56,10 @@ class Resource:
         return []
 
     def produce(self, ctx: PrepareContext, dest: Path) -> Entry:
-        """Build the resource at ``dest`` (inside a staging folder), verified; its manifest entry."""
+        """Build the resource at ``dest`` (inside a staging folder), verified; its manifest entry.
+
+        (A ``RemoteResource`` is made by the pipeline from its URLs: it says only how to ``unpack``.)
+        """
         raise NotImplementedError
 
     def reverify(self, ctx: PrepareContext, path: Path) -> Optional[Entry]:

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Optional
 
-from datamaestro.download.mirrors import RemoteResource
+from datamaestro.download import unpack
 from datamaestro.download.packing import Limits, kind_of
+from datamaestro.download.remote import RemoteResource
 from datamaestro.errors import DefinitionError
 from datamaestro.hashing import FileHash
-
-if TYPE_CHECKING:
-    from typing import Any, Optional
 
 KINDS = ("tar", "tar.gz", "tgz", "tar.bz2", "tar.xz", "zip")
 
@@ -55,8 +53,6 @@ class ArchiveDownloader(RemoteResource):
         return {**super().describe(), "archive": self.kind, "subpath": self.subpath}
 
     def unpack(self, source: Path, dest: Path, limits: Limits, label: str) -> dict[str, FileHash]:
-        from datamaestro.download import unpack
-
         extract = unpack.unzip if self.kind == "zip" else unpack.untar
         return extract(source, dest, limits, label, self.subpath)
 

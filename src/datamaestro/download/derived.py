@@ -10,15 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Optional
 
-from datamaestro.download import PrepareContext, Resource
+from datamaestro.download import Resource
+from datamaestro.download.context import PrepareContext
 from datamaestro.hashing import hash_file
 from datamaestro.log import log
 from datamaestro.manifest import Entry, folder_files
-
-if TYPE_CHECKING:
-    from typing import Any, Optional
 
 
 class Derived(Resource):

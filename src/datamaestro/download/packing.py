@@ -6,18 +6,15 @@ does not import the archive libraries.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import Optional
 from urllib.parse import urlparse
-
-from datamaestro.record import Record
-
-if TYPE_CHECKING:
-    from typing import Optional
 
 KINDS = ("tar.gz", "tar.bz2", "tar.xz", "tgz", "tar", "zip", "gz", "bz2", "xz")
 
 
-class Limits(Record, kw_only=False, frozen=True):
+@dataclass(frozen=True, slots=True)
+class Limits:
     """How much one unpacking may write.
 
     For archives both limits bound the whole archive (members outside a kept

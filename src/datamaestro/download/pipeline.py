@@ -1,86 +1,102 @@
 """The one install pipeline: fetch, unpack into staging, verify, record, rename in.
 
-Every resource kind goes through ``install``. The resource's ``produce`` fetches
-its bytes (``downloads/`` holds partial downloads) and unpacks them into a
-staging folder inside the dataset folder, checking them on the way; then the
-manifest entry is written, and only then is the staged result renamed into
-place. So a resource in place always has its record, and a failed attempt
-leaves the previous copy untouched.
-
-``check`` says whether a resource in place matches its record: quickly
-(existence and sizes, what ``prepare`` does) or fully (every byte hashed,
-what ``verify`` does).
+Every resource kind goes through ``install``. A remote resource's original is
+fetched (``datamaestro.download.fetching``: ``downloads/`` holds partial
+downloads), checked (``datamaestro.download.verify``) and unpacked into a
+staging folder inside the dataset folder; a derived one is built there from
+its sources. Then the manifest entry is written, and only then is the staged
+result renamed into place. So a resource in place always has its record, and
+a failed attempt leaves the previous copy untouched.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Optional
 
-from datamaestro.hashing import file_digest
-from datamaestro.manifest import Entry, folder_files
+from datamaestro.download import Resource
+from datamaestro.download.context import PrepareContext
+from datamaestro.download.fetching import Fetch, Fetched, partial_of, try_urls
+from datamaestro.download.remote import RemoteResource
+from datamaestro.download.verify import Verification
+from datamaestro.errors import DownloadError, FormatError
+from datamaestro.hashing import FileHash
+from datamaestro.log import log
+from datamaestro.manifest import Entry
+from datamaestro.store.originals import TeamStore
 
-if TYPE_CHECKING:
-    from datamaestro.download import PrepareContext, Resource
 
-
-def install(ctx: PrepareContext, resource: Resource) -> Entry:
-    """Produce ``resource`` in staging, record it, then rename it into place."""
+def install(ctx: PrepareContext, resource: Resource, store: Optional[TeamStore]) -> Entry:
+    """Produce ``resource`` in staging, record it, then rename it into place (``store``: the team store)."""
     folder = ctx.folder
     staging = folder.staging(ctx.dataset_id, resource.name)
     try:
-        entry = resource.produce(ctx, staging / resource.name)
+        dest = staging / resource.name
+        if isinstance(resource, RemoteResource):
+            entry = produce_remote(ctx, store, resource, dest)
+        else:
+            entry = resource.produce(ctx, dest)
         folder.record(ctx.dataset_id, entry)  # before the rename: what is in place has its record
-        folder.put_in_place(staging / resource.name, ctx.dataset_id, resource.name)
+        folder.put_in_place(dest, ctx.dataset_id, resource.name)
         return entry
     finally:
         folder.remove(staging)
 
 
-#: how a problem of ``check`` (or of a resource without a record) ends when the resource is absent,
-#: rather than damaged
-ABSENT = (": missing", ": not recorded")
+def produce_remote(ctx: PrepareContext, store: Optional[TeamStore], resource: RemoteResource, dest: Path) -> Entry:
+    """Make ``resource`` at ``dest`` from the same published file in the data folder, else from its URLs."""
+    twin = None
+    if resource.checksum and not ctx.local and not ctx.request.force:
+        twin = ctx.folder.find_verified(str(resource.checksum), exclude=ctx.dataset_id)
+    if twin is not None:  # the same published file, already in the data folder: no download
+        try:
+            log.info("%s: %s is already in %s: using it", ctx.dataset_id, resource.name, twin)
+            return make(ctx, store, resource, resource.url, dest, twin)
+        except (DownloadError, FormatError) as e:
+            log.info("%s: %s could not be used (%s); downloading", ctx.dataset_id, twin, e)
+    return try_urls(ctx, resource.name, resource.urls(ctx), lambda url: make(ctx, store, resource, url, dest))
 
 
-def absent(problem: str) -> bool:
-    """Whether ``problem`` says a resource (or file) is absent or unrecorded, not damaged."""
-    return problem.endswith(ABSENT)
+def make(
+    ctx: PrepareContext,
+    store: Optional[TeamStore],
+    resource: RemoteResource,
+    url: str,
+    dest: Path,
+    twin: Optional[Path] = None,
+) -> Entry:
+    """Fetch ``url`` (or its local copy, or ``twin``), check it, unpack it to ``dest``; its entry."""
+    fetched = Fetch(ctx, store, resource.name, url, resource.checksum, resource.size).run(twin)
+    verification = Verification(ctx, resource.name, resource.checksum, resource.data_checksum, fetched)
+    verification.check_download()
+    unpacked = unpack_fetched(ctx, resource, fetched, dest, verification.accepted)
+    verdict = verification.verdict(unpacked if isinstance(unpacked, FileHash) else None)
+    origin: dict[str, Any] = {
+        "url": url,
+        "source": fetched.store or (fetched.url if fetched.url != url else None),
+        "original": FileHash(fetched.size, fetched.sha256),
+        "verified_by": verdict.verified_by,
+        "no_verify": verdict.no_verify,
+    }
+    if isinstance(unpacked, FileHash):
+        return Entry.of_file(resource.name, unpacked, **origin)
+    return Entry.of_folder(resource.name, unpacked, **origin)
 
 
-def check(path: Path, entry: Entry, full: bool) -> list[str]:
-    """What is wrong with the resource at ``path`` given its record (empty when nothing).
-
-    Quick: the file or folder exists, of the recorded kind, and every recorded
-    file has its recorded size. Full: every byte is hashed, and a folder holds
-    no file that is not recorded.
-    """
-    name = entry.name
-    if not os.path.lexists(path):
-        return [f"{name}: missing"]
-    if path.is_symlink():
-        return [f"{name}: is a symbolic link, not what was prepared"]
-    if entry.kind == "file":
-        if not path.is_file():
-            return [f"{name}: not a file"]
-        size = path.stat().st_size
-        if size != entry.size:
-            return [f"{name}: {size} bytes, recorded {entry.size}"]
-        if full and entry.sha256 and (digest := file_digest(path)) != entry.sha256:
-            return [f"{name}: sha256:{digest}, recorded sha256:{entry.sha256}"]
-        return []
-    if not path.is_dir():
-        return [f"{name}: not a folder"]
-    problems = []
-    for relative, recorded in sorted(entry.files.items()):
-        member = path.joinpath(*relative.split("/"))
-        if member.is_symlink() or not member.is_file():
-            problems.append(f"{name}/{relative}: missing")
-        elif member.stat().st_size != recorded.size:
-            problems.append(f"{name}/{relative}: {member.stat().st_size} bytes, recorded {recorded.size}")
-        elif full and (digest := file_digest(member)) != recorded.sha256:
-            problems.append(f"{name}/{relative}: sha256:{digest}, recorded sha256:{recorded.sha256}")
-    if full:
-        extra = sorted(set(folder_files(path)) - set(entry.files))
-        problems += [f"{name}/{relative}: not recorded" for relative in extra]
-    return problems
+def unpack_fetched(
+    ctx: PrepareContext, resource: RemoteResource, fetched: Fetched, dest: Path, accepted: bool
+) -> FileHash | dict[str, FileHash]:
+    """Make the resource at ``dest`` from the fetched file (``accepted``: proven by its checksum, or by
+    --no-verify); a refused or corrupt download is deleted."""
+    try:
+        if resource.transforms():
+            label = f"{resource.name} of {ctx.dataset_id}"
+            return resource.unpack(fetched.path, dest, resource.limits(ctx.settings), label)
+        os.replace(fetched.path, dest)  # the download itself is the resource: already hashed while fetched
+        return FileHash(fetched.size, fetched.sha256)
+    except FormatError as e:
+        partial_of(ctx, resource.name).discard()  # a refused or corrupt download is not worth resuming
+        if resource.checksum and accepted:
+            raise  # the published file itself: another mirror would serve the same bytes
+        raise DownloadError(str(e)) from None  # unverified bytes: another mirror may do better

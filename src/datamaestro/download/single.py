@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Optional
 
-from datamaestro.download import PrepareContext
-from datamaestro.download.mirrors import RemoteResource
+from datamaestro.download import unpack
+from datamaestro.download.context import PrepareContext
 from datamaestro.download.packing import Limits, kind_of
+from datamaestro.download.remote import RemoteResource
 from datamaestro.hashing import Checksum, FileHash, hash_file
 from datamaestro.manifest import Entry
-
-if TYPE_CHECKING:
-    from typing import Any, Optional
 
 #: compressed kinds that a file resource is decompressed from (by its URL's suffix) -> processor name
 DECOMPRESSORS = {"gz": "gunzip", "bz2": "bunzip2", "xz": "unxz"}
@@ -54,15 +52,10 @@ class FileDownloader(RemoteResource):
         data_checksum = str(self.data_checksum) if self.data_checksum else None
         return {**super().describe(), "data_checksum": data_checksum}
 
-    def rescuable(self) -> bool:
-        return self.data_checksum is not None
-
     def transforms(self) -> bool:
         return self.compression is not None
 
     def unpack(self, source: Path, dest: Path, limits: Limits, label: str) -> FileHash:
-        from datamaestro.download import unpack
-
         assert self.compression is not None  # else the download itself is the resource
         decompress: Callable[[Path, Path, Limits, str], FileHash] = getattr(unpack, DECOMPRESSORS[self.compression])
         return decompress(source, dest, limits, label)

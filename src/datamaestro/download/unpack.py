@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import bz2
 import errno
-import hashlib
 import io
 import lzma
 import os
@@ -54,7 +53,7 @@ from datamaestro.errors import (
     UnpackLimitError,
     UnsafeArchiveError,
 )
-from datamaestro.hashing import FileHash
+from datamaestro.hashing import FileHash, Hashers
 from datamaestro.paths import printable
 from datamaestro.storage import StorageError, disk_error
 
@@ -161,7 +160,7 @@ def _reading(label: str, kind: str) -> Iterator[None]:
 def _write_stream(chunks: Iterator[bytes], dest: Path, limits: Limits, label: str) -> FileHash:
     """Write ``chunks`` into the new file ``dest``, hashing and counting as they come."""
     fd = _create(lambda: os.open(dest, _OPEN_NEW, 0o666), label, dest)
-    digest = hashlib.sha256()
+    digest = Hashers(["sha256"])
     size = 0
     try:
         try:
@@ -177,7 +176,7 @@ def _write_stream(chunks: Iterator[bytes], dest: Path, limits: Limits, label: st
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
-    return FileHash(size, digest.hexdigest())
+    return FileHash(size, digest.hexdigests()["sha256"])
 
 
 def _gunzip_chunks(f: IO[bytes], label: str, kind: str = "gzip") -> Iterator[bytes]:
@@ -464,7 +463,7 @@ class _Writer:
     def file(self, path: tuple[str, ...], read: Callable[[int], Bytes]) -> FileHash:
         """Write what ``read`` returns into the new file ``path``, counting against the limits."""
         fd = os.open(path[-1], _OPEN_NEW, 0o666, dir_fd=self._folder(path))
-        digest = hashlib.sha256()
+        digest = Hashers(["sha256"])
         size = 0
         with os.fdopen(fd, "wb") as out:
             while data := read(CHUNK):
@@ -474,7 +473,7 @@ class _Writer:
                     raise _too_big(self.label, self.limits)
                 digest.update(data)
                 out.write(data)
-        return FileHash(size, digest.hexdigest())
+        return FileHash(size, digest.hexdigests()["sha256"])
 
     def close(self) -> None:
         self._uncache()

@@ -19,7 +19,6 @@ read from a store (a FIFO or a device could make a read last forever).
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import stat
 import sys
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Optional
 
 from datamaestro.errors import StoreError, UnsafePathError
+from datamaestro.hashing import Hashers
 from datamaestro.paths import inside, printable
 
 CHUNK = 1 << 20
@@ -212,7 +212,7 @@ class Store:
 
         Returns the number of bytes read and their digests.
         """
-        hashers = {a: hashlib.new(a) for a in set(algorithms)}
+        hashers = Hashers(algorithms)
         got = 0
         with self._io(f"read {relative}"), self._open(relative) as src:
             with open(dest, "wb") if dest is not None else nullcontext() as out:
@@ -222,10 +222,9 @@ class Store:
                         break
                     if out is not None:
                         out.write(chunk)
-                    for h in hashers.values():
-                        h.update(chunk)
+                    hashers.update(chunk)
                     progress(len(chunk))
-        return got, {a: h.hexdigest() for a, h in hashers.items()}
+        return got, hashers.hexdigests()
 
     # writing --------------------------------------------------------------
 

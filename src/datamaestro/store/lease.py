@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Optional
 
-from datamaestro.errors import StoreError
+from datamaestro.errors import ConfigError, StoreError
 from datamaestro.log import log
 from datamaestro.store.backend import Store
 
@@ -40,8 +40,6 @@ def lease_seconds() -> float:
     except ValueError:
         seconds = 0.0
     if seconds <= 0:
-        from datamaestro.errors import ConfigError
-
         raise ConfigError(f"DATAMAESTRO_STORE_LEASE={value!r}: expected a positive number of seconds")
     return seconds
 

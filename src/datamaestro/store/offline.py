@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from datamaestro.config import Settings
 from datamaestro.paths import printable
-
-if TYPE_CHECKING:
-    from datamaestro.config import Settings
 
 
 def is_local_url(url: str) -> bool:

@@ -1,16 +1,19 @@
-"""``obtain``: one original file, from the team store when it holds a good copy, else from the origin.
+"""The team store as fetching uses it: a verified copy of an original, a turn to download it, a push.
 
-This is the one call the prepare pipeline makes into the store. Order: the
+Fetching (``datamaestro.download.fetching``) asks, for each original: the
 store's blob (verified against the declared checksum, or without one against
-the store's record) -> the origin, through ``download()``. A store that serves
-wrong bytes is refused like a bad mirror. With ``push: auto``, the machine
-that downloads from the origin holds a lease meanwhile (the others wait for
-its push), then pushes the blob and, last, the record.
+the store's record), else the origin. A store that serves wrong bytes is
+refused like a bad mirror. With ``push: auto``, the machine that downloads
+from the origin holds a lease meanwhile (``turn``: the others wait for its
+push), then pushes the blob and, last, the record.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -49,114 +52,106 @@ def check_store_only(settings: Settings) -> Store:
     return store
 
 
-def obtain(
-    settings: Settings,
-    dataset_id: str,
-    name: str,
-    dest: Path,
-    *,
-    declared: Optional[Checksum],
-    download: Callable[[], Original],
-    size: Optional[int] = None,
-) -> Original:
-    """The original of resource ``name`` of ``dataset_id``, put at ``dest`` (inside the data folder).
+@dataclass(slots=True)
+class Wanted:
+    """One original asked of the store: which resource, where its bytes go, what must verify them."""
 
-    ``download()`` fetches it from the origin mirrors into ``dest``. Without a
-    store this is just ``download()``. With ``settings.store_only`` (``pull``)
-    or offline, the origin is never used: a missing file raises
-    ``NotInStoreError``. ``size`` is the published size, when there is one.
-    """
-    store = store_of(settings)
-    if store is None:
-        return download()
-    inside(settings.datadir, dest.parent)
-    what = f"{dataset_id}: {name}"
-    store_only = settings.store_only or settings.offline
-    refused: list[str] = []  # the store's copy was refused: a push replaces it
-    found = _from_store(store, settings, dataset_id, name, dest, declared, size, store_only, refused)
-    if found is not None:
-        return found
-    if store_only:
-        instead = "run without --offline" if settings.offline else f"run 'datamaestro prepare {dataset_id}'"
-        raise NotInStoreError(
-            f"{dataset_id}: the store {printable(store.url)} has no copy of {name}; push it from a machine "
-            f"where it is prepared ('datamaestro push {dataset_id}'), or {instead} to use the origin"
+    dataset_id: str
+    name: str
+    #: where the verified copy is put (inside the data folder)
+    dest: Path
+    #: the published checksum (None: the store's record verifies it)
+    declared: Optional[Checksum] = None
+    #: the published size, when there is one
+    size: Optional[int] = None
+    #: why the store's copy was refused: a push then replaces it
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def what(self) -> str:
+        return f"{self.dataset_id}: {self.name}"
+
+
+class TeamStore:
+    """One store, as one preparation uses it: opened when first used (it may be never)."""
+
+    def __init__(self, settings: Settings, store_only: bool, quiet: bool):
+        assert settings.store_url
+        self.url = settings.store_url
+        self.options = settings.store_options
+        self.opened: Optional[Store] = None
+        self.opening = threading.Lock()
+        self.datadir = settings.datadir
+        self.offline = settings.offline
+        #: never the origin: ``pull``, or offline mode
+        self.only = store_only or settings.offline
+        #: whether downloads from the origin are pushed to the store (``push: auto``)
+        self.pushes = settings.store_push == "auto"
+        self.quiet = quiet
+
+    @property
+    def store(self) -> Store:
+        """The store's backend, opened once."""
+        with self.opening:
+            if self.opened is None:
+                self.opened = Store(self.url, self.options)
+            return self.opened
+
+    def copy(self, wanted: Wanted, only: bool) -> Optional[Original]:
+        """The store's verified copy at ``wanted.dest``; None when it has none, or serves a bad one
+        (warned, and noted in ``wanted.refused``; with ``only`` that raises instead)."""
+        inside(self.datadir, wanted.dest.parent)
+        try:
+            if wanted.declared is not None and wanted.declared.algorithm == "sha256":
+                sha256, url, size = wanted.declared.hexdigest, "", wanted.size  # content-addressed: no record needed
+            else:
+                record = read_record(self.store, wanted.dataset_id)
+                entry = record.files.get(wanted.name) if record else None
+                if entry is None:
+                    return None
+                sha256, url, size = entry.sha256, entry.url, entry.size
+            return fetch_blob(
+                self.store, sha256, size, url, wanted.dest, wanted.declared, f"{wanted.what} (store)", self.quiet
+            )
+        except StoreError as e:
+            if only:
+                never = "offline mode" if self.offline else "pull"
+                raise StoreError(f"{wanted.what}: {e}; {never} never uses the origin") from None
+            log.warning("%s: %s; refused, trying the origin", wanted.what, e)
+            wanted.refused.append(str(e))
+            return None
+
+    def missing(self, wanted: Wanted) -> NotInStoreError:
+        """The error of a file that only the store may give (``self.only``) and that it lacks."""
+        instead = "run without --offline" if self.offline else f"run 'datamaestro prepare {wanted.dataset_id}'"
+        return NotInStoreError(
+            f"{wanted.dataset_id}: the store {printable(self.store.url)} has no copy of {wanted.name}; push it "
+            f"from a machine where it is prepared ('datamaestro push {wanted.dataset_id}'), or {instead} to use "
+            "the origin"
         )
-    if settings.store_push != "auto":
-        return download()
 
-    def pushed() -> bool:  # a cheap look, while waiting for the lease's holder
-        if declared is not None and declared.algorithm == "sha256":
-            return store.size(store.blob(declared.hexdigest)) is not None
-        record = read_record(store, dataset_id)
-        return record is not None and name in record.files
+    @contextmanager
+    def turn(self, wanted: Wanted) -> Iterator[None]:
+        """Hold the lease of ``wanted``: the other machines wait for this one's push meanwhile."""
 
-    original: Optional[Original] = None
-    try:
-        with hold(store, f"leases/{dataset_id}/{name}", pushed, what):
-            # pushed by the lease's holder while this machine waited, or by another since the first look
-            found = _from_store(store, settings, dataset_id, name, dest, declared, size, False, refused)
-            if found is not None:
-                return found
-            original = download()
-            if _verified(original, declared, size):
-                _push(store, settings, dataset_id, name, dest, original, declared, bool(refused))
-    except StoreError as e:  # the store failed, not the origin: carry on without it
-        log.warning("%s: %s; the store was not updated", what, e)
-    return original if original is not None else download()
+        def pushed() -> bool:  # a cheap look, while waiting for the lease's holder
+            if wanted.declared is not None and wanted.declared.algorithm == "sha256":
+                return self.store.size(self.store.blob(wanted.declared.hexdigest)) is not None
+            record = read_record(self.store, wanted.dataset_id)
+            return record is not None and wanted.name in record.files
 
+        with hold(self.store, f"leases/{wanted.dataset_id}/{wanted.name}", pushed, wanted.what):
+            yield
 
-def _from_store(
-    store: Store,
-    settings: Settings,
-    dataset_id: str,
-    name: str,
-    dest: Path,
-    declared: Optional[Checksum],
-    size: Optional[int],
-    store_only: bool,
-    refused: list[str],
-) -> Optional[Original]:
-    """The store's verified copy at ``dest``; None when it has none or serves a bad one (warned,
-    and noted in ``refused``)."""
-    try:
-        if declared is not None and declared.algorithm == "sha256":
-            sha256, url = declared.hexdigest, ""  # content-addressed: no record needed
-            entry = None
-        else:
-            record = read_record(store, dataset_id)
-            entry = record.files.get(name) if record else None
-            if entry is None:
-                return None
-            sha256, url = entry.sha256, entry.url
-        return fetch_blob(
-            store, sha256, entry.size if entry else size, url, dest, declared,
-            f"{dataset_id}: {name} (store)", settings.quiet,
-        )
-    except StoreError as e:
-        if store_only:
-            never = "offline mode" if settings.offline else "pull"
-            raise StoreError(f"{dataset_id}: {name}: {e}; {never} never uses the origin") from None
-        log.warning("%s: %s: %s; refused, trying the origin", dataset_id, name, e)
-        refused.append(str(e))
-        return None
-
-
-def _verified(original: Original, declared: Optional[Checksum], size: Optional[int]) -> bool:
-    """Whether a download may be pushed: it matches what the definition declares."""
-    if size is not None and original.size != size:
-        return False
-    return declared is None or original.digests.get(declared.algorithm) == declared.hexdigest
-
-
-def _push(
-    store: Store, settings: Settings, dataset_id: str, name: str, path: Path, original: Original,
-    declared: Optional[Checksum],
-    replace: bool,
-) -> None:
-    """Push a verified download: its blob (``replace``: even if the store has one), then its record entry."""
-    label = f"{dataset_id}: {name} -> store"
-    if push_blob(store, path, original.sha256, original.size, label, settings.quiet, replace):
-        log.info("%s: pushed %s to the store %s", dataset_id, name, store.url)
-    entry = Entry(original.sha256, original.size, original.url, str(declared) if declared else None)
-    add_to_record(store, dataset_id, {name: entry})
+    def push(self, wanted: Wanted, original: Original) -> None:
+        """Push a download that matches what the definition declares: its blob, then its record entry."""
+        if wanted.size is not None and original.size != wanted.size:
+            return
+        declared = wanted.declared
+        if declared is not None and original.digests.get(declared.algorithm) != declared.hexdigest:
+            return
+        label = f"{wanted.what} -> store"
+        if push_blob(self.store, wanted.dest, original.sha256, original.size, label, self.quiet, bool(wanted.refused)):
+            log.info("%s: pushed %s to the store %s", wanted.dataset_id, wanted.name, self.store.url)
+        entry = Entry(original.sha256, original.size, original.url, str(declared) if declared else None)
+        add_to_record(self.store, wanted.dataset_id, {wanted.name: entry})

@@ -15,9 +15,10 @@ from typing import Optional
 
 from datamaestro.config import Settings
 from datamaestro.definitions import DatasetDefinition
-from datamaestro.download import PrepareContext
-from datamaestro.download.mirrors import RemoteResource, fetch_checked, try_urls
-from datamaestro.download.pipeline import absent
+from datamaestro.download.checks import absent
+from datamaestro.download.context import PrepareContext, Request
+from datamaestro.download.fetching import Fetch, try_urls
+from datamaestro.download.remote import RemoteResource
 from datamaestro.download.single import FileDownloader
 from datamaestro.errors import ChecksumError, DatamaestroError, StoreError, UsageError
 from datamaestro.hashing import Checksum, file_digests
@@ -44,11 +45,11 @@ class PushReport:
         return f"{self.dataset_id}: {', '.join(parts)} ({store.url})"
 
 
-def push_dataset(settings: Settings, store: Store, definition: DatasetDefinition) -> PushReport:
-    """Push the originals of the prepared ``definition``, then its record."""
-    ctx = definition.context(settings)
+def push_dataset(settings: Settings, store: Store, definition: DatasetDefinition, quiet: bool = False) -> PushReport:
+    """Push the originals of the prepared ``definition``, then its record (``quiet``: no progress bars)."""
+    ctx = definition.context(settings, Request(quiet=quiet))
     dataset_id = definition.id
-    if any(p and absent(p[0]) for p in definition.problems(settings).values()):
+    if any(p and absent(p[0]) for p in definition.problems(ctx).values()):
         raise UsageError(f"{dataset_id} is not prepared in {settings.datadir}; run 'datamaestro prepare {dataset_id}' first")
     report = PushReport(dataset_id)
     try:
@@ -116,22 +117,21 @@ def _push_original(
         path = resource.path(ctx)
         size, sha256 = _check_installed(ctx, resource, entry)
         log.info("%s: pushing %s from %s", dataset_id, name, path)
-        uploaded = push_blob(store, path, sha256, size, label, ctx.settings.quiet)
+        uploaded = push_blob(store, path, sha256, size, label, ctx.request.quiet)
         return Entry(sha256, size, entry.url or resource.url, declared), uploaded
     log.info(
         "%s: %s is installed %s, not as downloaded: fetching its original again from the origin to push it",
         dataset_id, name, "extracted" if not isinstance(resource, FileDownloader) else "decompressed",
     )
-    # the origin only: this copy goes to the store below, not through obtain()
-    origin = PrepareContext(dataset_id, ctx.settings.replace(store_url=None))
+    # the origin only (offline, even a local store is no origin): this copy goes to the store below
+    origin = PrepareContext(dataset_id, dataclasses.replace(ctx.settings, store_url=None), ctx.request)
     pushed: list[tuple[Entry, bool]] = []
 
     def attempt(url: str) -> None:
-        fetched = fetch_checked(origin, name, url, resource.checksum, resource.size)
-        if resource.checksum and not fetched.matches:
-            raise ChecksumError(f"expected {resource.checksum}, got {fetched.digest}")
-        assert fetched.sha256 is not None
-        uploaded = push_blob(store, fetched.path, fetched.sha256, fetched.size, label, ctx.settings.quiet)
+        fetched = Fetch(origin, None, name, url, resource.checksum, resource.size).run()
+        if resource.checksum and not fetched.matches(resource.checksum):
+            raise ChecksumError(f"expected {resource.checksum}, got {fetched.digest(resource.checksum)}")
+        uploaded = push_blob(store, fetched.path, fetched.sha256, fetched.size, label, ctx.request.quiet)
         pushed.append((Entry(fetched.sha256, fetched.size, url, declared), uploaded))
 
     try_urls(origin, name, resource.urls(origin), attempt)

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from datamaestro.registry import Registry
     from datamaestro.storage import DataFolder, disk_usage, human_size
 
-    settings = load_settings(args.data, quiet=args.quiet)
+    settings = load_settings(args.data)
     folder = DataFolder(settings.datadir)
     registry = Registry()
     garbage, alone = survey(folder, registry)

@@ -21,6 +21,6 @@ def run(args: argparse.Namespace) -> int:
     from datamaestro.formats.registry import from_data
 
     offline = getattr(args, "offline", None) or None
-    settings = load_settings(args.data, quiet=bool(args.quiet), offline=offline)
-    data = prepare_dataset(args.id, settings=settings)
+    settings = load_settings(args.data, offline=offline)
+    data = prepare_dataset(args.id, settings=settings, quiet=bool(args.quiet))
     return write_output(from_data(data), args)

@@ -22,8 +22,9 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
     from datamaestro.registry import Registry
     from datamaestro.storage import DataFolder
 
-    settings = load_settings(data, quiet=quiet)
+    settings = load_settings(data)
     definition = Registry().definition(dataset_id)
+    ctx = definition.context(settings)
     info: dict[str, Any] = {
         "id": definition.id,
         "name": definition.name,
@@ -35,11 +36,11 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
         "tags": definition.tags,
         "description": definition.description,
         "files": [{**r.describe(), "verification": verification(r)} for r in definition.resources],
-        "prepared": definition.is_prepared(settings),
-        "path": str(definition.context(settings).dataset_dir),
+        "prepared": definition.is_prepared(ctx),
+        "path": str(ctx.dataset_dir),
     }
     if info["prepared"]:
-        info["splits"] = split_facts(definition, settings)
+        info["splits"] = split_facts(definition, ctx)
         recorded = DataFolder(settings.datadir).manifest(definition.id).entries
         for f in info["files"]:  # where the bytes came from when not the URL (a local copy, the team store)
             entry = recorded.get(f["name"])
@@ -66,11 +67,11 @@ def verification(resource: Any) -> str:
     return UNVERIFIED
 
 
-def split_facts(definition: Any, settings: Any) -> dict[str, Any]:
+def split_facts(definition: Any, ctx: Any) -> dict[str, Any]:
     """Per split of a prepared dataset: count, image shape and dtype, label histogram."""
     from datamaestro.splits import categories_of, split_stats, splits_of
 
-    data = definition.build(definition.context(settings))
+    data = definition.build(ctx)
     return {
         name: split_stats(split, categories_of(data, split))
         for name, split in splits_of(data).items()

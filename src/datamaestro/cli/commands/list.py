@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
     from datamaestro.registry import Registry
     from datamaestro.storage import DataFolder, disk_usage, human_size
 
-    settings = load_settings(args.data, quiet=args.quiet)
+    settings = load_settings(args.data)
     folder = DataFolder(settings.datadir)
     recorded = folder.recorded_ids()
     registry = Registry()
@@ -36,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
         if dataset_id in recorded:
             manifest = folder.manifest(dataset_id)
             try:
-                problems = registry.definition(dataset_id).problems(settings)
+                definition = registry.definition(dataset_id)
+                problems = definition.problems(definition.context(settings))
             except DatamaestroError:  # its definition is gone or broken: what was recorded
                 problems = {name: [] for name in manifest.entries}
             ready = sum(1 for p in problems.values() if not p)

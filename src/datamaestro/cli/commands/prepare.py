@@ -40,23 +40,23 @@ def run(args: argparse.Namespace) -> int:
 
     from datamaestro.api import prepare_dataset, to_json
     from datamaestro.config import load_settings
+    from datamaestro.download.context import Request
     from datamaestro.errors import UsageError
 
-    settings = load_settings(args.data, quiet=args.quiet, offline=args.offline or None)
+    settings = load_settings(args.data, offline=args.offline or None)
     if args.no_verify and not args.source:
         raise UsageError("--no-verify only applies to local copies: use it with --from DIR")
+    source = None
     if args.source:
         source = Path(args.source).expanduser().absolute()
         if not source.is_dir():
             raise UsageError(f"--from {args.source}: no such folder")
-        settings.source_dir = source
-        settings.no_verify = args.no_verify
-    settings.force = args.force
-    settings.repair = args.repair
-    if args.jobs is not None:
-        if args.jobs < 1:
-            raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
-        settings.jobs = args.jobs
-    data = prepare_dataset(args.id, settings=settings)
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    request = Request(
+        quiet=args.quiet, force=args.force, repair=args.repair, source_dir=source,
+        no_verify=args.no_verify, jobs=args.jobs,
+    )
+    data = prepare_dataset(args.id, settings=settings, request=request)
     print(json.dumps(to_json(args.id, data), indent=2))
     return 0

@@ -15,15 +15,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from datamaestro.api import prepare_dataset
     from datamaestro.config import load_settings
+    from datamaestro.download.context import Request
     from datamaestro.registry import Registry
     from datamaestro.store.originals import check_store_only
 
-    settings = load_settings(args.data, quiet=args.quiet, offline=args.offline or None)
+    settings = load_settings(args.data, offline=args.offline or None)
     check_store_only(settings)
-    settings.store_only = True
+    request = Request(quiet=args.quiet, store_only=True)
     registry = Registry()
     for dataset_id in dict.fromkeys(args.ids):
         definition = registry.definition(dataset_id)
-        prepare_dataset(dataset_id, settings=settings)
+        prepare_dataset(dataset_id, settings=settings, request=request)
         print(f"{dataset_id}: {definition.context(settings).dataset_dir}")
     return 0

@@ -25,7 +25,7 @@ def run(args: argparse.Namespace) -> int:
 
     if bool(args.ids) == bool(args.all):
         raise UsageError("give the ids of the datasets to push, or --all (not both)")
-    settings = load_settings(args.data, quiet=args.quiet, offline=args.offline or None)
+    settings = load_settings(args.data, offline=args.offline or None)
     log = logging.getLogger("datamaestro")
     store = store_of(settings)
     if store is None:
@@ -40,5 +40,5 @@ def run(args: argparse.Namespace) -> int:
             log.warning("%s is prepared but has no definition any more: not pushed", dataset_id)
         definitions = [registry.definition(i) for i in prepared if i in known]
     for definition in definitions:
-        print(push_dataset(settings, store, definition).line(store))
+        print(push_dataset(settings, store, definition, quiet=args.quiet).line(store))
     return 0

@@ -24,7 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from datamaestro.registry import Registry
     from datamaestro.storage import DataFolder, disk_usage, human_size
 
-    settings = load_settings(args.data, quiet=args.quiet)
+    settings = load_settings(args.data)
     folder = DataFolder(settings.datadir)
     known: set[str] | None = None
     targets = {}

@@ -73,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
         )
     image_type = None if to_terminal else output_type(Path(args.output))
     offline = getattr(args, "offline", None) or None
-    settings = load_settings(args.data, quiet=args.quiet, offline=offline)
-    data = prepare_dataset(args.id, settings=settings)
+    settings = load_settings(args.data, offline=offline)
+    data = prepare_dataset(args.id, settings=settings, quiet=args.quiet)
     split_name, split = pick_split(data, args.id, args.split)
     categories = categories_of(data, split)
     images, labels = arrays_of(split)

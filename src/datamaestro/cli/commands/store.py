@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from datamaestro.storage import human_size
     from datamaestro.store.originals import store_of
 
-    settings = load_settings(args.data, quiet=args.quiet, offline=args.offline or None)
+    settings = load_settings(args.data, offline=args.offline or None)
     store = store_of(settings)
     if store is None:
         raise UsageError("no store is configured: set 'store: {url: ...}' in the config file, DATAMAESTRO_STORE, or --store URL")

@@ -21,14 +21,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check(settings: Any, dataset_id: str, definition: Any) -> dict[str, Any]:
     """The status of one dataset: OK, CORRUPT or MISSING, with one problem per bad file."""
-    from datamaestro.download.pipeline import absent
-    from datamaestro.download.pipeline import check as check_resource
+    from datamaestro.download.checks import absent
+    from datamaestro.download.checks import check as check_resource
     from datamaestro.storage import DataFolder
 
     folder = DataFolder(settings.datadir)
     if definition is not None:
-        definition.adopt(settings)  # a lost manifest is rebuilt from the declarations first
-        problems = definition.problems(settings, full=True)
+        ctx = definition.context(settings)
+        definition.adopt(ctx)  # a lost manifest is rebuilt from the declarations first
+        problems = definition.problems(ctx, full=True)
     else:  # prepared, but its definition is gone: check what was recorded
         manifest = folder.manifest(dataset_id)
         problems = {
@@ -51,12 +52,13 @@ def check(settings: Any, dataset_id: str, definition: Any) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     from datamaestro.config import load_settings
+    from datamaestro.download.context import Request
     from datamaestro.errors import UnknownDatasetError, UsageError
     from datamaestro.paths import id_problem
     from datamaestro.registry import Registry
     from datamaestro.storage import DataFolder, StorageError
 
-    settings = load_settings(args.data, quiet=args.quiet, offline=args.offline or None)
+    settings = load_settings(args.data, offline=args.offline or None)
     folder = DataFolder(settings.datadir)
     for dataset_id in args.ids:
         if id_problem(dataset_id):
@@ -77,8 +79,7 @@ def run(args: argparse.Namespace) -> int:
         except StorageError:  # a read-only data folder: nobody prepares anything there
             result = check(settings, dataset_id, definition)
         if args.repair and result["status"] != "OK" and definition is not None:
-            settings.repair = True
-            definition.prepare(settings)
+            definition.prepare(settings, Request(quiet=args.quiet, repair=True))
             result = check(settings, dataset_id, definition)
             result["repaired"] = result["status"] == "OK"
         results.append(result)

@@ -1,0 +1,60 @@
+"""Whether a resource in place matches its manifest record: quickly or fully.
+
+Quick: existence and sizes (what ``prepare`` does before anything else, and
+what loading a prepared dataset costs). Full: every byte hashed (``verify``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from datamaestro.hashing import file_digest
+from datamaestro.manifest import Entry, folder_files
+
+#: how a problem of ``check`` (or of a resource without a record) ends when the resource is absent,
+#: rather than damaged
+ABSENT = (": missing", ": not recorded")
+
+
+def absent(problem: str) -> bool:
+    """Whether ``problem`` says a resource (or file) is absent or unrecorded, not damaged."""
+    return problem.endswith(ABSENT)
+
+
+def check(path: Path, entry: Entry, full: bool) -> list[str]:
+    """What is wrong with the resource at ``path`` given its record (empty when nothing).
+
+    Quick: the file or folder exists, of the recorded kind, and every recorded
+    file has its recorded size. Full: every byte is hashed, and a folder holds
+    no file that is not recorded.
+    """
+    name = entry.name
+    if not os.path.lexists(path):
+        return [f"{name}: missing"]
+    if path.is_symlink():
+        return [f"{name}: is a symbolic link, not what was prepared"]
+    if entry.kind == "file":
+        if not path.is_file():
+            return [f"{name}: not a file"]
+        size = path.stat().st_size
+        if size != entry.size:
+            return [f"{name}: {size} bytes, recorded {entry.size}"]
+        if full and entry.sha256 and (digest := file_digest(path)) != entry.sha256:
+            return [f"{name}: sha256:{digest}, recorded sha256:{entry.sha256}"]
+        return []
+    if not path.is_dir():
+        return [f"{name}: not a folder"]
+    problems = []
+    for relative, recorded in sorted(entry.files.items()):
+        member = path.joinpath(*relative.split("/"))
+        if member.is_symlink() or not member.is_file():
+            problems.append(f"{name}/{relative}: missing")
+        elif member.stat().st_size != recorded.size:
+            problems.append(f"{name}/{relative}: {member.stat().st_size} bytes, recorded {recorded.size}")
+        elif full and (digest := file_digest(member)) != recorded.sha256:
+            problems.append(f"{name}/{relative}: sha256:{digest}, recorded sha256:{recorded.sha256}")
+    if full:
+        extra = sorted(set(folder_files(path)) - set(entry.files))
+        problems += [f"{name}/{relative}: not recorded" for relative in extra]
+    return problems

@@ -1,0 +1,280 @@
+"""Fetching the original of a resource: its URLs tried in order, the team store, local copies.
+
+``try_urls`` is the mirror loop: it calls an attempt on each URL until one
+succeeds, and else says why each failed. ``Fetch`` brings one original to
+the resource's partial download (``datamaestro.download.partial``): linked
+from a twin already in the data folder, copied from ``prepare --from DIR``,
+taken from the team store, or downloaded by the transport (and pushed to
+the store with ``push: auto``). What proves the bytes is decided by
+``datamaestro.download.verify``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, TypeVar
+from urllib.parse import unquote, urlparse
+
+from datamaestro.config import Settings
+from datamaestro.download.context import PrepareContext
+from datamaestro.download.partial import Partial
+from datamaestro.download.transport import Policy, TransferError, fetch, for_data_folder
+from datamaestro.errors import ChecksumError, DatamaestroError, DownloadError, OfflineError, StoreError
+from datamaestro.hashing import Checksum
+from datamaestro.log import log
+from datamaestro.store.offline import offline_note, usable_offline
+from datamaestro.store.originals import TeamStore, Wanted
+from datamaestro.store.transfer import Original
+
+T = TypeVar("T")
+
+
+class NoLocalCopy(DownloadError):
+    """``prepare --from DIR``: DIR has no file for this URL."""
+
+
+def policy_of(settings: Settings) -> Policy:
+    """How hard the transport tries one URL, as configured."""
+    return Policy(
+        settings.retries,
+        settings.backoff,
+        settings.connect_timeout,
+        settings.read_timeout,
+        settings.stall_bytes,
+        settings.stall_seconds,
+        settings.segments,
+        settings.segment_threshold,
+    )
+
+
+def partial_of(ctx: PrepareContext, name: str) -> Partial:
+    """The partial download of resource ``name``."""
+    return Partial(ctx.folder.download_dir(ctx.dataset_id) / f"{name}.part")
+
+
+def file_name(url: str) -> str:
+    """The file name in ``url`` (what ``prepare --from DIR`` looks for)."""
+    return unquote(Path(urlparse(url).path).name)
+
+
+def local_copy_path(ctx: PrepareContext, url: str) -> Path:
+    """Where ``prepare --from DIR`` looks for the file of ``url``."""
+    assert ctx.request.source_dir is not None
+    return ctx.request.source_dir / file_name(url)
+
+
+@dataclass(slots=True)
+class Fetched:
+    """A fetched original, at the resource's partial download, and what its bytes hash to."""
+
+    path: Path
+    #: where the bytes came from: the URL, a local copy's or a twin's path
+    url: str
+    size: int
+    #: hex digests by algorithm: sha256, and the published checksum's algorithm
+    digests: dict[str, str]
+    #: where in the team store the bytes came from (None: not from a store)
+    store: Optional[str] = None
+    #: what verified a copy from the store ("md5:<hex>", "store record sha256:<hex>")
+    store_verified: Optional[str] = None
+
+    @property
+    def sha256(self) -> str:
+        return self.digests["sha256"]
+
+    def digest(self, checksum: Checksum) -> str:
+        """The digest of the bytes in the checksum's algorithm, as ``<algorithm>:<hex>``."""
+        return f"{checksum.algorithm}:{self.digests[checksum.algorithm]}"
+
+    def matches(self, checksum: Checksum) -> bool:
+        """Whether the bytes are those the checksum speaks of."""
+        return self.digests.get(checksum.algorithm) == checksum.hexdigest
+
+
+class Fetch:
+    """One original of a resource, brought to its partial download and hashed; its size checked.
+
+    ``store``: the team store to take it from (and push it to), None for the origin only.
+    """
+
+    def __init__(
+        self,
+        ctx: PrepareContext,
+        store: Optional[TeamStore],
+        name: str,
+        url: str,
+        checksum: Optional[Checksum],
+        size: Optional[int],
+    ):
+        self.ctx = ctx
+        self.store = store
+        self.name = name
+        self.url = url
+        self.checksum = checksum
+        self.size = size
+        self.partial = partial_of(ctx, name)
+        self.algorithms = sorted({"sha256", *([checksum.algorithm] if checksum else [])})
+
+    def run(self, twin: Optional[Path] = None) -> Fetched:
+        """Link ``twin`` (the same published file, already in the data folder), copy the local copy
+        (``prepare --from DIR``), or take the file from the store or the URL."""
+        store = store_verified = None
+        if twin is not None:
+            digests, origin = self.partial.copy_from(twin, self.algorithms, link=True), str(twin)
+        elif self.ctx.local:
+            source = local_copy_path(self.ctx, self.url)
+            if not source.is_file():
+                raise NoLocalCopy("not found")
+            digests, origin = self.partial.copy_from(source, self.algorithms), str(source)
+        else:
+            original = self.original()
+            if original.store is not None:
+                self.partial.forget_origin()  # these bytes come from no URL: never resumed
+                store = f"from the store {original.store}, verified by {original.verified}"
+                store_verified = original.verified
+            digests, origin = original.digests, self.url
+        got = self.partial.path.stat().st_size
+        if self.size is not None and got != self.size:
+            self.partial.discard()
+            raise DownloadError(f"got {got} bytes, expected {self.size}")
+        return Fetched(self.partial.path, origin, got, digests, store, store_verified)
+
+    def original(self) -> Original:
+        """The original from the team store when it holds a good copy, else from the URL."""
+        store = self.store
+        if store is None:
+            return self.download()
+        wanted = Wanted(self.ctx.dataset_id, self.name, self.partial.path, self.checksum, self.size)
+        found = store.copy(wanted, store.only)
+        if found is not None:
+            return found
+        if store.only:
+            raise store.missing(wanted)
+        if not store.pushes:
+            return self.download()
+        return self.download_for(store, wanted)
+
+    def download_for(self, store: TeamStore, wanted: Wanted) -> Original:
+        """Download while holding the store's lease of the file, then push it (unless another machine
+        pushed it meanwhile: then that copy is taken)."""
+        original: Optional[Original] = None
+        try:
+            with store.turn(wanted):
+                found = store.copy(wanted, only=False)
+                if found is not None:
+                    return found
+                original = self.download()
+                store.push(wanted, original)
+        except StoreError as e:  # the store failed, not the origin: carry on without it
+            log.warning("%s: %s; the store was not updated", wanted.what, e)
+        return original if original is not None else self.download()
+
+    def download(self) -> Original:
+        """Download the URL to the partial file, resuming what an earlier run kept."""
+        ctx = self.ctx
+        if ctx.settings.offline:
+            raise OfflineError(f"offline mode: not downloading {self.url}")
+        partial = self.partial
+        validator = partial.claim(self.url, provable=self.checksum is not None)
+        transfer = fetch(
+            self.url,
+            partial.path,
+            self.algorithms,
+            f"{ctx.dataset_id}: {self.name}",
+            ctx.request.quiet,
+            policy_of(ctx.settings),
+            self.size,
+            validator,
+            lambda new: partial.write_note(self.url, new),
+            resumable_without_validator=self.checksum is not None,
+            health=for_data_folder(ctx.folder.root),
+        )
+        return Original(transfer.digests["sha256"], partial.path.stat().st_size, self.url, transfer.digests)
+
+
+def ordered_urls(ctx: PrepareContext, name: str, urls: list[str]) -> list[str]:
+    """The URLs to try, in order: one per distinct local file with ``--from DIR``; else mirrors that
+    just failed last, and first the one a partial download can be resumed from."""
+    if ctx.local:
+        names = [file_name(u) for u in urls]
+        return [u for i, u in enumerate(urls) if names[i] not in names[:i]]
+    settings = ctx.settings
+    if settings.offline and not usable_offline(settings):  # a local store may still serve it
+        raise OfflineError(
+            f"offline mode: {name} of {ctx.dataset_id} is not prepared and would be downloaded from {urls[0]}; "
+            "run without --offline (and DATAMAESTRO_OFFLINE) or use "
+            f"'datamaestro prepare {ctx.dataset_id} --from DIR'{offline_note(settings)}"
+        )
+    urls = for_data_folder(ctx.folder.root).order(urls)
+    resumable = partial_of(ctx, name).url()
+    if resumable in urls:
+        urls = [resumable, *(u for u in urls if u != resumable)]
+    return urls
+
+
+@dataclass(slots=True)
+class Failures:
+    """Why each URL of a resource failed, in order."""
+
+    what: str
+    attempts: list[str] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
+
+    def all_mismatches(self) -> bool:
+        return bool(self.mismatches) and len(self.mismatches) == len(self.attempts)
+
+    def local_error(self) -> DatamaestroError:
+        """The error when no local copy (``--from DIR``) was usable."""
+        if self.all_mismatches():
+            return ChecksumError(f"the copy of {self.what} does not match: {'; '.join(self.mismatches)}")
+        return DownloadError(f"no usable copy of {self.what}: {'; '.join(self.attempts)}")
+
+    def error(self, dataset_id: str, partial: Partial) -> DatamaestroError:
+        """The error when no URL gave a good file, saying what was kept for the next run."""
+        if self.all_mismatches():
+            return ChecksumError(
+                f"checksum mismatch for {self.what}: {'; '.join(self.mismatches)}; "
+                "the download was discarded, nothing was kept"
+            )
+        kept = partial.kept()
+        resume = f"; {kept} bytes were kept in {partial.path}: run again to resume" if kept else ""
+        elapsed = time.monotonic() - self.started
+        took = f" (gave up after {elapsed:.0f} s)" if elapsed >= 1 else ""
+        return DownloadError(
+            f"could not download {self.what}{took}: "
+            f"{'; '.join(self.attempts)}{resume}; check the network or the 'mirrors' setting, "
+            f"or use 'datamaestro prepare {dataset_id} --from DIR' with a copy of its files, "
+            "or --offline to use only prepared datasets"
+        )
+
+
+def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[[str], T]) -> T:
+    """Call ``attempt(url)`` on each URL until one succeeds (returning its value); else raise a summary.
+
+    ``attempt`` raises ``DownloadError`` (or ``ChecksumError``) to move on to
+    the next URL. A URL whose partial download can be resumed is tried first.
+    The partial download is kept only when its transfer was interrupted.
+    """
+    partial = partial_of(ctx, name)
+    failures = Failures(f"{name} of {ctx.dataset_id}")
+    for url in ordered_urls(ctx, name, urls):
+        shown = str(local_copy_path(ctx, url)) if ctx.local else url
+        try:
+            result = attempt(url)
+            partial.discard()
+            return result
+        except ChecksumError as e:
+            partial.discard()
+            failures.mismatches.append(f"{shown}: {e}")
+            failures.attempts.append(f"{shown}: checksum mismatch ({e})")
+        except TransferError as e:
+            failures.attempts.append(f"{shown}: {e}")
+        except DownloadError as e:
+            if not isinstance(e, NoLocalCopy):  # then the partial download was not touched
+                partial.discard()
+            failures.attempts.append(f"{shown}: {e}")
+    raise failures.local_error() if ctx.local else failures.error(ctx.dataset_id, partial)

@@ -1,0 +1,124 @@
+"""Partial downloads: ``downloads/<id>/<name>.part`` and its note ``<name>.part.json``.
+
+The partial file holds the bytes received so far and the note the URL they
+come from (and the server's validator, ETag or Last-Modified). They are kept
+when a transfer is interrupted (so the next run resumes), and deleted when
+the file is installed, when its checksum or size is wrong, or when it came
+from another URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from datamaestro.download.transport import discard, kept_bytes
+from datamaestro.errors import DownloadError
+from datamaestro.hashing import Hashers
+from datamaestro.log import log
+from datamaestro.storage import StorageError, disk_error
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Where the bytes of a partial download come from."""
+
+    url: Optional[str] = None
+    #: the server's ETag or Last-Modified, sent back as If-Range when resuming
+    validator: Optional[str] = None
+
+
+class Partial:
+    """The partial download of one resource, and its note."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.note_path = path.with_name(path.name + ".json")
+
+    def note(self) -> Note:
+        """The note of the partial download (empty when missing or unreadable)."""
+        try:
+            value = json.loads(self.note_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return Note()
+        if not isinstance(value, dict):
+            return Note()
+        url, validator = value.get("url"), value.get("validator")
+        return Note(url if isinstance(url, str) else None, validator if isinstance(validator, str) else None)
+
+    def url(self) -> Optional[str]:
+        """The URL the partial download comes from (None if there is none)."""
+        return self.note().url if self.path.is_file() else None
+
+    def kept(self) -> int:
+        """The bytes kept for the next run to resume."""
+        return kept_bytes(self.path) if self.path.is_file() else 0
+
+    def claim(self, url: str, provable: bool) -> Optional[str]:
+        """Keep the partial download only if it can be proven to be a prefix of ``url``'s file; returns its validator.
+
+        It must come from ``url``, and either carry the server's validator (ETag
+        or Last-Modified, sent back as If-Range) or be checked by a published
+        checksum (``provable``) once complete: otherwise a file changed on the
+        server would be spliced onto the old bytes unnoticed.
+        """
+        note = self.note() if self.path.exists() else Note()
+        if self.path.exists() and note.url != url:
+            log.info("%s: discarding a partial download from another URL", self.path.name)
+            self.path.unlink()
+            note = Note()
+        elif self.path.exists() and note.validator is None and not provable:
+            log.info("%s: discarding a partial download that nothing could prove (no ETag, no checksum)", self.path.name)
+            self.path.unlink()
+            note = Note()
+        self.write_note(url, note.validator)
+        return note.validator
+
+    def write_note(self, url: str, validator: Optional[str]) -> None:
+        """Record where the bytes of the partial download come from (URL, ETag or Last-Modified)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.note_path.write_text(json.dumps({"url": url, "validator": validator}), encoding="utf-8")
+        except OSError as e:
+            if disk_error(e):
+                raise StorageError(f"cannot write {self.path.parent}: {e.strerror}; free some space") from None
+            raise
+
+    def forget_origin(self) -> None:
+        """Drop the note: the bytes come from no URL (a store, a local copy), so they are never resumed."""
+        self.note_path.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        """Delete the partial download and its note."""
+        discard(self.path)
+        self.forget_origin()
+
+    def copy_from(self, source: Path, algorithms: list[str], link: bool = False) -> dict[str, str]:
+        """Put a copy of ``source`` here (a hard link with ``link``, where the file system allows),
+        returning the digests of its bytes."""
+        hashers = Hashers(algorithms)
+        dest = self.path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        self.forget_origin()
+        dest.unlink(missing_ok=True)
+        try:
+            if link:
+                try:
+                    os.link(source, dest)
+                except OSError:
+                    link = False
+            with open(source, "rb") as src, open(os.devnull if link else dest, "wb") as out:
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+                    hashers.update(chunk)
+        except OSError as e:
+            dest.unlink(missing_ok=True)
+            if disk_error(e):
+                raise StorageError(f"cannot write {dest}: {e.strerror}; free some space") from None
+            raise DownloadError(f"cannot read {source}: {e.strerror}") from None
+        shutil.copystat(source, dest)
+        return hashers.hexdigests()
