@@ -141,10 +141,19 @@ def read_batch(path: Path) -> tuple[Subset, Optional[np.ndarray]]:
 
 
 def _labels(values: Any, path: Path, key: str) -> np.ndarray:
+    """The integers under ``key`` (None: no label) as int64; a FormatError for anything else."""
     try:
-        return np.array([NO_LABEL if v is None else int(v) for v in values], dtype=np.int64)
-    except (TypeError, ValueError):
+        ints = [NO_LABEL if v is None else int(v) for v in values]
+    except (TypeError, ValueError, OverflowError):
         raise FormatError(f"{path}: '{key}' must be a list of integers") from None
+    bounds = np.iinfo(np.int64)
+    for i, value in enumerate(ints):
+        if not bounds.min <= value <= bounds.max:
+            raise FormatError(
+                f"{path}: item {i} has a label in '{key}' too large for 64 bits: "
+                "the file is corrupt or hostile; use an intact copy"
+            )
+    return np.array(ints, dtype=np.int64)
 
 
 def _images(data: Any, sizes: Any, n: int, path: Path) -> np.ndarray | list | None:
