@@ -187,6 +187,24 @@ def test_cifar_label_too_large_when_prepared(tmp_path):
         cifar.batches_to_arrays(folder, out)
 
 
+@pytest.mark.parametrize("size,problem", [
+    (5, "is not a (height, width) pair of integers"),
+    ((2, 2, 2), "is not a (height, width) pair of integers"),
+    (("a", 2), "is not a (height, width) pair of integers"),
+    ((-2, -2), "is -2x-2: sizes must be positive"),
+])
+def test_cifar_image_sizes_entry_that_is_no_size(cli, tmp_path, size, problem):
+    """Datumaro's image_sizes extension: an entry that is not two integers was a TypeError traceback."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": ["a"]}))
+    data = np.empty(1, dtype=object)
+    data[0] = np.zeros(12, np.uint8)
+    batch = {"data": data, "labels": [0], "filenames": ["a.png"], "image_sizes": [size]}
+    (folder / "data_batch_1").write_bytes(pickle.dumps(batch))
+    check_failure(cli, tmp_path, folder, "cifar", f"{folder}/data_batch_1: 'image_sizes' entry 0 {problem}")
+
+
 def test_unknown_format_and_missing_folder(cli, tmp_path):
     result = cli("convert", "-if", "coco", "-i", str(tmp_path), "-f", "cifar", "-o", str(tmp_path / "o"))
     assert result.returncode == 2
