@@ -8,6 +8,7 @@ does nothing else.
 
 from __future__ import annotations
 
+import os
 import statistics
 
 import common
@@ -96,7 +97,8 @@ def run(repeat: int = 5, torch_repeat: int = 3) -> None:
         f"Epoch: one shuffled pass of batch {BATCH}, float32 in [0, 1], {n:,} x 28 x 28",
         rows,
         "datamaestro batches()",
-        note="DataLoaders are rebuilt for each pass (d2l's loop); workers start anew each pass.",
+        note="DataLoaders are rebuilt for each pass (d2l's loop); workers start anew each pass. "
+        f"Load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.",
     )
     resized = [
         ("datamaestro batches(resize=32)", common.timings(ours_resized, max(2, repeat // 2), warmup=1)),

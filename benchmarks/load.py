@@ -19,7 +19,7 @@ from pathlib import Path
 
 import common
 import numpy as np
-import yaml
+from command import BUDGET, prepare_fashion
 
 BIG_ID = "org.bench.fashion-x10"
 SCALE = 10
@@ -91,10 +91,7 @@ def setup(work: Path) -> tuple[dict[str, str], Path, Path, object]:
     labels = np.asarray(idx.read(raw / "train-labels-idx1-ubyte"))
     big_images = idx_bytes(np.tile(images, (SCALE, 1, 1)))
     big_labels = idx_bytes(np.tile(labels, SCALE))
-    files = {f"/fashion/{name}": data for name, data in gz.items()}
-    files["/big/train-images-idx3-ubyte"] = big_images
-    files["/big/train-labels-idx1-ubyte"] = big_labels
-    server = common.file_server(files)
+    server = common.file_server({"/big/train-images-idx3-ubyte": big_images, "/big/train-labels-idx1-ubyte": big_labels})
     registry = work / "registry"
     (registry / "org").mkdir(parents=True)
     (registry / "org" / "bench.py").write_text(textwrap.dedent(BIG_MODULE.format(
@@ -104,22 +101,14 @@ def setup(work: Path) -> tuple[dict[str, str], Path, Path, object]:
         labels_sha=hashlib.sha256(big_labels).hexdigest(),
     )))
     del big_images, big_labels
-    config = work / "config.yaml"
-    config.write_text(yaml.safe_dump({"mirrors": {common.FASHION_BASE: server.url("fashion/")}}))  # type: ignore[attr-defined]
-    env = dict(
-        os.environ,
-        DATAMAESTRO_DIR=str(work / "data"),
-        DATAMAESTRO_CACHE=str(work / "cache"),
-        DATAMAESTRO_CONFIG=str(config),
-        DATAMAESTRO_PATH=str(registry),
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAMAESTRO_")}
+    env.update(DATAMAESTRO_DIR=str(work / "data"), DATAMAESTRO_CACHE=str(work / "cache"), DATAMAESTRO_PATH=str(registry))
+    prepare_fashion(env, work)
+    out = subprocess.run(
+        [sys.executable, "-m", "datamaestro", "-q", "prepare", BIG_ID],
+        env=env, check=True, capture_output=True, text=True,
     )
-    prepared = {}
-    for dataset_id in (common.FASHION_ID, BIG_ID):
-        out = subprocess.run(
-            [sys.executable, "-m", "datamaestro", "-q", "prepare", dataset_id],
-            env=env, check=True, capture_output=True, text=True,
-        )
-        prepared[dataset_id] = json.loads(out.stdout)
+    prepared = {BIG_ID: json.loads(out.stdout)}
     # torchvision's root for the x10 copy: hard links to the files datamaestro prepared.
     big_raw = work / "tv10" / "FashionMNIST" / "raw"
     big_raw.mkdir(parents=True)
@@ -163,6 +152,7 @@ def run(repeat: int = 5) -> None:
                 f"Load: prepare_dataset(id) to train images as an array, {label} images {tuple(shape)}",
                 rows,
                 "datamaestro, first call in a new process",
+                note=f"Load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.",
             )
             RESULTS[label] = statistics.median(ours_first), statistics.median(ours_again)
     finally:
@@ -171,8 +161,8 @@ def run(repeat: int = 5) -> None:
     print()
     common.verdict("a few milliseconds, repeated call", small_again < 0.01, common.seconds(small_again))
     common.verdict(
-        "a few milliseconds, first call in a new process",
-        small_first < 0.01,
+        f"first call in a new process at most {BUDGET * 1000:.0f} ms",
+        small_first <= BUDGET,
         f"{common.seconds(small_first)}, mostly datamaestro's own imports (python -X importtime)",
     )
     common.verdict(

@@ -13,9 +13,6 @@ import pytest
 import yaml
 from httpserver import FileServer
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-FIXTURES = SHARED / "fixtures"
-
 
 class Env:
     """The isolated folders of one test, and helpers to configure them."""

@@ -12,6 +12,9 @@ import pytest
 from datumaro_layouts import write_all
 from makefiles import gz, idx_bytes
 
+from datamaestro.errors import FormatError
+from datamaestro.formats import cifar
+
 
 def csv_folder(tmp_path: Path, rows: list[str]) -> Path:
     folder = tmp_path / "in"
@@ -146,6 +149,60 @@ def test_cifar_image_of_the_wrong_size(cli, tmp_path):
     (folder / "data_batch_1").write_bytes(pickle.dumps(batch))
     check_failure(cli, tmp_path, folder, "cifar",
                   f"{folder}/data_batch_1: image 1 has 3071 values, expected 3x32x32 = 3072")
+
+
+def cifar_folder(tmp_path: Path, labels: list) -> Path:
+    """A CIFAR-10 layout of one batch whose labels are ``labels`` (one image each)."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": ["a", "b"]}))
+    batch = {"data": np.zeros((len(labels), 3072), np.uint8), "labels": labels,
+             "filenames": [f"{i}.png" for i in range(len(labels))]}
+    (folder / "data_batch_1").write_bytes(pickle.dumps(batch))
+    return folder
+
+
+@pytest.mark.parametrize("label", [2**70, -(2**70), 2**63])
+def test_cifar_label_too_large_for_64_bits(cli, tmp_path, label):
+    """Was an OverflowError traceback."""
+    folder = cifar_folder(tmp_path, [1, label])
+    check_failure(cli, tmp_path, folder, "cifar",
+                  f"{folder}/data_batch_1: item 1 has a label in 'labels' too large for 64 bits: "
+                  "the file is corrupt or hostile; use an intact copy")
+
+
+def test_cifar_label_infinite(cli, tmp_path):
+    folder = cifar_folder(tmp_path, [float("inf")])
+    check_failure(cli, tmp_path, folder, "cifar", f"{folder}/data_batch_1: 'labels' must be a list of integers")
+
+
+def test_cifar_label_too_large_when_prepared(tmp_path):
+    """The same check where a CIFAR dataset is prepared (its batches become arrays)."""
+    folder = cifar_folder(tmp_path, [2**70])
+    (folder / "data_batch_1").rename(folder / "test_batch")
+    out = tmp_path / "arrays"
+    out.mkdir()
+    (folder / "data_batch_1").write_bytes(pickle.dumps({"data": np.zeros((1, 3072), np.uint8), "labels": [0]}))
+    with pytest.raises(FormatError, match=r"test_batch: item 0 has a label in 'labels' too large for 64 bits"):
+        cifar.batches_to_arrays(folder, out)
+
+
+@pytest.mark.parametrize("size,problem", [
+    (5, "is not a (height, width) pair of integers"),
+    ((2, 2, 2), "is not a (height, width) pair of integers"),
+    (("a", 2), "is not a (height, width) pair of integers"),
+    ((-2, -2), "is -2x-2: sizes must be positive"),
+])
+def test_cifar_image_sizes_entry_that_is_no_size(cli, tmp_path, size, problem):
+    """Datumaro's image_sizes extension: an entry that is not two integers was a TypeError traceback."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": ["a"]}))
+    data = np.empty(1, dtype=object)
+    data[0] = np.zeros(12, np.uint8)
+    batch = {"data": data, "labels": [0], "filenames": ["a.png"], "image_sizes": [size]}
+    (folder / "data_batch_1").write_bytes(pickle.dumps(batch))
+    check_failure(cli, tmp_path, folder, "cifar", f"{folder}/data_batch_1: 'image_sizes' entry 0 {problem}")
 
 
 def test_unknown_format_and_missing_folder(cli, tmp_path):

@@ -4,11 +4,14 @@ import gzip
 import struct
 from pathlib import Path
 
+import imagedatasets
+import makefiles
 import numpy as np
 import pytest
 from datumaro_layouts import mnist_images, write_all
 from makefiles import idx_bytes
 
+from datamaestro import prepare_dataset
 from datamaestro.errors import FormatError
 from datamaestro.formats import idx
 
@@ -130,3 +133,43 @@ def test_datumaro_fixture_read_as_idx(tmp_path):
     assert arrays["t10k-images-idx3-ubyte"].shape == (3, 28, 28)
     assert arrays["train-labels-idx1-ubyte"].tolist() == [5, 7]
     assert arrays["t10k-labels-idx1-ubyte"].tolist() == [0, 2, 1]
+
+
+def deep_idx(ndim: int) -> bytes:
+    """An IDX file of ``ndim`` dimensions of size 1 (one uint8 value)."""
+    return struct.pack(f">HBB{ndim}I", 0, 0x08, ndim, *([1] * ndim)) + b"\x07"
+
+
+DEEP_MESSAGE = "IDX header announces 65 dimensions, more than numpy's 64: the file is corrupt or hostile; use an intact copy"
+
+
+def test_more_dimensions_than_numpy_holds(tmp_path):
+    """Was numpy's ValueError (its arrays have at most 64 dimensions)."""
+    path = write(tmp_path, deep_idx(65))
+    assert error(path) == f"{path}: {DEEP_MESSAGE}"
+    with pytest.raises(FormatError) as e:
+        idx.from_bytes(deep_idx(65), "deep.idx")
+    assert str(e.value) == f"deep.idx: {DEEP_MESSAGE}"
+    (tmp_path / "deep.idx.gz").write_bytes(gzip.compress(deep_idx(65)))
+    with pytest.raises(FormatError, match="announces 65 dimensions"):
+        idx.read_gz(tmp_path / "deep.idx.gz")
+    assert idx.read(write(tmp_path, deep_idx(64))).shape == (1,) * 64
+
+
+def test_more_dimensions_than_numpy_holds_in_show_and_the_api(env, server, cli, tmp_path):
+    """A dataset whose train images are such a file: `show` and the Python API say so in one line."""
+    files, _ = makefiles.mnist_gz_files()
+    files["train-images-idx3-ubyte.gz"] = makefiles.gz(deep_idx(65))
+    for name, data in files.items():
+        server.files["/digits/" + name] = data
+    md5s = {var: makefiles.md5(files[name]) for var, name in makefiles.MNIST_FILES.items()}
+    source = imagedatasets.SOURCE.format(base=server.url("digits/"), names=imagedatasets.NAMES, **md5s)
+    makefiles.write_module(env.use_registry(), "org.test", source)
+    assert cli("prepare", "-q", imagedatasets.DATASET).returncode == 0
+    r = cli("show", imagedatasets.DATASET, "-o", str(tmp_path / "grid.png"))
+    path = env.data / "datasets" / imagedatasets.DATASET / "train_images.idx"
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", f"datamaestro: error: {path}: {DEEP_MESSAGE}\n")
+    assert not (tmp_path / "grid.png").exists()
+    with pytest.raises(FormatError) as e:
+        prepare_dataset(imagedatasets.DATASET).train.images.data()
+    assert str(e.value) == f"{path}: {DEEP_MESSAGE}"

@@ -141,10 +141,19 @@ def read_batch(path: Path) -> tuple[Subset, Optional[np.ndarray]]:
 
 
 def _labels(values: Any, path: Path, key: str) -> np.ndarray:
+    """The integers under ``key`` (None: no label) as int64; a FormatError for anything else."""
     try:
-        return np.array([NO_LABEL if v is None else int(v) for v in values], dtype=np.int64)
-    except (TypeError, ValueError):
+        ints = [NO_LABEL if v is None else int(v) for v in values]
+    except (TypeError, ValueError, OverflowError):
         raise FormatError(f"{path}: '{key}' must be a list of integers") from None
+    bounds = np.iinfo(np.int64)
+    for i, value in enumerate(ints):
+        if not bounds.min <= value <= bounds.max:
+            raise FormatError(
+                f"{path}: item {i} has a label in '{key}' too large for 64 bits: "
+                "the file is corrupt or hostile; use an intact copy"
+            )
+    return np.array(ints, dtype=np.int64)
 
 
 def _images(data: Any, sizes: Any, n: int, path: Path) -> np.ndarray | list | None:
@@ -166,7 +175,7 @@ def _images(data: Any, sizes: Any, n: int, path: Path) -> np.ndarray | list | No
         return _uint8(data, path).reshape(n, 3, IMAGE_SIZE, IMAGE_SIZE)
     images = []
     for i in range(n):
-        h, w = (IMAGE_SIZE, IMAGE_SIZE) if sizes is None else (int(sizes[i][0]), int(sizes[i][1]))
+        h, w = (IMAGE_SIZE, IMAGE_SIZE) if sizes is None else _image_size(sizes[i], i, path)
         row = np.asarray(data[i])
         if row.size != 3 * h * w:
             raise FormatError(
@@ -176,6 +185,17 @@ def _images(data: Any, sizes: Any, n: int, path: Path) -> np.ndarray | list | No
     if images and all(im.shape == images[0].shape for im in images):
         return np.stack(images)
     return images
+
+
+def _image_size(size: Any, i: int, path: Path) -> tuple[int, int]:
+    """Datumaro's ``image_sizes`` entry of image ``i``: (height, width), positive integers."""
+    try:
+        h, w = (int(v) for v in size)
+    except (TypeError, ValueError, OverflowError):
+        raise FormatError(f"{path}: 'image_sizes' entry {i} is not a (height, width) pair of integers") from None
+    if h <= 0 or w <= 0:
+        raise FormatError(f"{path}: 'image_sizes' entry {i} is {h}x{w}: sizes must be positive")
+    return h, w
 
 
 def _uint8(values: np.ndarray, path: Path) -> np.ndarray:

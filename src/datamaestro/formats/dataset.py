@@ -21,6 +21,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from datamaestro.errors import FormatError
+from datamaestro.paths import printable
 
 NO_LABEL = -1
 DEFAULT_SUBSET = "default"
@@ -199,7 +200,7 @@ class Dataset:
             if bad.any():
                 i = int(np.argmax(bad))
                 raise FormatError(
-                    f"{where}: item {subset.item_ids()[i]!r} of subset '{name}' has label "
+                    f"{where}: item {printable(repr(subset.item_ids()[i]))} of subset '{printable(name)}' has label "
                     f"{int(subset.labels[i])}, outside the {len(self.categories)} known labels"
                 )
 

@@ -38,6 +38,8 @@ DTYPES: dict[int, np.dtype] = {
     0x0E: np.dtype(">f8"),
 }
 _CODES = {(dtype.kind, dtype.itemsize): code for code, dtype in DTYPES.items()}
+#: the most dimensions a numpy array may have (NPY_MAXDIMS: 32 before numpy 2)
+MAX_DIMENSIONS = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32
 
 
 def read_header(path: Path | str) -> tuple[np.dtype, tuple[int, ...], int]:
@@ -67,6 +69,11 @@ def _parse_header(source: str, head: bytes, size: Optional[int]) -> tuple[np.dty
         raise FormatError(f"{source}: not an IDX file (bad magic 0x{head[:4].hex()} at offset 0)")
     if ndim == 0:
         raise FormatError(f"{source}: IDX header has no dimensions")
+    if ndim > MAX_DIMENSIONS:
+        raise FormatError(
+            f"{source}: IDX header announces {ndim} dimensions, more than numpy's {MAX_DIMENSIONS}: "
+            "the file is corrupt or hostile; use an intact copy"
+        )
     offset = 4 + 4 * ndim
     if len(head) < offset:
         raise FormatError(

@@ -28,6 +28,7 @@ from datamaestro.errors import FormatError, UnsafePathError
 from datamaestro.formats.dataset import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset
 from datamaestro.log import log
 from datamaestro.optional import pillow
+from datamaestro.paths import printable
 
 NAME = "imagenet"
 NO_LABEL_DIR = "no_label"
@@ -96,14 +97,15 @@ def _walk(folder: Path, allow_outside_links: bool) -> list[tuple[Path, Path]]:
         real = here.resolve()
         ancestors = [(folder / relative.parents[i]).resolve() for i in range(len(relative.parts))]
         if real in ancestors:
-            log.warning("%s: a symbolic link to %s, which holds it (a loop): skipped", here, real)
+            log.warning("%s: a symbolic link to %s, which holds it (a loop): skipped", printable(str(here)), printable(str(real)))
             dirnames.clear()
             continue
         for name in dirnames + filenames:
             path = here / name
             if path.is_symlink() and not allow_outside_links and not path.resolve().is_relative_to(root):
                 raise UnsafePathError(
-                    f"{path}: a symbolic link to {path.resolve()}, outside {folder}; "
+                    f"{printable(str(path))}: a symbolic link to {printable(str(path.resolve()))}, "
+                    f"outside {printable(str(folder))}; "
                     "pass --allow-outside-links to follow it"
                 )
         for name in sorted(filenames):
@@ -111,7 +113,7 @@ def _walk(folder: Path, allow_outside_links: bool) -> list[tuple[Path, Path]]:
             if not path.is_file():
                 continue
             if path.suffix.lower() not in IMAGE_EXTENSIONS:
-                log.warning("%s: not an image file (by its extension): skipped", path)
+                log.warning("%s: not an image file (by its extension): skipped", printable(str(path)))
                 continue
             found.append((relative, path))
     found.sort(key=lambda item: (item[0].parts, item[1].name))
@@ -140,7 +142,7 @@ def load_image(path: Path, Image: Any) -> tuple[np.ndarray, Optional[list[str]]]
                 im = im.convert("L" if im.mode in ("1", "LA", "I", "I;16", "F") else "RGB")
             array = np.asarray(im, dtype=np.uint8)
     except (OSError, ValueError, SyntaxError) as e:
-        raise FormatError(f"{path}: not a readable image ({e})") from None
+        raise FormatError(printable(f"{path}: not a readable image ({e})", 1000)) from None
     return (array if array.ndim == 2 else np.ascontiguousarray(array.transpose(2, 0, 1))), labels
 
 
@@ -225,9 +227,9 @@ def _warn_losses(dataset: Dataset, folders: list[str], ext: str) -> None:
     if empty:
         log.warning(
             "classes without images get no folder (Datumaro cannot open an empty one); "
-            "Datumaro will not know them: %s", ", ".join(empty),
+            "Datumaro will not know them: %s", ", ".join(printable(c, 80) for c in empty),
         )
-    escaped = [f"'{c}' as '{f}'" for c, f in zip(dataset.categories, folders) if "/" in c and c != f]
+    escaped = [printable(f"'{c}' as '{f}'", 160) for c, f in zip(dataset.categories, folders) if "/" in c and c != f]
     if escaped:
         log.warning("class names with '/' are written as folder names without it: %s", ", ".join(escaped))
     kept = [f for i, f in enumerate(folders) if i in used]

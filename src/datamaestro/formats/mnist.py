@@ -30,6 +30,7 @@ from datamaestro.formats.dataset import (
     write_label_names,
 )
 from datamaestro.log import log
+from datamaestro.paths import printable
 
 NAME = "mnist"
 IMAGE_SIZE = 28
@@ -94,7 +95,10 @@ def _read_subset(folder: Path, subset: str, labels_path: Path, images_path: Path
     if meta is not None and meta.shape[1] in (1, 3):
         ids = [str(x) for x in meta[:, 0]]
     if not images_path.is_file():
-        log.info("subset '%s': no %s: items without pixels (an export without media)", subset, images_path.name)
+        log.info(
+            "subset '%s': no %s: items without pixels (an export without media)",
+            printable(subset), printable(images_path.name),
+        )
         return Subset(None, labels, ids)
     data = _read_any(images_path)
     if meta is not None and meta.shape[1] >= 2:
@@ -187,11 +191,11 @@ def _grey_images(name: str, subset: Subset) -> np.ndarray | list:
     assert images is not None
     if isinstance(images, np.ndarray):
         if images.ndim == 4:
-            log.info("subset '%s': colour images converted to grey for the mnist layout", name)
+            log.info("subset '%s': colour images converted to grey for the mnist layout", printable(name))
             return to_grey_stack(images)
         return images
     if any(im.ndim == 3 for im in images):
-        log.info("subset '%s': colour images converted to grey for the mnist layout", name)
+        log.info("subset '%s': colour images converted to grey for the mnist layout", printable(name))
     grey = [to_grey(im) for im in images]
     if grey and all(g.shape == grey[0].shape for g in grey):
         return np.stack(grey)

@@ -32,6 +32,7 @@ from datamaestro.formats.dataset import (
     write_label_names,
 )
 from datamaestro.log import log
+from datamaestro.paths import printable
 
 NAME = "mnist_csv"
 IMAGE_SIZE = 28
@@ -273,7 +274,7 @@ def write(
         if name != subset_name:
             log.warning(
                 "subset '%s' is written as mnist_%s.csv: Datumaro reads a mnist_csv subset name up to "
-                "the last '_', so it is read back as subset '%s'", subset_name, name, name,
+                "the last '_', so it is read back as subset '%s'", printable(subset_name), printable(name), printable(name),
             )
         ids = None if subset.default_ids() else subset.item_ids()
         if not (save_media and subset.images is not None):
@@ -286,7 +287,7 @@ def write(
         if isinstance(images, np.ndarray) and images.ndim == 4 or not isinstance(images, np.ndarray) and any(
             im.ndim == 3 for im in images
         ):
-            log.info("subset '%s': colour images converted to grey for the mnist_csv layout", name)
+            log.info("subset '%s': colour images converted to grey for the mnist_csv layout", printable(name))
         grey: np.ndarray | list[np.ndarray]
         if isinstance(images, np.ndarray):
             grey = images if images.ndim == 3 else to_grey_stack(images)
