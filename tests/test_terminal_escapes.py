@@ -77,14 +77,12 @@ def hostile_cifar(cli, tmp_path) -> str:
     return CIFAR10
 
 
-@COMMANDS_ESCAPE
 def test_info_shows_label_names_escaped(cli, hostile_cifar):
     result = cli("info", hostile_cifar)
     assert result.returncode == 0, result.stderr
     assert_escaped(result.stdout + result.stderr)
 
 
-@COMMANDS_ESCAPE
 def test_show_in_the_terminal_titles_label_names_escaped(cli, hostile_cifar):
     pytest.importorskip("PIL")
     result = cli("show", hostile_cifar, "--terminal", "-n", "2", "--colour", "grey")
@@ -128,11 +126,6 @@ def test_convert_warnings_name_skipped_files_escaped(cli, tmp_path):
     assert_escaped(result.stderr)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the command line prints error messages raw (cli/main.py): a message naming a file "
-    "found in the data must be escaped where errors are printed; remove this mark when it is",
-)
 def test_an_error_naming_a_planted_file_is_escaped(cli, tmp_path):
     folder = tmp_path / "in"
     folder.mkdir()
@@ -175,7 +168,6 @@ def test_verify_names_a_planted_file_escaped(env, server, cli):
     assert_escaped(result.stdout)
 
 
-@COMMANDS_ESCAPE
 @pytest.mark.parametrize("where", ["datasets", "dataset folder", "downloads"])
 def test_clean_names_planted_files_escaped(env, server, cli, where):
     dataset_id, content = archive_dataset(env, server, cli)

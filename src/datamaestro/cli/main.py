@@ -2,47 +2,33 @@
 
 Each module in ``datamaestro.cli.commands`` defines ``NAME``, ``HELP``,
 ``add_arguments(parser)`` and ``run(args) -> int``; it must import heavy
-libraries inside ``run`` only, so that every command starts fast. The module
-of command ``NAME`` is named ``NAME`` with ``-`` as ``_``: a command line that
-names a command builds that command's parser alone.
+libraries (requests, numpy, Pillow...) through the modules that need them. The
+module of command ``NAME`` is named ``NAME`` with ``-`` as ``_``: a command line
+that names a command imports that command's module alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
+import pkgutil
 import sys
-from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING
 
 from datamaestro import __version__
 from datamaestro.cli import commands
 from datamaestro.errors import DatamaestroError
+from datamaestro.paths import printable
 
 if TYPE_CHECKING:
-    from typing import Any, Optional
+    from typing import Optional
 
 EXIT_INTERRUPTED = 130
-
-
-class _HelpFormatter(argparse.HelpFormatter):
-    """argparse's help formatter, sized to the terminal only when it prints.
-
-    argparse makes a formatter for every argument it adds, and sizing one to the
-    terminal imports ``shutil``: milliseconds that every command would pay.
-    """
-
-    def __init__(self, prog: str) -> None:
-        super().__init__(prog, width=1000)
-
-    def format_help(self) -> str:
-        import shutil
-
-        self._width = shutil.get_terminal_size().columns - 2
-        self._max_help_position = min(24, max(self._width - 20, 2 * self._indent_increment))
-        return super().format_help()
+#: longest line of an error or log message printed (longer ones are cut, ending in '...')
+MESSAGE_LIMIT = 4000
 
 
 def global_options(parser: argparse.ArgumentParser, default: object = None) -> None:
@@ -66,16 +52,14 @@ def build_parser(only: Optional[ModuleType] = None) -> argparse.ArgumentParser:
     """The full parser, with one sub-parser per command module (or for ``only``)."""
     parser = argparse.ArgumentParser(
         prog="datamaestro",
-        description="Find, fetch, verify and load datasets by name.",
-        formatter_class=_HelpFormatter,
+        description="Find, fetch, verify and load datasets by name."
     )
     parser.add_argument("--version", action="version", version=f"datamaestro {__version__}")
     global_options(parser)
-    # prog given: argparse would otherwise format the main usage (sizing it to the terminal) on every run
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, prog=parser.prog)
     for module in [only] if only else command_modules():
         command = sub.add_parser(
-            module.NAME, help=module.HELP, description=module.HELP, formatter_class=_HelpFormatter
+            module.NAME, help=module.HELP, description=module.HELP
         )
         global_options(command, default=argparse.SUPPRESS)
         module.add_arguments(command)
@@ -85,8 +69,6 @@ def build_parser(only: Optional[ModuleType] = None) -> argparse.ArgumentParser:
 
 def command_modules() -> list[ModuleType]:
     """Every command module, sorted by name."""
-    import pkgutil
-
     names = sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
     return [importlib.import_module(f"{commands.__name__}.{name}") for name in names]
 
@@ -122,7 +104,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     """Run the command line; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     args = build_parser(named_command(argv)).parse_args(argv)
-    hook = when_imported("logging", lambda logging: log_to_stderr(logging, args.quiet))
+    log_to_stderr(args.quiet)
     if args.store:  # read by load_settings, like the store's other settings
         os.environ["DATAMAESTRO_STORE"] = args.store
     try:
@@ -130,7 +112,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     except DatamaestroError as e:
         if args.traceback:
             raise
-        print(f"datamaestro: error: {e}", file=sys.stderr)
+        print(f"datamaestro: error: {shown(str(e))}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         if args.traceback:
@@ -139,65 +121,30 @@ def main(argv: Optional[list[str]] = None) -> int:
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
-    finally:
-        if hook in sys.meta_path:
-            sys.meta_path.remove(hook)
 
 
-def log_to_stderr(logging: Any, quiet: bool) -> None:
+def shown(message: str) -> str:
+    """``message`` safe for the terminal: each of its lines escaped (names in it may come from data)."""
+    return "\n".join(printable(line, limit=MESSAGE_LIMIT) for line in message.split("\n"))
+
+
+class _Formatter(logging.Formatter):
+    """``warning: ...`` for warnings and errors, the bare message for notes; escaped for the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = shown(record.getMessage())
+        if record.levelno >= logging.WARNING:
+            return f"{record.levelname.lower()}: {message}"
+        return message
+
+
+def log_to_stderr(quiet: bool) -> None:
     """Print the ``datamaestro`` logger's messages on stderr: ``warning: ...``, and notes
     (info) unless ``quiet``."""
-
-    class Formatter(logging.Formatter):
-        def format(self, record: Any) -> str:
-            message = record.getMessage()
-            if record.levelno >= logging.WARNING:
-                return f"{record.levelname.lower()}: {message}"
-            return str(message)
-
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(Formatter())
+    handler.setFormatter(_Formatter())
     logger = logging.getLogger("datamaestro")
-    logger.handlers = [h for h in logger.handlers if not getattr(h, "datamaestro_cli", False)]
-    handler.datamaestro_cli = True
+    logger.handlers = [h for h in logger.handlers if not isinstance(h.formatter, _Formatter)]  # one CLI handler
     logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
     logger.propagate = False
-
-
-class _WhenImported:
-    """A meta path finder that calls ``then(module)`` once module ``name`` is imported."""
-
-    def __init__(self, name: str, then: Callable[[ModuleType], None]):
-        self.name, self.then = name, then
-
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
-        if fullname != self.name:
-            return None
-        sys.meta_path.remove(self)
-        import importlib.util
-
-        spec = importlib.util.find_spec(fullname)  # by the other finders
-        if spec is not None and spec.loader is not None:
-            execute, then = spec.loader.exec_module, self.then
-
-            def execute_then(module: ModuleType) -> None:
-                execute(module)
-                then(module)
-
-            spec.loader.exec_module = execute_then  # type: ignore[method-assign]
-        return spec
-
-
-def when_imported(name: str, then: Callable[[ModuleType], None]) -> Optional[_WhenImported]:
-    """Call ``then(module)`` now if module ``name`` is imported, else as soon as it is.
-
-    The CLI sets up logging so: a command that logs nothing (a search) does not pay
-    for importing ``logging``.
-    """
-    if name in sys.modules:
-        then(sys.modules[name])
-        return None
-    hook = _WhenImported(name, then)
-    sys.meta_path.insert(0, hook)
-    return hook

@@ -42,7 +42,13 @@ CIFAR10_LABELS = [
 
 
 def _text(value: Any) -> Any:
-    return value.decode("latin1") if isinstance(value, bytes) else value
+    """A name read from a pickle as text: UTF-8 when it is, else Latin-1 (every byte a character)."""
+    if not isinstance(value, bytes):
+        return value
+    try:
+        return value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("latin1")
 
 
 def load_batch(path: Path) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from datamaestro.errors import FormatError
+from datamaestro.paths import printable
 
 _NUMPY_MODULES = ("numpy.core.multiarray", "numpy._core.multiarray", "numpy.core.numeric", "numpy._core.numeric", "numpy")
 _NUMPY_NAMES = {"_reconstruct", "ndarray", "dtype", "scalar", "_frombuffer"}
@@ -93,6 +94,7 @@ def _check(value: Any, depth: int = 0) -> None:
 
 def loads(data: bytes, source: str = "<bytes>") -> Any:
     """Unpickle ``data`` admitting only plain data and numpy arrays (else ``FormatError``)."""
+    source = printable(source)  # a file name found in the data
     try:
         value = _Unpickler(io.BytesIO(data), encoding="latin1").load()
     except _Forbidden as e:

@@ -12,6 +12,7 @@ import numpy as np
 
 from datamaestro.errors import UsageError
 from datamaestro.formats.dataset import luma
+from datamaestro.paths import printable
 from datamaestro.viz.arrays import as_images, label_texts
 
 UPPER_HALF = "\u2580"
@@ -69,6 +70,7 @@ def render_terminal(
 
 
 def _title(text: str, width: int) -> str:
+    text = printable(text)  # a label name comes from data
     if len(text) > width:
         text = text[: max(width - 1, 0)] + "\u2026"
     return text.center(width)

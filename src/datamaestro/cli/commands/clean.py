@@ -15,6 +15,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from datamaestro.cli.confirm import confirm
+from datamaestro.config import load_settings
+from datamaestro.manifest import MANIFEST
+from datamaestro.paths import is_valid_id, is_valid_name, printable
+from datamaestro.registry import Registry
+from datamaestro.storage import DataFolder, disk_usage, human_size
+
 NAME = "clean"
 HELP = "remove partial downloads, leftovers of interrupted writes, unrecorded files and unused locks (asks first unless --yes)"
 
@@ -25,21 +32,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def survey(folder: Any, registry: Any) -> tuple[dict[str, list[Path]], list[str]]:
     """(garbage by dataset id, what is left alone and why); datasets being prepared are skipped."""
-    from datamaestro.paths import is_valid_id
-
     garbage: dict[str, list[Path]] = {}
     alone: list[str] = []
     ids = set()
     for base in ("datasets", "downloads"):
         top = folder.root / base
         if top.is_symlink():
-            alone.append(f"{top}: a link, not followed")
+            alone.append(f"{printable(str(top))}: a link, not followed")
             continue
         for p in sorted(top.iterdir()) if top.is_dir() else []:
             if p.is_symlink():
-                alone.append(f"{p}: a link, not followed")
+                alone.append(f"{printable(str(p))}: a link, not followed")
             elif not p.is_dir() or not is_valid_id(p.name):
-                alone.append(f"{p}: not a dataset folder")
+                alone.append(f"{printable(str(p))}: not a dataset folder")
             else:
                 ids.add(p.name)
     for dataset_id in sorted(ids):
@@ -56,14 +61,11 @@ def survey(folder: Any, registry: Any) -> tuple[dict[str, list[Path]], list[str]
 
 def garbage_of(folder: Any, registry: Any, dataset_id: str) -> tuple[list[Path], list[str]]:
     """What ``clean`` removes for one dataset (call with its lock held), and what it leaves alone."""
-    from datamaestro.manifest import MANIFEST
-    from datamaestro.paths import is_valid_name
-
     found = list(folder.partial_files(dataset_id))
     alone = []
     downloads = folder.download_dir(dataset_id)
     if downloads.is_dir():
-        alone += [f"{p}: not a partial download" for p in sorted(downloads.iterdir()) if p not in found]
+        alone += [f"{printable(str(p))}: not a partial download" for p in sorted(downloads.iterdir()) if p not in found]
     directory = folder.dataset_dir(dataset_id)
     if directory.is_dir():
         temporaries = folder.temporaries(dataset_id)
@@ -77,18 +79,13 @@ def garbage_of(folder: Any, registry: Any, dataset_id: str) -> tuple[list[Path],
             if p in temporaries or p.name in keep:
                 continue
             if p.is_symlink() or not is_valid_name(p.name):
-                alone.append(f"{p}: not made by datamaestro")
+                alone.append(f"{printable(str(p))}: not made by datamaestro")
             else:
                 found.append(p)
     return found, alone
 
 
 def run(args: argparse.Namespace) -> int:
-    from datamaestro.cli.confirm import confirm
-    from datamaestro.config import load_settings
-    from datamaestro.registry import Registry
-    from datamaestro.storage import DataFolder, disk_usage, human_size
-
     settings = load_settings(args.data)
     folder = DataFolder(settings.datadir)
     registry = Registry()
@@ -102,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     items = [p for paths in garbage.values() for p in paths]
     size = sum(disk_usage(p) for p in items)
     for p in items:
-        print(f"  {p}", file=sys.stderr)
+        print(f"  {printable(str(p))}", file=sys.stderr)
     if not confirm(f"remove these {len(items)} items ({human_size(size)})?", args.yes):
         print("nothing was removed", file=sys.stderr)
         return 1
@@ -117,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
                 if path in current and os.path.lexists(path):
                     freed = folder.remove(path)
                     total += freed
-                    print(f"removed {path} ({human_size(freed)})")
+                    print(f"removed {printable(str(path))} ({human_size(freed)})")
             for directory in (folder.download_dir(dataset_id), folder.dataset_dir(dataset_id)):
                 try:
                     directory.rmdir()  # only when it is left empty
@@ -130,8 +127,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _remove_free_locks(folder: Any) -> None:
     """Remove the lock files that no process holds (each while holding it, so nobody holds a removed file)."""
-    from datamaestro.paths import is_valid_id
-
     top = folder.root / "locks"
     if not top.is_dir() or top.is_symlink():
         return

@@ -6,6 +6,13 @@ import argparse
 import json
 from typing import Any
 
+from datamaestro.config import load_settings
+from datamaestro.errors import UsageError
+from datamaestro.paths import printable
+from datamaestro.registry import Registry
+from datamaestro.splits import categories_of, split_stats, splits_of
+from datamaestro.storage import DataFolder
+
 NAME = "info"
 HELP = "describe a dataset: description, license, citation, files and their checksums, where it is prepared"
 
@@ -18,10 +25,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
     """The facts ``info`` prints, as a dict."""
-    from datamaestro.config import load_settings
-    from datamaestro.registry import Registry
-    from datamaestro.storage import DataFolder
-
     settings = load_settings(data)
     definition = Registry().definition(dataset_id)
     ctx = definition.context(settings)
@@ -69,8 +72,6 @@ def verification(resource: Any) -> str:
 
 def split_facts(definition: Any, ctx: Any) -> dict[str, Any]:
     """Per split of a prepared dataset: count, image shape and dtype, label histogram."""
-    from datamaestro.splits import categories_of, split_stats, splits_of
-
     data = definition.build(ctx)
     return {
         name: split_stats(split, categories_of(data, split))
@@ -98,6 +99,7 @@ def split_lines(splits: dict[str, Any]) -> list[str]:
                 f"    labels: {len(histogram)} classes, {min(counts)} to {max(counts)} images each"
             )
             continue
+        histogram = {printable(k): v for k, v in histogram.items()}  # label names come from data
         width = max(len(k) for k in histogram)
         digits = len(str(max(counts)))
         top = max(max(counts), 1)
@@ -152,9 +154,6 @@ def run(args: argparse.Namespace) -> int:
 
 def print_bibtex(dataset_id: str) -> int:
     """Print the citation of ``dataset_id`` alone (no data folder needed)."""
-    from datamaestro.errors import UsageError
-    from datamaestro.registry import Registry
-
     definition = Registry().definition(dataset_id)
     if not definition.citation:
         raise UsageError(f"{dataset_id} declares no citation; see its homepage ({definition.homepage or definition.url})")

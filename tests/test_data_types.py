@@ -1,87 +1,16 @@
-"""Record: fields from annotations, as a dataclass would make them (datamaestro.record)."""
+"""Data types: keyword-only dataclasses made from their annotations, and their JSON round trip."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
-from typing import ClassVar, Optional
+from typing import Optional
 
 import pytest
 
 from datamaestro.config import Settings
 from datamaestro.data.base import Base, from_json_value
 from datamaestro.hashing import FileHash
-from datamaestro.record import Record
-
-
-class Point(Record, kw_only=False):
-    x: int
-    y: int = 0
-    tags: list[str] = []  # noqa: RUF012 - copied for each object
-    scale: ClassVar[int] = 10
-
-
-class Frozen(Record, frozen=True):
-    name: str
-    size: Optional[int] = None
-
-
-class Point3(Point):
-    z: int = 5
-
-
-def test_fields_come_from_annotations_in_order_with_their_defaults():
-    assert list(Point.record_fields) == ["x", "y", "tags"]  # the ClassVar is not a field
-    assert list(Point3.record_fields) == ["x", "y", "tags", "z"]
-    assert Point3(1, z=2) == Point3(x=1, y=0, tags=[], z=2)
-    assert repr(Point3(1)) == "Point3(x=1, y=0, tags=[], z=5)"
-
-
-def test_positional_and_keyword_arguments_as_a_dataclass_takes_them():
-    assert Point(1, 2) == Point(x=1, y=2)
-    with pytest.raises(TypeError, match=r"Point.__init__\(\) missing 1 required argument: 'x'"):
-        Point(y=3)
-    with pytest.raises(TypeError, match="unexpected keyword argument 'w'"):
-        Point(1, w=3)
-    with pytest.raises(TypeError, match="multiple values for argument 'x'"):
-        Point(1, x=2)
-    with pytest.raises(TypeError, match="keyword arguments only"):
-        Frozen("a")  # kw_only by default
-    with pytest.raises(TypeError, match="fewer positional"):
-        Point(1, 2, [], 4)
-
-
-def test_a_mutable_default_is_copied_for_each_object():
-    first, second = Point(1), Point(2)
-    first.tags.append("a")
-    assert (first.tags, second.tags, Point.record_fields["tags"]) == (["a"], [], [])
-
-
-def test_equality_is_by_class_and_fields():
-    assert Point(1) == Point(1) and Point(1) != Point(2)
-    assert Point(1) != Point3(1)  # another class, as dataclasses compare
-    assert Point(1).__eq__((1, 0, [])) is NotImplemented
-
-
-def test_frozen_records_are_immutable_and_hashable_mutable_ones_are_not_hashable():
-    record = Frozen(name="a", size=3)
-    with pytest.raises(AttributeError, match="cannot assign to field 'size' of a frozen Frozen"):
-        record.size = 4  # type: ignore[misc]
-    assert hash(record) == hash(Frozen(name="a", size=3))
-    assert {record, Frozen(name="a", size=3)} == {record}
-    with pytest.raises(TypeError, match="unhashable"):
-        hash(Point(1))
-    assert FileHash(3, "ab") == FileHash(size=3, sha256="ab") and len({FileHash(3, "ab"), FileHash(3, "ab")}) == 1
-
-
-def test_replace_makes_a_changed_copy():
-    record = Frozen(name="a", size=3)
-    assert record.replace(size=4) == Frozen(name="a", size=4)
-    assert record == Frozen(name="a", size=3)
-    settings = Settings(datadir=Path("/x"), store_url="s3://b")
-    copy = dataclasses.replace(settings, store_url=None)
-    assert (copy.store_url, copy.datadir, settings.store_url) == (None, Path("/x"), "s3://b")
 
 
 class Pair(Base):
@@ -178,14 +107,3 @@ def test_dataclass_data_types_keep_their_init_false_and_initvar_fields(tmp_path)
     sized = Sized(path=str(tmp_path), scale=2)  # type: ignore[arg-type]
     assert sized.to_json() == {"type": Sized.type_name, "path": str(tmp_path), "size": 6}
     assert from_json_value(sized.to_json()).size == 3  # not a constructor argument: computed again
-
-
-def test_equality_as_tuples_and_classvars_however_spelled():
-    import typing as t
-
-    class Measured(Record):
-        value: float
-        unit: t.ClassVar[str] = "m"
-
-    nan = Measured(value=float("nan"))
-    assert nan == nan and list(Measured.record_fields) == ["value"]
