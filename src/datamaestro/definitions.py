@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from datamaestro.config import Settings
 from datamaestro.data.base import Base
-from datamaestro.download import Resource
+from datamaestro.download import Resource, inplace
 from datamaestro.download import prepare as preparing
 from datamaestro.download.context import PrepareContext, Request
 from datamaestro.errors import DefinitionError
@@ -89,7 +89,7 @@ class DatasetDefinition:
 
         Quick by default (recorded, present, sizes as recorded); ``full`` hashes every byte.
         """
-        return preparing.problems(self, ctx, full)
+        return inplace.problems(self, ctx, full)
 
     def is_prepared(self, ctx: PrepareContext) -> bool:
         """Whether every resource is in place, as recorded (a quick check: sizes, not hashes)."""
@@ -99,7 +99,7 @@ class DatasetDefinition:
         """Record the resources found in place without a record, where their declarations prove them;
         the names it recorded."""
         before = ctx.folder.manifest(self.id)
-        after = preparing.adopt(self, ctx, before)
+        after = inplace.adopt(self, ctx, before)
         return [r.name for r in self.resources if r.name in after.entries and r.name not in before.entries]
 
     def prepare(self, settings: Settings, request: Optional[Request] = None) -> Base:

@@ -10,9 +10,9 @@ from typing import Optional
 
 from datamaestro.download import Resource, pipeline, progress
 from datamaestro.download.context import PrepareContext
+from datamaestro.download.inplace import Definition, adopt, problems
 from datamaestro.download.partial import Partial
 from datamaestro.download.pool import run_concurrently
-from datamaestro.download.prepare import Definition, adopt, problems
 from datamaestro.errors import ChecksumError, DatamaestroError, DownloadError
 from datamaestro.log import log
 from datamaestro.storage import human_size
