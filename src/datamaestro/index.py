@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from datamaestro import __version__, cache
+from datamaestro import cache
 from datamaestro.errors import DefinitionError
 from datamaestro.repositories import Repository, failure, load_module, module_definitions
+from datamaestro.version import __version__
 
 INDEX_VERSION = 8
 #: from this many modules to import, two workers share them (where there are two CPUs)

@@ -18,15 +18,16 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from datamaestro import __version__
-from datamaestro.cli import commands
 from datamaestro.errors import DatamaestroError
 from datamaestro.paths import printable
+from datamaestro.version import __version__
 
 if TYPE_CHECKING:
     from typing import Optional
 
 EXIT_INTERRUPTED = 130
+#: the package of the command modules, imported by name (a command module may import this one)
+COMMANDS = "datamaestro.cli.commands"
 #: longest line of an error or log message printed (longer ones are cut, ending in '...')
 MESSAGE_LIMIT = 4000
 
@@ -69,8 +70,9 @@ def build_parser(only: Optional[ModuleType] = None) -> argparse.ArgumentParser:
 
 def command_modules() -> list[ModuleType]:
     """Every command module, sorted by name."""
-    names = sorted(info.name for info in pkgutil.iter_modules(commands.__path__))
-    return [importlib.import_module(f"{commands.__name__}.{name}") for name in names]
+    package = importlib.import_module(COMMANDS)
+    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
+    return [importlib.import_module(f"{COMMANDS}.{name}") for name in names]
 
 
 def named_command(argv: list[str]) -> Optional[ModuleType]:
@@ -93,7 +95,7 @@ def named_command(argv: list[str]) -> Optional[ModuleType]:
         if not word.replace("-", "").isalpha():
             return None
         try:
-            module = importlib.import_module(f"{commands.__name__}.{word.replace('-', '_')}")
+            module = importlib.import_module(f"{COMMANDS}.{word.replace('-', '_')}")
         except ImportError:
             return None
         return module if getattr(module, "NAME", None) == word else None

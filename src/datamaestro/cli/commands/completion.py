@@ -18,6 +18,7 @@ import argparse
 from dataclasses import dataclass, field
 from typing import Any
 
+from datamaestro.cli.main import build_parser
 from datamaestro.errors import UsageError
 from datamaestro.registry import Registry
 
@@ -38,7 +39,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.shell is None:
         raise UsageError("name a shell: datamaestro completion bash|zsh|fish")
-    from datamaestro.cli.main import build_parser  # (cli.main imports the commands: a cycle)
 
     commands, global_options = describe_parser(build_parser())
     writer = {"bash": bash_script, "zsh": zsh_script, "fish": fish_script}[args.shell]
