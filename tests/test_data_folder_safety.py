@@ -77,7 +77,8 @@ from datamaestro.download.single import filedownloader
 def x(x):
     return {{"path": x}}
 """)
-    from datamaestro.registry import Registry, load_module
+    from datamaestro.registry import Registry
+    from datamaestro.repositories import load_module
 
     repo = Registry().repos[-1]
     with pytest.raises(DefinitionError, match="is not a dataset id"):

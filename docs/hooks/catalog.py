@@ -26,7 +26,8 @@ _index: list[tuple[str, str, list[str]]] = []
 
 def builtin_definitions() -> list[Any]:
     """The built-in definitions, sorted by id (other repositories are not documented here)."""
-    from datamaestro.registry import Registry, repositories
+    from datamaestro.registry import Registry
+    from datamaestro.repositories import repositories
 
     registry = Registry([r for r in repositories() if r.name == "builtin"])
     return sorted((registry.definition(i) for i in registry.ids()), key=lambda d: d.id)

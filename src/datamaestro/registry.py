@@ -19,8 +19,6 @@ from datamaestro.log import log
 from datamaestro.paths import printable
 from datamaestro.repositories import Repository, load_module, module_definitions, repositories
 
-__all__ = ["Entry", "Registry", "Repository", "closest_ids", "load_module", "module_definitions", "repositories"]
-
 
 class Registry:
     """The definitions of all repositories: a cached index, modules loaded on demand."""
