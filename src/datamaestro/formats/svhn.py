@@ -4,7 +4,8 @@
 (N, 1) numbers from 1 to 10, 10 standing for the digit 0. The files are read
 with scipy.io (the extra ``mat``); anything else in them is a one-line
 ``FormatError`` naming the file. The shapes the file declares are checked
-before anything is loaded (``max_bytes``: the most its arrays may take).
+before anything is loaded (``max_bytes``: the most its arrays may take; scipy
+then needs at most about 135 MB more, to decompress).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Optional
 import numpy as np
 
 from datamaestro.errors import FormatError
+from datamaestro.formats import mat
 from datamaestro.formats.bounds import check_bytes
 from datamaestro.formats.splits import save_split
 from datamaestro.optional import require
@@ -33,18 +35,22 @@ ITEMSIZE = {
 
 
 def read_mat(path: Path, max_bytes: Optional[int] = None) -> dict[str, Any]:
-    """The variables X and y of a MATLAB v5 file, read with scipy.io (extra ``datamaestro[mat]``)."""
+    """The variables X and y of a MATLAB v5 file, read with scipy.io (extra ``datamaestro[mat]``),
+    once their headers show that they take at most ``max_bytes``."""
     scipy_io = require("scipy.io", "reading MATLAB .mat files", "scipy", "mat")
+    try:
+        declared = {variable.name: variable for variable in mat.variables(path)}
+    except FormatError as e:
+        raise FormatError(f"{e}; {ADVICE}") from None
+    total = 0
+    for name in VARIABLES:
+        variable = declared.get(name, mat.Variable(name, (0,), "double"))
+        if variable.kind not in ITEMSIZE:
+            raise FormatError(f"{path}: {name} should be a numeric array, got a MATLAB {variable.kind}; {ADVICE}")
+        total += int(np.prod(variable.shape, dtype=object)) * ITEMSIZE[variable.kind] * (2 if variable.complex else 1)
+    check_bytes(total, max_bytes, path, "its arrays X and y")
     unreadable = (scipy_io.matlab.MatReadError, ValueError, TypeError, OSError, EOFError, NotImplementedError)
     try:
-        declared = {name: (shape, kind) for name, shape, kind in scipy_io.whosmat(path, chars_as_strings=False)}
-        total = 0
-        for name in VARIABLES:
-            shape, kind = declared.get(name, ((0,), "double"))
-            if kind not in ITEMSIZE:
-                raise FormatError(f"{path}: {name} should be a numeric array, got a MATLAB {kind}; {ADVICE}")
-            total += int(np.prod(shape, dtype=object)) * ITEMSIZE[kind]
-        check_bytes(total, max_bytes, path, "its arrays X and y")
         return scipy_io.loadmat(path, variable_names=VARIABLES)
     except unreadable as e:
         raise FormatError(f"{path}: not a readable MATLAB v5 .mat file ({e}); {ADVICE}") from None

@@ -87,6 +87,7 @@ def field_type(column: Column, values: Sequence[object]) -> str:
 def check_table_size(rows: Sequence[tuple[int, list[str]]], dtype: np.dtype, where: str, max_bytes: Optional[int]) -> None:
     """Refuse a table whose array would exceed ``max_bytes`` or ``MAX_EXPANSION`` bytes per character read."""
     size = len(rows) * dtype.itemsize
+    check_bytes(size, max_bytes, where, "its table")
     characters = sum(len(field) + 1 for _, fields in rows for field in fields)
     if size > MAX_EXPANSION * max(characters, 1):
         widest = max((name for name in dtype.names or ()), key=lambda name: dtype[name].itemsize)
@@ -94,7 +95,6 @@ def check_table_size(rows: Sequence[tuple[int, list[str]]], dtype: np.dtype, whe
             f"{where}: refused: its column {widest!r} would be {dtype[widest].itemsize // 4} characters wide in "
             f"every row, {size} bytes for {characters} characters read; the file is not the table its definition describes"
         )
-    check_bytes(size, max_bytes, where, "its table")
 
 
 def _value(column: Column, text: str, index: dict[str, int], where: str) -> object:
