@@ -90,14 +90,6 @@ def test_a_mat_file_that_is_not_one(tmp_path):
     assert error(path).startswith(f"{path}: not a readable MATLAB v5 .mat file (")
 
 
-DEFINITION_CALLS_THE_READER = pytest.mark.xfail(
-    strict=True,
-    reason="the SVHN definition (datasets_registry/edu/stanford.py, another branch's file) must call "
-    "datamaestro.formats.svhn.read instead of its own reading; remove this mark when it does",
-)
-
-
-@DEFINITION_CALLS_THE_READER
 @pytest.mark.parametrize("case", ["empty", "7x9", "text y"])
 def test_prepare_refuses_a_hostile_svhn_file_in_one_line(env, cli, tmp_path, case):
     folder = tmp_path / "published"

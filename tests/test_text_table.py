@@ -225,7 +225,7 @@ def test_adult_train_and_test(env, server):
 
 def test_table_to_pandas(tmp_path):
     pd = pytest.importorskip("pandas")
-    from datamaestro.loaders.table import Column, save_table, to_structured
+    from datamaestro.formats.table import Column, save_table, to_structured
 
     rows = [(1, ["1.5", "a", "yes"]), (2, ["?", "b", "no"])]
     table = to_structured(rows, [Column("x"), Column("name", "str"), Column("y", "label")], "t.csv", ["no", "yes"])
@@ -239,7 +239,7 @@ def test_table_to_pandas(tmp_path):
 def test_table_to_pandas_without_pandas(tmp_path, monkeypatch):
     import sys
 
-    from datamaestro.loaders.table import Column, save_table, to_structured
+    from datamaestro.formats.table import Column, save_table, to_structured
 
     monkeypatch.setitem(sys.modules, "pandas", None)  # as if it were not installed
     path = save_table(tmp_path, "t", to_structured([(1, ["1"])], [Column("x")], "t.csv"))
@@ -249,7 +249,7 @@ def test_table_to_pandas_without_pandas(tmp_path, monkeypatch):
 
 
 def test_table_errors(tmp_path):
-    from datamaestro.loaders.table import Column, to_structured
+    from datamaestro.formats.table import Column, to_structured
 
     with pytest.raises(FormatError, match="t.csv line 3: 2 fields, expected 3"):
         to_structured([(3, ["1", "2"])], [Column("a"), Column("b"), Column("c")], "t.csv")

@@ -17,15 +17,14 @@ the Imagewoof archives: they are downloaded unverified (with a warning, and
 their sha256 recorded).
 """
 
-import csv
 from pathlib import Path
 
 from datamaestro.data.folder import ImageFolder, ImageFolderClassification
 from datamaestro.definitions import dataset
 from datamaestro.download.archive import archivedownloader
 from datamaestro.download.derived import derived
-from datamaestro.errors import FormatError
-from datamaestro.loaders.folder import write_index
+from datamaestro.formats.imagenette import read as read_labels
+from datasets_registry._folders import write_indexes
 
 S3 = "https://s3.amazonaws.com/fast-ai-imageclas/"
 HOMEPAGE = "https://github.com/fastai/imagenette"
@@ -64,7 +63,6 @@ IMAGEWOOF_CLASSES = {
     "n02111889": "Samoyed",
     "n02115641": "dingo",
 }
-CSV_COLUMNS = ("path", "noisy_labels_0", "is_valid")
 
 
 def _archive(name, checksum=None, size=None):
@@ -74,25 +72,9 @@ def _archive(name, checksum=None, size=None):
 
 def _index(csv_name, classes):
     """The build of the train and val indexes from the archive's CSV of labels."""
-    wnids = sorted(classes)
 
     def build(images: Path, out: Path) -> None:
-        table = images / csv_name
-        try:
-            with open(table, encoding="utf-8", newline="") as f:
-                rows = list(csv.DictReader(f))
-        except (OSError, UnicodeDecodeError, csv.Error) as e:
-            raise FormatError(f"{table}: cannot read the labels ({e})") from None
-        if not rows or any(c not in rows[0] for c in CSV_COLUMNS):
-            raise FormatError(f"{table}: expected the columns {', '.join(CSV_COLUMNS)}")
-        splits: dict[str, list[tuple[str, int]]] = {"train": [], "val": []}
-        for number, row in enumerate(rows, start=2):
-            if row["noisy_labels_0"] not in classes or row["is_valid"] not in ("True", "False"):
-                raise FormatError(f"{table} line {number}: unknown class or is_valid value")
-            split = "val" if row["is_valid"] == "True" else "train"
-            splits[split].append((row["path"], wnids.index(row["noisy_labels_0"])))
-        for split, items in splits.items():
-            write_index(out, split, images, items)
+        write_indexes(out, images, read_labels(images / csv_name, classes))
 
     return build
 

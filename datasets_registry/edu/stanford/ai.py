@@ -13,17 +13,18 @@ records an md5 of the same file (noted beside it).
 
 from pathlib import Path
 
-import numpy as np
-
 from datamaestro.data.images import ImageClassification
 from datamaestro.data.npy import NPY
 from datamaestro.data.text import LabelledTexts, TextClassification
 from datamaestro.definitions import dataset
 from datamaestro.download.archive import archivedownloader
 from datamaestro.download.derived import derived
-from datamaestro.errors import FormatError
-from datamaestro.loaders.text import read_text, text_files, write_texts
-from datasets_registry._arrays import npy_split, save_split
+from datamaestro.download.packing import Limits
+from datamaestro.formats.imdb import reviews as imdb_reviews
+from datamaestro.formats.stl10 import read_class_names
+from datamaestro.formats.stl10 import save as save_stl10
+from datamaestro.loaders.text import text_files, write_texts
+from datasets_registry._arrays import npy_splits
 
 CATEGORIES = ["neg", "pos"]
 
@@ -34,21 +35,10 @@ ARCHIVE = archivedownloader(
 )
 
 
-def _review_id(path: Path) -> tuple[int, str]:
-    number = path.stem.split("_")[0]
-    return (int(number), path.name) if number.isdigit() else (-1, path.name)
-
-
 def _texts(reviews: Path, out: Path) -> None:
     """One texts file per split from the review folders."""
     for split in ("train", "test"):
-        items = []
-        for label, name in enumerate(CATEGORIES):
-            folder = reviews / split / name
-            if not folder.is_dir():
-                raise FormatError(f"{folder}: missing: the archive is not the IMDB reviews'")
-            items += [(read_text(p), label) for p in sorted(folder.glob("*.txt"), key=_review_id)]
-        write_texts(out, split, items)
+        write_texts(out, split, imdb_reviews(reviews, split, CATEGORIES))
 
 
 def _split(texts: Path, split: str) -> LabelledTexts:
@@ -85,7 +75,6 @@ def imdb(aclImdb, texts):
 
 
 STL10_HOMEPAGE = "https://cs.stanford.edu/~acoates/stl10/"
-STL10_SIDE = 96
 
 STL10_ARCHIVE = archivedownloader(
     "stl10_binary",
@@ -97,38 +86,10 @@ STL10_ARCHIVE = archivedownloader(
 )
 
 
-def read_class_names(folder: Path) -> list[str]:
-    """The lines of ``class_names.txt``."""
-    path = Path(folder) / "class_names.txt"
-    try:
-        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    except (OSError, UnicodeDecodeError) as e:
-        raise FormatError(f"{path}: not readable ({e})") from None
-    if not names:
-        raise FormatError(f"{path}: no class names")
-    return names
-
-
-def stl10_to_arrays(folder: Path, out: Path) -> None:
-    """Write the labelled splits as upright (N, 3, 96, 96) uint8 images and 0-based labels.
-
-    Each image of ``<split>_X.bin`` is stored channel by channel, each channel
-    column by column (MATLAB order); ``<split>_y.bin`` holds one byte per
-    image, 1 to 10.
-    """
-    classes = len(read_class_names(folder))
-    item = 3 * STL10_SIDE * STL10_SIDE
+def stl10_to_arrays(folder: Path, out: Path, limits: Limits) -> None:
+    """Write the labelled splits (see ``datamaestro.formats.stl10``)."""
     for split in ("train", "test"):
-        images_path, labels_path = Path(folder) / f"{split}_X.bin", Path(folder) / f"{split}_y.bin"
-        for path in (images_path, labels_path):
-            if not path.is_file():
-                raise FormatError(f"{folder}: missing {path.name}")
-        size = images_path.stat().st_size
-        if size == 0 or size % item:
-            raise FormatError(f"{images_path}: {size} bytes is not a whole number of 3x96x96 images")
-        raw = np.memmap(images_path, dtype=np.uint8, mode="r").reshape(-1, 3, STL10_SIDE, STL10_SIDE)
-        labels = np.fromfile(labels_path, dtype=np.uint8).astype(np.int64) - 1
-        save_split(out, split, raw.transpose(0, 1, 3, 2), labels, classes, str(labels_path))
+        save_stl10(folder, out, split, limits.max_bytes)
 
 
 @STL10_ARCHIVE
@@ -155,8 +116,4 @@ def stl10(stl10_binary, arrays):
     binary files into upright (N, 3, 96, 96) uint8 arrays. The 100,000
     unlabelled images and the ten training folds stay in ``stl10_binary``.
     """
-    return {
-        "train": npy_split(arrays, "train"),
-        "test": npy_split(arrays, "test"),
-        "categories": read_class_names(stl10_binary),
-    }
+    return npy_splits(arrays, read_class_names(stl10_binary), "train", "test")

@@ -17,8 +17,9 @@ from datamaestro.data.folder import ImageFolder, ImageFolderClassification
 from datamaestro.definitions import dataset
 from datamaestro.download.archive import archivedownloader
 from datamaestro.download.derived import derived
-from datamaestro.errors import FormatError
-from datamaestro.loaders.folder import read_categories, write_categories, write_index
+from datamaestro.formats.tiny_imagenet import read as read_tiny_imagenet
+from datamaestro.loaders.folder import read_categories
+from datasets_registry._folders import write_indexes
 
 # No published checksum (see above).
 ARCHIVE = archivedownloader(
@@ -27,36 +28,9 @@ ARCHIVE = archivedownloader(
 )
 
 
-def _lines(path: Path) -> list[list[str]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise FormatError(f"{path}: cannot read ({e})") from None
-    return [line.split("\t") for line in text.splitlines() if line.strip()]
-
-
 def _index(images: Path, out: Path) -> None:
     """The train and val indexes, and the class names, from the archive's text files."""
-    wnids = sorted(fields[0].strip() for fields in _lines(images / "wnids.txt"))
-    words = {fields[0].strip(): fields[1].split(",")[0].strip() for fields in _lines(images / "words.txt") if len(fields) > 1}
-    names = [words.get(w, w) for w in wnids]
-    names = [f"{n} ({w})" if names.count(n) > 1 else n for n, w in zip(names, wnids)]
-    label = {w: k for k, w in enumerate(wnids)}
-    train = []
-    for wnid in wnids:
-        folder = images / "train" / wnid / "images"
-        if not folder.is_dir():
-            raise FormatError(f"{folder}: missing: the archive is not Tiny ImageNet's")
-        train += [(f"train/{wnid}/images/{p.name}", label[wnid]) for p in sorted(folder.glob("*.JPEG"))]
-    val = []
-    annotations = images / "val" / "val_annotations.txt"
-    for number, fields in enumerate(_lines(annotations), start=1):
-        if len(fields) < 2 or fields[1] not in label:
-            raise FormatError(f"{annotations} line {number}: expected a file name and one of the 200 WordNet ids")
-        val.append((f"val/images/{fields[0]}", label[fields[1]]))
-    write_index(out, "train", images, train)
-    write_index(out, "val", images, val)
-    write_categories(out, names)
+    write_indexes(out, images, *read_tiny_imagenet(images))
 
 
 @ARCHIVE

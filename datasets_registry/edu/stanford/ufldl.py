@@ -6,15 +6,13 @@ torchvision's SVHN records md5s of the same files (noted beside each).
 
 from pathlib import Path
 
-import numpy as np
-
 from datamaestro.data.images import ImageClassification, LabelledImages
 from datamaestro.definitions import dataset
 from datamaestro.download.derived import derived
+from datamaestro.download.packing import Limits
 from datamaestro.download.single import filedownloader
-from datamaestro.errors import FormatError
-from datamaestro.optional import require
-from datasets_registry._arrays import npy_split, save_split
+from datamaestro.formats.svhn import save as save_svhn
+from datasets_registry._arrays import npy_split, npy_splits
 
 SVHN_HOMEPAGE = "https://ufldl.stanford.edu/housenumbers/"
 
@@ -35,37 +33,15 @@ SVHN_TEST = _svhn_file("test", "cdce80dfb2a2c4c6160906d0bd7c68ec5a99d7ca4831afa5
 SVHN_EXTRA = _svhn_file("extra", "a133a4beb38a00fcdda90c9489e0c04f900b660ce8a316a5e854838379a71eb3")
 
 
-def read_mat(path: Path) -> dict:
-    """The variables of a MATLAB v5 file, read with scipy.io (extra ``datamaestro[mat]``)."""
-    scipy_io = require("scipy.io", "reading MATLAB .mat files", "scipy", "mat")
-    try:
-        return scipy_io.loadmat(path)
-    except (ValueError, TypeError, OSError, EOFError, NotImplementedError) as e:
-        raise FormatError(f"{path}: not a readable MATLAB v5 .mat file ({e})") from None
+def svhn_to_arrays(train: Path, test: Path, out: Path, limits: Limits) -> None:
+    """Convert the train and test files (see ``datamaestro.formats.svhn``)."""
+    save_svhn(train, out, "train", limits.max_bytes)
+    save_svhn(test, out, "test", limits.max_bytes)
 
 
-def svhn_split(path: Path, out: Path, split: str) -> None:
-    """Write SVHN's ``X`` (32, 32, 3, N) as (N, 3, 32, 32) uint8 images and ``y`` (10 meaning 0) as digits."""
-    content = read_mat(path)
-    if "X" not in content or "y" not in content:
-        raise FormatError(f"{path}: expected the variables X and y")
-    images, labels = np.asarray(content["X"]), np.asarray(content["y"]).reshape(-1)
-    if images.ndim != 4 or images.shape[2] != 3 or images.dtype != np.uint8:
-        raise FormatError(f"{path}: X should be (32, 32, 3, N) uint8, got {images.shape} {images.dtype}")
-    if ((labels < 1) | (labels > 10)).any():
-        raise FormatError(f"{path}: y should hold labels 1 to 10 (10 for the digit 0)")
-    save_split(out, split, images.transpose(3, 2, 0, 1), labels.astype(np.int64) % 10, 10, str(path))
-
-
-def svhn_to_arrays(train: Path, test: Path, out: Path) -> None:
-    """Convert the train and test files (see ``svhn_split``)."""
-    svhn_split(train, out, "train")
-    svhn_split(test, out, "test")
-
-
-def svhn_extra_to_arrays(extra: Path, out: Path) -> None:
-    """Convert the extra file (see ``svhn_split``)."""
-    svhn_split(extra, out, "extra")
+def svhn_extra_to_arrays(extra: Path, out: Path, limits: Limits) -> None:
+    """Convert the extra file."""
+    save_svhn(extra, out, "extra", limits.max_bytes)
 
 
 SVHN_CITATION = """
@@ -95,7 +71,7 @@ def svhn(train_mat, test_mat, arrays):
     uint8 arrays. Labels are the digits 0 to 9 (the files use 10 for 0).
     Needs scipy to prepare: ``pip install -e '.[mat]'``.
     """
-    return {"train": npy_split(arrays, "train"), "test": npy_split(arrays, "test"), "categories": DIGITS}
+    return npy_splits(arrays, DIGITS, "train", "test")
 
 
 @SVHN_EXTRA

@@ -16,9 +16,10 @@ from pathlib import Path
 from datamaestro.data.table import Table, TableClassification
 from datamaestro.definitions import dataset
 from datamaestro.download.derived import derived
+from datamaestro.download.packing import Limits
 from datamaestro.download.single import filedownloader
 from datamaestro.errors import FormatError
-from datamaestro.loaders.table import Column, read_rows, save_table, tables_from, to_structured
+from datamaestro.formats.table import Column, read_rows, save_table, tables_from, to_structured
 
 BASE = "https://archive.ics.uci.edu/ml/machine-learning-databases/"
 LICENSE = "CC-BY-4.0"
@@ -63,15 +64,15 @@ ADULT_COLUMNS = [
 ]
 
 
-def _iris(iris: Path, out: Path) -> None:
-    tables_from([("iris", iris, 0)], out, IRIS_COLUMNS, IRIS_CLASSES)
+def _iris(iris: Path, out: Path, limits: Limits) -> None:
+    tables_from([("iris", iris, 0)], out, IRIS_COLUMNS, IRIS_CLASSES, max_bytes=limits.max_bytes)
 
 
-def _wine(wine: Path, out: Path) -> None:
-    tables_from([("wine", wine, 0)], out, WINE_COLUMNS, WINE_CLASSES)
+def _wine(wine: Path, out: Path, limits: Limits) -> None:
+    tables_from([("wine", wine, 0)], out, WINE_COLUMNS, WINE_CLASSES, max_bytes=limits.max_bytes)
 
 
-def _adult(train: Path, test: Path, out: Path) -> None:
+def _adult(train: Path, test: Path, out: Path, limits: Limits) -> None:
     """adult.test starts with a '|1x3 Cross validator' line and ends its classes with '.'."""
     for name, path, skip in (("train", train, 0), ("test", test, 1)):
         rows = read_rows(path, ",", skip)
@@ -79,7 +80,7 @@ def _adult(train: Path, test: Path, out: Path) -> None:
             if not fields:
                 raise FormatError(f"{path.name} line {number}: empty row")
             fields[-1] = fields[-1].removesuffix(".")
-        save_table(out, name, to_structured(rows, ADULT_COLUMNS, path.name, ADULT_CLASSES))
+        save_table(out, name, to_structured(rows, ADULT_COLUMNS, path.name, ADULT_CLASSES, limits.max_bytes))
 
 
 @IRIS_FILE

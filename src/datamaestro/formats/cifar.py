@@ -13,6 +13,7 @@ default): labelled items without pixels.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 from pathlib import Path
@@ -294,8 +295,6 @@ def _split_files(folder: Path) -> dict[str, list[Path]]:
 
 def batches_to_arrays(folder: Path, out: Path) -> None:
     """Write the train/test images ``(N, 3, 32, 32)`` uint8 and int64 labels of ``folder`` as ``.npy`` files."""
-    import json
-
     folder, out = Path(folder), Path(out)
     categories, coarse_names = _read_meta(folder)
     for split, files in _split_files(folder).items():
@@ -323,28 +322,3 @@ def batches_to_arrays(folder: Path, out: Path) -> None:
             np.save(out / f"{split}_coarse_labels.npy", np.concatenate(coarse).astype(np.int64))
     meta = {"categories": categories, "coarse_categories": coarse_names or None}
     (out / ARRAYS_META).write_text(json.dumps(meta, indent=1), encoding="utf-8")
-
-
-def arrays_classification(folder: Path) -> Any:
-    """The ``ImageClassification`` (or ``CoarseImageClassification``) of ``batches_to_arrays``' output."""
-    import json
-
-    from datamaestro.data.cifar import CoarseImageClassification, CoarseLabelledImages
-    from datamaestro.data.images import ImageClassification, LabelledImages
-    from datamaestro.data.npy import NPY
-
-    folder = Path(folder)
-    meta = json.loads((folder / ARRAYS_META).read_text(encoding="utf-8"))
-    coarse = meta.get("coarse_categories")
-    splits: dict[str, LabelledImages] = {}
-    for split in ("train", "test"):
-        images, labels = NPY(path=folder / f"{split}_images.npy"), NPY(path=folder / f"{split}_labels.npy")
-        if coarse:
-            splits[split] = CoarseLabelledImages(
-                images=images, labels=labels, coarse_labels=NPY(path=folder / f"{split}_coarse_labels.npy")
-            )
-        else:
-            splits[split] = LabelledImages(images=images, labels=labels)
-    if coarse:
-        return CoarseImageClassification(**splits, categories=meta["categories"], coarse_categories=coarse)
-    return ImageClassification(**splits, categories=meta["categories"])

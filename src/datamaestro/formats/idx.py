@@ -14,6 +14,7 @@ from typing import Optional, Protocol
 import numpy as np
 
 from datamaestro.errors import FormatError
+from datamaestro.formats.compressed import gunzip_bytes
 
 
 class Readable(Protocol):
@@ -148,6 +149,4 @@ def from_bytes(data: bytes, source: str) -> np.ndarray:
 
 def read_gz(path: Path | str) -> np.ndarray:
     """The tensor in a gzip-compressed IDX file (read into memory)."""
-    from datamaestro.formats.compressed import gunzip_bytes
-
     return from_bytes(gunzip_bytes(path), str(path))

@@ -21,6 +21,7 @@ from typing import Optional
 import numpy as np
 
 from datamaestro.errors import FormatError
+from datamaestro.formats import idx
 from datamaestro.formats.dataset import (
     NO_LABEL,
     Dataset,
@@ -347,8 +348,6 @@ def format_rows(labels: np.ndarray, pixels: np.ndarray) -> bytes:
 
 def csv_to_idx(csv: Path, out: Path, prefix: str, categories: int = 10) -> None:
     """Write ``<prefix>_images.idx`` (N, 28, 28) and ``<prefix>_labels.idx`` (N,) uint8 from one CSV file."""
-    from datamaestro.formats import idx
-
     csv = Path(csv)
     subset = read_file(csv, categories=categories)
     if (subset.labels < 0).any():

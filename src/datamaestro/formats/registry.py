@@ -102,29 +102,33 @@ def convert(
     return dataset
 
 
-def from_data(data: Any) -> Dataset:
-    """The in-memory dataset of a prepared ``ImageClassification`` (or one ``LabelledImages``)."""
-    from datamaestro.data.images import ImageClassification, LabelledImages
+def labelled_images(data: Any) -> bool:
+    """Whether ``data`` is a split of labelled images (it has ``images`` and ``labels`` tensors)."""
+    return hasattr(data, "images") and hasattr(data, "labels")
 
+
+def from_data(data: Any) -> Dataset:
+    """The in-memory dataset of a prepared image classification (or of one split of labelled images).
+
+    The data types are recognised by what they hold, not imported: they read
+    their files with this package."""
     export = getattr(data, "export_dataset", None)
     if callable(export):  # data kinds that know their own layout (image folders)
         exported: Dataset = export()
         return exported
-    splits: dict[str, Any]
-    if isinstance(data, LabelledImages):
-        splits = {"default": data}
-        categories = data.categories
-    elif isinstance(data, ImageClassification):
+    splits: dict[str, Any] = {"default": data} if labelled_images(data) else {}
+    if not splits and callable(getattr(data, "splits", None)):
         splits = data.splits()
-        categories = data.categories
-    else:
+    if not any(labelled_images(split) for split in splits.values()):
         raise UsageError(
             f"cannot export a {type(data).__name__}: only image classification datasets can be"
         )
+    categories = getattr(data, "categories", None)
+    for name, split in splits.items():
+        if not labelled_images(split):
+            raise UsageError(f"cannot export split '{name}': it is not labelled images")
     subsets = {}
     for name, split in splits.items():
-        if not isinstance(split, LabelledImages):
-            raise UsageError(f"cannot export split '{name}': it is not labelled images")
         subsets[name] = Subset(split.images.data(), np.asarray(split.labels.data(), dtype=np.int64))
         categories = categories or split.categories
     if categories is None:

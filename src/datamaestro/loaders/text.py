@@ -16,7 +16,6 @@ import numpy as np
 
 from datamaestro.data.loading import register
 from datamaestro.data.text import LabelledTexts, TextBatch
-from datamaestro.errors import FormatError
 from datamaestro.loaders.arrays import native, num_classes, one_hot_rows
 from datamaestro.loaders.passes import IndexBatches, counted_epoch
 from datamaestro.loaders.tf import dataset
@@ -41,14 +40,6 @@ def write_texts(folder: Path, split: str, items: Iterable[tuple[str, int]]) -> i
     np.save(offsets_file, np.array(offsets, dtype=np.int64))
     np.save(labels_file, np.array(labels, dtype=np.int64))
     return len(labels)
-
-
-def read_text(path: Path) -> str:
-    """A text file of a dataset as a string (UTF-8; undecodable bytes replaced)."""
-    try:
-        return path.read_bytes().decode("utf-8", errors="replace")
-    except OSError as e:
-        raise FormatError(f"{path}: cannot read ({e.strerror})") from None
 
 
 class TextLoaders:

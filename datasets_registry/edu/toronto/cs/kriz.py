@@ -5,7 +5,8 @@ from datamaestro.data.images import ImageClassification
 from datamaestro.definitions import dataset
 from datamaestro.download.archive import archivedownloader
 from datamaestro.download.derived import derived
-from datamaestro.formats.cifar import arrays_classification, batches_to_arrays
+from datamaestro.formats.cifar import batches_to_arrays
+from datasets_registry._arrays import cifar_classification
 
 BASE = "https://www.cs.toronto.edu/~kriz/"
 HOMEPAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
@@ -46,7 +47,7 @@ def cifar10(cifar_10_batches_py, arrays):
     (test_batch) of airplanes, cars, birds, cats, deer, dogs, frogs, horses,
     ships and trucks. Images are (N, 3, 32, 32) uint8, labels int64.
     """
-    return arrays_classification(arrays)
+    return cifar_classification(arrays)
 
 
 @CIFAR100_ARCHIVE
@@ -61,4 +62,4 @@ def cifar100(cifar_100_python, arrays):
     50,000 training and 10,000 test images; ``labels`` are the 100 fine
     classes, ``coarse_labels`` the 20 superclasses (``coarse_categories``).
     """
-    return arrays_classification(arrays)
+    return cifar_classification(arrays)

@@ -1,30 +1,24 @@
 """The Kuzushiji datasets of the ROIS-DS Center for Open Data in the Humanities (CODH).
 
-Files: the NumPy format of https://github.com/rois-codh/kmnist (one
-compressed ``.npz`` per array, holding ``arr_0``), and the class maps (CSV:
-``index,codepoint,char``) that name each label by its character.
+Files: the NumPy format of https://github.com/rois-codh/kmnist (see ``datamaestro.formats.kmnist``).
 
 Checksums: the authors publish none. The md5s below are those recorded by
 Mila's DataLad mirror of these files (github.com/datasets-mila/datasets--kmnist,
 file ``md5sums``), computed from the files downloaded from codh.rois.ac.jp.
 """
 
-import csv
-import zipfile
 from pathlib import Path
-
-import numpy as np
 
 from datamaestro.data.images import ImageClassification
 from datamaestro.definitions import dataset
 from datamaestro.download.derived import derived
+from datamaestro.download.packing import Limits
 from datamaestro.download.single import filedownloader
-from datamaestro.errors import FormatError
-from datasets_registry._arrays import npy_split, save_split
+from datamaestro.formats.kmnist import read_classmap
+from datamaestro.formats.kmnist import save as save_kmnist
+from datasets_registry._arrays import npy_splits
 
 BASE = "https://codh.rois.ac.jp/kmnist/dataset/"
-#: the most bytes a deflated member can expand to, per compressed byte (deflate's limit is about 1032)
-MAX_EXPANSION = 1100
 HOMEPAGE = "https://github.com/rois-codh/kmnist"
 LICENSE = "CC-BY-SA-4.0"
 CITATION = """
@@ -48,56 +42,11 @@ def _file(folder: str, filename: str, md5: str) -> filedownloader:
     )
 
 
-def read_npz(path: Path) -> np.ndarray:
-    """The array ``arr_0`` of a published ``.npz`` file (never unpickled).
-
-    Its ``.npy`` header is checked first: an array larger than its compressed
-    member could hold is refused before anything is allocated.
-    """
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            if "arr_0.npy" not in names:
-                found = ", ".join(n.removesuffix(".npy") for n in names)
-                raise FormatError(f"{path}: no array 'arr_0' in the .npz file (found: {found})")
-            info = archive.getinfo("arr_0.npy")
-            with archive.open(info) as member:
-                version = np.lib.format.read_magic(member)
-                read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-                shape, _, dtype = read_header(member)
-        size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if size > MAX_EXPANSION * max(info.compress_size, 1):
-            raise FormatError(f"{path}: arr_0 claims {shape} {dtype}, more than the file can hold")
-        with np.load(path, allow_pickle=False) as content:
-            return content["arr_0"]
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise FormatError(f"{path}: not a readable .npz file ({e})") from None
-
-
-def read_classmap(path: Path) -> list[str]:
-    """The character of each label, from a class map CSV (``index,codepoint,char``)."""
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise FormatError(f"{path}: not a readable class map ({e})") from None
-    try:
-        chars = {int(row["index"]): row["char"] for row in rows}
-    except (KeyError, TypeError, ValueError):
-        raise FormatError(f"{path}: expected the columns index,codepoint,char") from None
-    if sorted(chars) != list(range(len(chars))):
-        raise FormatError(f"{path}: the class indices are not 0..{len(chars) - 1}")
-    return [chars[k] for k in range(len(chars))]
-
-
-def npz_to_arrays(train_images: Path, train_labels: Path, test_images: Path, test_labels: Path, classmap: Path, out: Path) -> None:
+def npz_to_arrays(train_images, train_labels, test_images, test_labels, classmap: Path, out: Path, limits: Limits) -> None:
     """Write the four published arrays as memory-mappable ``.npy`` split files."""
     classes = len(read_classmap(classmap))
-    for split, images, labels in (("train", train_images, train_labels), ("test", test_images, test_labels)):
-        array = read_npz(images)
-        if array.ndim != 3 or array.dtype != np.uint8:
-            raise FormatError(f"{images}: expected (N, 28, 28) uint8 images, got {array.shape} {array.dtype}")
-        save_split(out, split, array, read_npz(labels), classes, str(labels))
+    save_kmnist(train_images, train_labels, classes, out, "train", limits.max_bytes)
+    save_kmnist(test_images, test_labels, classes, out, "test", limits.max_bytes)
 
 
 #: id, name, md5 of the train images, train labels, test images, test labels and class map, description
@@ -129,8 +78,7 @@ def _definition(dataset_id: str, name: str, md5s: tuple[str, ...], doc: str):
     files.append(_file(dataset_id, f"{dataset_id}_classmap.csv", md5s[4]))
 
     def splits(arrays: Path, **files: Path) -> dict:
-        categories = read_classmap(files[f"{dataset_id}_classmap"])
-        return {"train": npy_split(arrays, "train"), "test": npy_split(arrays, "test"), "categories": categories}
+        return npy_splits(arrays, read_classmap(files[f"{dataset_id}_classmap"]), "train", "test")
 
     splits.__name__ = splits.__qualname__ = dataset_id
     definition = dataset(

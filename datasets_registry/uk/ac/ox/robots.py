@@ -20,8 +20,9 @@ from datamaestro.data.folder import ImageFolder, ImageFolderClassification
 from datamaestro.definitions import dataset
 from datamaestro.download.archive import archivedownloader
 from datamaestro.download.derived import derived
-from datamaestro.errors import FormatError
-from datamaestro.loaders.folder import read_categories, write_categories, write_index
+from datamaestro.formats import oxford_pets
+from datamaestro.loaders.folder import read_categories
+from datasets_registry._folders import write_indexes
 
 BASE = "https://thor.robots.ox.ac.uk/~vgg/data/pets/"
 MIRROR = "https://www.robots.ox.ac.uk/~vgg/data/pets/data/"
@@ -38,34 +39,9 @@ ANNOTATIONS = archivedownloader(
 )
 
 
-def _split(annotations: Path, name: str) -> list[tuple[str, int]]:
-    path = annotations / f"{name}.txt"
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise FormatError(f"{path}: cannot read ({e})") from None
-    items = []
-    for number, line in enumerate(lines, start=1):
-        fields = line.split()
-        if not fields or line.startswith("#"):
-            continue
-        if len(fields) != 4 or not fields[1].isdigit() or not 1 <= int(fields[1]) <= 37:
-            raise FormatError(f"{path} line {number}: expected '<image id> <class 1-37> <species> <breed>'")
-        items.append((fields[0], int(fields[1]) - 1))
-    return items
-
-
 def _index(images: Path, annotations: Path, out: Path) -> None:
     """The trainval and test indexes, and the breed names, from the annotation lists."""
-    splits = {name: _split(annotations, name) for name in ("trainval", "test")}
-    names: dict[int, str] = {}
-    for image_id, label in splits["trainval"] + splits["test"]:
-        breed = " ".join(part.title() for part in image_id.rsplit("_", 1)[0].split("_"))
-        if names.setdefault(label, breed) != breed:
-            raise FormatError(f"{annotations}: class {label + 1} holds both {names[label]} and {breed}")
-    for name, items in splits.items():
-        write_index(out, name, images, [(f"{image_id}.jpg", label) for image_id, label in items])
-    write_categories(out, [names.get(k, str(k + 1)) for k in range(37)])
+    write_indexes(out, images, *oxford_pets.read(annotations))
 
 
 @IMAGES
