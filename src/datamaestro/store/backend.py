@@ -28,7 +28,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, BinaryIO, Optional
 
-from datamaestro.errors import StoreError, UnsafePathError
+from datamaestro.errors import RefusedObjectError, StoreError, UnsafePathError
 from datamaestro.hashing import Hashers
 from datamaestro.paths import inside, printable
 
@@ -117,7 +117,7 @@ class Store:
                 self._check_bucket()
                 return None
         if len(data) > limit:
-            raise StoreError(f"refused {printable(self.where(relative))}: larger than {limit} bytes")
+            raise RefusedObjectError(f"refused {printable(self.where(relative))}: larger than {limit} bytes")
         return data
 
     def size(self, relative: str) -> Optional[int]:
@@ -160,8 +160,8 @@ class Store:
             pass
         self._bucket_seen = True
 
-    def _not_regular(self, relative: str) -> StoreError:
-        return StoreError(
+    def _not_regular(self, relative: str) -> RefusedObjectError:
+        return RefusedObjectError(
             f"refused {printable(self.where(relative))}: not a regular file; only regular files are read from a store"
         )
 
@@ -173,9 +173,10 @@ class Store:
         checked on the open descriptor, so that it cannot be swapped in between.
         """
         fd = os.open(self.key(relative), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder too: checked before fdopen refuses it
+            os.close(fd)
+            raise self._not_regular(relative)
         with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise self._not_regular(relative)
             yield f  # O_NONBLOCK changes nothing for regular files
 
     @contextmanager

@@ -20,13 +20,13 @@ from datamaestro.download.context import PrepareContext, Request
 from datamaestro.download.fetching import Fetch, try_urls
 from datamaestro.download.remote import RemoteResource
 from datamaestro.download.single import FileDownloader
-from datamaestro.errors import ChecksumError, DatamaestroError, StoreError, UsageError
+from datamaestro.errors import ChecksumError, DatamaestroError, UsageError
 from datamaestro.hashing import Checksum, file_digests
 from datamaestro.log import log
 from datamaestro.manifest import Entry as ManifestEntry
 from datamaestro.store.backend import Store
 from datamaestro.store.records import Entry, Record
-from datamaestro.store.transfer import add_to_record, push_blob, read_record
+from datamaestro.store.transfer import REPLACEABLE, add_to_record, push_blob, read_record
 
 
 @dataclass
@@ -54,7 +54,7 @@ def push_dataset(settings: Settings, store: Store, definition: DatasetDefinition
     report = PushReport(dataset_id)
     try:
         record = read_record(store, dataset_id) or Record(dataset_id)
-    except StoreError as e:
+    except REPLACEABLE as e:  # refused content; an unreachable store raises instead
         log.warning("%s; it will be replaced", e)
         record = Record(dataset_id)
     entries: dict[str, Entry] = {}
