@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
+from httpserver import Fault
 from makefiles import sha256
 from test_reliability import FAST
-from test_store import ID, ORIGINALS, blob_path, expected_record, one_line_error
+from test_store import ID, ORIGINALS, blob_path, expected_record, installed, one_line_error
 from test_store import team as team  # noqa: F401 (the fixture)
+from test_store_s3 import bucket as bucket  # noqa: F401 (the fixture)
+from test_store_s3 import configure
+from test_store_s3 import moto as moto  # noqa: F401 (the fixture)
 
 from datamaestro.errors import RefusedObjectError, StoreError
 from datamaestro.store.backend import Store
@@ -91,3 +97,72 @@ def test_a_record_with_refused_content_is_replaced(env, tmp_path, content):
     add_to_record(store, ID, {"c.idx": entry(3)})
     found = read_record(store, ID)
     assert found is not None and found.files == {"c.idx": entry(3)}
+
+
+# a damaged store heals: one origin request per damaged file, whatever the number of machines ----------
+
+#: URL path -> how its blob is damaged: other bytes of the same size, or a truncated copy
+DAMAGED = {
+    "/o/a.idx.gz": lambda data: bytes(reversed(data)),  # md5 published: the md5 refuses it
+    "/o/b.idx": lambda data: data[:100],  # sha256 published (the blob's key): no record needed
+    "/o/c.idx": lambda data: bytes(reversed(data)),  # no checksum: the store's record refuses it
+}
+
+
+def crowd(server, tmp_path, count: int) -> dict[str, int]:
+    """``count`` processes, each with its own data folder, preparing org.team.mix at once; the origin's
+    GET requests per file. All must succeed with the same files as the first machine."""
+    for path in ORIGINALS:  # slow enough that the others start while the first downloads
+        server.faults[path] = Fault(trickle=4000, pause=0.05)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "datamaestro", "--data", str(tmp_path / f"m{i}"), "prepare", ID],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+        )
+        for i in range(count)
+    ]
+    results = [(p.communicate(timeout=180), p.returncode) for p in processes]
+    for (_, stderr), code in results:
+        assert code == 0, stderr
+    for i in range(count):
+        assert installed(tmp_path / f"m{i}") == installed(tmp_path / "m0")
+    return {path: server.gets(path) for path in ORIGINALS}
+
+
+def damage(read, write) -> None:
+    """Damage the blobs of DAMAGED through ``read(data) -> bytes`` and ``write(data, bytes)``."""
+    for path, change in DAMAGED.items():
+        write(ORIGINALS[path], change(read(ORIGINALS[path])))
+
+
+def test_eight_machines_on_a_damaged_store_refetch_each_damaged_file_once(env, server, team, cli, tmp_path):
+    assert cli("prepare", "-q", ID).returncode == 0  # push: auto fills the store
+    damage(lambda data: blob_path(team, data).read_bytes(), lambda data, bad: blob_path(team, data).write_bytes(bad))
+    server.log.clear()
+    gets = crowd(server, tmp_path, 8)
+    assert gets == {path: int(path in DAMAGED) for path in ORIGINALS}
+    assert installed(tmp_path / "m0") == installed(env.data)
+    for data in ORIGINALS.values():  # replaced by the verified downloads
+        assert blob_path(team, data).read_bytes() == data
+    assert json.loads((team / "records" / f"{ID}.json").read_text())["files"] == expected_record(server)
+    assert [p for p in (team / "leases").rglob("*") if p.is_file()] == []
+    assert cli("store", "verify").stdout == f"{ID}: OK (4 files)\n"
+
+
+def test_eight_machines_on_a_damaged_s3_store_refetch_each_damaged_file_once(env, server, team, bucket, cli, tmp_path):
+    fs, name = bucket
+    configure(env, f"s3://{name}/team", push="auto")
+    assert cli("prepare", "-q", ID).returncode == 0
+
+    def key(data: bytes) -> str:
+        return f"{name}/team/blobs/sha256/{sha256(data)}"
+
+    damage(lambda data: fs.cat(key(data)), lambda data, bad: fs.pipe_file(key(data), bad))
+    server.log.clear()
+    gets = crowd(server, tmp_path, 8)
+    assert gets == {path: int(path in DAMAGED) for path in ORIGINALS}
+    fs.invalidate_cache()
+    for data in ORIGINALS.values():
+        assert fs.cat(key(data)) == data
+    assert fs.find(f"{name}/team/leases") == []
+    assert cli("store", "verify").stdout == f"{ID}: OK (4 files)\n"

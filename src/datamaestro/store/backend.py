@@ -127,6 +127,12 @@ class Store:
         size = None if info is None else info.get("size")
         return size if isinstance(size, int) else None
 
+    def facts(self, relative: str) -> Optional[dict[str, Any]]:
+        """What the backend says of an object (size, modification time or ETag...), None when absent:
+        they change when the object is replaced."""
+        with self._io(f"look up {relative}"):
+            return self._regular(relative)
+
     def _regular(self, relative: str) -> Optional[dict[str, Any]]:
         """The backend's facts about the regular file ``relative``: None when absent (or a folder);
         any other kind (a FIFO, a device, a socket) is refused, since reading it may never end."""
@@ -272,6 +278,9 @@ class Store:
                 return True
             except FileExistsError:
                 return False
+            except FileNotFoundError:  # an object store without its bucket
+                self._check_bucket()
+                raise StoreError(f"store {printable(self.url)}: cannot create {relative}: not found") from None
             except OSError as e:
                 if e.errno == errno.EBUSY:  # S3's 409: another machine's create of it is in flight
                     return False
