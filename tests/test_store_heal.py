@@ -12,7 +12,7 @@ import pytest
 from httpserver import Fault
 from makefiles import sha256
 from test_reliability import FAST
-from test_store import ID, ORIGINALS, blob_path, expected_record, installed, one_line_error
+from test_store import ID, ORIGINALS, blob_path, expected_record, installed, one_line_error, origin_gets
 from test_store import team as team  # noqa: F401 (the fixture)
 from test_store_s3 import bucket as bucket  # noqa: F401 (the fixture)
 from test_store_s3 import configure
@@ -166,3 +166,59 @@ def test_eight_machines_on_a_damaged_s3_store_refetch_each_damaged_file_once(env
         assert fs.cat(key(data)) == data
     assert fs.find(f"{name}/team/leases") == []
     assert cli("store", "verify").stdout == f"{ID}: OK (4 files)\n"
+
+
+# push right after prepare: what push needs was kept --------------------------------------------
+
+
+def kept_files(data) -> list[str]:
+    folder = data / "downloads" / ID
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def test_push_right_after_prepare_makes_no_origin_request(env, server, team, cli, tmp_path):
+    env.write_config({**FAST, "store": {"url": team.as_uri()}})  # push: never
+    assert cli("prepare", "-q", ID).returncode == 0
+    assert origin_gets(server) == 4
+    # the two gunzipped files' originals are kept (the plain ones are their own originals)
+    assert kept_files(env.data) == ["a.idx.original", "d.idx.original"]
+    assert (env.data / "downloads" / ID / "a.idx.original").read_bytes() == ORIGINALS["/o/a.idx.gz"]
+    pushed = cli("push", ID)
+    assert pushed.returncode == 0, pushed.stderr
+    assert pushed.stdout == f"{ID}: 4 uploaded, 0 already in the store ({team.as_uri()})\n"
+    assert origin_gets(server) == 4  # nothing fetched again
+    assert "fetching its original again" not in pushed.stderr
+    for data in ORIGINALS.values():
+        assert blob_path(team, data).read_bytes() == data
+    assert json.loads((team / "records" / f"{ID}.json").read_text())["files"] == expected_record(server)
+    assert kept_files(env.data) == []  # the store has them now
+    other = tmp_path / "machine2"
+    assert cli("--data", str(other), "pull", ID).returncode == 0
+    assert installed(other) == installed(env.data) and origin_gets(server) == 4
+
+
+def test_originals_are_kept_only_when_the_store_lacks_them(env, server, team, cli, tmp_path):
+    assert cli("prepare", "-q", ID).returncode == 0  # push: auto: the store took them
+    assert kept_files(env.data) == []
+    second = tmp_path / "machine2"
+    env.write_config({**FAST, "store": {"url": team.as_uri()}})
+    assert cli("--data", str(second), "prepare", "-q", ID).returncode == 0  # from the store
+    assert kept_files(second) == []
+    env.write_config(FAST)  # no store: nothing kept
+    third = tmp_path / "machine3"
+    assert cli("--data", str(third), "prepare", "-q", ID).returncode == 0
+    assert kept_files(third) == []
+
+
+def test_a_kept_original_that_changed_is_not_pushed(env, server, team, cli):
+    env.write_config({**FAST, "store": {"url": team.as_uri()}})
+    assert cli("prepare", "-q", ID).returncode == 0
+    kept = env.data / "downloads" / ID / "a.idx.original"
+    kept.unlink()  # (a hard link to the download: never written through)
+    kept.write_bytes(bytes(reversed(ORIGINALS["/o/a.idx.gz"])))
+    pushed = cli("push", ID)
+    assert pushed.returncode == 0, pushed.stderr
+    assert f"{kept} does not match its manifest: not pushed from it" in pushed.stderr
+    assert server.gets("/o/a.idx.gz") == 2 and server.gets("/o/d.idx.gz") == 1
+    assert blob_path(team, ORIGINALS["/o/a.idx.gz"]).read_bytes() == ORIGINALS["/o/a.idx.gz"]
+    assert not blob_path(team, bytes(reversed(ORIGINALS["/o/a.idx.gz"]))).exists()

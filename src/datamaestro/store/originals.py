@@ -9,10 +9,16 @@ push), then pushes the blob and, last, the record. A copy the store served
 wrong is refetched and replaced the same way, under the same lease: the others
 wait until what the store holds for the file changes (``Glance``), then take
 the replacement from the store.
+
+An original that is installed otherwise than downloaded (decompressed,
+extracted) and that the store did not take is kept in the data folder
+(``kept_original``), so that ``push`` uploads it later without the origin.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +31,7 @@ from datamaestro.errors import NotInStoreError, StoreError, UsageError
 from datamaestro.hashing import Checksum
 from datamaestro.log import log
 from datamaestro.paths import inside, printable
+from datamaestro.storage import DataFolder
 from datamaestro.store.backend import Store
 from datamaestro.store.lease import hold
 from datamaestro.store.offline import usable_offline
@@ -53,6 +60,23 @@ def check_store_only(settings: Settings) -> Store:
             "so it cannot be used offline; run without --offline (and DATAMAESTRO_OFFLINE)"
         )
     return store
+
+
+def kept_original(folder: DataFolder, dataset_id: str, name: str) -> Path:
+    """Where the downloaded original of resource ``name`` is kept for ``push`` (see ``TeamStore.keep``)."""
+    return folder.download_dir(dataset_id) / f"{name}.original"
+
+
+def link_or_copy(source: Path, dest: Path) -> None:
+    """Put ``source``'s bytes at ``dest`` (a hard link where the file system allows), replacing it whole."""
+    staging = dest.with_name(f".{dest.name}.tmp")
+    staging.unlink(missing_ok=True)
+    try:
+        os.link(source, staging)
+    except OSError:  # no hard links here: a copy, into a new file (never through a link planted there)
+        with open(source, "rb") as src, open(staging, "xb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+    os.replace(staging, dest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +129,8 @@ class TeamStore:
         #: whether downloads from the origin are pushed to the store (``push: auto``)
         self.pushes = settings.store_push == "auto"
         self.quiet = quiet
+        #: the files pushed by this preparation ("<id>: <name>")
+        self.pushed: set[str] = set()
 
     @property
     def store(self) -> Store:
@@ -188,3 +214,15 @@ class TeamStore:
             log.info("%s: pushed %s to the store %s", wanted.dataset_id, wanted.name, self.store.url)
         entry = Entry(original.sha256, original.size, original.url, str(declared) if declared else None)
         add_to_record(self.store, wanted.dataset_id, {wanted.name: entry})
+        self.pushed.add(wanted.what)
+
+    def keep(self, folder: DataFolder, dataset_id: str, name: str, original: Path, from_store: bool) -> None:
+        """Keep the verified original of a file installed otherwise than downloaded, for a later ``push``,
+        unless the store has it (``from_store``, or pushed by this preparation)."""
+        kept = kept_original(folder, dataset_id, name)
+        inside(folder.root, kept.parent)
+        if from_store or f"{dataset_id}: {name}" in self.pushed:
+            if os.path.lexists(kept):  # an older one
+                folder.remove(kept)
+            return
+        link_or_copy(original, kept)
