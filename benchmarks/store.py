@@ -7,6 +7,11 @@ server on 127.0.0.1, through s3fs). Each "machine" is a ``datamaestro``
 command with a new empty data folder: ``prepare`` from the origin, ``pull``
 from a store. Then 8 machines start at once against one S3 store with
 ``push: auto``, and the origin counts its requests (with and without a store).
+
+Two more cases (``python benchmarks/store.py heal`` runs only them, MNIST-sized):
+8 machines at once on an S3 store where two of the four blobs are damaged (the
+origin should be asked once per damaged file), and ``push`` right after
+``prepare`` with ``push: never`` (the origin should not be asked at all).
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ import sys
 import tarfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import common
 
@@ -69,12 +76,62 @@ def definitions(base: str, mnist: dict[str, bytes], cifar: bytes) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(repeat: int = 3) -> None:
+def origin_gets(server: Any, before: int, paths: list[str]) -> int:
+    """The origin's GET requests for ``paths`` since its log had ``before`` entries."""
+    return sum(1 for method, path, _ in server.log[before:] if method == "GET" and path in paths)
+
+
+def damaged_crowd(server: Any, machine: Callable[..., subprocess.Popen[bytes]], s3: Any, paths: list[str]) -> None:
+    """8 machines at once on an S3 store where 2 of the 4 blobs of bench.mnist are damaged."""
+    store = f"s3://bench/damaged-{uuid.uuid4().hex[:8]}"
+    if machine("prepare", "bench.mnist", store=store, push="auto").wait() != 0:
+        raise SystemExit("the first machine failed")
+    damaged = sorted(s3.find(f"{store[5:]}/blobs"))[:2]
+    s3.pipe_file(damaged[0], bytes(reversed(s3.cat(damaged[0]))))  # same size, other bytes
+    s3.pipe_file(damaged[1], s3.cat(damaged[1])[:1000])  # truncated
+    before = len(server.log)
+    start = time.perf_counter()
+    machines = [machine("prepare", "bench.mnist", store=store, push="auto") for _ in range(MACHINES)]
+    codes = [m.wait() for m in machines]
+    elapsed = time.perf_counter() - start
+    gets = origin_gets(server, before, paths)
+    verify = machine("store", "verify", store=store, stdout=subprocess.PIPE)
+    verified = verify.communicate()[0].decode().strip()
+    print(f"\n## {MACHINES} machines prepare bench.mnist at once on an S3 store with 2 damaged blobs of 4\n")
+    print("| origin GET requests | per damaged file | wall time | all succeeded | store verify afterwards |")
+    print("| ---: | ---: | ---: | --- | --- |")
+    print(f"| {gets} | {gets / 2:g} | {common.seconds(elapsed)} | {all(c == 0 for c in codes)} | {verified} |")
+    common.verdict("one origin request per damaged file", gets == 2, f"{gets} GET for 2 damaged files")
+
+
+def push_after_prepare(server: Any, machine: Callable[..., subprocess.Popen[bytes]], work: Path, paths: list[str]) -> None:
+    """``push`` right after ``prepare`` (``push: never``, a shared-folder store): the origin's requests."""
+    store = (work / f"push-store-{uuid.uuid4().hex[:8]}").as_uri()
+    data = str(work / f"push-{uuid.uuid4().hex[:8]}")
+    before = len(server.log)
+    if machine("prepare", "bench.mnist", store=store, data=data).wait() != 0:
+        raise SystemExit("prepare failed")
+    prepared = origin_gets(server, before, paths)
+    before = len(server.log)
+    start = time.perf_counter()
+    code = machine("push", "bench.mnist", store=store, data=data).wait()
+    elapsed = time.perf_counter() - start
+    pushed = origin_gets(server, before, paths)
+    print("\n## push right after prepare (bench.mnist: 4 gzipped files, installed decompressed; `push: never`)\n")
+    print("| origin GET requests: prepare | origin GET requests: push | push wall time | push succeeded |")
+    print("| ---: | ---: | ---: | --- |")
+    print(f"| {prepared} | {pushed} | {common.seconds(elapsed)} | {code == 0} |")
+    common.verdict("push right after prepare asks the origin nothing", pushed == 0 and code == 0, f"{pushed} GET")
+
+
+def run(repeat: int = 3, only_heal: bool = False) -> None:
     from moto.server import ThreadedMotoServer
 
     mnist = common.fashion_gz()
-    print("generating a CIFAR-sized archive...", file=sys.stderr)
-    cifar = cifar_sized()
+    cifar = b""
+    if not only_heal:
+        print("generating a CIFAR-sized archive...", file=sys.stderr)
+        cifar = cifar_sized()
     files = {f"/mnist/{name}": data for name, data in mnist.items()}
     files["/cifar/cifar-10-python.tar.gz"] = cifar
     server = common.file_server(files)
@@ -102,16 +159,25 @@ def run(repeat: int = 3) -> None:
     command = str(Path(sys.executable).parent / "datamaestro")
     counter = iter(range(10**6))
 
-    def machine(*args: str, store: str = "", push: str = "never", data: str = "") -> subprocess.Popen[bytes]:
+    def machine(
+        *args: str, store: str = "", push: str = "never", data: str = "", stdout: int = subprocess.DEVNULL
+    ) -> subprocess.Popen[bytes]:
         env = {**base_env, "DATAMAESTRO_DIR": data or str(work / f"m{next(counter)}")}
         if store:
             env.update(DATAMAESTRO_STORE=store, DATAMAESTRO_STORE_PUSH=push)
-        return subprocess.Popen([command, "-q", *args], env=env, stdout=subprocess.DEVNULL)
+        return subprocess.Popen([command, "-q", *args], env=env, stdout=stdout)
 
     def once(*args: str, store: str = "", data: str = "") -> None:
         if machine(*args, store=store, data=data).wait() != 0:
             raise SystemExit(f"datamaestro {' '.join(args)} failed")
 
+    mnist_paths = [p for p in files if p.startswith("/mnist/")]
+    damaged_crowd(server, machine, s3fs.S3FileSystem(endpoint_url=endpoint, key="bench", secret="bench"), mnist_paths)
+    push_after_prepare(server, machine, work, mnist_paths)
+    if only_heal:
+        moto.stop()
+        server.stop()  # type: ignore[attr-defined]
+        return
     shared = (work / "shared-store").as_uri()
     s3 = "s3://bench/team"
     first = str(work / "first")
@@ -157,3 +223,9 @@ def run(repeat: int = 3) -> None:
         )
     moto.stop()
     server.stop()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] not in ([], ["heal"]):
+        raise SystemExit("usage: python benchmarks/store.py [heal]")
+    run(only_heal=sys.argv[1:] == ["heal"])

@@ -100,9 +100,10 @@ def test_push_auto_then_a_second_machine_takes_everything_from_the_store(env, se
 
 
 def test_push_cli_then_pull_into_another_data_folder(env, server, team, cli, tmp_path):
-    env.write_config({**FAST, "store": {"url": team.as_uri()}})  # push: never
+    env.write_config(FAST)  # prepared without a store: no original is kept for a push
     assert cli("prepare", "-q", ID).returncode == 0
-    assert origin_gets(server) == 4 and not (team / "blobs").exists()
+    assert origin_gets(server) == 4 and not (env.data / "downloads" / ID).exists()
+    env.write_config({**FAST, "store": {"url": team.as_uri()}})  # push: never
     pushed = cli("push", ID)
     assert pushed.returncode == 0, pushed.stderr
     assert pushed.stdout == f"{ID}: 4 uploaded, 0 already in the store ({team.as_uri()})\n"
@@ -134,7 +135,7 @@ def test_push_refuses_a_modified_file_and_needs_ids(env, server, team, cli):
     (env.data / "datasets" / ID / "c.idx").write_bytes(ORIGINALS["/o/c.idx"])
     resumed = cli("push", "-q", ID)
     assert resumed.stdout == f"{ID}: 2 uploaded, 2 already in the store ({team.as_uri()})\n"
-    assert server.gets("/o/a.idx.gz") == 2  # fetched again once, by the first push only
+    assert server.gets("/o/a.idx.gz") == 1  # its original was kept when it was prepared, with a store
     assert cli("push").returncode == 2
     unprepared = cli("--data", str(env.root / "empty"), "push", ID)
     assert one_line_error(unprepared) == f"{ID} is not prepared in {env.root / 'empty'}; run 'datamaestro prepare {ID}' first"
@@ -417,15 +418,16 @@ def test_archives_are_stored_as_published_and_extracted_where_pulled(env, server
     assert cli("prepare", "-q", dataset).returncode == 0
     pushed = cli("push", dataset)
     assert pushed.returncode == 0, pushed.stderr
-    assert f"{dataset}: content is installed extracted, not as downloaded: fetching its original again" in pushed.stderr
-    assert server.gets("/files/pkg.tar.gz") == 2
+    kept = env.data / "downloads" / dataset / "content.original"  # kept by prepare, since a store is configured
+    assert f"{dataset}: pushing the original of content from {kept}, kept when it was prepared" in pushed.stderr
+    assert server.gets("/files/pkg.tar.gz") == 1 and not kept.exists()
     assert blob_path(store, archive).read_bytes() == archive
     other = tmp_path / "machine2"
     assert cli("--data", str(other), "pull", dataset).returncode == 0
-    assert server.gets("/files/pkg.tar.gz") == 2
+    assert server.gets("/files/pkg.tar.gz") == 1
     assert (other / "datasets" / dataset / "content" / "sub" / "b.txt").read_bytes() == b"beta"
     # the manifest of an extracted archive keeps the archive's sha256: a blob already stored is not fetched again
     (store / "records" / f"{dataset}.json").unlink()
     again = cli("push", "-q", dataset)
     assert again.stdout == f"{dataset}: 0 uploaded, 1 already in the store ({store})\n"
-    assert server.gets("/files/pkg.tar.gz") == 2 and (store / "records" / f"{dataset}.json").is_file()
+    assert server.gets("/files/pkg.tar.gz") == 1 and (store / "records" / f"{dataset}.json").is_file()

@@ -84,3 +84,7 @@ class NotInStoreError(StoreError):
     """``pull`` (store only) needs a file that the store does not hold."""
 
     exit_code = 3
+
+
+class RefusedObjectError(StoreError):
+    """An object in the store is refused unread: not a regular file, or larger than allowed."""

@@ -72,6 +72,8 @@ def make(
     verification.check_download()
     unpacked = unpack_fetched(ctx, resource, fetched, dest, verification.accepted)
     verdict = verification.verdict(unpacked if isinstance(unpacked, FileHash) else None)
+    if store is not None and resource.transforms() and not verdict.no_verify:  # kept for a later push
+        store.keep(ctx.folder, ctx.dataset_id, resource.name, fetched.path, fetched.store is not None)
     origin: dict[str, Any] = {
         "url": url,
         "source": fetched.store or (fetched.url if fetched.url != url else None),

@@ -28,7 +28,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, BinaryIO, Optional
 
-from datamaestro.errors import StoreError, UnsafePathError
+from datamaestro.errors import RefusedObjectError, StoreError, UnsafePathError
 from datamaestro.hashing import Hashers
 from datamaestro.paths import inside, printable
 
@@ -117,7 +117,7 @@ class Store:
                 self._check_bucket()
                 return None
         if len(data) > limit:
-            raise StoreError(f"refused {printable(self.where(relative))}: larger than {limit} bytes")
+            raise RefusedObjectError(f"refused {printable(self.where(relative))}: larger than {limit} bytes")
         return data
 
     def size(self, relative: str) -> Optional[int]:
@@ -126,6 +126,12 @@ class Store:
             info = self._regular(relative)
         size = None if info is None else info.get("size")
         return size if isinstance(size, int) else None
+
+    def facts(self, relative: str) -> Optional[dict[str, Any]]:
+        """What the backend says of an object (size, modification time or ETag...), None when absent:
+        they change when the object is replaced."""
+        with self._io(f"look up {relative}"):
+            return self._regular(relative)
 
     def _regular(self, relative: str) -> Optional[dict[str, Any]]:
         """The backend's facts about the regular file ``relative``: None when absent (or a folder);
@@ -160,8 +166,8 @@ class Store:
             pass
         self._bucket_seen = True
 
-    def _not_regular(self, relative: str) -> StoreError:
-        return StoreError(
+    def _not_regular(self, relative: str) -> RefusedObjectError:
+        return RefusedObjectError(
             f"refused {printable(self.where(relative))}: not a regular file; only regular files are read from a store"
         )
 
@@ -173,9 +179,10 @@ class Store:
         checked on the open descriptor, so that it cannot be swapped in between.
         """
         fd = os.open(self.key(relative), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a folder too: checked before fdopen refuses it
+            os.close(fd)
+            raise self._not_regular(relative)
         with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise self._not_regular(relative)
             yield f  # O_NONBLOCK changes nothing for regular files
 
     @contextmanager
@@ -271,6 +278,9 @@ class Store:
                 return True
             except FileExistsError:
                 return False
+            except FileNotFoundError:  # an object store without its bucket
+                self._check_bucket()
+                raise StoreError(f"store {printable(self.url)}: cannot create {relative}: not found") from None
             except OSError as e:
                 if e.errno == errno.EBUSY:  # S3's 409: another machine's create of it is in flight
                     return False

@@ -5,28 +5,38 @@ store's blob (verified against the declared checksum, or without one against
 the store's record), else the origin. A store that serves wrong bytes is
 refused like a bad mirror. With ``push: auto``, the machine that downloads
 from the origin holds a lease meanwhile (``turn``: the others wait for its
-push), then pushes the blob and, last, the record.
+push), then pushes the blob and, last, the record. A copy the store served
+wrong is refetched and replaced the same way, under the same lease: the others
+wait until what the store holds for the file changes (``Glance``), then take
+the replacement from the store.
+
+An original that is installed otherwise than downloaded (decompressed,
+extracted) and that the store did not take is kept in the data folder
+(``kept_original``), so that ``push`` uploads it later without the origin.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from datamaestro.config import Settings
 from datamaestro.errors import NotInStoreError, StoreError, UsageError
 from datamaestro.hashing import Checksum
 from datamaestro.log import log
 from datamaestro.paths import inside, printable
+from datamaestro.storage import DataFolder
 from datamaestro.store.backend import Store
 from datamaestro.store.lease import hold
 from datamaestro.store.offline import usable_offline
 from datamaestro.store.records import Entry
-from datamaestro.store.transfer import Original, add_to_record, fetch_blob, push_blob, read_record
+from datamaestro.store.transfer import REPLACEABLE, Original, add_to_record, fetch_blob, push_blob, read_record
 
 
 def store_of(settings: Settings) -> Optional[Store]:
@@ -52,6 +62,35 @@ def check_store_only(settings: Settings) -> Store:
     return store
 
 
+def kept_original(folder: DataFolder, dataset_id: str, name: str) -> Path:
+    """Where the downloaded original of resource ``name`` is kept for ``push`` (see ``TeamStore.keep``)."""
+    return folder.download_dir(dataset_id) / f"{name}.original"
+
+
+def link_or_copy(source: Path, dest: Path) -> None:
+    """Put ``source``'s bytes at ``dest`` (a hard link where the file system allows), replacing it whole."""
+    staging = dest.with_name(f".{dest.name}.tmp")
+    staging.unlink(missing_ok=True)
+    try:
+        os.link(source, staging)
+    except OSError:  # no hard links here: a copy, into a new file (never through a link planted there)
+        with open(source, "rb") as src, open(staging, "xb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+    os.replace(staging, dest)
+
+
+@dataclass(frozen=True, slots=True)
+class Glance:
+    """What a store holds for one original, seen without reading its bytes: equal glances, same content."""
+
+    #: the blob that should hold it: sha256, size (if known), original URL; None when the record lacks it
+    source: Optional[tuple[str, Optional[int], str]] = None
+    #: what the backend says of that blob (size, modification time or ETag...), None when absent
+    facts: Optional[dict[str, Any]] = None
+    #: why the store could not be looked at ("" when it could)
+    error: str = ""
+
+
 @dataclass(slots=True)
 class Wanted:
     """One original asked of the store: which resource, where its bytes go, what must verify them."""
@@ -66,6 +105,8 @@ class Wanted:
     size: Optional[int] = None
     #: why the store's copy was refused: a push then replaces it
     refused: list[str] = field(default_factory=list)
+    #: what the store held for it when it was last found lacking or refused (None: not looked yet)
+    seen: Optional[Glance] = None
 
     @property
     def what(self) -> str:
@@ -88,6 +129,8 @@ class TeamStore:
         #: whether downloads from the origin are pushed to the store (``push: auto``)
         self.pushes = settings.store_push == "auto"
         self.quiet = quiet
+        #: the files pushed by this preparation ("<id>: <name>")
+        self.pushed: set[str] = set()
 
     @property
     def store(self) -> Store:
@@ -97,19 +140,37 @@ class TeamStore:
                 self.opened = Store(self.url, self.options)
             return self.opened
 
-    def copy(self, wanted: Wanted, only: bool) -> Optional[Original]:
-        """The store's verified copy at ``wanted.dest``; None when it has none, or serves a bad one
-        (warned, and noted in ``wanted.refused``; with ``only`` that raises instead)."""
-        inside(self.datadir, wanted.dest.parent)
+    def glance(self, wanted: Wanted) -> Glance:
+        """What the store holds for ``wanted`` now: the blob its record names (or its declared sha256
+        names: blobs are content-addressed) and that blob's facts. Content the store refuses is part of
+        the glance; a store that cannot be read raises ``StoreError``."""
         try:
             if wanted.declared is not None and wanted.declared.algorithm == "sha256":
-                sha256, url, size = wanted.declared.hexdigest, "", wanted.size  # content-addressed: no record needed
+                source: Optional[tuple[str, Optional[int], str]] = (wanted.declared.hexdigest, wanted.size, "")
             else:
                 record = read_record(self.store, wanted.dataset_id)
                 entry = record.files.get(wanted.name) if record else None
-                if entry is None:
-                    return None
-                sha256, url, size = entry.sha256, entry.url, entry.size
+                source = None if entry is None else (entry.sha256, entry.size, entry.url)
+            facts = None if source is None else self.store.facts(self.store.blob(source[0]))
+        except REPLACEABLE as e:  # a bad record, an object refused unread: what a push replaces
+            return Glance(error=str(e))
+        return Glance(source, facts)
+
+    def copy(self, wanted: Wanted, only: bool) -> Optional[Original]:
+        """The store's verified copy at ``wanted.dest``; None when it has none, or serves a bad one
+        (warned, and noted in ``wanted.refused``; with ``only`` that raises instead), or when what it
+        holds has not changed since it was found so."""
+        inside(self.datadir, wanted.dest.parent)
+        try:
+            seen = self.glance(wanted)
+            if seen == wanted.seen:  # not read (nor refused) twice
+                return None
+            wanted.seen = seen
+            if seen.error:
+                raise StoreError(seen.error)
+            if seen.source is None:
+                return None
+            sha256, size, url = seen.source
             return fetch_blob(
                 self.store, sha256, size, url, wanted.dest, wanted.declared, f"{wanted.what} (store)", self.quiet
             )
@@ -132,15 +193,13 @@ class TeamStore:
 
     @contextmanager
     def turn(self, wanted: Wanted) -> Iterator[None]:
-        """Hold the lease of ``wanted``: the other machines wait for this one's push meanwhile."""
+        """Hold the lease of ``wanted``, found lacking or refused by ``copy``: the other machines wait
+        meanwhile, until what the store holds for it changes (this one's push)."""
 
-        def pushed() -> bool:  # a cheap look, while waiting for the lease's holder
-            if wanted.declared is not None and wanted.declared.algorithm == "sha256":
-                return self.store.size(self.store.blob(wanted.declared.hexdigest)) is not None
-            record = read_record(self.store, wanted.dataset_id)
-            return record is not None and wanted.name in record.files
+        def changed() -> bool:  # a cheap look, while waiting for the lease's holder (raises when unreachable)
+            return self.glance(wanted) != wanted.seen
 
-        with hold(self.store, f"leases/{wanted.dataset_id}/{wanted.name}", pushed, wanted.what):
+        with hold(self.store, f"leases/{wanted.dataset_id}/{wanted.name}", changed, wanted.what):
             yield
 
     def push(self, wanted: Wanted, original: Original) -> None:
@@ -155,3 +214,15 @@ class TeamStore:
             log.info("%s: pushed %s to the store %s", wanted.dataset_id, wanted.name, self.store.url)
         entry = Entry(original.sha256, original.size, original.url, str(declared) if declared else None)
         add_to_record(self.store, wanted.dataset_id, {wanted.name: entry})
+        self.pushed.add(wanted.what)
+
+    def keep(self, folder: DataFolder, dataset_id: str, name: str, original: Path, from_store: bool) -> None:
+        """Keep the verified original of a file installed otherwise than downloaded, for a later ``push``,
+        unless the store has it (``from_store``, or pushed by this preparation)."""
+        kept = kept_original(folder, dataset_id, name)
+        inside(folder.root, kept.parent)
+        if from_store or f"{dataset_id}: {name}" in self.pushed:
+            if os.path.lexists(kept):  # an older one
+                folder.remove(kept)
+            return
+        link_or_copy(original, kept)

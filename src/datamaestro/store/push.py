@@ -2,15 +2,19 @@
 
 A file installed as downloaded is pushed from the data folder once its bytes
 match the manifest (and the published checksum). A file installed otherwise
-(gunzipped, an extracted archive) is no longer the original: the original is
-fetched again from the origin, verified, and pushed. Files the store already
+(gunzipped, an extracted archive) is no longer the original: its original is
+pushed from where ``prepare`` kept it when a store was configured
+(``kept_original``, removed once the store has it), else fetched again from the
+origin; either way verified against the manifest and the published checksum. Files the store already
 holds are skipped, so an interrupted push resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Optional
 
 from datamaestro.config import Settings
@@ -20,13 +24,14 @@ from datamaestro.download.context import PrepareContext, Request
 from datamaestro.download.fetching import Fetch, try_urls
 from datamaestro.download.remote import RemoteResource
 from datamaestro.download.single import FileDownloader
-from datamaestro.errors import ChecksumError, DatamaestroError, StoreError, UsageError
+from datamaestro.errors import ChecksumError, DatamaestroError, UsageError
 from datamaestro.hashing import Checksum, file_digests
 from datamaestro.log import log
 from datamaestro.manifest import Entry as ManifestEntry
 from datamaestro.store.backend import Store
+from datamaestro.store.originals import kept_original
 from datamaestro.store.records import Entry, Record
-from datamaestro.store.transfer import add_to_record, push_blob, read_record
+from datamaestro.store.transfer import REPLACEABLE, add_to_record, push_blob, read_record
 
 
 @dataclass
@@ -54,7 +59,7 @@ def push_dataset(settings: Settings, store: Store, definition: DatasetDefinition
     report = PushReport(dataset_id)
     try:
         record = read_record(store, dataset_id) or Record(dataset_id)
-    except StoreError as e:
+    except REPLACEABLE as e:  # refused content; an unreachable store raises instead
         log.warning("%s; it will be replaced", e)
         record = Record(dataset_id)
     entries: dict[str, Entry] = {}
@@ -74,11 +79,13 @@ def push_dataset(settings: Settings, store: Store, definition: DatasetDefinition
             if known is not None:
                 entries[resource.name] = known
                 report.present.append(resource.name)
+                _drop_kept(ctx, resource.name)
                 continue
             pushed, uploaded = _push_original(ctx, store, resource, entry)
             entries[resource.name] = pushed
             (report.uploaded if uploaded else report.present).append(resource.name)
             add_to_record(store, dataset_id, {resource.name: pushed})  # an interrupted push resumes after it
+            _drop_kept(ctx, resource.name)
     if entries:
         add_to_record(store, dataset_id, entries)
     return report
@@ -119,6 +126,12 @@ def _push_original(
         log.info("%s: pushing %s from %s", dataset_id, name, path)
         uploaded = push_blob(store, path, sha256, size, label, ctx.request.quiet)
         return Entry(sha256, size, entry.url or resource.url, declared), uploaded
+    kept = _kept(ctx, resource, entry)
+    if kept is not None and entry.original is not None:
+        log.info("%s: pushing the original of %s from %s, kept when it was prepared", dataset_id, name, kept)
+        original = entry.original
+        uploaded = push_blob(store, kept, original.sha256, original.size, label, ctx.request.quiet)
+        return Entry(original.sha256, original.size, entry.url or resource.url, declared), uploaded
     log.info(
         "%s: %s is installed %s, not as downloaded: fetching its original again from the origin to push it",
         dataset_id, name, "extracted" if not isinstance(resource, FileDownloader) else "decompressed",
@@ -152,3 +165,24 @@ def _check_installed(ctx: PrepareContext, resource: RemoteResource, entry: Manif
             f"not pushed: run 'datamaestro prepare --force {ctx.dataset_id}', then push again"
         )
     return size, sha256
+
+
+def _kept(ctx: PrepareContext, resource: RemoteResource, entry: ManifestEntry) -> Optional[Path]:
+    """The original of ``resource`` that ``prepare`` kept, when its bytes are those of the manifest
+    and the published checksum (None otherwise)."""
+    path = kept_original(ctx.folder, ctx.dataset_id, resource.name)
+    original, checksum = entry.original, resource.checksum
+    if original is None or path.is_symlink() or not path.is_file() or path.stat().st_size != original.size:
+        return None
+    digests = file_digests(path, ["sha256", *([checksum.algorithm] if checksum else [])])
+    if digests["sha256"] != original.sha256 or (checksum is not None and digests[checksum.algorithm] != checksum.hexdigest):
+        log.warning("%s: %s does not match its manifest: not pushed from it", ctx.dataset_id, path)
+        return None
+    return path
+
+
+def _drop_kept(ctx: PrepareContext, name: str) -> None:
+    """Remove the kept original of ``name``: the store has it now."""
+    path = kept_original(ctx.folder, ctx.dataset_id, name)
+    if os.path.lexists(path):
+        ctx.folder.remove(path)

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from datamaestro.errors import StoreError
+from datamaestro.errors import RefusedObjectError, StoreError
 from datamaestro.hashing import Checksum
 from datamaestro.log import log
 from datamaestro.paths import printable
 from datamaestro.store.backend import Store, progress_bar
 from datamaestro.store.lease import hold
-from datamaestro.store.records import MAX_RECORD, Entry, Record, parse_record
+from datamaestro.store.records import MAX_RECORD, BadRecordError, Entry, Record, parse_record
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,11 @@ class Original:
     store: Optional[str] = None
     #: what verified it: the declared checksum ("md5:<hex>"), "store record sha256:<hex>", or None
     verified: Optional[str] = None
+
+
+#: what reading a record fails with when the store's content is refused (not when it could not be read):
+#: a push replaces such a record
+REPLACEABLE = (BadRecordError, RefusedObjectError)
 
 
 class RefusedBlob(StoreError):
@@ -118,7 +123,7 @@ def add_to_record(store: Store, dataset_id: str, files: dict[str, Entry]) -> Non
     with _RECORD_UPDATES, hold(store, f"leases/{dataset_id}.record", lambda: False, f"record of {dataset_id}"):
         try:
             record = read_record(store, dataset_id) or Record(dataset_id)
-        except StoreError as e:  # a broken record is replaced by a good one
+        except REPLACEABLE as e:  # a failed read (the network) is no reason: it raises, the record stays
             log.warning("%s; replacing it", e)
             record = Record(dataset_id)
         for name, entry in files.items():

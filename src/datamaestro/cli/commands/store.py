@@ -58,13 +58,13 @@ def check(store: Any, row: dict[str, Any], quiet: bool) -> dict[str, Any]:
     status = "OK"
     for name, entry in row["files"].items():
         relative = store.blob(entry["sha256"])
-        stored = store.size(relative)
-        if stored is None:
-            problems.append(f"{name}: {store.where(relative)} is missing")
-            status = "MISSING" if status == "OK" else status
-            continue
         algorithms = ["sha256"] + ([entry["checksum"].split(":")[0]] if entry["checksum"] else [])
         try:
+            stored = store.size(relative)  # refuses a blob that is not a regular file
+            if stored is None:
+                problems.append(f"{name}: {store.where(relative)} is missing")
+                status = "MISSING" if status == "OK" else status
+                continue
             with progress_bar(f"{row['id']}: {name}", stored, quiet) as bar:
                 size, digests = store.hashed_copy(relative, algorithms, entry["size"], bar.update)
         except StoreError as e:
