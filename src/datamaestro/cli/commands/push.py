@@ -17,11 +17,11 @@ def run(args: argparse.Namespace) -> int:
     import logging
 
     from datamaestro.config import load_settings
+    from datamaestro.download.push import push_dataset
     from datamaestro.errors import UsageError
     from datamaestro.registry import Registry
     from datamaestro.storage import DataFolder
     from datamaestro.store.originals import store_of
-    from datamaestro.store.push import push_dataset
 
     if bool(args.ids) == bool(args.all):
         raise UsageError("give the ids of the datasets to push, or --all (not both)")

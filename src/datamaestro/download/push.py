@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Optional
 
 from datamaestro.config import Settings
-from datamaestro.definitions import DatasetDefinition
 from datamaestro.download.checks import absent
 from datamaestro.download.context import PrepareContext, Request
 from datamaestro.download.fetching import Fetch, try_urls
+from datamaestro.download.inplace import Definition, problems
 from datamaestro.download.remote import RemoteResource
 from datamaestro.download.single import FileDownloader
 from datamaestro.errors import ChecksumError, DatamaestroError, UsageError
@@ -50,11 +50,11 @@ class PushReport:
         return f"{self.dataset_id}: {', '.join(parts)} ({store.url})"
 
 
-def push_dataset(settings: Settings, store: Store, definition: DatasetDefinition, quiet: bool = False) -> PushReport:
+def push_dataset(settings: Settings, store: Store, definition: Definition, quiet: bool = False) -> PushReport:
     """Push the originals of the prepared ``definition``, then its record (``quiet``: no progress bars)."""
-    ctx = definition.context(settings, Request(quiet=quiet))
+    ctx = PrepareContext(definition.id, settings, Request(quiet=quiet))
     dataset_id = definition.id
-    if any(p and absent(p[0]) for p in definition.problems(ctx).values()):
+    if any(p and absent(p[0]) for p in problems(definition, ctx).values()):
         raise UsageError(f"{dataset_id} is not prepared in {settings.datadir}; run 'datamaestro prepare {dataset_id}' first")
     report = PushReport(dataset_id)
     try:
