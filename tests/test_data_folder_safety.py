@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import tarfile
 from pathlib import Path
 
 import pytest
 from makefiles import md5, write_module
+from test_archive import define, member, tar_bytes
 from test_maintenance import A, B, blob  # noqa: F401 (a fixture)
 from test_reliability import ID, prepared, serve
 
@@ -225,6 +227,32 @@ def arrays(src, arrays):
     assert cli("verify", "--repair", "org.der.arrays").returncode == 0
     assert np.load(labels)[-1] == 3
     assert server.gets("/d/src.bin") == 1  # rebuilt from its source in place
+
+
+def test_verify_reports_links_planted_in_an_unpacked_folder(env, server, cli, canary):
+    """An archive's own links stay inside its folder; a link leading out (or nowhere) is not what was
+    prepared, whatever it points at."""
+    members = [member("pkg", kind=tarfile.DIRTYPE), member("pkg/a.txt", b"alpha"),
+               member("pkg/same", kind=tarfile.SYMTYPE, linkname="a.txt")]
+    dataset_id = define(env, server, tar_bytes(members), "a.tar.gz")
+    assert cli("prepare", "-q", dataset_id).returncode == 0
+    content = env.data / "datasets" / dataset_id / "content"
+    assert cli("verify", dataset_id).stdout == f"{dataset_id}: OK (1 file)\n"  # its own link is fine
+    os.symlink(canary, content / "secret.txt")
+    os.symlink(canary.parent, content / "outside")
+    os.symlink("nowhere/at/all", content / "dangling")
+    result = cli("verify", dataset_id)
+    assert result.returncode == 1
+    assert result.stdout == (
+        f"{dataset_id}: CORRUPT: content/dangling: a symbolic link to nowhere/at/all that leads nowhere; "
+        f"content/outside: a symbolic link to {canary.parent}, outside content, not what was prepared; "
+        f"content/secret.txt: a symbolic link to {canary}, outside content, not what was prepared; "
+        f"run 'datamaestro verify --repair {dataset_id}' to fetch again what fails\n"
+    )
+    repaired = cli("verify", "--repair", dataset_id)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert sorted(p.name for p in content.iterdir()) == ["a.txt", "same"]
+    assert intact(canary)
 
 
 # -- resume only what can be proven ----------------------------------------------------------
