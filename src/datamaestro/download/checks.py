@@ -50,7 +50,7 @@ def check(path: Path, entry: Entry, full: bool) -> list[str]:
     problems = []
     for relative, recorded in sorted(entry.files.items()):
         member = path.joinpath(*relative.split("/"))
-        shown = f"{name}/{relative}"
+        shown = f"{name}/{printable(relative)}"
         if member.is_symlink() or not member.is_file():
             problems.append(f"{shown}: missing")
         elif member.stat().st_size != recorded.size:
@@ -59,7 +59,7 @@ def check(path: Path, entry: Entry, full: bool) -> list[str]:
             problems.append(f"{shown}: sha256:{digest}, recorded sha256:{recorded.sha256}")
     if full:
         extra = sorted(set(folder_files(path)) - set(entry.files))
-        problems += [f"{name}/{relative}: not recorded" for relative in extra]
+        problems += [f"{name}/{printable(relative)}: not recorded" for relative in extra]
         problems += escaping_links(path, name)
     return problems
 
