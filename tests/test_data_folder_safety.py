@@ -14,7 +14,7 @@ import pytest
 from makefiles import md5, write_module
 from test_archive import define, member, tar_bytes
 from test_maintenance import A, B, blob  # noqa: F401 (a fixture)
-from test_reliability import ID, prepared, serve
+from test_reliability import ID, payload, prepared, serve
 
 from datamaestro.download.single import filedownloader
 from datamaestro.errors import DefinitionError, UnsafePathError
@@ -163,9 +163,32 @@ def test_list_prepared_shows_partly_prepared_datasets(env, server, cli, blob):
     from datamaestro.storage import human_size
 
     assert result.stdout.splitlines() == [
-        f"{ID}  {human_size(size):>10}  partly prepared (1 of 2 files): run 'datamaestro prepare {ID}'",
-        f"0 prepared, 1 partly, {human_size(size)} in {env.data}",
+        f"{ID}  {human_size(size):>10}  partial: missing b.idx (1 of 2 files prepared): "
+        f"run 'datamaestro prepare {ID}'",
+        f"0 prepared, 1 partial, {human_size(size)} in {env.data}",
     ]
+    (blob / "a.idx").write_bytes(b"short")
+    [row] = json.loads(cli("list", "--prepared", "--json").stdout)
+    assert (row["prepared"], row["ready"], row["missing"], row["damaged"]) == (False, 0, ["b.idx"], ["a.idx"])
+    assert "partial: missing b.idx; damaged a.idx (0 of 2 files prepared)" in cli("list", "--prepared").stdout
+
+
+def test_list_prepared_marks_a_partial_preparation_from_a_folder(env, server, cli, tmp_path):
+    """``prepare --from DIR`` with one bad copy of four: three are prepared, the dataset is partial."""
+    files = {f"{n}.idx": payload(3000, seed=i) for i, n in enumerate("abcd")}
+    serve(env, server, files)
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    for name, data in files.items():
+        (copies / name).write_bytes(b"bad copy" if name == "c.idx" else data)
+    assert cli("prepare", ID, "--from", str(copies)).returncode == 1
+    [row] = json.loads(cli("list", "--prepared", "--json").stdout)
+    assert (row["prepared"], row["ready"], row["resources"], row["missing"], row["damaged"]) == (False, 3, 4, ["c.idx"], [])
+    assert "partial: missing c.idx (3 of 4 files prepared)" in cli("list", "--prepared").stdout
+    assert "partial: missing c.idx" in cli("list").stdout
+    os.rename(env.registry / "org" / "rel.py", env.root / "gone.py")  # the definition is gone: what was recorded
+    (env.data / "datasets" / ID / "a.idx").unlink()
+    assert "partial: missing a.idx (2 of 3 files prepared)" in cli("list", "--prepared").stdout
 
 
 def test_prepare_notices_a_truncated_file_and_repairs_only_it(env, server, cli, blob):
