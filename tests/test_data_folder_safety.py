@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import tarfile
 from pathlib import Path
 
 import pytest
 from makefiles import md5, write_module
+from test_archive import define, member, tar_bytes
 from test_maintenance import A, B, blob  # noqa: F401 (a fixture)
-from test_reliability import ID, prepared, serve
+from test_reliability import ID, payload, prepared, serve
 
 from datamaestro.download.single import filedownloader
 from datamaestro.errors import DefinitionError, UnsafePathError
@@ -162,9 +164,32 @@ def test_list_prepared_shows_partly_prepared_datasets(env, server, cli, blob):
     from datamaestro.storage import human_size
 
     assert result.stdout.splitlines() == [
-        f"{ID}  {human_size(size):>10}  partly prepared (1 of 2 files): run 'datamaestro prepare {ID}'",
-        f"0 prepared, 1 partly, {human_size(size)} in {env.data}",
+        f"{ID}  {human_size(size):>10}  partial: missing b.idx (1 of 2 files prepared): "
+        f"run 'datamaestro prepare {ID}'",
+        f"0 prepared, 1 partial, {human_size(size)} in {env.data}",
     ]
+    (blob / "a.idx").write_bytes(b"short")
+    [row] = json.loads(cli("list", "--prepared", "--json").stdout)
+    assert (row["prepared"], row["ready"], row["missing"], row["damaged"]) == (False, 0, ["b.idx"], ["a.idx"])
+    assert "partial: missing b.idx; damaged a.idx (0 of 2 files prepared)" in cli("list", "--prepared").stdout
+
+
+def test_list_prepared_marks_a_partial_preparation_from_a_folder(env, server, cli, tmp_path):
+    """``prepare --from DIR`` with one bad copy of four: three are prepared, the dataset is partial."""
+    files = {f"{n}.idx": payload(3000, seed=i) for i, n in enumerate("abcd")}
+    serve(env, server, files)
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    for name, data in files.items():
+        (copies / name).write_bytes(b"bad copy" if name == "c.idx" else data)
+    assert cli("prepare", ID, "--from", str(copies)).returncode == 1
+    [row] = json.loads(cli("list", "--prepared", "--json").stdout)
+    assert (row["prepared"], row["ready"], row["resources"], row["missing"], row["damaged"]) == (False, 3, 4, ["c.idx"], [])
+    assert "partial: missing c.idx (3 of 4 files prepared)" in cli("list", "--prepared").stdout
+    assert "partial: missing c.idx" in cli("list").stdout
+    os.rename(env.registry / "org" / "rel.py", env.root / "gone.py")  # the definition is gone: what was recorded
+    (env.data / "datasets" / ID / "a.idx").unlink()
+    assert "partial: missing a.idx (2 of 3 files prepared)" in cli("list", "--prepared").stdout
 
 
 def test_prepare_notices_a_truncated_file_and_repairs_only_it(env, server, cli, blob):
@@ -226,6 +251,32 @@ def arrays(src, arrays):
     assert cli("verify", "--repair", "org.der.arrays").returncode == 0
     assert np.load(labels)[-1] == 3
     assert server.gets("/d/src.bin") == 1  # rebuilt from its source in place
+
+
+def test_verify_reports_links_planted_in_an_unpacked_folder(env, server, cli, canary):
+    """An archive's own links stay inside its folder; a link leading out (or nowhere) is not what was
+    prepared, whatever it points at."""
+    members = [member("pkg", kind=tarfile.DIRTYPE), member("pkg/a.txt", b"alpha"),
+               member("pkg/same", kind=tarfile.SYMTYPE, linkname="a.txt")]
+    dataset_id = define(env, server, tar_bytes(members), "a.tar.gz")
+    assert cli("prepare", "-q", dataset_id).returncode == 0
+    content = env.data / "datasets" / dataset_id / "content"
+    assert cli("verify", dataset_id).stdout == f"{dataset_id}: OK (1 file)\n"  # its own link is fine
+    os.symlink(canary, content / "secret.txt")
+    os.symlink(canary.parent, content / "outside")
+    os.symlink("nowhere/at/all", content / "dangling")
+    result = cli("verify", dataset_id)
+    assert result.returncode == 1
+    assert result.stdout == (
+        f"{dataset_id}: CORRUPT: content/dangling: a symbolic link to nowhere/at/all that leads nowhere; "
+        f"content/outside: a symbolic link to {canary.parent}, outside content, not what was prepared; "
+        f"content/secret.txt: a symbolic link to {canary}, outside content, not what was prepared; "
+        f"run 'datamaestro verify --repair {dataset_id}' to fetch again what fails\n"
+    )
+    repaired = cli("verify", "--repair", dataset_id)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert sorted(p.name for p in content.iterdir()) == ["a.txt", "same"]
+    assert intact(canary)
 
 
 # -- resume only what can be proven ----------------------------------------------------------

@@ -85,7 +85,8 @@ def test_list_prepared_with_sizes(env, cli, blob):
     )
     rows = json.loads(cli("list", "--prepared", "--json").stdout)
     assert rows == [
-        {"id": ID, "prepared": True, "size": size, "files": 2, "resources": 2, "ready": 2, "path": str(blob)}
+        {"id": ID, "prepared": True, "size": size, "files": 2, "resources": 2, "ready": 2, "missing": [],
+         "damaged": [], "path": str(blob)}
     ]
     everything = [line.split() for line in cli("list").stdout.splitlines()]
     assert [ID, *human_size(size).split(), "2", "files"] in everything

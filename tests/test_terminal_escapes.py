@@ -149,7 +149,6 @@ def archive_dataset(env, server, cli) -> tuple[str, Path]:
     return dataset_id, content
 
 
-@COMMANDS_ESCAPE
 def test_verify_names_a_changed_archive_member_escaped(env, server, cli):
     dataset_id, content = archive_dataset(env, server, cli)
     (content / HOSTILE).write_bytes(b"changed")
@@ -158,7 +157,6 @@ def test_verify_names_a_changed_archive_member_escaped(env, server, cli):
     assert_escaped(result.stdout)
 
 
-@COMMANDS_ESCAPE
 def test_verify_names_a_planted_file_escaped(env, server, cli):
     dataset_id, content = archive_dataset(env, server, cli)
     (content / HOSTILE).unlink()

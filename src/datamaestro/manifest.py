@@ -231,3 +231,16 @@ def folder_files(root: Path) -> dict[str, Path]:
             if path.is_file() and not path.is_symlink():
                 found[path.relative_to(root).as_posix()] = path
     return found
+
+
+def folder_links(root: Path) -> dict[str, Path]:
+    """Every symbolic link under ``root`` (to a file, a folder or nowhere) by relative POSIX path,
+    none followed."""
+    found = {}
+    for top, dirs, names in os.walk(root):  # a link to a folder is listed in dirs, not entered
+        dirs.sort()
+        for n in sorted([*dirs, *names]):
+            path = Path(top) / n
+            if path.is_symlink():
+                found[path.relative_to(root).as_posix()] = path
+    return found

@@ -4,13 +4,22 @@ Every path that datamaestro writes, extracts into or deletes is built from a
 root (the data folder, or an output folder the user named) and names that
 follow the grammar below, then resolved (symlinks included) and checked to be
 inside that root by ``inside``. Nothing else decides whether a path is safe.
+
+Every file datamaestro opens for writing, appending or resuming is opened by
+``open_inside``: its folder is checked to be inside the root and opened name
+by name from the root without following a link, and the file itself is opened
+with ``O_NOFOLLOW``. A link planted where datamaestro keeps its own files (a
+partial download, its note, a lock) is refused, never written through.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from datamaestro.errors import UnsafePathError
 
@@ -68,9 +77,14 @@ def inside(root: Path, path: Path) -> Path:
     real_root = Path(os.path.realpath(root))
     real = Path(os.path.realpath(path))
     if real != real_root and real_root not in real.parents:
+        if os.path.islink(path):
+            raise UnsafePathError(
+                f"refused: {printable(str(path))} is a symbolic link to {printable(str(real))}, outside "
+                f"{printable(str(real_root))}; it was not followed: remove it and run again"
+            )
         raise UnsafePathError(
             f"refused: {printable(str(path))} resolves to {printable(str(real))}, "
-            f"outside {printable(str(real_root))}; nothing was written or deleted"
+            f"outside {printable(str(real_root))}; nothing was written or deleted there"
         )
     return real
 
@@ -81,6 +95,126 @@ def strictly_inside(root: Path, path: Path) -> Path:
     if real == Path(os.path.realpath(root)):
         raise UnsafePathError(f"refused: {printable(str(path))} is the folder {printable(str(root))} itself")
     return real
+
+
+#: how ``open_inside`` opens a file in each mode: "x" creates a new one, "w" replaces the file
+#: there by a new one (never truncating it in place), "a" appends (creating it), "r+" reads and
+#: writes an existing one; never through a link, never blocking on a FIFO
+_MODES = {
+    "x": (os.O_WRONLY | os.O_CREAT | os.O_EXCL, "wb"),
+    "w": (os.O_WRONLY | os.O_CREAT | os.O_EXCL, "wb"),
+    "a": (os.O_WRONLY | os.O_CREAT | os.O_APPEND, "ab"),
+    "r+": (os.O_RDWR, "r+b"),
+}
+_NO_FOLLOW = os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+#: how a folder is opened on the way to a file: never through a link
+OPEN_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def open_inside(root: Path, path: Path, mode: str) -> BinaryIO:
+    """Open the file ``path`` (under ``root``) in binary ``mode`` "x", "w", "a" or "r+", following no link."""
+    folder = open_folder(root, path.parent)
+    try:
+        fd = open_at(folder, path.name, mode, path)
+    finally:
+        os.close(folder)
+    return cast(BinaryIO, os.fdopen(fd, _MODES[mode][1]))
+
+
+def open_folder(root: Path, folder: Path) -> int:
+    """A descriptor of ``folder``, checked to be inside ``root`` and opened (made where missing)
+    name by name from ``root`` without following a link."""
+    real_root = Path(os.path.realpath(root))
+    names = inside(root, folder).relative_to(real_root).parts
+    real_root.mkdir(parents=True, exist_ok=True)  # (the root is trusted: configured or named by the user)
+    fd = os.open(real_root, OPEN_FOLDER & ~os.O_NOFOLLOW)  # the root itself may be reached through a link
+    try:
+        for name in names:
+            try:
+                os.mkdir(name, 0o777, dir_fd=fd)
+            except FileExistsError:
+                pass
+            try:
+                child = os.open(name, OPEN_FOLDER, dir_fd=fd)
+            except OSError as e:
+                if e.errno not in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+                    raise
+                raise UnsafePathError(
+                    f"refused: {printable(str(folder))}: {printable(name)} is not a folder but a link or a file "
+                    "(it changed while being opened); nothing was written there"
+                ) from None
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_at(folder: int, name: str, mode: str, shown: Path) -> int:
+    """Open the regular file ``name`` of the folder descriptor ``folder`` in ``mode`` (see
+    ``open_inside``) without following a link; ``shown`` names it in errors."""
+    flags, _ = _MODES[mode]
+    if mode == "w":
+        _remove_file(folder, name, shown)
+    try:
+        fd = os.open(name, flags | _NO_FOLLOW, 0o666, dir_fd=folder)
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.EMLINK, errno.EEXIST) and _is_link(folder, name):
+            raise planted_link(folder, name, shown) from None
+        if e.errno == errno.ENXIO:  # a FIFO no process reads
+            raise not_a_file(shown) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise not_a_file(shown)
+        if mode in ("a", "r+") and info.st_nlink > 1:
+            raise UnsafePathError(
+                f"refused: {printable(str(shown))} has another name (a hard link): writing to it would change "
+                "another file; remove it and run again"
+            )
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _is_link(folder: int, name: str) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _remove_file(folder: int, name: str, shown: Path) -> None:
+    """Delete the file ``name`` of ``folder`` (to be created anew); a link there is refused."""
+    if _is_link(folder, name):
+        raise planted_link(folder, name, shown)
+    try:
+        os.unlink(name, dir_fd=folder)
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:
+        raise UnsafePathError(f"refused: {printable(str(shown))} is a folder; remove it and run again") from None
+
+
+def not_a_file(shown: Path) -> UnsafePathError:
+    """The error for a FIFO, device or socket found where datamaestro writes one of its own files."""
+    return UnsafePathError(f"refused: {printable(str(shown))} is not a regular file; remove it and run again")
+
+
+def planted_link(folder: int, name: str, shown: Path) -> UnsafePathError:
+    """The error for a symbolic link found where datamaestro writes one of its own files."""
+    try:
+        target = os.readlink(name, dir_fd=folder)
+    except OSError:
+        target = "?"
+    return UnsafePathError(
+        f"refused: {printable(str(shown))} is a symbolic link (to {printable(target)}), "
+        "not a file datamaestro made; it was not followed: remove it and run again"
+    )
 
 
 #: control characters, line separators, bidi overrides and isolates, and lone surrogates

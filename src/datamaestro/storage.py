@@ -13,8 +13,10 @@ Layout under the data folder::
 from __future__ import annotations
 
 import errno
+import fcntl
 import functools
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -26,7 +28,7 @@ from typing import Any, Optional
 from datamaestro.errors import DatamaestroError, UnsafePathError
 from datamaestro.log import log
 from datamaestro.manifest import MANIFEST, CorruptManifest, Entry, Manifest
-from datamaestro.paths import id_problem, inside, is_valid_id, name_problem
+from datamaestro.paths import id_problem, inside, is_valid_id, name_problem, open_inside
 
 #: what ``downloads/<id>/`` may hold: partial downloads and their notes
 PARTIAL_SUFFIXES = (".part", ".part.json", ".part.segments")
@@ -112,31 +114,29 @@ class DataFolder:
         """Hold the lock of ``dataset_id`` (an OS file lock, released if the process dies).
 
         Yields True when held; with ``blocking=False`` yields False at once
-        when another process holds it.
+        when another process holds it. The lock file is opened like every file
+        datamaestro writes (``paths.open_inside``): a link planted there is refused.
         """
-
-        from filelock import FileLock, Timeout  # (a dependency: loading a prepared dataset takes no lock)
-
         path = self.lock_path(dataset_id)
-        lock = FileLock(str(path), thread_local=False)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            lock.acquire(timeout=0)
-        except Timeout:
-            if not blocking:
-                yield False
-                return
-            log.info("%s: another process is preparing it; waiting (lock %s)", dataset_id, path)
-            lock.acquire()
+            file = open_inside(self.root, path, "a")
         except OSError as e:
             raise StorageError(
-                f"cannot lock {dataset_id}: {path}: {e.strerror or e}; "
-                "the data folder must be writable"
+                f"cannot lock {dataset_id}: {path}: {e.strerror or e}; the data folder must be writable"
             ) from None
-        try:
-            yield True
-        finally:
-            lock.release()
+        with file:
+            try:
+                fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not blocking:
+                    yield False
+                    return
+                log.info("%s: another process is preparing it; waiting (lock %s)", dataset_id, path)
+                fcntl.flock(file.fileno(), fcntl.LOCK_EX)
+            try:
+                yield True
+            finally:
+                fcntl.flock(file.fileno(), fcntl.LOCK_UN)
 
     def recorded_ids(self) -> list[str]:
         """The ids whose folder holds a manifest, sorted (folders that are links are ignored)."""
@@ -201,7 +201,7 @@ class DataFolder:
                 self._write_manifest(Manifest(dataset_id, kept, manifest.updated))
 
     def _write_manifest(self, manifest: Manifest) -> None:
-        with atomic_file(self.manifest_path(manifest.dataset_id)) as f:
+        with atomic_file(self.manifest_path(manifest.dataset_id), self.root) as f:
             f.write(manifest.dumps())
 
     def find_verified(self, checksum: str, exclude: str) -> Optional[Path]:
@@ -233,19 +233,21 @@ class DataFolder:
 
 
 @contextmanager
-def atomic_file(dest: Path) -> Iterator[Any]:
-    """Open a temporary file beside ``dest``; it replaces ``dest`` only on success."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+def atomic_file(dest: Path, root: Optional[Path] = None) -> Iterator[Any]:
+    """Open a new temporary file beside ``dest`` (inside ``root``, by default ``dest``'s folder,
+    following no link); it replaces ``dest`` only on success."""
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+    if root is None:
+        dest.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open_inside(root or dest.parent, tmp, "x") as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-            os.fchmod(f.fileno(), 0o666 & ~umask())  # mkstemp makes 0600
-        os.replace(tmp, dest)
+            os.fchmod(f.fileno(), 0o666 & ~umask())  # (the mode it was created with, less the umask)
+        os.replace(tmp, dest)  # a rename: it replaces a link at dest, never writes where it points
     except OSError as e:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         if disk_error(e):
             raise StorageError(
                 f"cannot write {dest}: {e.strerror}; free some space and run again "
@@ -253,7 +255,7 @@ def atomic_file(dest: Path) -> Iterator[Any]:
             ) from None
         raise
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

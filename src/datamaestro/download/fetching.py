@@ -52,7 +52,7 @@ def policy_of(settings: Settings) -> Policy:
 
 def partial_of(ctx: PrepareContext, name: str) -> Partial:
     """The partial download of resource ``name``."""
-    return Partial(ctx.folder.download_dir(ctx.dataset_id) / f"{name}.part")
+    return Partial(ctx.folder.download_dir(ctx.dataset_id) / f"{name}.part", ctx.folder.root)
 
 
 def file_name(url: str) -> str:
@@ -191,6 +191,7 @@ class Fetch:
             lambda new: partial.write_note(self.url, new),
             resumable_without_validator=self.checksum is not None,
             health=for_data_folder(ctx.folder.root),
+            root=ctx.folder.root,
         )
         return Original(transfer.digests["sha256"], partial.path.stat().st_size, self.url, transfer.digests)
 

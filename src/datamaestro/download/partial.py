@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -20,6 +19,7 @@ from datamaestro.download.transport import discard, kept_bytes
 from datamaestro.errors import DownloadError
 from datamaestro.hashing import Hashers
 from datamaestro.log import log
+from datamaestro.paths import open_inside
 from datamaestro.storage import StorageError, disk_error
 
 
@@ -33,10 +33,12 @@ class Note:
 
 
 class Partial:
-    """The partial download of one resource, and its note."""
+    """The partial download of one resource, and its note, written inside ``root`` (the data folder;
+    by default the partial's own folder) without following a link (``paths.open_inside``)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, root: Optional[Path] = None):
         self.path = path
+        self.root = root or path.parent
         self.note_path = path.with_name(path.name + ".json")
 
     def note(self) -> Note:
@@ -80,9 +82,9 @@ class Partial:
 
     def write_note(self, url: str, validator: Optional[str]) -> None:
         """Record where the bytes of the partial download come from (URL, ETag or Last-Modified)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.note_path.write_text(json.dumps({"url": url, "validator": validator}), encoding="utf-8")
+            with open_inside(self.root, self.note_path, "w") as f:
+                f.write(json.dumps({"url": url, "validator": validator}).encode("utf-8"))
         except OSError as e:
             if disk_error(e):
                 raise StorageError(f"cannot write {self.path.parent}: {e.strerror}; free some space") from None
@@ -104,21 +106,23 @@ class Partial:
         dest = self.path
         dest.parent.mkdir(parents=True, exist_ok=True)
         self.forget_origin()
-        dest.unlink(missing_ok=True)
+        dest.unlink(missing_ok=True)  # (a link itself, never what it points to)
         try:
             if link:
                 try:
-                    os.link(source, dest)
+                    os.link(source, dest, follow_symlinks=False)  # fails if anything is at dest
                 except OSError:
                     link = False
-            with open(source, "rb") as src, open(os.devnull if link else dest, "wb") as out:
+            with open(source, "rb") as src, open(os.devnull, "wb") if link else open_inside(self.root, dest, "x") as out:
                 while chunk := src.read(1 << 20):
                     out.write(chunk)
                     hashers.update(chunk)
+                if not link:
+                    times = os.fstat(src.fileno())
+                    os.utime(out.fileno(), ns=(times.st_atime_ns, times.st_mtime_ns))
         except OSError as e:
             dest.unlink(missing_ok=True)
             if disk_error(e):
                 raise StorageError(f"cannot write {dest}: {e.strerror}; free some space") from None
             raise DownloadError(f"cannot read {source}: {e.strerror}") from None
-        shutil.copystat(source, dest)
         return hashers.hexdigests()

@@ -12,9 +12,9 @@ The install pipeline calls one of these on a verified download, with a new
   leads nowhere. Hard links, devices, FIFOs and sockets are refused. Nothing
   here relies on ``tarfile``'s extraction filters or on ``os.path.realpath``
   of paths that may exceed ``PATH_MAX``.
-* then writes: folders first, files next (opened with ``O_EXCL | O_NOFOLLOW``
-  relative to a folder descriptor opened with ``O_NOFOLLOW``, so nothing is
-  ever written through a link), symbolic links last. File modes, owners and
+* then writes: folders first, files next (created by ``paths.open_at``, with
+  ``O_EXCL | O_NOFOLLOW`` relative to a folder descriptor opened with
+  ``O_NOFOLLOW``, so nothing is ever written through a link), symbolic links last. File modes, owners and
   times of the archive are ignored.
 * checks again after: the folder on disk must hold exactly the planned
   entries, and every link, followed by the kernel, must land inside ``dest``.
@@ -54,7 +54,7 @@ from datamaestro.errors import (
     UnsafeArchiveError,
 )
 from datamaestro.hashing import FileHash, Hashers
-from datamaestro.paths import printable
+from datamaestro.paths import OPEN_FOLDER, open_at, open_inside, printable
 from datamaestro.storage import StorageError, disk_error
 
 #: bytes written (and hashed) per step
@@ -83,8 +83,6 @@ _ARCHIVE_ERRORS = (
     struct.error,
     UnicodeDecodeError,
 )
-_OPEN_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-_OPEN_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
 # --- messages ---------------------------------------------------------------
@@ -159,12 +157,12 @@ def _reading(label: str, kind: str) -> Iterator[None]:
 
 def _write_stream(chunks: Iterator[bytes], dest: Path, limits: Limits, label: str) -> FileHash:
     """Write ``chunks`` into the new file ``dest``, hashing and counting as they come."""
-    fd = _create(lambda: os.open(dest, _OPEN_NEW, 0o666), label, dest)
+    file = _create(lambda: open_inside(dest.parent, dest, "x"), label, dest)
     digest = Hashers(["sha256"])
     size = 0
     try:
         try:
-            with os.fdopen(fd, "wb") as out:
+            with file as out:
                 for data in chunks:
                     size += len(data)
                     if size > limits.max_bytes:
@@ -429,7 +427,7 @@ class _Writer:
         self.limits = limits
         self.bytes = 0
         os.mkdir(dest)  # FileExistsError: the caller's dest must be new
-        self.root = os.open(dest, _OPEN_DIR)
+        self.root = os.open(dest, OPEN_FOLDER)
         self.cached: Optional[tuple[tuple[str, ...], int]] = None
 
     def _folder(self, path: tuple[str, ...]) -> int:
@@ -441,7 +439,7 @@ class _Writer:
             return self.cached[1]
         fd = self.root
         for name in folder:
-            child = os.open(name, _OPEN_DIR, dir_fd=fd)
+            child = os.open(name, OPEN_FOLDER, dir_fd=fd)
             if fd != self.root:
                 os.close(fd)
             fd = child
@@ -462,7 +460,7 @@ class _Writer:
 
     def file(self, path: tuple[str, ...], read: Callable[[int], Bytes]) -> FileHash:
         """Write what ``read`` returns into the new file ``path``, counting against the limits."""
-        fd = os.open(path[-1], _OPEN_NEW, 0o666, dir_fd=self._folder(path))
+        fd = open_at(self._folder(path), path[-1], "x", self.dest.joinpath(*path))
         digest = Hashers(["sha256"])
         size = 0
         with os.fdopen(fd, "wb") as out:

@@ -30,7 +30,7 @@ from typing import Any, BinaryIO, Optional
 
 from datamaestro.errors import RefusedObjectError, StoreError, UnsafePathError
 from datamaestro.hashing import Hashers
-from datamaestro.paths import inside, printable
+from datamaestro.paths import inside, open_inside, printable
 
 CHUNK = 1 << 20
 #: exceptions of fsspec backends meaning that exclusive create is not supported
@@ -222,7 +222,7 @@ class Store:
         hashers = Hashers(algorithms)
         got = 0
         with self._io(f"read {relative}"), self._open(relative) as src:
-            with open(dest, "wb") if dest is not None else nullcontext() as out:
+            with open_inside(dest.parent, dest, "w") if dest is not None else nullcontext() as out:
                 while chunk := src.read(CHUNK):
                     got += len(chunk)
                     if got > limit:

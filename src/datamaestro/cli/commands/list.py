@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
 NAME = "list"
 HELP = "list the known datasets; --prepared: those in the data folder, with sizes on disk"
@@ -17,39 +18,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON list")
 
 
-def run(args: argparse.Namespace) -> int:
-    from typing import Any
-
-    from datamaestro.config import load_settings
+def status(settings: Any, registry: Any, dataset_id: str) -> dict[str, Any]:
+    """What is in the data folder for ``dataset_id``: which resources are in place, missing or damaged."""
+    from datamaestro.download.checks import absent, check
     from datamaestro.errors import DatamaestroError
+    from datamaestro.storage import DataFolder, disk_usage
+
+    folder = DataFolder(settings.datadir)
+    manifest = folder.manifest(dataset_id)
+    try:
+        definition = registry.definition(dataset_id)
+        problems = definition.problems(definition.context(settings))
+    except DatamaestroError:  # its definition is gone or broken: what was recorded, checked in place
+        problems = {
+            name: check(folder.resource_path(dataset_id, name), entry, full=False)
+            for name, entry in manifest.entries.items()
+        }
+    missing = sorted(name for name, found in problems.items() if found and all(absent(p) for p in found))
+    damaged = sorted(name for name, found in problems.items() if found and name not in missing)
+    ready = sum(1 for found in problems.values() if not found)
+    return {
+        "id": dataset_id,
+        "prepared": ready == len(problems),
+        "resources": len(problems),
+        "ready": ready,
+        "missing": missing,
+        "damaged": damaged,
+        "files": len(manifest.entries),
+        "size": disk_usage(folder.dataset_dir(dataset_id)),
+        "path": str(folder.dataset_dir(dataset_id)),
+    }
+
+
+def line(row: dict[str, Any], width: int) -> str:
+    """The text line of one dataset: its size and files, or what is missing or damaged."""
+    from datamaestro.storage import human_size
+
+    if "size" not in row:
+        return f"{row['id']:<{width}}  {'-':>10}  not prepared"
+    size = f"{row['id']:<{width}}  {human_size(row['size']):>10}"
+    if row["prepared"]:
+        return f"{size}  {row['files']} file" + ("s" if row["files"] != 1 else "")
+    lacks = [f"{what} {', '.join(row[what])}" for what in ("missing", "damaged") if row[what]]
+    return (
+        f"{size}  partial: {'; '.join(lacks)} ({row['ready']} of {row['resources']} files prepared): "
+        f"run 'datamaestro prepare {row['id']}'"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from datamaestro.config import load_settings
     from datamaestro.registry import Registry
-    from datamaestro.storage import DataFolder, disk_usage, human_size
+    from datamaestro.storage import DataFolder, human_size
 
     settings = load_settings(args.data)
-    folder = DataFolder(settings.datadir)
-    recorded = folder.recorded_ids()
+    recorded = DataFolder(settings.datadir).recorded_ids()
     registry = Registry()
     ids = recorded if args.prepared else sorted(registry.ids())
-    rows: list[dict[str, Any]] = []
-    for dataset_id in ids:
-        row: dict[str, Any] = {"id": dataset_id, "prepared": False}
-        if dataset_id in recorded:
-            manifest = folder.manifest(dataset_id)
-            try:
-                definition = registry.definition(dataset_id)
-                problems = definition.problems(definition.context(settings))
-            except DatamaestroError:  # its definition is gone or broken: what was recorded
-                problems = {name: [] for name in manifest.entries}
-            ready = sum(1 for p in problems.values() if not p)
-            row.update(
-                prepared=ready == len(problems),
-                resources=len(problems),
-                ready=ready,
-                files=len(manifest.entries),
-                size=disk_usage(folder.dataset_dir(dataset_id)),
-                path=str(folder.dataset_dir(dataset_id)),
-            )
-        rows.append(row)
+    rows: list[dict[str, Any]] = [
+        status(settings, registry, i) if i in recorded else {"id": i, "prepared": False} for i in ids
+    ]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -58,19 +86,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     width = max(len(r["id"]) for r in rows)
     for r in rows:
-        if "size" not in r:
-            print(f"{r['id']:<{width}}  {'-':>10}  not prepared")
-        elif r["prepared"]:
-            files = f"{r['files']} file" + ("s" if r["files"] != 1 else "")
-            print(f"{r['id']:<{width}}  {human_size(r['size']):>10}  {files}")
-        else:
-            print(
-                f"{r['id']:<{width}}  {human_size(r['size']):>10}  partly prepared "
-                f"({r['ready']} of {r['resources']} files): run 'datamaestro prepare {r['id']}'"
-            )
+        print(line(r, width))
     if args.prepared:
         total = sum(r["size"] for r in rows)
         complete = sum(1 for r in rows if r["prepared"])
-        partly = f", {len(rows) - complete} partly" if complete != len(rows) else ""
-        print(f"{complete} prepared{partly}, {human_size(total)} in {settings.datadir}")
+        partial = f", {len(rows) - complete} partial" if complete != len(rows) else ""
+        print(f"{complete} prepared{partial}, {human_size(total)} in {settings.datadir}")
     return 0

@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, BinaryIO, Optional
 
 from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from datamaestro.download.transport.headers import header_seconds
 from datamaestro.errors import DownloadError
+from datamaestro.paths import open_inside
 from datamaestro.storage import StorageError, disk_error
 
 #: most bytes read from the network (and written) at a time: read1 returns what has arrived
@@ -131,6 +132,12 @@ class Target:
     policy: Policy
     #: the size the definition declares (None: unknown)
     expected_size: Optional[int] = None
+    #: the folder ``dest`` must stay inside (the data folder; None: ``dest``'s own folder)
+    root: Optional[Path] = None
+
+    def open(self, mode: str) -> BinaryIO:
+        """Open the partial file in ``mode`` ("w", "r+"), never through a link (``paths.open_inside``)."""
+        return open_inside(self.root or self.dest.parent, self.dest, mode)
 
 
 class TooLarge(DownloadError):
@@ -302,10 +309,9 @@ def file_size(path: Path) -> int:
         return 0
 
 
-def truncate(path: Path) -> None:
-    """Empty ``path`` (creating it)."""
-    with open(path, "wb"):
-        pass
+def truncate(target: Target) -> None:
+    """Empty the partial file of ``target`` (a new empty file in its place)."""
+    target.open("w").close()
 
 
 #: called with the new file's validator when a download starts from the first byte

@@ -83,9 +83,15 @@ class MirrorHealth:
     """Which mirrors failed recently; shared through ``path`` (a JSON file) when given."""
 
     def __init__(
-        self, path: Optional[Path] = None, remember: float = REMEMBER, started: Optional[float] = None
+        self,
+        path: Optional[Path] = None,
+        remember: float = REMEMBER,
+        started: Optional[float] = None,
+        root: Optional[Path] = None,
     ):
         self.path = path
+        #: the folder the shared file must stay inside (the data folder; None: its own folder)
+        self.root = root
         self.remember = remember
         #: failures are skipped only if recorded after this (Unix time): the start of the process
         self.started = process_start() if started is None else started
@@ -180,7 +186,7 @@ class MirrorHealth:
         change(entries)
         newest = sorted(entries.items(), key=lambda kv: -kv[1]["at"])[:MAX_ENTRIES]
         try:
-            with atomic_file(self.path) as f:
+            with atomic_file(self.path, self.root) as f:
                 f.write(json.dumps(dict(newest)).encode("utf-8"))
         except Exception as e:  # a hint only: never fail a download over it
             log.debug("cannot write %s: %s", self.path, e)
@@ -207,14 +213,14 @@ _shared: dict[Optional[Path], MirrorHealth] = {}
 _shared_lock = threading.Lock()
 
 
-def shared(path: Optional[Path] = None) -> MirrorHealth:
-    """The process's mirror memory for the shared file ``path`` (one object per path)."""
+def shared(path: Optional[Path] = None, root: Optional[Path] = None) -> MirrorHealth:
+    """The process's mirror memory for the shared file ``path`` inside ``root`` (one object per path)."""
     with _shared_lock:
         if path not in _shared:
-            _shared[path] = MirrorHealth(path)
+            _shared[path] = MirrorHealth(path, root=root)
         return _shared[path]
 
 
 def for_data_folder(root: Path) -> MirrorHealth:
     """The mirror memory shared by the processes using the data folder ``root``."""
-    return shared(root / "locks" / FILE_NAME)
+    return shared(root / "locks" / FILE_NAME, root)

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from datamaestro.download.transport.base import file_size
+from datamaestro.download.transport.base import Target, file_size
+from datamaestro.paths import open_inside
 
 #: the state file is ignored when larger than this (bytes)
 MAX_STATE = 1 << 20
@@ -76,13 +77,15 @@ def valid_range(item: object, size: int) -> bool:
     )
 
 
-def write_state(dest: Path, state: SegmentState) -> None:
-    """Replace the state file (no fsync: a lost update only costs bytes downloaded again)."""
-    path = state_path(dest)
+def write_state(target: Target, state: SegmentState) -> None:
+    """Replace the state file of ``target``'s partial file (no fsync: a lost update only costs bytes
+    downloaded again); written without following a link, then renamed over the old one."""
+    path = state_path(target.dest)
     tmp = path.with_name(path.name + ".tmp")
     data = {"size": state.size, "validator": state.validator, "done": [list(r) for r in state.done]}
-    tmp.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(tmp, path)
+    with open_inside(target.root or path.parent, tmp, "w") as f:
+        f.write(json.dumps(data).encode("utf-8"))
+    os.replace(tmp, path)  # a rename: it replaces a link at path, never writes where it points
 
 
 def merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

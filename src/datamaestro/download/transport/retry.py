@@ -48,6 +48,7 @@ def fetch(
     *,
     resumable_without_validator: Optional[bool] = None,
     health: Optional[MirrorHealth] = None,
+    root: Optional[Path] = None,
 ) -> Transfer:
     """Download ``url`` into ``dest`` (resuming what ``dest`` already holds) and hash all of it.
 
@@ -74,12 +75,15 @@ def fetch(
     ``policy.segment_threshold`` bytes whose server accepts ranges comes over
     several connections (``segments``).
 
+    ``root``: the folder ``dest`` must stay inside (the data folder; by default ``dest``'s own): every
+    file is opened inside it without following a link (``paths.open_inside``).
+
     ``health``: the mirror memory; a mirror that failed moments ago is
     skipped at once (``TransferError``), failures by connection or timeout
     are recorded in it, and a success clears them.
     """
     policy = policy or Policy()
-    target = Target(url, dest, tuple(sorted(set(algorithms))), label, quiet, policy, expected_size)
+    target = Target(url, dest, tuple(sorted(set(algorithms))), label, quiet, policy, expected_size, root)
     if health is not None:
         skip(url, health)
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -196,13 +196,15 @@ class Download:
         self.lock = threading.Lock()
         self.errors: list[BaseException] = []
         self.threads: list[threading.Thread] = []
+        #: the partial file, opened without following a link: written at offsets, read back to hash
+        self.file = target.open("r+")
+        self.fd = self.file.fileno()
         self.bar = progress.file_bar(target.label, state.size, self.resumed_from, target.quiet)
-        self.fd = os.open(target.dest, os.O_WRONLY)
 
     def save(self) -> None:
         """Record the ranges written in the state file."""
         self.state.done = self.pieces.done()
-        write_state(self.target.dest, self.state)
+        write_state(self.target, self.state)
 
     # -- connections ---------------------------------------------------------
 
@@ -297,8 +299,7 @@ class Download:
             self.open_connections(1, (first, self.pieces.queue.pop(0)))
         else:
             self.open_connections(max(1, min(self.target.policy.segments, len(self.pieces.all))))
-        reader = os.open(self.target.dest, os.O_RDONLY)
-        hashing = InOrder(self.target.algorithms, reader)
+        hashing = InOrder(self.target.algorithms, self.fd)
         try:
             self.watch(began, hashing, probing)
         except BaseException:
@@ -308,8 +309,7 @@ class Download:
             self.save()
             raise
         finally:
-            os.close(reader)
-            os.close(self.fd)
+            self.file.close()
             self.bar.close()
         state_path(self.target.dest).unlink(missing_ok=True)
         return Transfer(
@@ -351,7 +351,7 @@ class Download:
 def start(target: Target, requests: Requests, response: Any, size: int, validator: Optional[str]) -> Transfer:
     """Download ``target`` (``size`` bytes) in segments, the first from ``response``."""
     state = SegmentState(size, validator)
-    write_state(target.dest, state)  # before the file has its full size: never mistaken for complete
+    write_state(target, state)  # before the file has its full size: never mistaken for complete
     preallocate(target, size)
     log.info(
         "%s: downloading %d bytes, over up to %d connections", target.label, size, target.policy.segments
@@ -362,7 +362,7 @@ def start(target: Target, requests: Requests, response: Any, size: int, validato
 def preallocate(target: Target, size: int) -> None:
     """Make the partial file ``size`` bytes long (reserving the space where the system can)."""
     try:
-        with open(target.dest, "wb") as f:
+        with target.open("w") as f:
             try:
                 os.posix_fallocate(f.fileno(), 0, size)
             except (AttributeError, OSError) as e:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, BinaryIO, Optional
 
 from datamaestro.download import progress
 from datamaestro.download.transport import segments
 from datamaestro.download.transport.base import (
+    CHUNK,
     BodyClosed,
     OnStart,
     Requests,
@@ -37,7 +38,6 @@ from datamaestro.download.transport.base import (
 from datamaestro.download.transport.partial import discard, state_path
 from datamaestro.download.transport.session import get
 from datamaestro.errors import DownloadError
-from datamaestro.hashing import file_digests, hash_into
 from datamaestro.log import log
 from datamaestro.paths import printable
 
@@ -109,7 +109,7 @@ def kept_prefix(tries: Tries) -> int:
         discard(dest)
     have = file_size(dest)
     if expected is not None and have > expected:
-        truncate(dest)
+        truncate(tries.target)
         have = 0
     return have
 
@@ -123,7 +123,7 @@ def answer(tries: Tries, response: Any, have: int) -> Optional[Transfer]:
     if status == 206 and have:
         start = range_start(response.headers.get("Content-Range", ""))
         if start != have:
-            truncate(tries.target.dest)
+            truncate(tries.target)
             raise TransferError(f"the server sent bytes from {start}, not {have}", kind="closed")
         if tries.validator and validator_of(response.headers) != tries.validator:
             changed(tries, response)  # the If-Range was ignored: never splice two versions
@@ -154,7 +154,7 @@ def changed(tries: Tries, response: Any) -> None:
         "%s: the server answered the resume with another version of the file (validator %s, not %s); "
         "downloading from the start", tries.target.label, new, printable(tries.validator or "none", 100),
     )
-    truncate(tries.target.dest)
+    truncate(tries.target)
     tries.validator = None
 
 
@@ -169,9 +169,12 @@ def refused_range(tries: Tries, response: Any, have: int) -> Optional[Transfer]:
     """A 416 to a resume: the partial file is complete, or it starts again from the first byte."""
     target = tries.target
     if range_total(response.headers.get("Content-Range", "")) == have:  # already complete
-        return Transfer(have, file_digests(target.dest, target.algorithms), resumed_from=have)
+        hashers = {a: hashlib.new(a) for a in target.algorithms}
+        with target.open("r+") as kept:
+            hash_kept(kept, hashers)
+        return Transfer(have, {a: h.hexdigest() for a, h in hashers.items()}, resumed_from=have)
     log.info("%s: the server refused to resume; downloading from the start", target.label)
-    truncate(target.dest)
+    truncate(target)
     tries.validator = None
     return None
 
@@ -204,20 +207,27 @@ def worth_segments(target: Target, response: Any, length: int) -> bool:
     return length >= target.policy.segment_threshold and ranges == "bytes"
 
 
+def hash_kept(file: BinaryIO, hashers: dict[str, Any]) -> None:
+    """Feed what the open partial ``file`` holds to ``hashers``, leaving it at its end."""
+    while chunk := file.read(CHUNK):
+        for h in hashers.values():
+            h.update(chunk)
+
+
 def receive(target: Target, response: Any, have: int) -> Transfer:
     """Append the body to the partial file (after ``have`` bytes), hashing the whole file."""
     hashers = {a: hashlib.new(a) for a in target.algorithms}
-    if have:  # the digests cover the whole file: re-hash what is already there
-        hash_into(target.dest, hashers)
     length = content_length(response.headers)
     total = have + length if length is not None else None
     limit = size_limit(target, have, length)
     received = 0
     watch = StallWatch(target.policy)
     try:
-        with open(target.dest, "ab" if have else "wb") as out, progress.file_bar(
+        with target.open("r+" if have else "w") as out, progress.file_bar(
             target.label, total, have, target.quiet
         ) as bar:
+            if have:  # the digests cover the whole file: hash what is already there, then append
+                hash_kept(out, hashers)
             for chunk in body(response, target.policy):
                 if have + received + len(chunk) > limit.most:
                     raise limit.passed(target.url)
