@@ -6,6 +6,8 @@ import argparse
 import os
 from typing import Optional
 
+from datamaestro.cli.main import build_parser
+
 #: help is wrapped at this width, whatever the terminal
 WIDTH = 88
 
@@ -13,8 +15,6 @@ WIDTH = 88
 def render_markdown(parser: Optional[argparse.ArgumentParser] = None) -> str:
     """One section per command, each with the command's ``--help`` text."""
     if parser is None:
-        from datamaestro.cli.main import build_parser
-
         parser = build_parser()
     saved = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = str(WIDTH)

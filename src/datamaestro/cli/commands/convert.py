@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from datamaestro.formats.registry import apply_filters, read, write
+
 if TYPE_CHECKING:
     from datamaestro.formats.dataset import Dataset
 
@@ -52,7 +54,6 @@ def write_output(dataset: Dataset, args: argparse.Namespace) -> int:
     """Filter, write, and report what was written on stderr."""
     import logging
 
-    from datamaestro.formats.registry import apply_filters, write
 
     dataset = apply_filters(dataset, args.filter)
     path = write(
@@ -72,6 +73,4 @@ def write_output(dataset: Dataset, args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from datamaestro.formats.registry import read
-
     return write_output(read(args.input_dir, args.input_format, allow_outside_links=args.allow_outside_links), args)

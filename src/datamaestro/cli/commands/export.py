@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from datamaestro.api import prepare_dataset
 from datamaestro.cli.commands.convert import add_output_arguments, write_output
+from datamaestro.config import load_settings
+from datamaestro.formats.registry import from_data
 
 NAME = "export"
 HELP = "write a dataset (prepared first if needed) in a layout: mnist, mnist_csv, cifar, imagenet"
@@ -16,10 +19,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from datamaestro.api import prepare_dataset
-    from datamaestro.config import load_settings
-    from datamaestro.formats.registry import from_data
-
     offline = getattr(args, "offline", None) or None
     settings = load_settings(args.data, offline=offline)
     data = prepare_dataset(args.id, settings=settings, quiet=bool(args.quiet))

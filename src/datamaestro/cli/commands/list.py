@@ -7,6 +7,12 @@ import json
 import sys
 from typing import Any
 
+from datamaestro.config import load_settings
+from datamaestro.download.checks import absent, check
+from datamaestro.errors import DatamaestroError
+from datamaestro.registry import Registry
+from datamaestro.storage import DataFolder, disk_usage, human_size
+
 NAME = "list"
 HELP = "list the known datasets; --prepared: those in the data folder, with sizes on disk"
 
@@ -20,9 +26,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def status(settings: Any, registry: Any, dataset_id: str) -> dict[str, Any]:
     """What is in the data folder for ``dataset_id``: which resources are in place, missing or damaged."""
-    from datamaestro.download.checks import absent, check
-    from datamaestro.errors import DatamaestroError
-    from datamaestro.storage import DataFolder, disk_usage
 
     folder = DataFolder(settings.datadir)
     manifest = folder.manifest(dataset_id)
@@ -52,7 +55,6 @@ def status(settings: Any, registry: Any, dataset_id: str) -> dict[str, Any]:
 
 def line(row: dict[str, Any], width: int) -> str:
     """The text line of one dataset: its size and files, or what is missing or damaged."""
-    from datamaestro.storage import human_size
 
     if "size" not in row:
         return f"{row['id']:<{width}}  {'-':>10}  not prepared"
@@ -67,10 +69,6 @@ def line(row: dict[str, Any], width: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from datamaestro.config import load_settings
-    from datamaestro.registry import Registry
-    from datamaestro.storage import DataFolder, human_size
-
     settings = load_settings(args.data)
     recorded = DataFolder(settings.datadir).recorded_ids()
     registry = Registry()

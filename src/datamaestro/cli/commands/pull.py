@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from datamaestro.api import prepare_dataset
+from datamaestro.config import load_settings
+from datamaestro.download.context import Request
+from datamaestro.registry import Registry
+from datamaestro.store.originals import check_store_only
+
 NAME = "pull"
 HELP = "prepare datasets from the team store only (never the origin); fails if the store lacks a file"
 
@@ -13,12 +19,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from datamaestro.api import prepare_dataset
-    from datamaestro.config import load_settings
-    from datamaestro.download.context import Request
-    from datamaestro.registry import Registry
-    from datamaestro.store.originals import check_store_only
-
     settings = load_settings(args.data, offline=args.offline or None)
     check_store_only(settings)
     request = Request(quiet=args.quiet, store_only=True)

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from datamaestro.config import load_settings
+from datamaestro.download.push import push_dataset
+from datamaestro.errors import UsageError
+from datamaestro.registry import Registry
+from datamaestro.storage import DataFolder
+from datamaestro.store.originals import store_of
+
 NAME = "push"
 HELP = "upload the verified originals of prepared datasets to the team store (skips what it holds)"
 
@@ -16,12 +23,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import logging
 
-    from datamaestro.config import load_settings
-    from datamaestro.download.push import push_dataset
-    from datamaestro.errors import UsageError
-    from datamaestro.registry import Registry
-    from datamaestro.storage import DataFolder
-    from datamaestro.store.originals import store_of
 
     if bool(args.ids) == bool(args.all):
         raise UsageError("give the ids of the datasets to push, or --all (not both)")

@@ -5,6 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
+from datamaestro.cli.confirm import confirm
+from datamaestro.config import load_settings
+from datamaestro.errors import DatamaestroError, UsageError
+from datamaestro.paths import id_problem
+from datamaestro.registry import Registry
+from datamaestro.storage import DataFolder, disk_usage, human_size
+
 NAME = "rm"
 HELP = "remove the prepared files and partial downloads of datasets, by id (asks first unless --yes)"
 
@@ -17,12 +24,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from datamaestro.cli.confirm import confirm
-    from datamaestro.config import load_settings
-    from datamaestro.errors import DatamaestroError, UsageError
-    from datamaestro.paths import id_problem
-    from datamaestro.registry import Registry
-    from datamaestro.storage import DataFolder, disk_usage, human_size
 
     settings = load_settings(args.data)
     folder = DataFolder(settings.datadir)

@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from datamaestro.api import prepare_dataset
+from datamaestro.config import load_settings
+from datamaestro.errors import UsageError
 from datamaestro.log import log
+from datamaestro.splits import arrays_of, categories_of, label_index, pick_split
+from datamaestro.storage import atomic_file
+from datamaestro.viz import render_terminal, show_images
+from datamaestro.viz.grid import pillow_modules
 
 NAME = "show"
 HELP = "show some images of a dataset with their labels: an image grid (-o FILE.png) or in the terminal"
@@ -39,8 +46,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def output_type(path: Path) -> str:
     """The Pillow image type that ``path``'s extension names; refuses a missing folder or an unknown type."""
-    from datamaestro.errors import UsageError
-    from datamaestro.viz.grid import pillow_modules
 
     if not path.parent.is_dir():
         raise UsageError(f"{path}: the folder {path.parent} does not exist; create it first")
@@ -58,10 +63,6 @@ def output_type(path: Path) -> str:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from datamaestro.api import prepare_dataset
-    from datamaestro.config import load_settings
-    from datamaestro.errors import UsageError
-    from datamaestro.splits import arrays_of, categories_of, label_index, pick_split
 
     if args.n < 1 or args.cols < 1 or (args.scale is not None and args.scale < 1):
         raise UsageError("-n, --cols and --scale must be at least 1")
@@ -93,15 +94,11 @@ def run(args: argparse.Namespace) -> int:
     chosen = np.asarray(images[indices])
     chosen_labels = None if labels is None else np.asarray(labels[indices]).tolist()
     if to_terminal:
-        from datamaestro.viz import render_terminal
-
         colour = None if args.colour == "auto" else args.colour
         sys.stdout.write(
             render_terminal(chosen, chosen_labels, args.cols, colour=colour, categories=categories)
         )
         return 0
-    from datamaestro.storage import atomic_file
-    from datamaestro.viz import show_images
 
     grid = show_images(chosen, chosen_labels, args.cols, scale=args.scale, categories=categories)
     output = Path(args.output)

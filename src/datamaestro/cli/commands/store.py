@@ -7,13 +7,20 @@ import json
 import sys
 from typing import Any
 
+from datamaestro.cli.main import global_options
+from datamaestro.config import load_settings
+from datamaestro.errors import StoreError, UsageError
+from datamaestro.paths import is_valid_id, printable
+from datamaestro.storage import human_size
+from datamaestro.store.backend import progress_bar
+from datamaestro.store.originals import store_of
+from datamaestro.store.transfer import read_record
+
 NAME = "store"
 HELP = "list (ls) or re-hash (verify) what the team store holds"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from datamaestro.cli.main import global_options
-
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     ls = actions.add_parser("ls", help="list the datasets in the store, with their files and sizes")
     global_options(ls, default=argparse.SUPPRESS)
@@ -26,9 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def records(store: Any, ids: list[str]) -> list[dict[str, Any]]:
     """The store's records (all, or ``ids``) as JSON objects; a bad record gets an 'error' key."""
-    from datamaestro.errors import StoreError
-    from datamaestro.paths import is_valid_id, printable
-    from datamaestro.store.transfer import read_record
 
     if not ids:
         names = [n[: -len(".json")] for n in store.listdir("records") if n.endswith(".json")]
@@ -48,8 +52,6 @@ def records(store: Any, ids: list[str]) -> list[dict[str, Any]]:
 
 def check(store: Any, row: dict[str, Any], quiet: bool) -> dict[str, Any]:
     """Re-hash the blobs of one record: status OK, CORRUPT or MISSING, one problem per bad file."""
-    from datamaestro.errors import StoreError
-    from datamaestro.store.backend import progress_bar
 
     if "error" in row:
         return {"id": row["id"], "status": "MISSING" if row["error"] == "not in the store" else "CORRUPT",
@@ -85,11 +87,6 @@ def check(store: Any, row: dict[str, Any], quiet: bool) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from datamaestro.config import load_settings
-    from datamaestro.errors import UsageError
-    from datamaestro.storage import human_size
-    from datamaestro.store.originals import store_of
-
     settings = load_settings(args.data, offline=args.offline or None)
     store = store_of(settings)
     if store is None:

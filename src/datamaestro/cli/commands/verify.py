@@ -7,6 +7,15 @@ import json
 import sys
 from typing import Any
 
+from datamaestro.config import load_settings
+from datamaestro.download.checks import absent
+from datamaestro.download.checks import check as check_resource
+from datamaestro.download.context import Request
+from datamaestro.errors import UnknownDatasetError, UsageError
+from datamaestro.paths import id_problem
+from datamaestro.registry import Registry
+from datamaestro.storage import DataFolder, StorageError
+
 NAME = "verify"
 HELP = "hash every prepared file against its manifest; report OK, CORRUPT or MISSING (--repair fixes them)"
 
@@ -21,9 +30,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check(settings: Any, dataset_id: str, definition: Any) -> dict[str, Any]:
     """The status of one dataset: OK, CORRUPT or MISSING, with one problem per bad file."""
-    from datamaestro.download.checks import absent
-    from datamaestro.download.checks import check as check_resource
-    from datamaestro.storage import DataFolder
 
     folder = DataFolder(settings.datadir)
     if definition is not None:
@@ -51,13 +57,6 @@ def check(settings: Any, dataset_id: str, definition: Any) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from datamaestro.config import load_settings
-    from datamaestro.download.context import Request
-    from datamaestro.errors import UnknownDatasetError, UsageError
-    from datamaestro.paths import id_problem
-    from datamaestro.registry import Registry
-    from datamaestro.storage import DataFolder, StorageError
-
     settings = load_settings(args.data, offline=args.offline or None)
     folder = DataFolder(settings.datadir)
     for dataset_id in args.ids:
