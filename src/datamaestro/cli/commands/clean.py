@@ -65,7 +65,11 @@ def garbage_of(folder: Any, registry: Any, dataset_id: str) -> tuple[list[Path],
     alone = []
     downloads = folder.download_dir(dataset_id)
     if downloads.is_dir():
-        alone += [f"{printable(str(p))}: not a partial download" for p in sorted(downloads.iterdir()) if p not in found]
+        for p in sorted(downloads.iterdir()):
+            if p in found:
+                continue
+            why = "an original kept for 'datamaestro push'" if p.name.endswith(".original") else "not a partial download"
+            alone.append(f"{printable(str(p))}: {why}")
     directory = folder.dataset_dir(dataset_id)
     if directory.is_dir():
         temporaries = folder.temporaries(dataset_id)
