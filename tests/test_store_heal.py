@@ -183,6 +183,9 @@ def test_push_right_after_prepare_makes_no_origin_request(env, server, team, cli
     # the two gunzipped files' originals are kept (the plain ones are their own originals)
     assert kept_files(env.data) == ["a.idx.original", "d.idx.original"]
     assert (env.data / "downloads" / ID / "a.idx.original").read_bytes() == ORIGINALS["/o/a.idx.gz"]
+    cleaned = cli("clean", "--yes")  # a kept original is not garbage
+    assert cleaned.returncode == 0 and kept_files(env.data) == ["a.idx.original", "d.idx.original"]
+    assert f"left alone: {env.data / 'downloads' / ID / 'a.idx.original'}: an original kept for 'datamaestro push'" in cleaned.stderr
     pushed = cli("push", ID)
     assert pushed.returncode == 0, pushed.stderr
     assert pushed.stdout == f"{ID}: 4 uploaded, 0 already in the store ({team.as_uri()})\n"
