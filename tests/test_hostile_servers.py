@@ -8,7 +8,7 @@ import time
 
 import pytest
 from httpserver import Fault
-from test_reliability import payload
+from test_reliability import FAST, ID, last_line, partial, payload, serve
 
 from datamaestro.download.transport import MirrorHealth, Policy, TransferError, fetch, hedged
 from datamaestro.errors import DownloadError
@@ -68,6 +68,19 @@ def test_a_resume_beyond_the_declared_size_is_refused(env, server):
     with pytest.raises(DownloadError, match=r": more than 2000 bytes \(its declared size\); "):
         fetch(server.url("f"), dest, [], "f", True, QUICK, expected_size=2000)
     assert not dest.exists() and server.log == [("GET", "/f", "bytes=1000-")]
+
+
+def test_max_download_size_is_a_setting(env, server, cli):
+    """``prepare`` of a file whose size nobody states, from a server that never stops: the
+    configured bound (here from the environment, over the file) ends it; nothing is kept."""
+    serve(env, server, {"a.idx": b""}, config={**FAST, "max_download_size": 10_000_000})
+    server.faults["/d/blob/a.idx"] = Fault(endless=True)
+    env.monkeypatch.setenv("DATAMAESTRO_MAX_DOWNLOAD_SIZE", "1000000")
+    result = cli("prepare", ID)
+    assert result.returncode == 1
+    assert "more than 1000000 bytes (max_download_size); the partial download was deleted" in last_line(result)
+    assert not partial(env).exists() and server.gets("/d/blob/a.idx") == 1
+    assert 1_000_000 <= server.bytes_sent("/d/blob/a.idx")
 
 
 # -- a resume is kept only when the validator proves it is the same file -----------------------
@@ -146,6 +159,15 @@ def test_a_server_asking_to_wait_a_minute_is_given_up_at_once(env, server):
         "HTTP 429 Too Many Requests (the server asks to wait 60 s, more than 10 s), tried once"
     )
     assert server.gets("/f") == 1 and time.monotonic() - start < 5
+
+
+def test_max_retry_after_is_a_setting(env, server, cli):
+    serve(env, server, {"a.idx": payload()}, config={**FAST, "max_retry_after": 0.5})
+    server.faults["/d/blob/a.idx"] = Fault(errors=[429] * 10, retry_after="1")
+    result = cli("prepare", ID)
+    assert result.returncode == 1
+    assert "HTTP 429 Too Many Requests (the server asks to wait 1 s, more than 0.5 s), tried once" in last_line(result)
+    assert server.gets("/d/blob/a.idx") == 1
 
 
 def test_a_storm_of_short_waits_ends_after_the_retries(env, server):

@@ -1,7 +1,9 @@
 """User settings: data folder, URL mirrors, network policy, output, from CLI, environment and config file.
 
 Precedence for the data folder: ``--data``, then ``DATAMAESTRO_DIR``, then the
-config file's ``datadir``, then the platform's user data folder. The config
+config file's ``datadir``, then the platform's user data folder. Every numeric
+key (``retries``, ``max_download_size``...) may be set by ``DATAMAESTRO_<KEY>``,
+over the config file. The config
 file is ``DATAMAESTRO_CONFIG`` or ``<user config dir>/config.yaml``. Offline
 mode: ``--offline``, then ``DATAMAESTRO_OFFLINE``, then the config's ``offline``.
 """
@@ -56,6 +58,9 @@ CONFIG_KEYS: dict[str, Key] = {
     "segment_threshold": Key("integer", 1, True, 1 << 50),
     "max_unpacked_size": Key("integer", 1, True, 1 << 60),
     "max_unpacked_files": Key("integer", 1, True, 1 << 40),
+    "max_download_size": Key("integer", 1, True, 1 << 60),
+    "max_retry_after": Key("number", 0, True, 86400),
+    "max_image_pixels": Key("integer", 1, True, 1 << 50),
     "store": Key("mapping"),
 }
 
@@ -70,6 +75,7 @@ STORE_KEYS: dict[str, Key] = {
 PLAIN_KEYS = (
     "retries", "backoff", "connect_timeout", "read_timeout", "stall_bytes", "stall_seconds",
     "jobs", "segments", "segment_threshold", "max_unpacked_size", "max_unpacked_files",
+    "max_download_size", "max_retry_after", "max_image_pixels",
 )
 
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -110,6 +116,12 @@ class Settings:
     max_unpacked_size: int = 32 * GIB
     #: most files that unpacking one archive may produce
     max_unpacked_files: int = 1_000_000
+    #: most bytes of a download whose size neither its definition nor its server states
+    max_download_size: int = 64 * GIB
+    #: longest wait (seconds) honoured from a server's Retry-After; a server asking more is given up
+    max_retry_after: float = 10.0
+    #: most pixels of an image the loaders decode (None: ``datamaestro.loaders.decoding.MAX_PIXELS``)
+    max_image_pixels: Optional[int] = None
     #: the team store (an fsspec URL), its fsspec storage options, and "auto" to push downloads to it
     store_url: Optional[str] = None
     store_options: dict[str, Any] = field(default_factory=dict)
@@ -268,6 +280,37 @@ def store_from_env(config: dict[str, Any]) -> tuple[Optional[str], dict[str, Any
     return url, dict(store.get("options", {})), push.strip().lower()
 
 
+def env_name(key: str) -> str:
+    """The environment variable that sets the config key ``key`` (``DATAMAESTRO_<KEY>``)."""
+    return f"DATAMAESTRO_{key.upper()}"
+
+
+def from_env(key: str) -> Optional[float | int]:
+    """The number that ``DATAMAESTRO_<KEY>`` sets for ``key``, validated (None when unset or empty)."""
+    text = os.environ.get(env_name(key), "").strip()
+    if not text:
+        return None
+    value: Any = text
+    try:
+        value = int(text) if CONFIG_KEYS[key].kind == "integer" else float(text)
+    except ValueError:
+        pass  # still the text: check_value names the type expected
+    problem = check_value(key, value, CONFIG_KEYS[key])
+    if problem:
+        raise ConfigError(f"{env_name(key)}='{printable(text, 80)}': {problem}")
+    return value
+
+
+def plain_value(key: str, config: dict[str, Any]) -> Optional[float | int]:
+    """The setting ``key``: ``DATAMAESTRO_<KEY>``, else the config file's (None: the default)."""
+    value = from_env(key)
+    if value is None:
+        value = config.get(key)
+    if value is not None and CONFIG_KEYS[key].kind == "number":
+        return float(value)
+    return value
+
+
 def load_settings(datadir: Optional[str | Path] = None, offline: Optional[bool] = None) -> Settings:
     """The configuration, from the command line's ``datadir`` and ``offline``, the environment and the config file."""
     config = read_config()
@@ -279,9 +322,7 @@ def load_settings(datadir: Optional[str | Path] = None, offline: Optional[bool] 
     if not chosen:
         chosen = user_folder("data")
     store_url, store_options, store_push = store_from_env(config)
-    plain: dict[str, Any] = {
-        k: float(config[k]) if CONFIG_KEYS[k].kind == "number" else config[k] for k in PLAIN_KEYS if k in config
-    }
+    plain: dict[str, Any] = {key: value for key in PLAIN_KEYS if (value := plain_value(key, config)) is not None}
     return Settings(
         datadir=Path(chosen).expanduser().absolute(),
         mirrors=dict(config.get("mirrors", {})),

@@ -39,14 +39,16 @@ class NoLocalCopy(DownloadError):
 def policy_of(settings: Settings) -> Policy:
     """How hard the transport tries one URL, as configured."""
     return Policy(
-        settings.retries,
-        settings.backoff,
-        settings.connect_timeout,
-        settings.read_timeout,
-        settings.stall_bytes,
-        settings.stall_seconds,
-        settings.segments,
-        settings.segment_threshold,
+        retries=settings.retries,
+        backoff=settings.backoff,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        stall_bytes=settings.stall_bytes,
+        stall_seconds=settings.stall_seconds,
+        segments=settings.segments,
+        segment_threshold=settings.segment_threshold,
+        max_download_size=settings.max_download_size,
+        max_retry_after=settings.max_retry_after,
     )
 
 
