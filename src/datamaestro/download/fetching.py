@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlparse
 from datamaestro.config import Settings
 from datamaestro.download.context import PrepareContext
 from datamaestro.download.partial import Partial
-from datamaestro.download.transport import Policy, TransferError, fetch, for_data_folder
+from datamaestro.download.transport import Policy, TransferError, fetch, for_data_folder, hedged
 from datamaestro.errors import ChecksumError, DatamaestroError, DownloadError, OfflineError, StoreError
 from datamaestro.hashing import Checksum
 from datamaestro.log import log
@@ -99,7 +99,8 @@ class Fetched:
 class Fetch:
     """One original of a resource, brought to its partial download and hashed; its size checked.
 
-    ``store``: the team store to take it from (and push it to), None for the origin only.
+    ``store``: the team store to take it from (and push it to), None for the origin only;
+    ``policy``: how hard to try the URL (None: as configured; ``try_urls`` says).
     """
 
     def __init__(
@@ -110,8 +111,10 @@ class Fetch:
         url: str,
         checksum: Optional[Checksum],
         size: Optional[int],
+        policy: Optional[Policy] = None,
     ):
         self.ctx = ctx
+        self.policy = policy or policy_of(ctx.settings)
         self.store = store
         self.name = name
         self.url = url
@@ -187,7 +190,7 @@ class Fetch:
             self.algorithms,
             f"{ctx.dataset_id}: {self.name}",
             ctx.request.quiet,
-            policy_of(ctx.settings),
+            self.policy,
             self.size,
             validator,
             lambda new: partial.write_note(self.url, new),
@@ -254,19 +257,24 @@ class Failures:
         )
 
 
-def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[[str], T]) -> T:
-    """Call ``attempt(url)`` on each URL until one succeeds (returning its value); else raise a summary.
+def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[[str, Policy], T]) -> T:
+    """Call ``attempt(url, policy)`` on each URL until one succeeds (returning its value); else raise a summary.
 
     ``attempt`` raises ``DownloadError`` (or ``ChecksumError``) to move on to
     the next URL. A URL whose partial download can be resumed is tried first.
     The partial download is kept only when its transfer was interrupted.
+    ``policy`` is how hard to try the URL: every URL but the last gets the
+    hedged policy (headers within a few seconds, no second try after a
+    timeout), so that a mirror that hangs is left for the next one at once.
     """
     partial = partial_of(ctx, name)
     failures = Failures(f"{name} of {ctx.dataset_id}")
-    for url in ordered_urls(ctx, name, urls):
+    ordered = ordered_urls(ctx, name, urls)
+    plain = policy_of(ctx.settings)
+    for i, url in enumerate(ordered):
         shown = str(local_copy_path(ctx, url)) if ctx.local else url
         try:
-            result = attempt(url)
+            result = attempt(url, plain if i == len(ordered) - 1 else hedged(plain))
             partial.discard()
             return result
         except ChecksumError as e:
