@@ -12,6 +12,7 @@ from httpserver import Fault, FileServer
 from makefiles import md5, write_module
 from test_reliability import FAST, ID, last_line, partial, payload, prepared, serve
 
+from datamaestro.api import prepare_dataset
 from datamaestro.download.transport import MirrorHealth, Policy, TransferError, fetch, hedged
 from datamaestro.download.transport.health import mirror
 from datamaestro.errors import DownloadError
@@ -271,3 +272,55 @@ def test_prepare_leaves_a_hung_first_mirror_for_the_next(env, server, other_serv
     # a backoff); generous for a loaded machine
     assert took < 30
     assert mirror(server.base) in json.loads((env.data / "locks" / "mirrors.json").read_text())
+
+
+FOUR = ["train-images.gz", "train-labels.gz", "test-images.gz", "test-labels.gz"]
+
+
+def unresolvable(env, names: list[str]) -> None:
+    """org.rel.blob: files whose only URLs are on a host that does not resolve (an MNIST-like 4 files)."""
+    lines = ["from datamaestro.data.tensor import IDX", "from datamaestro.download.single import filedownloader",
+             "from datamaestro.definitions import dataset", ""]
+    for k, name in enumerate(names):
+        lines.append(f"@filedownloader('f{k}', 'http://origin.invalid/{name}', checksum='md5:{md5(name.encode())}')")
+    lines += ["@dataset(IDX, id='blob')", f"def blob({', '.join(f'f{k}' for k in range(len(names)))}):",
+              "    return {'path': f0}"]
+    write_module(env.use_registry(), "org.rel", "\n".join(lines) + "\n")
+    env.write_config({})
+
+
+def test_offline_a_dataset_fails_at_once_with_one_line_per_file(env, no_proxy, cli):
+    """No network (a name that does not resolve): no retries, no backoff; one line per file, then
+    the advice once, and the host is remembered as dead for the processes of the data folder."""
+    unresolvable(env, FOUR)
+    start = time.monotonic()
+    result = cli("prepare", "-q", ID)
+    took = time.monotonic() - start
+    assert result.returncode == 1 and result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"datamaestro: error: could not download 4 files of {ID}:"
+    for k, (line, name) in enumerate(zip(lines[1:5], FOUR)):
+        assert line.startswith(f"  f{k}: http://origin.invalid/{name}: ")
+        assert "cannot resolve host origin.invalid" in line and "retrying" not in line
+    assert lines[5:] == [
+        f"check the network or the 'mirrors' setting, or use 'datamaestro prepare {ID} --from DIR' "
+        "with a copy of its files, or --offline to use only prepared datasets"
+    ]
+    memory = json.loads((env.data / "locks" / "mirrors.json").read_text())
+    assert memory["http://origin.invalid:80"]["reason"].startswith("cannot resolve host origin.invalid")
+    assert took < 30  # the resolver's own time (under 3 s here); generous for a loaded machine
+
+
+def test_offline_files_after_a_failure_skip_the_host_at_once(env, no_proxy):
+    """In one process, once the name failed to resolve, every file on that host is skipped without
+    asking the resolver again (one line each, still)."""
+    unresolvable(env, FOUR)
+    with pytest.raises(DownloadError):
+        prepare_dataset(ID, quiet=True)
+    with pytest.raises(DownloadError) as caught:
+        prepare_dataset(ID, quiet=True)
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 6
+    for k, (line, name) in enumerate(zip(lines[1:5], FOUR)):
+        assert line.startswith(f"  f{k}: http://origin.invalid/{name}: skipped: http://origin.invalid:80 failed ")

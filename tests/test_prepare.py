@@ -200,12 +200,17 @@ def test_all_urls_failing(env, server, cli):
         server.url("missing/"), {}, mirror="http://127.0.0.1:9/refused/"))
     result = cli("prepare", "org.test.digits")
     assert result.returncode == 1
-    assert result.stderr.splitlines()[-1] == (
-        "datamaestro: error: could not download train_images.idx of org.test.digits: "
-        f"{server.url('missing/train-images-idx3-ubyte.gz')}: HTTP 404 Not Found; "
+    lines = result.stderr.splitlines()
+    assert lines[-6:-4] == [
+        "datamaestro: error: could not download 4 files of org.test.digits:",
+        f"  train_images.idx: {server.url('missing/train-images-idx3-ubyte.gz')}: HTTP 404 Not Found; "
         "http://127.0.0.1:9/refused/train-images-idx3-ubyte.gz: connection failed "
-        "([Errno 111] Connection refused), tried 4 times; check the network or the 'mirrors' setting, "
-        f"or use 'datamaestro prepare org.test.digits --from DIR' with a copy of its files, "
+        "([Errno 111] Connection refused), tried 4 times",
+    ]
+    assert [line.split(":")[0] for line in lines[-4:-1]] == ["  train_labels.idx", "  test_images.idx", "  test_labels.idx"]
+    assert lines[-1] == (
+        "check the network or the 'mirrors' setting, "
+        "or use 'datamaestro prepare org.test.digits --from DIR' with a copy of its files, "
         "or --offline to use only prepared datasets"
     )
     assert not (env.data / "datasets" / "org.test.digits" / "train_images.idx").exists()
@@ -254,13 +259,16 @@ def test_builtin_mnist_through_mirror_rewriting_is_checked(env, server, cli):
     result = cli("prepare", "com.lecun.mnist")
     assert result.returncode == 1
     got = md5(files["train-images-idx3-ubyte.gz"])
-    assert result.stderr.splitlines()[-1] == (
-        "datamaestro: error: could not download train_images.idx of com.lecun.mnist: "
-        f"{server.url('ossci/train-images-idx3-ubyte.gz')}: checksum mismatch (expected "
+    lines = result.stderr.splitlines()
+    assert lines[-6:-4] == [
+        "datamaestro: error: could not download 4 files of com.lecun.mnist:",
+        f"  train_images.idx: {server.url('ossci/train-images-idx3-ubyte.gz')}: checksum mismatch (expected "
         f"md5:f68b3c2dcbeaaa9fbdd348bbdeb94873, got md5:{got}); "
-        f"{server.url('lecun/train-images-idx3-ubyte.gz')}: HTTP 404 Not Found; "
+        f"{server.url('lecun/train-images-idx3-ubyte.gz')}: HTTP 404 Not Found",
+    ]
+    assert lines[-1] == (
         "check the network or the 'mirrors' setting, "
-        f"or use 'datamaestro prepare com.lecun.mnist --from DIR' with a copy of its files, "
+        "or use 'datamaestro prepare com.lecun.mnist --from DIR' with a copy of its files, "
         "or --offline to use only prepared datasets"
     )
     # the four files are fetched side by side: each mirror is asked once for each file

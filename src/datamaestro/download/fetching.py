@@ -220,14 +220,29 @@ def ordered_urls(ctx: PrepareContext, name: str, urls: list[str]) -> list[str]:
     return urls
 
 
+class DownloadFailed(DownloadError):
+    """No URL of a resource gave its file: why each failed (``why``), and what to do (``advice``)."""
+
+    def __init__(self, name: str, dataset_id: str, why: str, advice: str):
+        super().__init__(f"could not download {name} of {dataset_id}{why}; {advice}")
+        self.name = name
+        self.why = why
+        self.advice = advice
+
+
 @dataclass(slots=True)
 class Failures:
     """Why each URL of a resource failed, in order."""
 
-    what: str
+    name: str
+    dataset_id: str
     attempts: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+
+    @property
+    def what(self) -> str:
+        return f"{self.name} of {self.dataset_id}"
 
     def all_mismatches(self) -> bool:
         return bool(self.mismatches) and len(self.mismatches) == len(self.attempts)
@@ -238,7 +253,7 @@ class Failures:
             return ChecksumError(f"the copy of {self.what} does not match: {'; '.join(self.mismatches)}")
         return DownloadError(f"no usable copy of {self.what}: {'; '.join(self.attempts)}")
 
-    def error(self, dataset_id: str, partial: Partial) -> DatamaestroError:
+    def error(self, partial: Partial) -> DatamaestroError:
         """The error when no URL gave a good file, saying what was kept for the next run."""
         if self.all_mismatches():
             return ChecksumError(
@@ -249,12 +264,22 @@ class Failures:
         resume = f"; {kept} bytes were kept in {partial.path}: run again to resume" if kept else ""
         elapsed = time.monotonic() - self.started
         took = f" (gave up after {elapsed:.0f} s)" if elapsed >= 1 else ""
-        return DownloadError(
-            f"could not download {self.what}{took}: "
-            f"{'; '.join(self.attempts)}{resume}; check the network or the 'mirrors' setting, "
-            f"or use 'datamaestro prepare {dataset_id} --from DIR' with a copy of its files, "
-            "or --offline to use only prepared datasets"
+        return DownloadFailed(
+            self.name, self.dataset_id, f"{took}: {'; '.join(self.attempts)}{resume}",
+            "check the network or the 'mirrors' setting, "
+            f"or use 'datamaestro prepare {self.dataset_id} --from DIR' with a copy of its files, "
+            "or --offline to use only prepared datasets",
         )
+
+
+def failed_files(dataset_id: str, errors: list[DownloadError]) -> DownloadError:
+    """The error of a dataset whose files failed (``errors``, in order): the one error, or one line
+    per file and the advice once."""
+    advice = next((e.advice for e in errors if isinstance(e, DownloadFailed)), None)
+    if len(errors) == 1 or advice is None:
+        return errors[0]
+    lines = [f"  {e.name}{e.why}" if isinstance(e, DownloadFailed) else f"  {e}" for e in errors]
+    return DownloadError(f"could not download {len(errors)} files of {dataset_id}:\n" + "\n".join(lines) + f"\n{advice}")
 
 
 def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[[str, Policy], T]) -> T:
@@ -268,7 +293,7 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
     timeout), so that a mirror that hangs is left for the next one at once.
     """
     partial = partial_of(ctx, name)
-    failures = Failures(f"{name} of {ctx.dataset_id}")
+    failures = Failures(name, ctx.dataset_id)
     ordered = ordered_urls(ctx, name, urls)
     plain = policy_of(ctx.settings)
     for i, url in enumerate(ordered):
@@ -287,4 +312,4 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
             if not isinstance(e, NoLocalCopy):  # then the partial download was not touched
                 partial.discard()
             failures.attempts.append(f"{shown}: {e}")
-    raise failures.local_error() if ctx.local else failures.error(ctx.dataset_id, partial)
+    raise failures.local_error() if ctx.local else failures.error(partial)
