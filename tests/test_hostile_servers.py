@@ -82,7 +82,10 @@ def test_max_download_size_is_a_setting(env, server, cli):
     env.monkeypatch.setenv("DATAMAESTRO_MAX_DOWNLOAD_SIZE", "1000000")
     result = cli("prepare", ID)
     assert result.returncode == 1
-    assert "more than 1000000 bytes (max_download_size); the partial download was deleted" in last_line(result)
+    assert last_line(result) == (
+        f"datamaestro: error: a.idx of {ID} was refused: {server.url('d/blob/a.idx')}: "
+        "more than 1000000 bytes (max_download_size); the partial download was deleted"
+    )
     assert not partial(env).exists() and server.gets("/d/blob/a.idx") == 1
     assert 1_000_000 <= server.bytes_sent("/d/blob/a.idx")
 

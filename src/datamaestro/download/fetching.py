@@ -22,7 +22,16 @@ from datamaestro.config import Settings
 from datamaestro.download.context import PrepareContext
 from datamaestro.download.partial import Partial
 from datamaestro.download.transport import Policy, TransferError, fetch, for_data_folder, hedged
-from datamaestro.errors import ChecksumError, DatamaestroError, DownloadError, OfflineError, StoreError
+from datamaestro.download.transport.base import TooLarge
+from datamaestro.errors import (
+    ChecksumError,
+    DatamaestroError,
+    DownloadError,
+    FormatError,
+    OfflineError,
+    StoreError,
+    UnsafeArchiveError,
+)
 from datamaestro.hashing import Checksum
 from datamaestro.log import log
 from datamaestro.store.offline import offline_note, usable_offline
@@ -220,6 +229,23 @@ def ordered_urls(ctx: PrepareContext, name: str, urls: list[str]) -> list[str]:
     return urls
 
 
+class Refused(DownloadError):
+    """What a URL served was refused as data (an unsafe archive, an unreadable file): another URL
+    may serve better bytes, but the network is not to blame."""
+
+    def __init__(self, error: FormatError):
+        super().__init__(str(error))
+        self.unsafe = isinstance(error, UnsafeArchiveError)
+
+
+def refusal(failures: Failures, url: str, error: DownloadError) -> str:
+    """How the refusal of what ``url`` served reads in the summary (the rule it broke, unrepeated)."""
+    text = str(error).removeprefix(f"{url}: ").removeprefix(f"{failures.what}: ")
+    if isinstance(error, Refused) and error.unsafe:
+        return f"unsafe archive: {text.removeprefix('refused: ')}"
+    return text
+
+
 class DownloadFailed(DownloadError):
     """No URL of a resource gave its file: why each failed (``why``), and what to do (``advice``)."""
 
@@ -238,6 +264,10 @@ class Failures:
     dataset_id: str
     attempts: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
+    #: what was refused as data (not a network failure): an unsafe archive, an unreadable or too large file
+    refused: list[str] = field(default_factory=list)
+    #: whether an unsafe archive was among them
+    unsafe: bool = False
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -260,6 +290,9 @@ class Failures:
                 f"checksum mismatch for {self.what}: {'; '.join(self.mismatches)}; "
                 "the download was discarded, nothing was kept"
             )
+        if len(self.mismatches) + len(self.refused) == len(self.attempts):  # the bytes, not the network
+            error = UnsafeArchiveError if self.unsafe else DownloadError
+            return error(f"{self.what} was refused: {'; '.join(self.attempts)}")
         kept = partial.kept()
         resume = f"; {kept} bytes were kept in {partial.path}: run again to resume" if kept else ""
         elapsed = time.monotonic() - self.started
@@ -308,6 +341,11 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
             failures.attempts.append(f"{shown}: checksum mismatch ({e})")
         except TransferError as e:
             failures.attempts.append(f"{shown}: {e}")
+        except (Refused, TooLarge) as e:
+            partial.discard()  # (already done: refused bytes are not worth resuming)
+            failures.unsafe |= isinstance(e, Refused) and e.unsafe
+            failures.refused.append(f"{shown}: {refusal(failures, url, e)}")
+            failures.attempts.append(failures.refused[-1])
         except DownloadError as e:
             if not isinstance(e, NoLocalCopy):  # then the partial download was not touched
                 partial.discard()

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 from datamaestro.download import Resource
 from datamaestro.download.context import PrepareContext
-from datamaestro.download.fetching import Fetch, Fetched, partial_of, try_urls
+from datamaestro.download.fetching import Fetch, Fetched, Refused, partial_of, try_urls
 from datamaestro.download.remote import RemoteResource
 from datamaestro.download.transport import Policy
 from datamaestro.download.verify import Verification
@@ -103,4 +103,4 @@ def unpack_fetched(
         partial_of(ctx, resource.name).discard()  # a refused or corrupt download is not worth resuming
         if resource.checksum and accepted:
             raise  # the published file itself: another mirror would serve the same bytes
-        raise DownloadError(str(e)) from None  # unverified bytes: another mirror may do better
+        raise Refused(e) from None  # unverified bytes: another mirror may do better
