@@ -243,3 +243,51 @@ def test_max_image_pixels_bounds_the_loaders_once_a_dataset_is_prepared(env, ser
         "(20, 30, 3)",
         f"{image}: refused: 30x20 is 600 pixels, more than the 500 an image may have (max_pixels)",
     ]
+
+
+# -- a config file is bounded: regular, small, shallow ------------------------------------------
+
+
+def run_prepare(env) -> subprocess.CompletedProcess[str]:
+    """``datamaestro prepare`` in a subprocess that must end on its own (a hang fails the test)."""
+    return subprocess.run(
+        [sys.executable, "-m", "datamaestro", "prepare", "com.lecun.mnist"],
+        capture_output=True, text=True, env=os.environ.copy(), timeout=60,
+    )
+
+
+def one_line_exit_2(result: subprocess.CompletedProcess[str], message: str) -> None:
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr == f"datamaestro: error: {message}\n"
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo", "folder"])
+def test_a_config_that_is_not_a_regular_file_is_never_read(env, special):
+    path = special
+    if special == "fifo":
+        path = str(env.root / "config.fifo")
+        os.mkfifo(path)
+    elif special == "folder":
+        path = str(env.root)
+    env.monkeypatch.setenv("DATAMAESTRO_CONFIG", path)
+    one_line_exit_2(run_prepare(env), f"config file {path} is not a regular file")
+
+
+def test_a_config_larger_than_a_mebibyte_is_refused(env):
+    path = write(env, "retries: 1\n" + "#" * MIB + "\n")
+    one_line_exit_2(run_prepare(env), f"config file {path} is larger than 1 MiB")
+
+
+@pytest.mark.parametrize("opening, closing", [("[", "]"), ("{a: ", "}")])
+def test_a_config_nested_50000_deep_is_one_line(env, opening, closing):
+    path = write(env, "mirrors: " + opening * 50_000 + closing * 50_000 + "\n")
+    one_line_exit_2(run_prepare(env), f"config file {path}: nested too deeply (a config is a flat mapping)")
+
+
+def test_a_data_folder_with_a_nul_byte_is_refused(env):
+    path = write(env, 'datadir: "/data/a\\0b"\n')
+    env.monkeypatch.delenv("DATAMAESTRO_DIR")
+    one_line_exit_2(run_prepare(env), f"config file {path}: 'datadir' must not hold a NUL byte")
+    env.monkeypatch.delenv("DATAMAESTRO_CONFIG")
+    with pytest.raises(ConfigError, match=r"^the data folder '/data/a\\x00b' holds a NUL byte$"):
+        load_settings(datadir="/data/a\0b")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -23,6 +24,8 @@ from datamaestro.paths import printable
 #: size units
 MIB = 1 << 20
 GIB = 1 << 30
+#: the most bytes a config file may hold
+MAX_CONFIG = MIB
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,21 +147,11 @@ def config_path() -> Path:
 def read_config(path: Optional[Path] = None) -> dict[str, Any]:
     """The validated content of the config file, or {} when there is none."""
     path = path or config_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = read_text(path)
+    if text is None:
         if "DATAMAESTRO_CONFIG" in os.environ:
-            raise ConfigError(
-                f"config file {path} (from DATAMAESTRO_CONFIG) does not exist"
-            ) from None
+            raise ConfigError(f"config file {path} (from DATAMAESTRO_CONFIG) does not exist")
         return {}
-    except UnicodeDecodeError as e:
-        raise ConfigError(
-            f"config file {path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
-            f"{e.start}); save it as UTF-8"
-        ) from None
-    except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
     content = parse_yaml(path, text)
     if content is None:
         return {}
@@ -190,6 +183,34 @@ def read_config(path: Optional[Path] = None) -> dict[str, Any]:
     return content
 
 
+def read_text(path: Path) -> Optional[str]:
+    """The text of the config file (None when it does not exist): a regular UTF-8 file of at most
+    ``MAX_CONFIG`` bytes (a device such as /dev/zero, a FIFO or a folder is refused, never read)."""
+    try:  # (without blocking: opening a FIFO would wait for a writer)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(f"config file {path} is not a regular file")
+    with os.fdopen(fd, "rb") as f:
+        try:
+            data = f.read(MAX_CONFIG + 1)
+        except OSError as e:
+            raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    if len(data) > MAX_CONFIG:
+        raise ConfigError(f"config file {path} is larger than {MAX_CONFIG // MIB} MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
+            f"{e.start}); save it as UTF-8"
+        ) from None
+
+
 def check_value(name: str, value: Any, key: Key) -> Optional[str]:
     """What is wrong with ``value`` for the key ``name`` (None when it is valid)."""
     expected = {
@@ -208,6 +229,8 @@ def check_value(name: str, value: Any, key: Key) -> Optional[str]:
     }[key.kind]
     if not ok:
         return f"'{name}' must be {expected}, got {describe_type(value)}"
+    if key.kind == "string" and "\0" in value:
+        return f"'{name}' must not hold a NUL byte"
     if key.choices is not None and value not in key.choices:
         choices = " or ".join(key.choices)
         return f"'{name}' must be {choices}, got '{printable(value, 80)}'"
@@ -252,6 +275,8 @@ def parse_yaml(path: Path, text: str) -> Any:
         where = f" line {mark.line + 1}" if mark else ""
         problem = getattr(e, "problem", None) or "invalid YAML"
         raise ConfigError(f"config file {path}{where}: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path}: nested too deeply (a config is a flat mapping)") from None
 
 
 def offline_from_env() -> Optional[bool]:
@@ -321,6 +346,8 @@ def load_settings(datadir: Optional[str | Path] = None, offline: Optional[bool] 
     chosen = datadir or os.environ.get("DATAMAESTRO_DIR") or config.get("datadir")
     if not chosen:
         chosen = user_folder("data")
+    if "\0" in str(chosen):
+        raise ConfigError(f"the data folder '{printable(str(chosen), 200)}' holds a NUL byte")
     store_url, store_options, store_push = store_from_env(config)
     plain: dict[str, Any] = {key: value for key in PLAIN_KEYS if (value := plain_value(key, config)) is not None}
     return Settings(
