@@ -218,4 +218,3 @@ def test_cli_refuses_with_one_line(env, server, cli):
         f"datamaestro: error: content of {dataset_id}: refused: member '../outside.txt' "
         "goes up with '..'; nothing was extracted"
     )
-
