@@ -23,11 +23,14 @@ folder each run, and checks the sha256 where it can:
   (from the benchmark venv, created with pooch if needed; skipped otherwise).
 
 ``--dead`` times `datamaestro prepare` of a 4-file dataset whose first mirror
-is blackholed (its second is healthy) and of a one-file dataset whose only
-server is dead in each way (blackholed, accepts and never answers, trickles a
-byte every 5 s), and eight processes preparing that one-file dataset at
-once (they wait on its lock), with the default settings; ``--src`` runs another
-checkout's code (e.g. main's) by putting it first on PYTHONPATH.
+is blackholed or hangs (accepts and never answers; its second mirror, on
+another server, is healthy), of the same dataset offline (its host's name does
+not resolve: ``origin.invalid``), of a one-file dataset whose only server is
+dead in each way (blackholed, accepts and never answers, trickles a byte every
+5 s), and eight processes preparing that one-file dataset at once (they wait
+on its lock), with the default settings; it prints the exit code, the wall
+time and how many lines the command wrote to stderr (with ``-q``). ``--src``
+runs another checkout's code (e.g. main's) by putting it first on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -117,10 +120,11 @@ def contenders(
 ) -> list[tuple[str, Callable[[Path], None], int]]:
     """(name, download into a folder, runs) for each tool."""
     from datamaestro.config import Settings
-    from datamaestro.download.transport import Policy, fetch
+    from datamaestro.download.fetching import policy_of
+    from datamaestro.download.transport import fetch
 
     sha = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-    policy = Policy(segments=Settings.segments)  # the default settings
+    policy = policy_of(Settings(datadir=work))  # the default settings
 
     def ours(folder: Path) -> None:
         def one(name: str) -> None:
@@ -247,6 +251,7 @@ def dead(src: Optional[str], only: Optional[str] = None) -> None:
     if src:
         env["PYTHONPATH"] = src + os.pathsep + env.get("PYTHONPATH", "")
     server = FileServer().start()
+    hung = FileServer().start()  # another host:port: the mirror memory tells mirrors apart by it
     hole = Blackhole()
     files = {f"f{i}.idx": os.urandom(200_000) for i in range(4)}
     for name, data in files.items():
@@ -258,6 +263,8 @@ def dead(src: Optional[str], only: Optional[str] = None) -> None:
                 server.faults[f"/{where}/{name}"] = Fault(trickle=1, pause=5)
             if where == "slow-headers":
                 server.faults[f"/{where}/{name}"] = Fault(header_pause=5)
+        hung.files[f"/{name}"] = data
+        hung.faults[f"/{name}"] = Fault(delay=3600)
 
     def module(first: str, second: Optional[str], names: list[str]) -> str:
         lines = ["from datamaestro.data.tensor import IDX",
@@ -274,6 +281,9 @@ def dead(src: Optional[str], only: Optional[str] = None) -> None:
     cases = [
         ("4 files, first mirror healthy", server.url("good/"), None, list(files)),
         ("4 files, first mirror blackholed, second healthy", hole.base, server.url("good/"), list(files)),
+        ("4 files, first mirror accepts and never answers, second healthy", hung.base, server.url("good/"),
+         list(files)),
+        ("4 files, offline (the host's name does not resolve)", "http://origin.invalid/", None, list(files)),
         ("1 file, only server blackholed", hole.base, None, ["f0.idx"]),
         ("1 file, only server accepts and never answers", server.url("hang/"), None, ["f0.idx"]),
         ("1 file, only server trickles a byte every 5 s", server.url("trickle/"), None, ["f0.idx"]),
@@ -282,32 +292,35 @@ def dead(src: Optional[str], only: Optional[str] = None) -> None:
         ("8 processes at once, 1 file, only server blackholed", hole.base, None, ["f0.idx"]),
     ]
     print(f"\n## Dead mirrors: `datamaestro prepare` wall time ({src or 'this checkout'})\n")
-    print("| case | exit code | wall time |")
-    print("| --- | ---: | ---: |")
+    print("| case | exit code | wall time | stderr lines |")
+    print("| --- | ---: | ---: | ---: |")
     for i, (label, first, second, names) in enumerate(cases):
         if only and only not in label:
             continue
         registry = work / f"registry{i}"
         write_module(registry, "org.dead", module(first, second, names))
         run_env = {**env, "DATAMAESTRO_PATH": str(registry), "DATAMAESTRO_DIR": str(work / f"data{i}"),
-                   "DATAMAESTRO_CACHE": str(work / "cache"), "DATAMAESTRO_CONFIG": str(work / "none.yaml")}
+                   "DATAMAESTRO_CACHE": str(work / "cache"), "DATAMAESTRO_CONFIG": str(work / "none.yaml"),
+                   "NO_PROXY": "*"}  # (a name that does not resolve must not go to a proxy)
         (work / "none.yaml").write_text("{}\n")
         start = time.monotonic()
         command = [sys.executable, "-m", "datamaestro", "-q", "prepare", "org.dead.blob"]
         processes = [
-            subprocess.Popen(command, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.Popen(command, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             for _ in range(8 if label.startswith("8 processes") else 1)
         ]
         try:
-            codes = {str(p.wait(timeout=max(1, 900 - (time.monotonic() - start)))) for p in processes}
-            code = ", ".join(sorted(codes))
+            outcomes = [p.communicate(timeout=max(1, 900 - (time.monotonic() - start))) for p in processes]
+            code = ", ".join(sorted({str(p.returncode) for p in processes}))
+            lines = ", ".join(sorted({str(len(err.splitlines())) for _, err in outcomes}))
         except subprocess.TimeoutExpired:
             for p in processes:
                 p.kill()
-            code = "killed after 900 s"
-        print(f"| {label} | {code} | {time.monotonic() - start:.1f} s |")
+            code, lines = "killed after 900 s", "-"
+        print(f"| {label} | {code} | {time.monotonic() - start:.1f} s | {lines} |")
         sys.stdout.flush()
     hole.close()
+    hung.stop()
     server.stop()
 
 

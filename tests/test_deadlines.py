@@ -3,8 +3,9 @@
 Servers on 127.0.0.1 that blackhole (connect never completes), accept and
 never answer, trickle a byte at a time, lie about their length, or put
 terminal escape codes in their reason phrase. Timeouts are made small by each
-test; the timings asserted are upper bounds generous enough for a loaded
-2-core machine.
+test. What happened is asserted from what the server saw (its request log) and
+from the error; a wall-clock bound is asserted only where a deadline is the
+behaviour under test, and then generously (a loaded 2-core machine).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from httpserver import Blackhole, Fault
+from httpserver import Blackhole, Fault, FileServer
 from test_reliability import ID, last_line, payload, serve
 
 from datamaestro.download import progress
@@ -51,7 +52,8 @@ def timed_failure(url: str, dest: Path, policy: Policy = QUICK, **options) -> tu
 def test_blackholed_host_fails_by_the_connect_timeout(env, blackhole):
     error, took = timed_failure(blackhole.base + "f", env.root / "f.part")
     assert str(error) == "timed out connecting (0.5 s), tried 2 times"
-    assert error.kind == "timeout" and 1.0 <= error.elapsed < 4 and took < 4
+    # the deadline under test: two connect timeouts (2 x 0.5 s) and a backoff
+    assert error.kind == "timeout" and 1.0 <= error.elapsed <= took < 20
 
 
 def test_server_that_never_answers_fails_by_the_read_timeout(env, server):
@@ -59,7 +61,7 @@ def test_server_that_never_answers_fails_by_the_read_timeout(env, server):
     server.faults["/f"] = Fault(delay=3600)
     error, took = timed_failure(server.url("f"), env.root / "f.part")
     assert str(error) == "timed out (no data for 0.5 s), tried 2 times"
-    assert error.kind == "timeout" and took < 4
+    assert error.kind == "timeout" and took < 20  # the deadline under test: 2 x 0.5 s, not an hour
     assert server.gets("/f") == 2
 
 
@@ -70,7 +72,7 @@ def test_trickling_server_fails_by_the_stall_rule(env, server):
     error, took = timed_failure(server.url("f"), env.root / "f.part")
     assert str(error).startswith("stalled (only ")
     assert str(error).endswith("less than 1000 in 1 s), tried 2 times")
-    assert error.kind == "stall" and took < 6
+    assert error.kind == "stall" and took < 30  # the deadline under test: 2 stall windows of 1 s
     assert server.gets("/f") == 2  # the few bytes of a stalled try are not progress
 
 
@@ -81,7 +83,7 @@ def test_server_trickling_its_headers_fails_by_the_header_deadline(env, server):
     server.faults["/f"] = Fault(header_pause=0.1)
     error, took = timed_failure(server.url("f"), env.root / "f.part")
     assert str(error) == "no complete response headers within 0.75 s (the server sends them too slowly), tried 2 times"
-    assert error.kind == "timeout" and 1.5 <= took < 4
+    assert error.kind == "timeout" and 1.5 <= took < 20  # the deadline under test: 2 x 0.75 s
     assert server.gets("/f") == 2
 
 
@@ -92,9 +94,9 @@ def test_the_header_deadline_holds_through_an_http_proxy(env, server, monkeypatc
     monkeypatch.setenv("HTTP_PROXY", server.base)  # the test server answers as the proxy too
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    error, took = timed_failure("http://origin.invalid/f", env.root / "f.part")
+    error, _ = timed_failure("http://origin.invalid/f", env.root / "f.part")
     assert str(error) == "no complete response headers within 0.75 s (the server sends them too slowly), tried 2 times"
-    assert took < 4 and server.log[-1][:2] == ("GET", "/f")
+    assert server.log[-1][:2] == ("GET", "/f") and server.gets("/f") == 2
 
 
 def test_body_shorter_than_its_length_is_resumed(env, server):
@@ -115,7 +117,7 @@ def test_failures_carry_how_long_they_took(env, blackhole):
     policy = Policy(retries=1, backoff=0.01, connect_timeout=1.2, read_timeout=1)
     error, took = timed_failure(blackhole.base + "f", env.root / "f.part", policy)
     assert str(error) == "timed out connecting (1.2 s), tried 2 times"
-    assert error.elapsed is not None and 2.4 <= error.elapsed <= took < 6
+    assert error.elapsed is not None and 2.4 <= error.elapsed <= took
 
 
 # -- what a server says is printed safely ------------------------------------------------------
@@ -203,18 +205,23 @@ def try_in_order(memory: MirrorHealth, urls: list[str], dest: Path) -> str:
     raise DownloadError("; ".join(errors))
 
 
-def test_dead_first_mirror_is_tried_once_per_run(env, server, blackhole):
-    """Four files whose first mirror is blackholed: only the first file waits for it."""
-    files = {f"f{i}": payload(50_000, seed=i) for i in range(4)}
-    server.files.update({f"/{n}": d for n, d in files.items()})
-    memory = MirrorHealth(env.data / "locks" / "mirrors.json")
-    start = time.monotonic()
-    for name in files:
-        used = try_in_order(memory, [blackhole.base + name, server.url(name)], env.root / name)
-        assert used == server.url(name)
-    took = time.monotonic() - start
-    assert took < 5  # one connect-timeout budget (2 x 0.5 s), not four
-    assert memory.dead(blackhole.base) and not memory.dead(server.base)
+def test_dead_first_mirror_is_tried_once_per_run(env, server):
+    """Four files whose first mirror accepts and never answers: only the first file asks it."""
+    dead = FileServer().start()
+    try:
+        files = {f"f{i}": payload(50_000, seed=i) for i in range(4)}
+        for name, data in files.items():
+            server.files[f"/{name}"] = dead.files[f"/{name}"] = data
+            dead.faults[f"/{name}"] = Fault(delay=3600)
+        memory = MirrorHealth(env.data / "locks" / "mirrors.json")
+        for name in files:
+            used = try_in_order(memory, [dead.url(name), server.url(name)], env.root / name)
+            assert used == server.url(name)
+        assert [p for _, p, _ in dead.log] == ["/f0", "/f0"]  # tried (and retried once) for f0 only
+        assert sorted(p for _, p, _ in server.log) == ["/f0", "/f1", "/f2", "/f3"]
+        assert memory.dead(dead.base) and not memory.dead(server.base)
+    finally:
+        dead.stop()
 
 
 def test_dead_mirror_is_skipped_by_a_waiting_process(env, blackhole):
@@ -223,11 +230,10 @@ def test_dead_mirror_is_skipped_by_a_waiting_process(env, blackhole):
     waiter = MirrorHealth(shared)  # this process started before the failure (as a waiter on the lock)
     MirrorHealth(shared).failed(blackhole.base + "f", "timed out connecting (5 s)")
     url = blackhole.base + "f"
-    start = time.monotonic()
     with pytest.raises(TransferError, match=r"^skipped: http://127\.0\.0\.1:\d+ failed 0 s ago "
                                             r"\(timed out connecting \(5 s\)\)$"):
-        fetch(url, env.root / "f.part", [], "f", True, QUICK, health=waiter)
-    assert time.monotonic() - start < 0.5
+        fetch(url, env.root / "f.part", [], "f", True, QUICK, health=waiter)  # (no connection tried)
+    assert not (env.root / "f.part").exists()
     # what counts is when the process started, not when it first looked (after getting the lock)
     assert MirrorHealth(shared).skip(url).startswith("skipped: ")
     later = MirrorHealth(shared, started=time.time())  # a run started after the failure tries it, last

@@ -1,16 +1,21 @@
 """Hostile servers on 127.0.0.1 against one transfer: endless bodies, spliced resumes, names that do
 not resolve, 429 storms, huge headers, hung mirrors. Each test builds the hostile answer with a
-fault of ``httpserver``; the timings asserted are generous upper bounds."""
+fault of ``httpserver`` and asserts what the server saw; a wall-clock bound is asserted only where a
+deadline is the behaviour under test, and then generously (a loaded 2-core machine)."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
-from httpserver import Fault
-from test_reliability import payload
+from httpserver import Fault, FileServer
+from makefiles import md5, write_module
+from test_reliability import FAST, ID, last_line, partial, payload, prepared, serve
 
+from datamaestro.api import prepare_dataset
 from datamaestro.download.transport import MirrorHealth, Policy, TransferError, fetch, hedged
+from datamaestro.download.transport.health import mirror
 from datamaestro.errors import DownloadError
 
 #: deadlines small enough for fast tests
@@ -25,7 +30,6 @@ def test_endless_body_stops_at_the_declared_size_and_is_not_kept(env, server):
     server.files["/f"] = b""
     server.faults["/f"] = Fault(endless=True)
     dest = env.root / "f.part"
-    start = time.monotonic()
     with pytest.raises(DownloadError) as caught:
         fetch(server.url("f"), dest, ["sha256"], "f", True, QUICK, expected_size=300_000)
     assert str(caught.value) == (
@@ -33,7 +37,7 @@ def test_endless_body_stops_at_the_declared_size_and_is_not_kept(env, server):
     )
     assert not isinstance(caught.value, TransferError)  # not retried: the next mirror, if any
     assert not dest.exists() and server.gets("/f") == 1
-    assert time.monotonic() - start < 10
+    assert 300_000 <= server.bytes_sent("/f") < 100_000_000  # stopped soon after the declared size
 
 
 def test_endless_body_of_unknown_size_stops_at_max_download_size(env, server):
@@ -68,6 +72,22 @@ def test_a_resume_beyond_the_declared_size_is_refused(env, server):
     with pytest.raises(DownloadError, match=r": more than 2000 bytes \(its declared size\); "):
         fetch(server.url("f"), dest, [], "f", True, QUICK, expected_size=2000)
     assert not dest.exists() and server.log == [("GET", "/f", "bytes=1000-")]
+
+
+def test_max_download_size_is_a_setting(env, server, cli):
+    """``prepare`` of a file whose size nobody states, from a server that never stops: the
+    configured bound (here from the environment, over the file) ends it; nothing is kept."""
+    serve(env, server, {"a.idx": b""}, config={**FAST, "max_download_size": 10_000_000})
+    server.faults["/d/blob/a.idx"] = Fault(endless=True)
+    env.monkeypatch.setenv("DATAMAESTRO_MAX_DOWNLOAD_SIZE", "1000000")
+    result = cli("prepare", ID)
+    assert result.returncode == 1
+    assert last_line(result) == (
+        f"datamaestro: error: a.idx of {ID} was refused: {server.url('d/blob/a.idx')}: "
+        "more than 1000000 bytes (max_download_size); the partial download was deleted"
+    )
+    assert not partial(env).exists() and server.gets("/d/blob/a.idx") == 1
+    assert 1_000_000 <= server.bytes_sent("/d/blob/a.idx")
 
 
 # -- a resume is kept only when the validator proves it is the same file -----------------------
@@ -128,7 +148,7 @@ def test_a_name_that_does_not_resolve_is_not_retried(env, no_proxy):
     message = str(caught.value)
     assert message.startswith("cannot resolve host origin.invalid ([Errno ") and message.endswith("), tried once")
     assert "\n" not in message and caught.value.kind == "dns"
-    assert time.monotonic() - start < 15  # the resolver's own time; no backoff, no second try
+    assert time.monotonic() - start < 30  # the resolver's own time (no backoff, no second try); generous
     with pytest.raises(TransferError, match=r"^skipped: http://origin\.invalid:80 failed 0 s ago \(cannot resolve "):
         fetch("http://origin.invalid/b", env.root / "b.part", [], "b", True, QUICK, health=memory)
 
@@ -139,13 +159,21 @@ def test_a_name_that_does_not_resolve_is_not_retried(env, no_proxy):
 def test_a_server_asking_to_wait_a_minute_is_given_up_at_once(env, server):
     server.files["/f"] = payload()
     server.faults["/f"] = Fault(errors=[429] * 100, retry_after="60")
-    start = time.monotonic()
     with pytest.raises(TransferError) as caught:
         fetch(server.url("f"), env.root / "f.part", [], "f", True, QUICK)
     assert str(caught.value) == (
         "HTTP 429 Too Many Requests (the server asks to wait 60 s, more than 10 s), tried once"
     )
-    assert server.gets("/f") == 1 and time.monotonic() - start < 5
+    assert server.gets("/f") == 1  # given up at once: no wait, no second request
+
+
+def test_max_retry_after_is_a_setting(env, server, cli):
+    serve(env, server, {"a.idx": payload()}, config={**FAST, "max_retry_after": 0.5})
+    server.faults["/d/blob/a.idx"] = Fault(errors=[429] * 10, retry_after="1")
+    result = cli("prepare", ID)
+    assert result.returncode == 1
+    assert "HTTP 429 Too Many Requests (the server asks to wait 1 s, more than 0.5 s), tried once" in last_line(result)
+    assert server.gets("/d/blob/a.idx") == 1
 
 
 def test_a_storm_of_short_waits_ends_after_the_retries(env, server):
@@ -156,7 +184,7 @@ def test_a_storm_of_short_waits_ends_after_the_retries(env, server):
     start = time.monotonic()
     with pytest.raises(TransferError, match=r"^HTTP 503 Service Unavailable, tried 3 times$"):
         fetch(server.url("f"), env.root / "f.part", [], "f", True, policy)
-    assert server.gets("/f") == 3 and time.monotonic() - start >= 2  # backoff alone: 0.03 s
+    assert server.gets("/f") == 3 and time.monotonic() - start >= 2  # the waits under test; backoff alone: 0.03 s
 
 
 # -- huge response headers are called so --------------------------------------------------------
@@ -201,4 +229,102 @@ def test_a_hung_mirror_with_a_next_one_costs_seconds(env, server):
     took = time.monotonic() - start
     assert errors == ["no complete response headers within 4 s (the server sends them too slowly), tried once"]
     assert dest.read_bytes() == data and server.gets("/first/f") == 1
-    assert 4 <= took < 10  # (the issue's target: at most 8 s more than with a healthy first mirror)
+    # the deadline under test: 4 s (the target: at most 8 s more than with a healthy first mirror);
+    # the upper bound is generous for a loaded machine
+    assert 4 <= took < 20
+
+
+@pytest.fixture
+def other_server():
+    """A second loopback server: another mirror (the mirror memory tells mirrors by host and port)."""
+    s = FileServer().start()
+    yield s
+    s.stop()
+
+
+def two_mirrors(env, first: str, second: str, data: bytes) -> None:
+    """org.rel.blob: a.idx from ``first``, with the mirror ``second``; default settings."""
+    source = f'''
+from datamaestro.data.tensor import IDX
+from datamaestro.download.single import filedownloader
+from datamaestro.definitions import dataset
+
+@filedownloader("a.idx", {first!r}, mirrors=[{second!r}], checksum="md5:{md5(data)}")
+@dataset(IDX, id="blob")
+def blob(a):
+    return {{"path": a}}
+'''
+    write_module(env.use_registry(), "org.rel", source)
+    env.write_config({})
+
+
+def test_prepare_leaves_a_hung_first_mirror_for_the_next(env, server, other_server, cli):
+    """The first mirror accepts and never answers: ``prepare`` asks it once, gives up on it after the
+    hedged headers' deadline (not two read timeouts) and takes the file from the second."""
+    data = payload()
+    server.files["/a.idx"] = other_server.files["/a.idx"] = data
+    server.faults["/a.idx"] = Fault(delay=3600)
+    two_mirrors(env, server.url("a.idx"), other_server.url("a.idx"), data)
+    start = time.monotonic()
+    result = cli("prepare", "-q", ID)
+    took = time.monotonic() - start
+    assert result.returncode == 0, result.stderr
+    assert prepared(env).read_bytes() == data
+    assert server.gets("/a.idx") == 1  # abandoned after one try: no second one after a timeout
+    assert other_server.log == [("GET", "/a.idx", None)]
+    # the deadline under test: 4 s for the hung mirror, against 41 s before (2 read timeouts and
+    # a backoff); generous for a loaded machine
+    assert took < 30
+    assert mirror(server.base) in json.loads((env.data / "locks" / "mirrors.json").read_text())
+
+
+FOUR = ["train-images.gz", "train-labels.gz", "test-images.gz", "test-labels.gz"]
+
+
+def unresolvable(env, names: list[str]) -> None:
+    """org.rel.blob: files whose only URLs are on a host that does not resolve (an MNIST-like 4 files)."""
+    lines = ["from datamaestro.data.tensor import IDX", "from datamaestro.download.single import filedownloader",
+             "from datamaestro.definitions import dataset", ""]
+    for k, name in enumerate(names):
+        lines.append(f"@filedownloader('f{k}', 'http://origin.invalid/{name}', checksum='md5:{md5(name.encode())}')")
+    lines += ["@dataset(IDX, id='blob')", f"def blob({', '.join(f'f{k}' for k in range(len(names)))}):",
+              "    return {'path': f0}"]
+    write_module(env.use_registry(), "org.rel", "\n".join(lines) + "\n")
+    env.write_config({})
+
+
+def test_offline_a_dataset_fails_at_once_with_one_line_per_file(env, no_proxy, cli):
+    """No network (a name that does not resolve): no retries, no backoff; one line per file, then
+    the advice once, and the host is remembered as dead for the processes of the data folder."""
+    unresolvable(env, FOUR)
+    start = time.monotonic()
+    result = cli("prepare", "-q", ID)
+    took = time.monotonic() - start
+    assert result.returncode == 1 and result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"datamaestro: error: could not download 4 files of {ID}:"
+    for k, (line, name) in enumerate(zip(lines[1:5], FOUR)):
+        assert line.startswith(f"  f{k}: http://origin.invalid/{name}: ")
+        assert "cannot resolve host origin.invalid" in line and "retrying" not in line
+    assert lines[5:] == [
+        f"check the network or the 'mirrors' setting, or use 'datamaestro prepare {ID} --from DIR' "
+        "with a copy of its files, or --offline to use only prepared datasets"
+    ]
+    memory = json.loads((env.data / "locks" / "mirrors.json").read_text())
+    assert memory["http://origin.invalid:80"]["reason"].startswith("cannot resolve host origin.invalid")
+    assert took < 30  # the resolver's own time (under 3 s here); generous for a loaded machine
+
+
+def test_offline_files_after_a_failure_skip_the_host_at_once(env, no_proxy):
+    """In one process, once the name failed to resolve, every file on that host is skipped without
+    asking the resolver again (one line each, still)."""
+    unresolvable(env, FOUR)
+    with pytest.raises(DownloadError):
+        prepare_dataset(ID, quiet=True)
+    with pytest.raises(DownloadError) as caught:
+        prepare_dataset(ID, quiet=True)
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 6
+    for k, (line, name) in enumerate(zip(lines[1:5], FOUR)):
+        assert line.startswith(f"  f{k}: http://origin.invalid/{name}: skipped: http://origin.invalid:80 failed ")

@@ -200,12 +200,17 @@ def test_all_urls_failing(env, server, cli):
         server.url("missing/"), {}, mirror="http://127.0.0.1:9/refused/"))
     result = cli("prepare", "org.test.digits")
     assert result.returncode == 1
-    assert result.stderr.splitlines()[-1] == (
-        "datamaestro: error: could not download train_images.idx of org.test.digits: "
-        f"{server.url('missing/train-images-idx3-ubyte.gz')}: HTTP 404 Not Found; "
+    lines = result.stderr.splitlines()
+    assert lines[-6:-4] == [
+        "datamaestro: error: could not download 4 files of org.test.digits:",
+        f"  train_images.idx: {server.url('missing/train-images-idx3-ubyte.gz')}: HTTP 404 Not Found; "
         "http://127.0.0.1:9/refused/train-images-idx3-ubyte.gz: connection failed "
-        "([Errno 111] Connection refused), tried 4 times; check the network or the 'mirrors' setting, "
-        f"or use 'datamaestro prepare org.test.digits --from DIR' with a copy of its files, "
+        "([Errno 111] Connection refused), tried 4 times",
+    ]
+    assert [line.split(":")[0] for line in lines[-4:-1]] == ["  train_labels.idx", "  test_images.idx", "  test_labels.idx"]
+    assert lines[-1] == (
+        "check the network or the 'mirrors' setting, "
+        "or use 'datamaestro prepare org.test.digits --from DIR' with a copy of its files, "
         "or --offline to use only prepared datasets"
     )
     assert not (env.data / "datasets" / "org.test.digits" / "train_images.idx").exists()
@@ -233,13 +238,10 @@ def test_corrupt_gzip_without_checksum(env, server, cli):
     write_module(env.use_registry(), "org.test", digits_module(server.url("toy/"), {}))
     result = cli("prepare", "org.test.digits")
     assert result.returncode == 1
-    assert result.stderr.splitlines()[-1] == (
-        "datamaestro: error: could not download train_images.idx of org.test.digits: "
-        f"{server.url('toy/train-images-idx3-ubyte.gz')}: train_images.idx of org.test.digits: corrupt or "
-        "truncated gzip archive (the file ends before the end of its compressed data); "
-        "check the network or the 'mirrors' setting, "
-        f"or use 'datamaestro prepare org.test.digits --from DIR' with a copy of its files, "
-        "or --offline to use only prepared datasets"
+    assert result.stderr.splitlines()[-1] == (  # what the server sent is at fault, not the network
+        "datamaestro: error: train_images.idx of org.test.digits was refused: "
+        f"{server.url('toy/train-images-idx3-ubyte.gz')}: corrupt or "
+        "truncated gzip archive (the file ends before the end of its compressed data)"
     )
     assert not (env.data / "datasets" / "org.test.digits" / "train_images.idx").exists()
 
@@ -254,13 +256,16 @@ def test_builtin_mnist_through_mirror_rewriting_is_checked(env, server, cli):
     result = cli("prepare", "com.lecun.mnist")
     assert result.returncode == 1
     got = md5(files["train-images-idx3-ubyte.gz"])
-    assert result.stderr.splitlines()[-1] == (
-        "datamaestro: error: could not download train_images.idx of com.lecun.mnist: "
-        f"{server.url('ossci/train-images-idx3-ubyte.gz')}: checksum mismatch (expected "
+    lines = result.stderr.splitlines()
+    assert lines[-6:-4] == [
+        "datamaestro: error: could not download 4 files of com.lecun.mnist:",
+        f"  train_images.idx: {server.url('ossci/train-images-idx3-ubyte.gz')}: checksum mismatch (expected "
         f"md5:f68b3c2dcbeaaa9fbdd348bbdeb94873, got md5:{got}); "
-        f"{server.url('lecun/train-images-idx3-ubyte.gz')}: HTTP 404 Not Found; "
+        f"{server.url('lecun/train-images-idx3-ubyte.gz')}: HTTP 404 Not Found",
+    ]
+    assert lines[-1] == (
         "check the network or the 'mirrors' setting, "
-        f"or use 'datamaestro prepare com.lecun.mnist --from DIR' with a copy of its files, "
+        "or use 'datamaestro prepare com.lecun.mnist --from DIR' with a copy of its files, "
         "or --offline to use only prepared datasets"
     )
     # the four files are fetched side by side: each mirror is asked once for each file
@@ -306,7 +311,7 @@ def test_bad_config_file(env, cli):
     assert cli("info", "com.lecun.mnist").stderr == (
         f"datamaestro: error: config file {env.config}: unknown key 'mirror' (known: datadir, mirrors, "
         "retries, backoff, connect_timeout, read_timeout, stall_bytes, stall_seconds, offline, jobs, "
-        "segments, segment_threshold, max_unpacked_size, max_unpacked_files, store)\n"
+        "segments, segment_threshold, max_unpacked_size, max_unpacked_files, max_download_size, max_retry_after, max_image_pixels, store)\n"
     )
 
 

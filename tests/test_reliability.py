@@ -206,7 +206,7 @@ def test_429_honours_retry_after(env, server, cli):
     start = time.monotonic()
     result = cli("prepare", ID)
     assert result.returncode == 0, result.stderr
-    assert time.monotonic() - start >= 1.0  # backoff alone would have waited 0.01 s
+    assert time.monotonic() - start >= 1.0  # the wait under test (a lower bound): backoff alone is 0.01 s
     assert "HTTP 429 Too Many Requests" in result.stderr
     assert "retrying in 1.0 s" in result.stderr
     assert server.gets("/d/blob/a.idx") == 2
@@ -253,10 +253,9 @@ def test_short_body_is_an_error_then_resumes(env, server, cli):
 def test_slow_server_hits_the_read_timeout(env, server, cli):
     serve(env, server, {"a.idx": payload()}, config={**FAST, "read_timeout": 0.3, "retries": 1})
     server.faults["/d/blob/a.idx"] = Fault(delay=1.0)
-    start = time.monotonic()
     result = cli("prepare", ID)
     assert result.returncode == 1
-    assert time.monotonic() - start < 10
+    assert server.gets("/d/blob/a.idx") == 2
     assert last_line(result) == (
         f"datamaestro: error: could not download a.idx of {ID}: {server.url('d/blob/a.idx')}: "
         "timed out (no data for 0.3 s), tried 2 times; check the network or the 'mirrors' setting, "
@@ -272,9 +271,8 @@ def test_stalling_body_times_out_and_resumes(env, server):
     server.faults["/slow"] = Fault(trickle=65536, pause=3.0)
     dest = env.root / "slow.part"
     policy = Policy(retries=0, backoff=0.01, connect_timeout=2, read_timeout=0.3)
-    start = time.monotonic()
     transfer = fetch(server.url("slow"), dest, ["md5", "sha256"], "slow", True, policy)
-    assert time.monotonic() - start < 3.0  # never waited for the stalled server
+    # never waited for the stalled server: each read timeout ended a try, the next resumed
     assert [r for _, _, r in server.log] == [None, "bytes=65536-", "bytes=131072-", "bytes=196608-"]
     assert transfer.resumed_from == 196608 and transfer.size == SIZE and transfer.requests == 4
     assert transfer.digests == {"md5": md5(data), "sha256": hashlib.sha256(data).hexdigest()}
@@ -308,8 +306,8 @@ def test_connection_refused_is_retried(env):
     with pytest.raises(TransferError) as info:
         fetch("http://127.0.0.1:9/x", dest, [], "x", True, Policy(retries=2, backoff=0.2))
     assert str(info.value) == "connection failed ([Errno 111] Connection refused), tried 3 times"
-    # backoff with jitter: 0.1-0.2 s, then 0.2-0.4 s
-    assert 0.3 <= time.monotonic() - start < 5
+    # the waits under test (a lower bound): backoff with jitter, 0.1-0.2 s, then 0.2-0.4 s
+    assert time.monotonic() - start >= 0.3
 
 
 # -- offline ----------------------------------------------------------------------------------

@@ -26,12 +26,26 @@ def prepare_dataset(
     ``settings``: the configuration (else read from the environment and the
     config file, with ``datadir`` as the data folder); ``request``: what this
     call asks for beyond it (``--force``, ``--from DIR``...; else only ``quiet``).
+    The configured ``max_image_pixels`` becomes the image loaders' bound
+    (``limit_image_pixels``).
     """
     settings = settings or load_settings(datadir)
+    limit_image_pixels(settings)
     definition = Registry().definition(dataset_id)
     data = definition.prepare(settings, request or Request(quiet=quiet))
     data.dataset_id = dataset_id  # type: ignore[attr-defined]
     return data
+
+
+def limit_image_pixels(settings: Settings) -> None:
+    """Make the configured ``max_image_pixels`` (if any) the image loaders' bound, for this process."""
+    if settings.max_image_pixels is None:
+        return  # the loaders' own default
+    # (imported only when configured: the loaders import numpy and register every type's loaders,
+    # which loading a prepared dataset's description does without; see datamaestro.data.loading)
+    from datamaestro.loaders import decoding
+
+    decoding.MAX_PIXELS = settings.max_image_pixels
 
 
 def to_json(dataset_id: str, data: Base) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """User settings: data folder, URL mirrors, network policy, output, from CLI, environment and config file.
 
 Precedence for the data folder: ``--data``, then ``DATAMAESTRO_DIR``, then the
-config file's ``datadir``, then the platform's user data folder. The config
+config file's ``datadir``, then the platform's user data folder. Every numeric
+key (``retries``, ``max_download_size``...) may be set by ``DATAMAESTRO_<KEY>``,
+over the config file. The config
 file is ``DATAMAESTRO_CONFIG`` or ``<user config dir>/config.yaml``. Offline
 mode: ``--offline``, then ``DATAMAESTRO_OFFLINE``, then the config's ``offline``.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -21,6 +24,8 @@ from datamaestro.paths import printable
 #: size units
 MIB = 1 << 20
 GIB = 1 << 30
+#: the most bytes a config file may hold
+MAX_CONFIG = MIB
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,9 @@ CONFIG_KEYS: dict[str, Key] = {
     "segment_threshold": Key("integer", 1, True, 1 << 50),
     "max_unpacked_size": Key("integer", 1, True, 1 << 60),
     "max_unpacked_files": Key("integer", 1, True, 1 << 40),
+    "max_download_size": Key("integer", 1, True, 1 << 60),
+    "max_retry_after": Key("number", 0, True, 86400),
+    "max_image_pixels": Key("integer", 1, True, 1 << 50),
     "store": Key("mapping"),
 }
 
@@ -70,6 +78,7 @@ STORE_KEYS: dict[str, Key] = {
 PLAIN_KEYS = (
     "retries", "backoff", "connect_timeout", "read_timeout", "stall_bytes", "stall_seconds",
     "jobs", "segments", "segment_threshold", "max_unpacked_size", "max_unpacked_files",
+    "max_download_size", "max_retry_after", "max_image_pixels",
 )
 
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -110,6 +119,12 @@ class Settings:
     max_unpacked_size: int = 32 * GIB
     #: most files that unpacking one archive may produce
     max_unpacked_files: int = 1_000_000
+    #: most bytes of a download whose size neither its definition nor its server states
+    max_download_size: int = 64 * GIB
+    #: longest wait (seconds) honoured from a server's Retry-After; a server asking more is given up
+    max_retry_after: float = 10.0
+    #: most pixels of an image the loaders decode (None: ``datamaestro.loaders.decoding.MAX_PIXELS``)
+    max_image_pixels: Optional[int] = None
     #: the team store (an fsspec URL), its fsspec storage options, and "auto" to push downloads to it
     store_url: Optional[str] = None
     store_options: dict[str, Any] = field(default_factory=dict)
@@ -132,21 +147,11 @@ def config_path() -> Path:
 def read_config(path: Optional[Path] = None) -> dict[str, Any]:
     """The validated content of the config file, or {} when there is none."""
     path = path or config_path()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    text = read_text(path)
+    if text is None:
         if "DATAMAESTRO_CONFIG" in os.environ:
-            raise ConfigError(
-                f"config file {path} (from DATAMAESTRO_CONFIG) does not exist"
-            ) from None
+            raise ConfigError(f"config file {path} (from DATAMAESTRO_CONFIG) does not exist")
         return {}
-    except UnicodeDecodeError as e:
-        raise ConfigError(
-            f"config file {path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
-            f"{e.start}); save it as UTF-8"
-        ) from None
-    except OSError as e:
-        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
     content = parse_yaml(path, text)
     if content is None:
         return {}
@@ -178,6 +183,34 @@ def read_config(path: Optional[Path] = None) -> dict[str, Any]:
     return content
 
 
+def read_text(path: Path) -> Optional[str]:
+    """The text of the config file (None when it does not exist): a regular UTF-8 file of at most
+    ``MAX_CONFIG`` bytes (a device such as /dev/zero, a FIFO or a folder is refused, never read)."""
+    try:  # (without blocking: opening a FIFO would wait for a writer)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ConfigError(f"config file {path} is not a regular file")
+    with os.fdopen(fd, "rb") as f:
+        try:
+            data = f.read(MAX_CONFIG + 1)
+        except OSError as e:
+            raise ConfigError(f"cannot read config file {path}: {e.strerror}") from None
+    if len(data) > MAX_CONFIG:
+        raise ConfigError(f"config file {path} is larger than {MAX_CONFIG // MIB} MiB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset "
+            f"{e.start}); save it as UTF-8"
+        ) from None
+
+
 def check_value(name: str, value: Any, key: Key) -> Optional[str]:
     """What is wrong with ``value`` for the key ``name`` (None when it is valid)."""
     expected = {
@@ -196,6 +229,8 @@ def check_value(name: str, value: Any, key: Key) -> Optional[str]:
     }[key.kind]
     if not ok:
         return f"'{name}' must be {expected}, got {describe_type(value)}"
+    if key.kind == "string" and "\0" in value:
+        return f"'{name}' must not hold a NUL byte"
     if key.choices is not None and value not in key.choices:
         choices = " or ".join(key.choices)
         return f"'{name}' must be {choices}, got '{printable(value, 80)}'"
@@ -240,6 +275,8 @@ def parse_yaml(path: Path, text: str) -> Any:
         where = f" line {mark.line + 1}" if mark else ""
         problem = getattr(e, "problem", None) or "invalid YAML"
         raise ConfigError(f"config file {path}{where}: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path}: nested too deeply (a config is a flat mapping)") from None
 
 
 def offline_from_env() -> Optional[bool]:
@@ -268,6 +305,37 @@ def store_from_env(config: dict[str, Any]) -> tuple[Optional[str], dict[str, Any
     return url, dict(store.get("options", {})), push.strip().lower()
 
 
+def env_name(key: str) -> str:
+    """The environment variable that sets the config key ``key`` (``DATAMAESTRO_<KEY>``)."""
+    return f"DATAMAESTRO_{key.upper()}"
+
+
+def from_env(key: str) -> Optional[float | int]:
+    """The number that ``DATAMAESTRO_<KEY>`` sets for ``key``, validated (None when unset or empty)."""
+    text = os.environ.get(env_name(key), "").strip()
+    if not text:
+        return None
+    value: Any = text
+    try:
+        value = int(text) if CONFIG_KEYS[key].kind == "integer" else float(text)
+    except ValueError:
+        pass  # still the text: check_value names the type expected
+    problem = check_value(key, value, CONFIG_KEYS[key])
+    if problem:
+        raise ConfigError(f"{env_name(key)}='{printable(text, 80)}': {problem}")
+    return value
+
+
+def plain_value(key: str, config: dict[str, Any]) -> Optional[float | int]:
+    """The setting ``key``: ``DATAMAESTRO_<KEY>``, else the config file's (None: the default)."""
+    value = from_env(key)
+    if value is None:
+        value = config.get(key)
+    if value is not None and CONFIG_KEYS[key].kind == "number":
+        return float(value)
+    return value
+
+
 def load_settings(datadir: Optional[str | Path] = None, offline: Optional[bool] = None) -> Settings:
     """The configuration, from the command line's ``datadir`` and ``offline``, the environment and the config file."""
     config = read_config()
@@ -278,10 +346,10 @@ def load_settings(datadir: Optional[str | Path] = None, offline: Optional[bool] 
     chosen = datadir or os.environ.get("DATAMAESTRO_DIR") or config.get("datadir")
     if not chosen:
         chosen = user_folder("data")
+    if "\0" in str(chosen):
+        raise ConfigError(f"the data folder '{printable(str(chosen), 200)}' holds a NUL byte")
     store_url, store_options, store_push = store_from_env(config)
-    plain: dict[str, Any] = {
-        k: float(config[k]) if CONFIG_KEYS[k].kind == "number" else config[k] for k in PLAIN_KEYS if k in config
-    }
+    plain: dict[str, Any] = {key: value for key in PLAIN_KEYS if (value := plain_value(key, config)) is not None}
     return Settings(
         datadir=Path(chosen).expanduser().absolute(),
         mirrors=dict(config.get("mirrors", {})),

@@ -21,8 +21,17 @@ from urllib.parse import unquote, urlparse
 from datamaestro.config import Settings
 from datamaestro.download.context import PrepareContext
 from datamaestro.download.partial import Partial
-from datamaestro.download.transport import Policy, TransferError, fetch, for_data_folder
-from datamaestro.errors import ChecksumError, DatamaestroError, DownloadError, OfflineError, StoreError
+from datamaestro.download.transport import Policy, TransferError, fetch, for_data_folder, hedged
+from datamaestro.download.transport.base import TooLarge
+from datamaestro.errors import (
+    ChecksumError,
+    DatamaestroError,
+    DownloadError,
+    FormatError,
+    OfflineError,
+    StoreError,
+    UnsafeArchiveError,
+)
 from datamaestro.hashing import Checksum
 from datamaestro.log import log
 from datamaestro.store.offline import offline_note, usable_offline
@@ -39,14 +48,16 @@ class NoLocalCopy(DownloadError):
 def policy_of(settings: Settings) -> Policy:
     """How hard the transport tries one URL, as configured."""
     return Policy(
-        settings.retries,
-        settings.backoff,
-        settings.connect_timeout,
-        settings.read_timeout,
-        settings.stall_bytes,
-        settings.stall_seconds,
-        settings.segments,
-        settings.segment_threshold,
+        retries=settings.retries,
+        backoff=settings.backoff,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        stall_bytes=settings.stall_bytes,
+        stall_seconds=settings.stall_seconds,
+        segments=settings.segments,
+        segment_threshold=settings.segment_threshold,
+        max_download_size=settings.max_download_size,
+        max_retry_after=settings.max_retry_after,
     )
 
 
@@ -97,7 +108,8 @@ class Fetched:
 class Fetch:
     """One original of a resource, brought to its partial download and hashed; its size checked.
 
-    ``store``: the team store to take it from (and push it to), None for the origin only.
+    ``store``: the team store to take it from (and push it to), None for the origin only;
+    ``policy``: how hard to try the URL (None: as configured; ``try_urls`` says).
     """
 
     def __init__(
@@ -108,8 +120,10 @@ class Fetch:
         url: str,
         checksum: Optional[Checksum],
         size: Optional[int],
+        policy: Optional[Policy] = None,
     ):
         self.ctx = ctx
+        self.policy = policy or policy_of(ctx.settings)
         self.store = store
         self.name = name
         self.url = url
@@ -185,7 +199,7 @@ class Fetch:
             self.algorithms,
             f"{ctx.dataset_id}: {self.name}",
             ctx.request.quiet,
-            policy_of(ctx.settings),
+            self.policy,
             self.size,
             validator,
             lambda new: partial.write_note(self.url, new),
@@ -216,14 +230,50 @@ def ordered_urls(ctx: PrepareContext, name: str, urls: list[str]) -> list[str]:
     return urls
 
 
+class Refused(DownloadError):
+    """What a URL served was refused as data (an unsafe archive, an unreadable file): another URL
+    may serve better bytes, but the network is not to blame."""
+
+    def __init__(self, error: FormatError):
+        super().__init__(str(error))
+        self.unsafe = isinstance(error, UnsafeArchiveError)
+
+
+def refusal(failures: Failures, url: str, error: DownloadError) -> str:
+    """How the refusal of what ``url`` served reads in the summary (the rule it broke, unrepeated)."""
+    text = str(error).removeprefix(f"{url}: ").removeprefix(f"{failures.what}: ")
+    if isinstance(error, Refused) and error.unsafe:
+        return f"unsafe archive: {text.removeprefix('refused: ')}"
+    return text
+
+
+class DownloadFailed(DownloadError):
+    """No URL of a resource gave its file: why each failed (``why``), and what to do (``advice``)."""
+
+    def __init__(self, name: str, dataset_id: str, why: str, advice: str):
+        super().__init__(f"could not download {name} of {dataset_id}{why}; {advice}")
+        self.name = name
+        self.why = why
+        self.advice = advice
+
+
 @dataclass(slots=True)
 class Failures:
     """Why each URL of a resource failed, in order."""
 
-    what: str
+    name: str
+    dataset_id: str
     attempts: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
+    #: what was refused as data (not a network failure): an unsafe archive, an unreadable or too large file
+    refused: list[str] = field(default_factory=list)
+    #: whether an unsafe archive was among them
+    unsafe: bool = False
     started: float = field(default_factory=time.monotonic)
+
+    @property
+    def what(self) -> str:
+        return f"{self.name} of {self.dataset_id}"
 
     def all_mismatches(self) -> bool:
         return bool(self.mismatches) and len(self.mismatches) == len(self.attempts)
@@ -234,38 +284,56 @@ class Failures:
             return ChecksumError(f"the copy of {self.what} does not match: {'; '.join(self.mismatches)}")
         return DownloadError(f"no usable copy of {self.what}: {'; '.join(self.attempts)}")
 
-    def error(self, dataset_id: str, partial: Partial) -> DatamaestroError:
+    def error(self, partial: Partial) -> DatamaestroError:
         """The error when no URL gave a good file, saying what was kept for the next run."""
         if self.all_mismatches():
             return ChecksumError(
                 f"checksum mismatch for {self.what}: {'; '.join(self.mismatches)}; "
                 "the download was discarded, nothing was kept"
             )
+        if len(self.mismatches) + len(self.refused) == len(self.attempts):  # the bytes, not the network
+            error = UnsafeArchiveError if self.unsafe else DownloadError
+            return error(f"{self.what} was refused: {'; '.join(self.attempts)}")
         kept = partial.kept()
         resume = f"; {kept} bytes were kept in {partial.path}: run again to resume" if kept else ""
         elapsed = time.monotonic() - self.started
         took = f" (gave up after {elapsed:.0f} s)" if elapsed >= 1 else ""
-        return DownloadError(
-            f"could not download {self.what}{took}: "
-            f"{'; '.join(self.attempts)}{resume}; check the network or the 'mirrors' setting, "
-            f"or use 'datamaestro prepare {dataset_id} --from DIR' with a copy of its files, "
-            "or --offline to use only prepared datasets"
+        return DownloadFailed(
+            self.name, self.dataset_id, f"{took}: {'; '.join(self.attempts)}{resume}",
+            "check the network or the 'mirrors' setting, "
+            f"or use 'datamaestro prepare {self.dataset_id} --from DIR' with a copy of its files, "
+            "or --offline to use only prepared datasets",
         )
 
 
-def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[[str], T]) -> T:
-    """Call ``attempt(url)`` on each URL until one succeeds (returning its value); else raise a summary.
+def failed_files(dataset_id: str, errors: list[DownloadError]) -> DownloadError:
+    """The error of a dataset whose files failed (``errors``, in order): the one error, or one line
+    per file and the advice once."""
+    advice = next((e.advice for e in errors if isinstance(e, DownloadFailed)), None)
+    if len(errors) == 1 or advice is None:
+        return errors[0]
+    lines = [f"  {e.name}{e.why}" if isinstance(e, DownloadFailed) else f"  {e}" for e in errors]
+    return DownloadError(f"could not download {len(errors)} files of {dataset_id}:\n" + "\n".join(lines) + f"\n{advice}")
+
+
+def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[[str, Policy], T]) -> T:
+    """Call ``attempt(url, policy)`` on each URL until one succeeds (returning its value); else raise a summary.
 
     ``attempt`` raises ``DownloadError`` (or ``ChecksumError``) to move on to
     the next URL. A URL whose partial download can be resumed is tried first.
     The partial download is kept only when its transfer was interrupted.
+    ``policy`` is how hard to try the URL: every URL but the last gets the
+    hedged policy (headers within a few seconds, no second try after a
+    timeout), so that a mirror that hangs is left for the next one at once.
     """
     partial = partial_of(ctx, name)
-    failures = Failures(f"{name} of {ctx.dataset_id}")
-    for url in ordered_urls(ctx, name, urls):
+    failures = Failures(name, ctx.dataset_id)
+    ordered = ordered_urls(ctx, name, urls)
+    plain = policy_of(ctx.settings)
+    for i, url in enumerate(ordered):
         shown = str(local_copy_path(ctx, url)) if ctx.local else url
         try:
-            result = attempt(url)
+            result = attempt(url, plain if i == len(ordered) - 1 else hedged(plain))
             partial.discard()
             return result
         except ChecksumError as e:
@@ -274,8 +342,13 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
             failures.attempts.append(f"{shown}: checksum mismatch ({e})")
         except TransferError as e:
             failures.attempts.append(f"{shown}: {e}")
+        except (Refused, TooLarge) as e:
+            partial.discard()  # (already done: refused bytes are not worth resuming)
+            failures.unsafe |= isinstance(e, Refused) and e.unsafe
+            failures.refused.append(f"{shown}: {refusal(failures, url, e)}")
+            failures.attempts.append(failures.refused[-1])
         except DownloadError as e:
             if not isinstance(e, NoLocalCopy):  # then the partial download was not touched
                 partial.discard()
             failures.attempts.append(f"{shown}: {e}")
-    raise failures.local_error() if ctx.local else failures.error(ctx.dataset_id, partial)
+    raise failures.local_error() if ctx.local else failures.error(partial)

@@ -10,6 +10,7 @@ from typing import Optional
 
 from datamaestro.download import Resource, pipeline, progress
 from datamaestro.download.context import PrepareContext
+from datamaestro.download.fetching import failed_files
 from datamaestro.download.inplace import Definition, adopt, problems
 from datamaestro.download.partial import Partial
 from datamaestro.download.pool import run_concurrently
@@ -77,7 +78,7 @@ def install_all(ctx: PrepareContext, todo: list[Resource], store: Optional[TeamS
             display.cancel()  # the other downloads stop at their next chunk
             raise
     if errors and not ctx.local:
-        raise errors[0]
+        raise failed_files(ctx.dataset_id, errors)
     for resource in todo:
         if resource.requires() and not errors:
             pipeline.install(ctx, resource, store)

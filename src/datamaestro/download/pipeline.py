@@ -17,8 +17,9 @@ from typing import Any, Optional
 
 from datamaestro.download import Resource
 from datamaestro.download.context import PrepareContext
-from datamaestro.download.fetching import Fetch, Fetched, partial_of, try_urls
+from datamaestro.download.fetching import Fetch, Fetched, Refused, partial_of, try_urls
 from datamaestro.download.remote import RemoteResource
+from datamaestro.download.transport import Policy
 from datamaestro.download.verify import Verification
 from datamaestro.errors import DownloadError, FormatError
 from datamaestro.hashing import FileHash
@@ -55,7 +56,9 @@ def produce_remote(ctx: PrepareContext, store: Optional[TeamStore], resource: Re
             return make(ctx, store, resource, resource.url, dest, twin)
         except (DownloadError, FormatError) as e:
             log.info("%s: %s could not be used (%s); downloading", ctx.dataset_id, twin, e)
-    return try_urls(ctx, resource.name, resource.urls(ctx), lambda url: make(ctx, store, resource, url, dest))
+    return try_urls(
+        ctx, resource.name, resource.urls(ctx), lambda url, policy: make(ctx, store, resource, url, dest, policy=policy)
+    )
 
 
 def make(
@@ -65,9 +68,10 @@ def make(
     url: str,
     dest: Path,
     twin: Optional[Path] = None,
+    policy: Optional[Policy] = None,
 ) -> Entry:
     """Fetch ``url`` (or its local copy, or ``twin``), check it, unpack it to ``dest``; its entry."""
-    fetched = Fetch(ctx, store, resource.name, url, resource.checksum, resource.size).run(twin)
+    fetched = Fetch(ctx, store, resource.name, url, resource.checksum, resource.size, policy).run(twin)
     verification = Verification(ctx, resource.name, resource.checksum, resource.data_checksum, fetched)
     verification.check_download()
     unpacked = unpack_fetched(ctx, resource, fetched, dest, verification.accepted)
@@ -101,4 +105,4 @@ def unpack_fetched(
         partial_of(ctx, resource.name).discard()  # a refused or corrupt download is not worth resuming
         if resource.checksum and accepted:
             raise  # the published file itself: another mirror would serve the same bytes
-        raise DownloadError(str(e)) from None  # unverified bytes: another mirror may do better
+        raise Refused(e) from None  # unverified bytes: another mirror may do better

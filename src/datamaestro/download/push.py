@@ -24,6 +24,7 @@ from datamaestro.download.fetching import Fetch, try_urls
 from datamaestro.download.inplace import Definition, problems
 from datamaestro.download.remote import RemoteResource
 from datamaestro.download.single import FileDownloader
+from datamaestro.download.transport import Policy
 from datamaestro.errors import ChecksumError, DatamaestroError, UsageError
 from datamaestro.hashing import Checksum, file_digests
 from datamaestro.log import log
@@ -140,8 +141,8 @@ def _push_original(
     origin = PrepareContext(dataset_id, dataclasses.replace(ctx.settings, store_url=None), ctx.request)
     pushed: list[tuple[Entry, bool]] = []
 
-    def attempt(url: str) -> None:
-        fetched = Fetch(origin, None, name, url, resource.checksum, resource.size).run()
+    def attempt(url: str, policy: Policy) -> None:
+        fetched = Fetch(origin, None, name, url, resource.checksum, resource.size, policy).run()
         if resource.checksum and not fetched.matches(resource.checksum):
             raise ChecksumError(f"expected {resource.checksum}, got {fetched.digest(resource.checksum)}")
         uploaded = push_blob(store, fetched.path, fetched.sha256, fetched.size, label, ctx.request.quiet)
