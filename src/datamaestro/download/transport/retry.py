@@ -65,9 +65,7 @@ def fetch(
     with) is sent as ``If-Range``, so a file changed on the server comes whole
     again; without a validator they are kept only when
     ``resumable_without_validator`` is true (the caller will check a
-    published checksum); when it is false the download restarts from the
-    first byte. None (not given) keeps the behaviour of callers written
-    before this rule (resume): pass it explicitly.
+    published checksum), else the download restarts from the first byte.
     ``on_start(validator)`` is called when a download starts from the first
     byte, with the new file's validator, before any byte is written.
 
@@ -75,8 +73,7 @@ def fetch(
     ``policy.segment_threshold`` bytes whose server accepts ranges comes over
     several connections (``segments``).
 
-    ``root``: the folder ``dest`` must stay inside (the data folder; by default ``dest``'s own): every
-    file is opened inside it without following a link (``paths.open_inside``).
+    ``root``: the folder ``dest`` stays inside (default: ``dest``'s own), opened without following links.
 
     ``health``: the mirror memory; a mirror that failed moments ago is
     skipped at once (``TransferError``), failures by connection or timeout
