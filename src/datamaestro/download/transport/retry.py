@@ -63,9 +63,9 @@ def fetch(
     Resume: the bytes already in ``dest`` are kept only if they can be proven
     to be the same file: ``validator`` (the ETag or Last-Modified they came
     with) is sent as ``If-Range``, so a file changed on the server comes whole
-    again; without a validator they are kept only when
-    ``resumable_without_validator`` is true (the caller will check a
-    published checksum), else the download restarts from the first byte.
+    again; without a validator they are kept unless
+    ``resumable_without_validator`` is False (True: the caller will check a
+    published checksum), and the download then restarts from the first byte.
     ``on_start(validator)`` is called when a download starts from the first
     byte, with the new file's validator, before any byte is written.
 
