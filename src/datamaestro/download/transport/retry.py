@@ -65,7 +65,7 @@ def fetch(
     with) is sent as ``If-Range``, so a file changed on the server comes whole
     again; without a validator they are kept unless
     ``resumable_without_validator`` is False (True: the caller will check a
-    published checksum), and the download then restarts from the first byte.
+    published checksum); when it is False the download restarts from the first byte.
     ``on_start(validator)`` is called when a download starts from the first
     byte, with the new file's validator, before any byte is written.
 
