@@ -28,10 +28,12 @@ from typing import Any, Optional
 from datamaestro.errors import DatamaestroError, UnsafePathError
 from datamaestro.log import log
 from datamaestro.manifest import MANIFEST, CorruptManifest, Entry, Manifest
-from datamaestro.paths import id_problem, inside, is_valid_id, name_problem, open_inside
+from datamaestro.paths import id_problem, inside, is_valid_id, name_problem, open_inside, read_inside
 
 #: what ``downloads/<id>/`` may hold: partial downloads and their notes
 PARTIAL_SUFFIXES = (".part", ".part.json", ".part.segments")
+#: a manifest larger than this (bytes) is not one datamaestro wrote (a million files take about 150 MB)
+MAX_MANIFEST = 1 << 29
 #: errno values meaning "the disk (or the quota, or the file size limit) is full"
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
@@ -172,11 +174,16 @@ class DataFolder:
         """The manifest of ``dataset_id``; None when missing or unreadable (then it is rebuilt)."""
         path = self.manifest_path(dataset_id)
         try:
-            data = path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
+            data = read_inside(self.root, path, MAX_MANIFEST)
+        except UnsafePathError as e:  # a link, a FIFO, a device, a huge file: planted, never followed
+            log.warning("%s: %s; its files will be re-verified", dataset_id, e)
+            return None
+        except NotADirectoryError:
             return None
         except OSError as e:
             log.warning("%s: cannot read %s (%s); it will be rebuilt", dataset_id, path, e.strerror)
+            return None
+        if data is None:
             return None
         try:
             return Manifest.loads(dataset_id, data)
