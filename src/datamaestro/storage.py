@@ -28,7 +28,7 @@ from typing import Any, Optional
 from datamaestro.errors import DatamaestroError, UnsafePathError
 from datamaestro.log import log
 from datamaestro.manifest import MANIFEST, CorruptManifest, Entry, Manifest
-from datamaestro.paths import id_problem, inside, is_valid_id, name_problem, open_inside, read_inside
+from datamaestro.paths import id_problem, ignored, inside, is_valid_id, name_problem, open_inside, read_inside
 
 #: what ``downloads/<id>/`` may hold: partial downloads and their notes
 PARTIAL_SUFFIXES = (".part", ".part.json", ".part.segments")
@@ -176,7 +176,7 @@ class DataFolder:
         try:
             data = read_inside(self.root, path, MAX_MANIFEST)
         except UnsafePathError as e:  # a link, a FIFO, a device, a huge file: planted, never followed
-            log.warning("%s: %s; its files will be re-verified", dataset_id, e)
+            ignored(e, "its files will be re-verified")
             return None
         except NotADirectoryError:
             return None

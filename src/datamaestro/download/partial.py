@@ -19,7 +19,7 @@ from datamaestro.download.transport import discard, kept_bytes
 from datamaestro.errors import DownloadError, UnsafePathError
 from datamaestro.hashing import Hashers
 from datamaestro.log import log
-from datamaestro.paths import open_inside, read_inside
+from datamaestro.paths import ignored, open_inside, read_inside
 from datamaestro.storage import StorageError, disk_error
 
 #: a resume note larger than this (bytes) is not one datamaestro wrote: it is ignored
@@ -49,7 +49,7 @@ class Partial:
         try:
             value = json.loads(read_inside(self.root, self.note_path, MAX_NOTE) or b"")
         except UnsafePathError as e:  # a link, a FIFO, a device, a huge file: planted, never followed
-            log.warning("%s; the partial download starts over", e)
+            ignored(e, "the partial download starts over")
             return Note()
         except (OSError, ValueError):
             return Note()

@@ -53,7 +53,7 @@ from urllib.parse import urlsplit
 
 from datamaestro.errors import UnsafePathError
 from datamaestro.log import log
-from datamaestro.paths import printable, read_inside
+from datamaestro.paths import ignored, printable, read_inside
 from datamaestro.storage import atomic_file
 
 #: the shared file, in the data folder's ``locks`` folder
@@ -101,8 +101,6 @@ class MirrorHealth:
         self._lock = threading.Lock()
         #: mirror -> (time, reason) of failures seen in this process
         self._dead: dict[str, tuple[float, str]] = {}
-        #: whether a shared file that is not one datamaestro wrote (a link, a FIFO...) was reported
-        self._reported = False
 
     def order(self, urls: list[str]) -> list[str]:
         """``urls`` with those of known-dead mirrors moved last (otherwise in the same order)."""
@@ -161,9 +159,7 @@ class MirrorHealth:
         try:
             content = json.loads(read_inside(self.root or self.path.parent, self.path, MAX_FILE) or b"{}")
         except UnsafePathError as e:  # a link, a FIFO, a device, a huge file: planted, never followed
-            if not self._reported:
-                self._reported = True
-                log.warning("%s; the shared mirror memory is ignored", e)
+            ignored(e, "the shared mirror memory is ignored")
             return {}
         except (OSError, ValueError):
             return {}

@@ -16,8 +16,7 @@ from typing import Optional
 
 from datamaestro.download.transport.base import Target, file_size
 from datamaestro.errors import UnsafePathError
-from datamaestro.log import log
-from datamaestro.paths import open_inside, read_inside
+from datamaestro.paths import ignored, open_inside, read_inside
 
 #: the state file is ignored when larger than this (bytes): datamaestro never writes one that large
 MAX_STATE = 1 << 20
@@ -60,7 +59,7 @@ def read_state(dest: Path, root: Optional[Path] = None) -> Optional[SegmentState
         raw = json.loads(read_inside(root or dest.parent, state_path(dest), MAX_STATE) or b"")
         size, validator, done = raw["size"], raw["validator"], raw["done"]
     except UnsafePathError as e:  # a link, a FIFO, a device, a huge file: planted, never followed
-        log.warning("%s; the segmented download starts over", e)
+        ignored(e, "the segmented download starts over")
         return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
