@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import BinaryIO, Optional, cast
 
 from datamaestro.errors import UnsafePathError
-from datamaestro.log import log
 
 #: one id component: letters, digits, ``_`` and ``-``, starting with a letter or digit
 _COMPONENT = r"[A-Za-z0-9][A-Za-z0-9_-]*"
@@ -228,21 +227,10 @@ def read_inside(root: Path, path: Path, limit: int) -> Optional[bytes]:
     return data
 
 
-#: what ``ignored`` has already said in this process (each planted file is named once)
-_said: set[str] = set()
-
-
-def ignored(error: UnsafePathError, consequence: str) -> None:
-    """Warn, once per process, that ``read_inside`` refused a file (``error``), and say what follows."""
-    line = f"{error}; {consequence}"
-    if line not in _said:
-        _said.add(line)
-        log.warning("%s", line)
-
-
 def _read_at_most(file: BinaryIO, limit: int) -> Optional[bytes]:
     """The bytes of ``file`` to its end, or None when it holds more than ``limit``."""
-    chunks, total = [], 0
+    chunks: list[bytes] = []
+    total = 0
     while total <= limit:
         chunk = file.read(min(1 << 20, limit + 1 - total))
         if not chunk:

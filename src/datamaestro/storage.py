@@ -28,7 +28,7 @@ from typing import Any, Optional
 from datamaestro.errors import DatamaestroError, UnsafePathError
 from datamaestro.log import log
 from datamaestro.manifest import MANIFEST, CorruptManifest, Entry, Manifest
-from datamaestro.paths import id_problem, ignored, inside, is_valid_id, name_problem, open_inside, read_inside
+from datamaestro.paths import id_problem, inside, is_valid_id, name_problem, open_inside, read_inside
 
 #: what ``downloads/<id>/`` may hold: partial downloads and their notes
 PARTIAL_SUFFIXES = (".part", ".part.json", ".part.segments")
@@ -45,6 +45,18 @@ class StorageError(DatamaestroError):
 def disk_error(error: OSError) -> bool:
     """Whether ``error`` means that the disk or a quota is full."""
     return error.errno in DISK_FULL
+
+
+#: what ``ignored`` has already said in this process (each planted file is named once)
+_said: set[str] = set()
+
+
+def ignored(error: UnsafePathError, consequence: str) -> None:
+    """Warn, once per process, that ``read_inside`` refused a file (``error``), and say what follows."""
+    line = f"{error}; {consequence}"
+    if line not in _said:
+        _said.add(line)
+        log.warning("%s", line)
 
 
 class DataFolder:

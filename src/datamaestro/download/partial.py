@@ -19,8 +19,8 @@ from datamaestro.download.transport import discard, kept_bytes
 from datamaestro.errors import DownloadError, UnsafePathError
 from datamaestro.hashing import Hashers
 from datamaestro.log import log
-from datamaestro.paths import ignored, open_inside, read_inside
-from datamaestro.storage import StorageError, disk_error
+from datamaestro.paths import open_inside, read_inside
+from datamaestro.storage import StorageError, disk_error, ignored
 
 #: a resume note larger than this (bytes) is not one datamaestro wrote: it is ignored
 MAX_NOTE = 1 << 20

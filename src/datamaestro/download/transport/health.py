@@ -53,8 +53,8 @@ from urllib.parse import urlsplit
 
 from datamaestro.errors import UnsafePathError
 from datamaestro.log import log
-from datamaestro.paths import ignored, printable, read_inside
-from datamaestro.storage import atomic_file
+from datamaestro.paths import printable, read_inside
+from datamaestro.storage import atomic_file, ignored
 
 #: the shared file, in the data folder's ``locks`` folder
 FILE_NAME = "mirrors.json"

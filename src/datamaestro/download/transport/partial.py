@@ -16,7 +16,8 @@ from typing import Optional
 
 from datamaestro.download.transport.base import Target, file_size
 from datamaestro.errors import UnsafePathError
-from datamaestro.paths import ignored, open_inside, read_inside
+from datamaestro.paths import open_inside, read_inside
+from datamaestro.storage import ignored
 
 #: the state file is ignored when larger than this (bytes): datamaestro never writes one that large
 MAX_STATE = 1 << 20
