@@ -10,6 +10,12 @@ Every file datamaestro opens for writing, appending or resuming is opened by
 by name from the root without following a link, and the file itself is opened
 with ``O_NOFOLLOW``. A link planted where datamaestro keeps its own files (a
 partial download, its note, a lock) is refused, never written through.
+
+Every file of its own that datamaestro reads back from the data folder (a
+resume note, a segment state, a manifest, the shared mirror memory) is read by
+``read_inside``, the same way but creating nothing: a link, a FIFO, a device
+or an oversized file there is refused (its caller treats it as corrupt state),
+never followed, never waited on, never read without bound.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import BinaryIO, Optional, cast
 
 from datamaestro.errors import UnsafePathError
 
@@ -121,19 +127,22 @@ def open_inside(root: Path, path: Path, mode: str) -> BinaryIO:
     return cast(BinaryIO, os.fdopen(fd, _MODES[mode][1]))
 
 
-def open_folder(root: Path, folder: Path) -> int:
-    """A descriptor of ``folder``, checked to be inside ``root`` and opened (made where missing)
-    name by name from ``root`` without following a link."""
+def open_folder(root: Path, folder: Path, create: bool = True) -> int:
+    """A descriptor of ``folder``, checked to be inside ``root`` and opened (made where missing, unless
+    not ``create``: then a missing one raises ``FileNotFoundError``) name by name from ``root``
+    without following a link."""
     real_root = Path(os.path.realpath(root))
     names = inside(root, folder).relative_to(real_root).parts
-    real_root.mkdir(parents=True, exist_ok=True)  # (the root is trusted: configured or named by the user)
+    if create:
+        real_root.mkdir(parents=True, exist_ok=True)  # (the root is trusted: configured or named by the user)
     fd = os.open(real_root, OPEN_FOLDER & ~os.O_NOFOLLOW)  # the root itself may be reached through a link
     try:
         for name in names:
-            try:
-                os.mkdir(name, 0o777, dir_fd=fd)
-            except FileExistsError:
-                pass
+            if create:
+                try:
+                    os.mkdir(name, 0o777, dir_fd=fd)
+                except FileExistsError:
+                    pass
             try:
                 child = os.open(name, OPEN_FOLDER, dir_fd=fd)
             except OSError as e:
@@ -181,6 +190,56 @@ def open_at(folder: int, name: str, mode: str, shown: Path) -> int:
     return fd
 
 
+def read_inside(root: Path, path: Path, limit: int) -> Optional[bytes]:
+    """The bytes of datamaestro's own file ``path`` under ``root`` (None when absent), read creating
+    nothing, following no link, never blocking, at most ``limit`` bytes.
+
+    A link, a FIFO, a device, a folder, a file over ``limit`` bytes, or a folder
+    on the way that leads out of ``root`` raises ``UnsafePathError``: the
+    caller treats the file as corrupt and says so with that one line.
+    """
+    try:
+        folder = open_folder(root, path.parent, create=False)
+    except FileNotFoundError:
+        return None
+    try:
+        fd = os.open(path.name, os.O_RDONLY | _NO_FOLLOW, dir_fd=folder)
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.EMLINK) and _is_link(folder, path.name):
+            raise UnsafePathError(
+                f"ignored: {printable(str(path))} is a symbolic link (to {printable(_link_target(folder, path.name))}), "
+                "not a file datamaestro made; it was not followed"
+            ) from None
+        raise
+    finally:
+        os.close(folder)
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafePathError(f"ignored: {printable(str(path))} is not a regular file; it was not read")
+        data = _read_at_most(f, limit) if os.fstat(fd).st_size <= limit else None
+    if data is None:
+        raise UnsafePathError(
+            f"ignored: {printable(str(path))} holds more than {limit} bytes, more than datamaestro writes there; "
+            "it was not read"
+        )
+    return data
+
+
+def _read_at_most(file: BinaryIO, limit: int) -> Optional[bytes]:
+    """The bytes of ``file`` to its end, or None when it holds more than ``limit``."""
+    chunks: list[bytes] = []
+    total = 0
+    while total <= limit:
+        chunk = file.read(min(1 << 20, limit + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total += len(chunk)
+    return None
+
+
 def _is_link(folder: int, name: str) -> bool:
     try:
         return stat.S_ISLNK(os.stat(name, dir_fd=folder, follow_symlinks=False).st_mode)
@@ -207,14 +266,18 @@ def not_a_file(shown: Path) -> UnsafePathError:
 
 def planted_link(folder: int, name: str, shown: Path) -> UnsafePathError:
     """The error for a symbolic link found where datamaestro writes one of its own files."""
-    try:
-        target = os.readlink(name, dir_fd=folder)
-    except OSError:
-        target = "?"
     return UnsafePathError(
-        f"refused: {printable(str(shown))} is a symbolic link (to {printable(target)}), "
+        f"refused: {printable(str(shown))} is a symbolic link (to {printable(_link_target(folder, name))}), "
         "not a file datamaestro made; it was not followed: remove it and run again"
     )
+
+
+def _link_target(folder: int, name: str) -> str:
+    """Where the link ``name`` of ``folder`` points ("?" when it cannot be read)."""
+    try:
+        return os.readlink(name, dir_fd=folder)
+    except OSError:
+        return "?"
 
 
 #: control characters, line separators, bidi overrides and isolates, and lone surrogates

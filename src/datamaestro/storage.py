@@ -28,10 +28,12 @@ from typing import Any, Optional
 from datamaestro.errors import DatamaestroError, UnsafePathError
 from datamaestro.log import log
 from datamaestro.manifest import MANIFEST, CorruptManifest, Entry, Manifest
-from datamaestro.paths import id_problem, inside, is_valid_id, name_problem, open_inside
+from datamaestro.paths import id_problem, inside, is_valid_id, name_problem, open_inside, read_inside
 
 #: what ``downloads/<id>/`` may hold: partial downloads and their notes
 PARTIAL_SUFFIXES = (".part", ".part.json", ".part.segments")
+#: a manifest larger than this (bytes) is not one datamaestro wrote (a million files take about 150 MB)
+MAX_MANIFEST = 1 << 29
 #: errno values meaning "the disk (or the quota, or the file size limit) is full"
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
@@ -43,6 +45,18 @@ class StorageError(DatamaestroError):
 def disk_error(error: OSError) -> bool:
     """Whether ``error`` means that the disk or a quota is full."""
     return error.errno in DISK_FULL
+
+
+#: what ``ignored`` has already said in this process (each planted file is named once)
+_said: set[str] = set()
+
+
+def ignored(error: UnsafePathError, consequence: str) -> None:
+    """Warn, once per process, that ``read_inside`` refused a file (``error``), and say what follows."""
+    line = f"{error}; {consequence}"
+    if line not in _said:
+        _said.add(line)
+        log.warning("%s", line)
 
 
 class DataFolder:
@@ -172,11 +186,16 @@ class DataFolder:
         """The manifest of ``dataset_id``; None when missing or unreadable (then it is rebuilt)."""
         path = self.manifest_path(dataset_id)
         try:
-            data = path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
+            data = read_inside(self.root, path, MAX_MANIFEST)
+        except UnsafePathError as e:  # a link, a FIFO, a device, a huge file: planted, never followed
+            ignored(e, "its files will be re-verified")
+            return None
+        except NotADirectoryError:
             return None
         except OSError as e:
             log.warning("%s: cannot read %s (%s); it will be rebuilt", dataset_id, path, e.strerror)
+            return None
+        if data is None:
             return None
         try:
             return Manifest.loads(dataset_id, data)

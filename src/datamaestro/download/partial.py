@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Optional
 
 from datamaestro.download.transport import discard, kept_bytes
-from datamaestro.errors import DownloadError
+from datamaestro.errors import DownloadError, UnsafePathError
 from datamaestro.hashing import Hashers
 from datamaestro.log import log
-from datamaestro.paths import open_inside
-from datamaestro.storage import StorageError, disk_error
+from datamaestro.paths import open_inside, read_inside
+from datamaestro.storage import StorageError, disk_error, ignored
+
+#: a resume note larger than this (bytes) is not one datamaestro wrote: it is ignored
+MAX_NOTE = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +45,12 @@ class Partial:
         self.note_path = path.with_name(path.name + ".json")
 
     def note(self) -> Note:
-        """The note of the partial download (empty when missing or unreadable)."""
+        """The note of the partial download (empty when missing or unreadable: the download starts over)."""
         try:
-            value = json.loads(self.note_path.read_text(encoding="utf-8"))
+            value = json.loads(read_inside(self.root, self.note_path, MAX_NOTE) or b"")
+        except UnsafePathError as e:  # a link, a FIFO, a device, a huge file: planted, never followed
+            ignored(e, "the partial download starts over")
+            return Note()
         except (OSError, ValueError):
             return Note()
         if not isinstance(value, dict):
@@ -58,7 +64,7 @@ class Partial:
 
     def kept(self) -> int:
         """The bytes kept for the next run to resume."""
-        return kept_bytes(self.path) if self.path.is_file() else 0
+        return kept_bytes(self.path, self.root) if self.path.is_file() else 0
 
     def claim(self, url: str, provable: bool) -> Optional[str]:
         """Keep the partial download only if it can be proven to be a prefix of ``url``'s file; returns its validator.

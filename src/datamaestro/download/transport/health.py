@@ -16,7 +16,9 @@ does not resolve, it is remembered as dead:
 
 A success forgets the failure. The file holds ``{"<mirror>": {"at": <unix
 time>, "reason": "<text>"}}``; it is written atomically and ignored when
-unreadable, corrupt or odd (it is data from disk, not trusted). A lost
+unreadable, corrupt or odd (it is data from disk, not trusted): it is read
+without following a link, never from a FIFO or device, at most ``MAX_FILE``
+bytes (``paths.read_inside``). A lost
 update between two processes only costs a try.
 
 Use, from the loop over a resource's URLs::
@@ -49,9 +51,10 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
+from datamaestro.errors import UnsafePathError
 from datamaestro.log import log
-from datamaestro.paths import printable
-from datamaestro.storage import atomic_file
+from datamaestro.paths import printable, read_inside
+from datamaestro.storage import atomic_file, ignored
 
 #: the shared file, in the data folder's ``locks`` folder
 FILE_NAME = "mirrors.json"
@@ -154,11 +157,10 @@ class MirrorHealth:
         if self.path is None:
             return {}
         try:
-            with open(self.path, "rb") as f:
-                raw = f.read(MAX_FILE + 1)
-            if len(raw) > MAX_FILE:
-                return {}
-            content = json.loads(raw.decode("utf-8"))
+            content = json.loads(read_inside(self.root or self.path.parent, self.path, MAX_FILE) or b"{}")
+        except UnsafePathError as e:  # a link, a FIFO, a device, a huge file: planted, never followed
+            ignored(e, "the shared mirror memory is ignored")
+            return {}
         except (OSError, ValueError):
             return {}
         if not isinstance(content, dict):

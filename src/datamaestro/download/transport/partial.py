@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Optional
 
 from datamaestro.download.transport.base import Target, file_size
-from datamaestro.paths import open_inside
+from datamaestro.errors import UnsafePathError
+from datamaestro.paths import open_inside, read_inside
+from datamaestro.storage import ignored
 
-#: the state file is ignored when larger than this (bytes)
+#: the state file is ignored when larger than this (bytes): datamaestro never writes one that large
 MAX_STATE = 1 << 20
 
 
@@ -51,11 +53,15 @@ def state_path(dest: Path) -> Path:
     return dest.with_name(dest.name + ".segments")
 
 
-def read_state(dest: Path) -> Optional[SegmentState]:
-    """The valid state of the segmented download into ``dest`` (None if none, or not valid)."""
+def read_state(dest: Path, root: Optional[Path] = None) -> Optional[SegmentState]:
+    """The valid state of the segmented download into ``dest`` inside ``root`` (by default ``dest``'s
+    folder); None if none, or not valid (read without following a link, at most ``MAX_STATE`` bytes)."""
     try:
-        raw = json.loads(state_path(dest).read_bytes()[:MAX_STATE].decode("utf-8"))
+        raw = json.loads(read_inside(root or dest.parent, state_path(dest), MAX_STATE) or b"")
         size, validator, done = raw["size"], raw["validator"], raw["done"]
+    except UnsafePathError as e:  # a link, a FIFO, a device, a huge file: planted, never followed
+        ignored(e, "the segmented download starts over")
+        return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
@@ -99,9 +105,9 @@ def merge(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def kept_bytes(dest: Path) -> int:
-    """How many bytes of the download into ``dest`` are kept for the next run."""
-    state = read_state(dest)
+def kept_bytes(dest: Path, root: Optional[Path] = None) -> int:
+    """How many bytes of the download into ``dest`` (inside ``root``) are kept for the next run."""
+    state = read_state(dest, root)
     if state is not None:
         return state.done_bytes()
     return file_size(dest)

@@ -387,7 +387,7 @@ def resume(target: Target, requests: Requests, validator: Optional[str]) -> Opti
     dest = target.dest
     if not state_path(dest).exists():
         return None
-    state = read_state(dest)
+    state = read_state(dest, target.root)
     size = dest.stat().st_size if dest.exists() else -1
     expected = target.expected_size
     if state is None or state.size != size or (validator and state.validator != validator) or (
