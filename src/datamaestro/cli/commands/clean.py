@@ -2,7 +2,7 @@
 
 Garbage: staging files and folders left by killed runs (``datasets/<id>/.*.tmp``),
 partial downloads and their notes (``downloads/<id>/*.part``, ``*.part.json``,
-``*.segments.json``), files in a dataset folder that are neither recorded in its
+``*.part.segments``), files in a dataset folder that are neither recorded in its
 manifest nor a resource its definition declares, and lock files no process
 holds. Links are never followed; whatever else is found is listed as left alone.
 """
