@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 
+from datamaestro.api import prepare_dataset, to_json
+from datamaestro.config import load_settings
+from datamaestro.download.context import Request
+from datamaestro.errors import UsageError
+
 NAME = "prepare"
 HELP = "download, verify and cache a dataset; print its JSON description on stdout"
 
@@ -38,10 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from datamaestro.api import prepare_dataset, to_json
-    from datamaestro.config import load_settings
-    from datamaestro.download.context import Request
-    from datamaestro.errors import UsageError
 
     settings = load_settings(args.data, offline=args.offline or None)
     if args.no_verify and not args.source:
