@@ -87,25 +87,13 @@ def default_folder() -> Path:
     return Path(".")
 
 
-def skeleton(dataset_id: str, *, name: str | None = None, base: str | None = None) -> str:
-    """The source of a definition module for ``dataset_id`` (MNIST-like IDX files)."""
-    module_parts, last = split_id(dataset_id)
-    function = re.sub(r"\W", "_", last).lower()
-    if function[0].isdigit():
-        function = "_" + function
-    id_line = (
-        "" if function == last
-        else f'    id="{last}",  # the last part of the id (the function name would give {function})\n'
-    )
-    name = name or last.replace("-", " ").replace("_", " ").capitalize()
-    base = base or f"https://example.org/{last}/"
-    module_file = "/".join(module_parts) + ".py"
-    return f'''\
-"""Datasets under {".".join(module_parts)} (a skeleton written by `datamaestro create-dataset`).
+#: the definition module written by ``skeleton`` (``str.format`` fields in braces)
+TEMPLATE = '''\
+"""Datasets under {module} (a skeleton written by `datamaestro create-dataset`).
 
 This file is {module_file} inside a repository folder: a folder listed in
 DATAMAESTRO_PATH, or a package named by a `datamaestro.repositories` entry
-point. Its path there ({".".join(module_parts)}) prefixes the ids it defines,
+point. Its path there ({module}) prefixes the ids it defines,
 so the dataset below is {dataset_id}. Edit the TODOs, then check it with
     datamaestro info {dataset_id}
 and fetch it with
@@ -118,7 +106,7 @@ from datamaestro.definitions import dataset
 from datamaestro.download.single import filedownloader
 
 # TODO: where the files are published.
-BASE = {_q(base)}
+BASE = {base_literal}
 
 
 # One decorator per file: the name it gets in the data folder, its URL, and the
@@ -132,8 +120,8 @@ BASE = {_q(base)}
 @filedownloader("test_labels.idx", BASE + "t10k-labels-idx1-ubyte.gz")  # TODO: checksum="sha256:..."
 @dataset(
     ImageClassification,  # the type of data the function returns (its fields)
-{id_line}    name={_q(name)},  # TODO: the human-readable name
-    url={_q(base)},  # TODO: the dataset's home page
+{id_line}    name={name_literal},  # TODO: the human-readable name
+    url={base_literal},  # TODO: the dataset's home page
     tags=["images", "classification"],  # TODO: words `datamaestro search tag:WORD` finds
 )
 def {function}(train_images, train_labels, test_images, test_labels):
@@ -149,3 +137,22 @@ def {function}(train_images, train_labels, test_images, test_labels):
         "categories": [str(label) for label in range(10)],  # TODO: the class names, by label
     }}
 '''
+
+
+def skeleton(dataset_id: str, *, name: str | None = None, base: str | None = None) -> str:
+    """The source of a definition module for ``dataset_id`` (MNIST-like IDX files)."""
+    module_parts, last = split_id(dataset_id)
+    function = re.sub(r"\W", "_", last).lower()
+    if function[0].isdigit():
+        function = "_" + function
+    id_line = (
+        "" if function == last
+        else f'    id="{last}",  # the last part of the id (the function name would give {function})\n'
+    )
+    name = name or last.replace("-", " ").replace("_", " ").capitalize()
+    base = base or f"https://example.org/{last}/"
+    module_file = "/".join(module_parts) + ".py"
+    return TEMPLATE.format(
+        module=".".join(module_parts), module_file=module_file, dataset_id=dataset_id, function=function,
+        id_line=id_line, base_literal=_q(base), name_literal=_q(name),
+    )
