@@ -25,10 +25,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
-from datamaestro.errors import DatamaestroError, UnsafePathError
+from datamaestro.errors import DatamaestroError, DownloadError, UnsafePathError
+from datamaestro.hashing import Hashers
 from datamaestro.log import log
 from datamaestro.manifest import MANIFEST, CorruptManifest, Entry, Manifest
-from datamaestro.paths import id_problem, inside, is_valid_id, name_problem, open_inside, read_inside
+from datamaestro.paths import id_problem, inside, is_valid_id, name_problem, open_folder, open_inside, read_inside
 
 #: what ``downloads/<id>/`` may hold: partial downloads and their notes
 PARTIAL_SUFFIXES = (".part", ".part.json", ".part.segments")
@@ -276,6 +277,39 @@ def atomic_file(dest: Path, root: Optional[Path] = None) -> Iterator[Any]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def link_or_copy(root: Path, source: Path, dest: Path, algorithms: tuple[str, ...] = (), link: bool = True) -> dict[str, str]:
+    """Put ``source``'s bytes at ``dest`` inside ``root`` (a hard link with ``link``, where the file system
+    allows, else a copy), replacing what was there and following no link; the digests of the bytes."""
+    hashers = Hashers(algorithms)
+    folder = open_folder(root, dest.parent)
+    try:
+        try:
+            os.unlink(dest.name, dir_fd=folder)  # (a link itself, never what it points to)
+        except FileNotFoundError:
+            pass
+        if link:
+            try:
+                os.link(source, dest.name, dst_dir_fd=folder, follow_symlinks=False)
+            except OSError:
+                link = False
+    finally:
+        os.close(folder)
+    try:
+        with open(source, "rb") as src, open(os.devnull, "wb") if link else open_inside(root, dest, "x") as out:
+            while chunk := src.read(1 << 20):
+                out.write(chunk)
+                hashers.update(chunk)
+            if not link:
+                times = os.fstat(src.fileno())
+                os.utime(out.fileno(), ns=(times.st_atime_ns, times.st_mtime_ns))
+    except OSError as e:
+        dest.unlink(missing_ok=True)
+        if disk_error(e):
+            raise StorageError(f"cannot write {dest}: {e.strerror}; free some space") from None
+        raise DownloadError(f"cannot read {source}: {e.strerror}") from None
+    return hashers.hexdigests()
 
 
 def replace_folder(new: Path, dest: Path) -> None:

@@ -10,17 +10,15 @@ from another URL.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from datamaestro.download.transport import discard, kept_bytes
-from datamaestro.errors import DownloadError, UnsafePathError
-from datamaestro.hashing import Hashers
+from datamaestro.errors import UnsafePathError
 from datamaestro.log import log
 from datamaestro.paths import open_inside, read_inside
-from datamaestro.storage import StorageError, disk_error, ignored
+from datamaestro.storage import StorageError, disk_error, ignored, link_or_copy
 
 #: a resume note larger than this (bytes) is not one datamaestro wrote: it is ignored
 MAX_NOTE = 1 << 20
@@ -108,27 +106,5 @@ class Partial:
     def copy_from(self, source: Path, algorithms: list[str], link: bool = False) -> dict[str, str]:
         """Put a copy of ``source`` here (a hard link with ``link``, where the file system allows),
         returning the digests of its bytes."""
-        hashers = Hashers(algorithms)
-        dest = self.path
-        dest.parent.mkdir(parents=True, exist_ok=True)
         self.forget_origin()
-        dest.unlink(missing_ok=True)  # (a link itself, never what it points to)
-        try:
-            if link:
-                try:
-                    os.link(source, dest, follow_symlinks=False)  # fails if anything is at dest
-                except OSError:
-                    link = False
-            with open(source, "rb") as src, open(os.devnull, "wb") if link else open_inside(self.root, dest, "x") as out:
-                while chunk := src.read(1 << 20):
-                    out.write(chunk)
-                    hashers.update(chunk)
-                if not link:
-                    times = os.fstat(src.fileno())
-                    os.utime(out.fileno(), ns=(times.st_atime_ns, times.st_mtime_ns))
-        except OSError as e:
-            dest.unlink(missing_ok=True)
-            if disk_error(e):
-                raise StorageError(f"cannot write {dest}: {e.strerror}; free some space") from None
-            raise DownloadError(f"cannot read {source}: {e.strerror}") from None
-        return hashers.hexdigests()
+        return link_or_copy(self.root, source, self.path, tuple(algorithms), link)

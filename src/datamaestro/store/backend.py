@@ -213,16 +213,17 @@ class Store:
         algorithms: list[str],
         limit: int,
         progress: Callable[[int], None],
-        dest: Optional[Path] = None,
+        dest: Optional[tuple[Path, Path]] = None,
     ) -> tuple[int, dict[str, str]]:
-        """Read an object, hashing it (and writing it to ``dest`` if given); stops past ``limit`` bytes.
+        """Read an object, hashing it (and writing it to ``dest`` if given: a file inside a folder, opened by
+        ``paths.open_inside``); stops past ``limit`` bytes.
 
         Returns the number of bytes read and their digests.
         """
         hashers = Hashers(algorithms)
         got = 0
         with self._io(f"read {relative}"), self._open(relative) as src:
-            with open_inside(dest.parent, dest, "w") if dest is not None else nullcontext() as out:
+            with open_inside(*dest, "w") if dest is not None else nullcontext() as out:
                 while chunk := src.read(CHUNK):
                     got += len(chunk)
                     if got > limit:

@@ -18,7 +18,6 @@ extracted) and that the store did not take is kept in the data folder
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,8 +29,8 @@ from datamaestro.config import Settings
 from datamaestro.errors import NotInStoreError, StoreError, UsageError
 from datamaestro.hashing import Checksum
 from datamaestro.log import log
-from datamaestro.paths import inside, printable
-from datamaestro.storage import DataFolder
+from datamaestro.paths import printable
+from datamaestro.storage import DataFolder, link_or_copy
 from datamaestro.store.backend import Store
 from datamaestro.store.lease import hold
 from datamaestro.store.offline import usable_offline
@@ -65,18 +64,6 @@ def check_store_only(settings: Settings) -> Store:
 def kept_original(folder: DataFolder, dataset_id: str, name: str) -> Path:
     """Where the downloaded original of resource ``name`` is kept for ``push`` (see ``TeamStore.keep``)."""
     return folder.download_dir(dataset_id) / f"{name}.original"
-
-
-def link_or_copy(source: Path, dest: Path) -> None:
-    """Put ``source``'s bytes at ``dest`` (a hard link where the file system allows), replacing it whole."""
-    staging = dest.with_name(f".{dest.name}.tmp")
-    staging.unlink(missing_ok=True)
-    try:
-        os.link(source, staging)
-    except OSError:  # no hard links here: a copy, into a new file (never through a link planted there)
-        with open(source, "rb") as src, open(staging, "xb") as out:
-            shutil.copyfileobj(src, out, 1 << 20)
-    os.replace(staging, dest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +147,7 @@ class TeamStore:
         """The store's verified copy at ``wanted.dest``; None when it has none, or serves a bad one
         (warned, and noted in ``wanted.refused``; with ``only`` that raises instead), or when what it
         holds has not changed since it was found so."""
-        inside(self.datadir, wanted.dest.parent)
+        inside(self.datadir, wanted.dest.parent)  # refused whether or not the store has a copy
         try:
             seen = self.glance(wanted)
             if seen == wanted.seen:  # not read (nor refused) twice
@@ -172,7 +159,8 @@ class TeamStore:
                 return None
             sha256, size, url = seen.source
             return fetch_blob(
-                self.store, sha256, size, url, wanted.dest, wanted.declared, f"{wanted.what} (store)", self.quiet
+                self.store, sha256, size, url, wanted.dest, wanted.declared, f"{wanted.what} (store)", self.quiet,
+                self.datadir,
             )
         except StoreError as e:
             if only:
@@ -220,9 +208,8 @@ class TeamStore:
         """Keep the verified original of a file installed otherwise than downloaded, for a later ``push``,
         unless the store has it (``from_store``, or pushed by this preparation)."""
         kept = kept_original(folder, dataset_id, name)
-        inside(folder.root, kept.parent)
         if from_store or f"{dataset_id}: {name}" in self.pushed:
             if os.path.lexists(kept):  # an older one
                 folder.remove(kept)
             return
-        link_or_copy(original, kept)
+        link_or_copy(folder.root, original, kept)

@@ -58,8 +58,10 @@ def fetch_blob(
     declared: Optional[Checksum],
     label: str,
     quiet: bool,
+    root: Path,
 ) -> Optional[Original]:
-    """Copy the blob ``sha256`` to ``dest`` if it matches, re-hashing it (None when absent).
+    """Copy the blob ``sha256`` to ``dest`` (inside ``root``, the data folder) if it matches, re-hashing it
+    (None when absent).
 
     The blob must hash to ``sha256`` (and be ``size`` bytes when given) and
     match ``declared`` when given; otherwise ``RefusedBlob`` is raised and
@@ -75,10 +77,9 @@ def fetch_blob(
         raise RefusedBlob(f"{where} holds {stored} bytes, the record says {size}")
     algorithms = ["sha256", *([declared.algorithm] if declared else [])]
     tmp = dest.with_name(f".{dest.name}.store.tmp")
-    dest.parent.mkdir(parents=True, exist_ok=True)
     try:
         with progress_bar(label, stored, quiet) as bar:
-            got, digests = store.hashed_copy(relative, algorithms, stored, bar.update, tmp)
+            got, digests = store.hashed_copy(relative, algorithms, stored, bar.update, (root, tmp))
         if got != stored:
             raise RefusedBlob(f"{where} sent {got} bytes, it holds {stored}")
         if digests["sha256"] != sha256:
