@@ -29,7 +29,7 @@ from datamaestro.config import Settings
 from datamaestro.errors import NotInStoreError, StoreError, UsageError
 from datamaestro.hashing import Checksum
 from datamaestro.log import log
-from datamaestro.paths import printable
+from datamaestro.paths import inside, printable
 from datamaestro.storage import DataFolder, link_or_copy
 from datamaestro.store.backend import Store
 from datamaestro.store.lease import hold
