@@ -219,7 +219,8 @@ def test_an_image_of_too_many_pixels_is_refused_before_decoding(tmp_path):
 
 
 def test_the_pixel_bound_is_a_parameter(tmp_path):
-    from datamaestro.loaders.decoding import MAX_PIXELS, decode
+    from datamaestro.formats.images import MAX_PIXELS
+    from datamaestro.loaders.decoding import decode
 
     folder, _ = make_folder(tmp_path, [(60, 50)] * 3)
     assert MAX_PIXELS == 64_000_000 and len(folder.arrays()[0]) == 3

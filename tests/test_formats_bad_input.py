@@ -217,3 +217,18 @@ def test_unknown_format_and_missing_folder(cli, tmp_path):
     assert result.stderr == (
         f"datamaestro: error: {tmp_path}: no '*-labels-idx1-ubyte.gz' file: not the mnist layout\n"
     )
+
+
+@pytest.mark.parametrize("side", [13000, 14000])  # over max_image_pixels; over twice Pillow's own limit
+def test_imagenet_folder_with_a_decompression_bomb(cli, tmp_path, side):
+    """A small PNG announcing a huge image was an uncaught DecompressionBombError (14000) or 170 MB of
+    decoding (13000): refused from its header, one line naming the file."""
+    Image = pytest.importorskip("PIL.Image")
+    folder = tmp_path / "in"
+    (folder / "cat").mkdir(parents=True)
+    Image.new("1", (side, side)).save(folder / "cat" / "a.png")
+    if side == 13000:
+        message = f"{folder}/cat/a.png: refused: 13000x13000 is 169,000,000 pixels, more than the 64,000,000 an image may have (max_pixels)"
+    else:
+        message = f"{folder}/cat/a.png: refused: more than twice Pillow's limit of 89,478,485 pixels per image"
+    check_failure(cli, tmp_path, folder, "imagenet", message)

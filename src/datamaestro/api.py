@@ -10,6 +10,7 @@ from datamaestro.config import Settings, load_settings
 from datamaestro.data.base import Base, from_json_value
 from datamaestro.download.context import Request
 from datamaestro.errors import FormatError
+from datamaestro.formats import images
 from datamaestro.registry import Registry
 
 
@@ -38,14 +39,9 @@ def prepare_dataset(
 
 
 def limit_image_pixels(settings: Settings) -> None:
-    """Make the configured ``max_image_pixels`` (if any) the image loaders' bound, for this process."""
-    if settings.max_image_pixels is None:
-        return  # the loaders' own default
-    # (imported only when configured: the loaders import numpy and register every type's loaders,
-    # which loading a prepared dataset's description does without; see datamaestro.data.loading)
-    from datamaestro.loaders import decoding
-
-    decoding.MAX_PIXELS = settings.max_image_pixels
+    """Make the configured ``max_image_pixels`` (if any) the bound of every image opened, for this process."""
+    if settings.max_image_pixels is not None:
+        images.MAX_PIXELS = settings.max_image_pixels
 
 
 def to_json(dataset_id: str, data: Base) -> dict[str, Any]:

@@ -74,12 +74,8 @@ STORE_KEYS: dict[str, Key] = {
     "push": Key("string", choices=("auto", "never")),
 }
 
-#: the config keys that are read as they are into the settings of the same name
-PLAIN_KEYS = (
-    "retries", "backoff", "connect_timeout", "read_timeout", "stall_bytes", "stall_seconds",
-    "jobs", "segments", "segment_threshold", "max_unpacked_size", "max_unpacked_files",
-    "max_download_size", "max_retry_after", "max_image_pixels",
-)
+#: the config keys that are read as they are into the settings of the same name: the numbers
+PLAIN_KEYS = tuple(name for name, key in CONFIG_KEYS.items() if key.kind in ("integer", "number"))
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("", "0", "false", "no", "off")
@@ -123,7 +119,7 @@ class Settings:
     max_download_size: int = 64 * GIB
     #: longest wait (seconds) honoured from a server's Retry-After; a server asking more is given up
     max_retry_after: float = 10.0
-    #: most pixels of an image the loaders decode (None: ``datamaestro.loaders.decoding.MAX_PIXELS``)
+    #: most pixels of an image the loaders decode (None: ``datamaestro.formats.images.MAX_PIXELS``)
     max_image_pixels: Optional[int] = None
     #: the team store (an fsspec URL), its fsspec storage options, and "auto" to push downloads to it
     store_url: Optional[str] = None
@@ -300,7 +296,7 @@ def store_from_env(config: dict[str, Any]) -> tuple[Optional[str], dict[str, Any
     push = os.environ.get("DATAMAESTRO_STORE_PUSH")
     if push is None or not push.strip():
         push = store.get("push", "never")
-    elif push.strip().lower() not in ("auto", "never"):
+    elif push.strip().lower() not in (STORE_KEYS["push"].choices or ()):
         raise ConfigError(f"DATAMAESTRO_STORE_PUSH={push!r}: expected auto or never")
     return url, dict(store.get("options", {})), push.strip().lower()
 

@@ -2,7 +2,7 @@
 
 It holds each definition's id, name, description, tags, type and url, one
 record per module file. A record is made by importing its module once, in a
-worker process (``python -m datamaestro.index``): a module that fails, or even
+worker process (running ``main``): a module that fails, or even
 ends its process, is one record saying why, and spoils no other. Many modules
 to index are shared between two workers.
 
@@ -134,7 +134,7 @@ def import_all(tasks: list[Task]) -> list[tuple[tuple[Row, ...], str]]:
     """(rows, broken) of each module of ``tasks``, imported by one worker, or two when there are many."""
     if not tasks:
         return []
-    workers = 2 if len(tasks) >= SHARED and len(os.sched_getaffinity(0)) > 1 else 1
+    workers = 2 if len(tasks) >= SHARED and (os.cpu_count() or 1) > 1 else 1
     half = (len(tasks) + 1) // 2 if workers == 2 else len(tasks)
     with ThreadPoolExecutor(workers) as pool:
         parts = list(pool.map(run_worker, [tasks[:half], tasks[half:]][:workers]))
@@ -149,7 +149,7 @@ def run_worker(tasks: list[Task]) -> list[tuple[tuple[Row, ...], str]]:
         rest = tasks[len(results) :]
         request = json.dumps({"path": sys.path, "tasks": [[t.folder, t.module, t.file] for t in rest]})
         worker = subprocess.run(
-            [sys.executable, "-m", "datamaestro.index"],
+            [sys.executable, "-c", "from datamaestro.index import main; main()"],
             input=request, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
         lines = worker.stdout.split("\n")[:-1]  # whole lines only
@@ -193,6 +193,3 @@ def main() -> None:
         out.write(json.dumps(import_module(Task("", folder, module, file))) + "\n")
         out.flush()
 
-
-if __name__ == "__main__":
-    main()

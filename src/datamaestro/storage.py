@@ -16,7 +16,6 @@ import errno
 import fcntl
 import functools
 import os
-import secrets
 import shutil
 import tempfile
 import threading
@@ -256,7 +255,7 @@ class DataFolder:
 def atomic_file(dest: Path, root: Optional[Path] = None) -> Iterator[Any]:
     """Open a new temporary file beside ``dest`` (inside ``root``, by default ``dest``'s folder,
     following no link); it replaces ``dest`` only on success."""
-    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(4)}.tmp")
+    tmp = dest.with_name(f".{dest.name}.{os.urandom(4).hex()}.tmp")
     if root is None:
         dest.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -117,7 +117,7 @@ class ImageFolder(Base, NamedClasses):
         are resized by Pillow as they are decoded (bilinear: antialiased when
         shrinking). ``workers``: decoding threads (default: one per core, at most 8).
         An image of more than ``max_pixels`` pixels (default:
-        ``datamaestro.loaders.decoding.MAX_PIXELS``) is refused before it is decoded.
+        ``datamaestro.formats.images.MAX_PIXELS``) is refused before it is decoded.
         """
         return loaders_for(self).arrays(
             normalize=normalize, resize=resize, interpolation=interpolation, layout=layout, flatten=flatten,

@@ -26,6 +26,7 @@ import numpy as np
 
 from datamaestro.errors import FormatError, UnsafePathError
 from datamaestro.formats.dataset import DEFAULT_SUBSET, NO_LABEL, Dataset, Subset
+from datamaestro.formats.images import open_image
 from datamaestro.log import log
 from datamaestro.optional import pillow
 from datamaestro.paths import printable
@@ -53,7 +54,7 @@ def read(folder: Path, *, allow_outside_links: bool = False) -> Dataset:
     folder = Path(folder)
     if not folder.is_dir():
         raise FormatError(f"{folder}: not a folder: not the imagenet layout")
-    Image = pillow()
+    pillow()  # (a one-line error without it)
     files = _walk(folder, allow_outside_links)
     dirs = sorted({d for d, _ in files} | _class_dirs(folder, files), key=lambda p: p.parts)
     dirs = [d for d in dirs if d != Path(".")]
@@ -61,7 +62,7 @@ def read(folder: Path, *, allow_outside_links: bool = False) -> Dataset:
     images, ids, label_dirs = [], [], []
     stored: Optional[list[str]] = None
     for d, path in files:
-        image, carried = load_image(path, Image)
+        image, carried = load_image(path)
         stored = stored or carried
         label = d.as_posix() if d != Path(".") else NO_LABEL_DIR
         images.append(image)
@@ -133,10 +134,10 @@ def folder_name(category: str) -> str:
     return category.replace("%", "%25").replace("/", "%2F")
 
 
-def load_image(path: Path, Image: Any) -> tuple[np.ndarray, Optional[list[str]]]:
+def load_image(path: Path) -> tuple[np.ndarray, Optional[list[str]]]:
     """An image file as ``(H, W)`` (grey) or ``(3, H, W)`` (colour) uint8, and the class list it carries."""
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             labels = _stored_labels(im.info)
             if im.mode not in ("L", "RGB"):
                 im = im.convert("L" if im.mode in ("1", "LA", "I", "I;16", "F") else "RGB")

@@ -3,20 +3,12 @@
 Images come out as ``(H, W, 3)`` uint8 (``RGB``) or ``(H, W)`` (``L``).
 Pillow releases the GIL while decoding, so threads decode in parallel.
 
-Decoding is bounded by the pixels of each image: an image whose header
-announces more than ``max_pixels`` (default ``MAX_PIXELS``, 64 million: an
-8000 x 8000 photo) is refused with a one-line error naming the file, before
-anything is decoded. Pillow's own bound (``Image.MAX_IMAGE_PIXELS``, about 89
-million, an error above twice that) is not enough: a 20 KB PNG of 13000 x 13000
-pixels of one bit is under it and takes 170 MB once decoded, and Pillow only
-warns. Its warning is not shown: the image is refused instead.
+Decoding is bounded by the pixels of each image (``datamaestro.formats.images``).
 """
 
 from __future__ import annotations
 
 import os
-import threading
-import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,6 +17,7 @@ from typing import Any, Optional
 import numpy as np
 
 from datamaestro.errors import FormatError, UsageError
+from datamaestro.formats.images import open_image
 from datamaestro.loaders.arrays import METHODS
 from datamaestro.optional import pillow
 
@@ -37,51 +30,6 @@ PARALLEL_MIN = 8
 def default_workers() -> int:
     """Decoding threads: one per core, at most 8."""
     return max(1, min(8, os.cpu_count() or 1))
-
-
-#: the most pixels (width x height, from its header) an image may have to be decoded
-MAX_PIXELS = 64_000_000
-
-# warnings.catch_warnings changes process-wide state: one thread of ours at a time opens a file
-_OPENING = threading.Lock()
-
-
-def open_header(path: Path) -> Any:
-    """The Pillow image of ``path`` with only its header read; a one-line error when it is not
-    an image, or when it has more pixels than Pillow allows (without Pillow's warning)."""
-    Image = pillow()
-    try:
-        with _OPENING, warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(path)
-    except Image.DecompressionBombError:
-        raise FormatError(
-            f"{path}: refused: more than twice Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} pixels per image"
-        ) from None
-    except (OSError, ValueError, SyntaxError) as e:
-        raise FormatError(f"{path}: not a readable image ({e})") from None
-
-
-def image_size(path: Path) -> tuple[int, int]:
-    """``(height, width)`` of an image file, from its header (nothing is decoded)."""
-    with open_header(path) as im:
-        width, height = im.size
-    return height, width
-
-
-def open_image(path: Path, max_pixels: Optional[int] = None) -> Any:
-    """The Pillow image of ``path``, not decoded yet; refused (one line naming the file) when its
-    header announces more than ``max_pixels`` pixels (None: ``MAX_PIXELS``)."""
-    limit = MAX_PIXELS if max_pixels is None else max_pixels
-    im = open_header(path)
-    width, height = im.size
-    if width * height > limit:
-        im.close()
-        raise FormatError(
-            f"{path}: refused: {width}x{height} is {width * height:,} pixels, more than the {limit:,} "
-            "an image may have (max_pixels)"
-        )
-    return im
 
 
 def decode(

@@ -21,9 +21,10 @@ from datamaestro.data.folder import ImageFolder, ImageFolderClassification, inde
 from datamaestro.data.loading import Normalize, Transform, register
 from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats.dataset import Dataset, Subset
+from datamaestro.formats.images import image_size
 from datamaestro.loaders.arrays import Size, mean_std, normalized, standardized, target_size
 from datamaestro.loaders.batches import Converter
-from datamaestro.loaders.decoding import MODES, Decoder, decode, default_workers, image_size, stack
+from datamaestro.loaders.decoding import MODES, Decoder, decode, default_workers, stack
 from datamaestro.loaders.passes import IndexBatches, counted_epoch
 from datamaestro.loaders.tf import dataset
 from datamaestro.loaders.torch import dataset_class
