@@ -311,3 +311,10 @@ def blob(x):
         assert prepared(env, "x.idx").read_bytes() == raw
         entry = DataFolder(env.data).manifest(ID).entries["x.idx"]
         assert entry.verified_by == f"data sha256:{sha(raw)}" and entry.no_verify is None
+
+
+def test_the_local_copy_of_a_url_is_one_file_name_even_with_escaped_slashes():
+    from datamaestro.download.fetching import file_name
+
+    assert file_name("https://example.org/d/%2F..%2F..%2Fetc%2Fpasswd") == "passwd"
+    assert file_name("https://example.org/d/train%20images.gz?x=1") == "train images.gz"

@@ -68,7 +68,7 @@ def partial_of(ctx: PrepareContext, name: str) -> Partial:
 
 def file_name(url: str) -> str:
     """The file name in ``url`` (what ``prepare --from DIR`` looks for)."""
-    return unquote(Path(urlparse(url).path).name)
+    return Path(unquote(urlparse(url).path)).name  # unquoted first: an escaped "/" cannot make a path
 
 
 def local_copy_path(ctx: PrepareContext, url: str) -> Path:
