@@ -42,7 +42,7 @@ def prepare_locked(definition: Definition, ctx: PrepareContext) -> None:
     try:
         errors = install_all(ctx, todo, team_store(ctx))
     except KeyboardInterrupt:
-        kept = sum(Partial(p).kept() for p in ctx.folder.partial_files(dataset_id) if p.name.endswith(".part"))
+        kept = sum(Partial(p, ctx.folder.root).kept() for p in ctx.folder.partial_files(dataset_id) if p.name.endswith(".part"))
         if kept:
             log.warning(
                 "%s: interrupted; %s of partial downloads kept in %s: the next run resumes",

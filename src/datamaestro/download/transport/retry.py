@@ -94,7 +94,7 @@ def fetch(
     except KeyboardInterrupt as e:
         if isinstance(e, Interrupted):
             raise
-        raise Interrupted(dest, kept_bytes(dest), expected_size) from None
+        raise Interrupted(dest, kept_bytes(dest, target.root), expected_size) from None
 
 
 def skip(url: str, health: MirrorHealth) -> None:
@@ -138,12 +138,12 @@ class Retries:
 def until_done(tries: single.Tries, health: Optional[MirrorHealth]) -> Transfer:
     """Try ``tries.target`` until it is downloaded, or raise why it was given up."""
     target = tries.target
-    retries = Retries(target.policy, kept_bytes(target.dest))
+    retries = Retries(target.policy, kept_bytes(target.dest, target.root))
     while True:
         try:
             transfer = single.attempt(tries)
         except TransferError as e:
-            kept = kept_bytes(target.dest)
+            kept = kept_bytes(target.dest, target.root)
             wait = retries.wait_after(e, kept)
             if wait is None:
                 raise given_up(tries, retries, e, health) from None
