@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
-from datamaestro.config import user_folder
+from datamaestro.folders import user_folder
 
 
 def cache_dir() -> Path:

@@ -211,14 +211,6 @@ class DataFolder:
                 return  # unchanged: the manifest stays byte-identical
             self._write_manifest(manifest.with_entry(entry))
 
-    def forget(self, dataset_id: str, names: list[str]) -> None:
-        """Drop the entries ``names`` from the manifest."""
-        with self.manifest_lock:
-            manifest = self.manifest(dataset_id)
-            kept = {n: e for n, e in manifest.entries.items() if n not in names}
-            if kept != manifest.entries:
-                self._write_manifest(Manifest(dataset_id, kept, manifest.updated))
-
     def _write_manifest(self, manifest: Manifest) -> None:
         with atomic_file(self.manifest_path(manifest.dataset_id), self.root) as f:
             f.write(manifest.dumps())

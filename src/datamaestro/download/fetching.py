@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Optional, TypeVar
 from urllib.parse import unquote, urlparse
@@ -46,19 +46,9 @@ class NoLocalCopy(DownloadError):
 
 
 def policy_of(settings: Settings) -> Policy:
-    """How hard the transport tries one URL, as configured."""
-    return Policy(
-        retries=settings.retries,
-        backoff=settings.backoff,
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        stall_bytes=settings.stall_bytes,
-        stall_seconds=settings.stall_seconds,
-        segments=settings.segments,
-        segment_threshold=settings.segment_threshold,
-        max_download_size=settings.max_download_size,
-        max_retry_after=settings.max_retry_after,
-    )
+    """How hard the transport tries one URL, as configured (the settings named as the policy's fields)."""
+    shared = {f.name for f in fields(Policy)} & {f.name for f in fields(Settings)}
+    return Policy(**{name: getattr(settings, name) for name in shared})
 
 
 def partial_of(ctx: PrepareContext, name: str) -> Partial:

@@ -13,6 +13,8 @@ from typing import Optional
 from datamaestro.errors import UnpackLimitError
 from datamaestro.storage import human_size
 
+#: the most bytes deflate can expand one compressed byte to (its limit is about 1032:1)
+DEFLATE_EXPANSION = 1100
 #: the advice of every refusal
 RAISE_IT = "if the data is really that large, raise max_unpacked_size in the configuration"
 

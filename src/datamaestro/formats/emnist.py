@@ -18,7 +18,7 @@ from typing import IO, Optional
 import numpy as np
 
 from datamaestro.errors import FormatError
-from datamaestro.formats.bounds import check_bytes
+from datamaestro.formats.bounds import DEFLATE_EXPANSION, check_bytes
 from datamaestro.formats.idx import Readable, read_stream_header
 from datamaestro.formats.splits import save_labels, split_files
 
@@ -26,8 +26,6 @@ from datamaestro.formats.splits import save_labels, split_files
 UNUSED = "N/A"
 #: images converted per step (bounds the memory used, whatever the archive claims)
 CHUNK = 8192
-#: the most bytes a gzip member of a given size can decompress to (deflate's limit is about 1032:1)
-MAX_EXPANSION = 1100
 
 
 def _member(archive: zipfile.ZipFile, name: str, source: str) -> IO[bytes]:
@@ -112,7 +110,7 @@ def _convert_images(archive: zipfile.ZipFile, name: str, dest: Path, source: str
         if rows > 4096 or cols > 4096:
             raise FormatError(f"{name}: implausible image size {rows}x{cols}")
         # deflate expands at most about 1032 times: a header claiming more is lying
-        if n * rows * cols > MAX_EXPANSION * archive.getinfo(f"gzip/{name}").file_size:
+        if n * rows * cols > DEFLATE_EXPANSION * archive.getinfo(f"gzip/{name}").file_size:
             raise FormatError(f"{name}: its IDX header announces {n} images of {rows}x{cols}, more than the file can hold")
         check_bytes(n * rows * cols, max_bytes, name, f"its {n} images of {rows}x{cols}")
         # Stored transposed: each record is an image of `cols` x `rows` read row by row.

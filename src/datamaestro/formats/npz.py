@@ -9,10 +9,7 @@ from typing import Optional
 import numpy as np
 
 from datamaestro.errors import FormatError
-from datamaestro.formats.bounds import check_bytes
-
-#: the most bytes a deflated member can expand to, per compressed byte (deflate's limit is about 1032)
-MAX_EXPANSION = 1100
+from datamaestro.formats.bounds import DEFLATE_EXPANSION, check_bytes
 
 
 def read(path: Path, name: str = "arr_0", max_bytes: Optional[int] = None) -> np.ndarray:
@@ -33,7 +30,7 @@ def read(path: Path, name: str = "arr_0", max_bytes: Optional[int] = None) -> np
                 read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
                 shape, _, dtype = read_header(member)
         size = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-        if size > MAX_EXPANSION * max(info.compress_size, 1):
+        if size > DEFLATE_EXPANSION * max(info.compress_size, 1):
             raise FormatError(f"{path}: {name} claims {shape} {dtype}, more than the file can hold")
         check_bytes(size, max_bytes, path, f"its array {name} {shape} {dtype}")
         with np.load(path, allow_pickle=False) as content:
