@@ -594,3 +594,31 @@ def test_a_damaged_index_is_rebuilt(env, cli):
         result = cli("search", "mnist")
         assert (result.returncode, result.stderr) == (0, "")
         assert {FASHION_LINE, MNIST_LINE, MNIST_CSV_LINE} <= set(result.stdout.splitlines())
+
+
+def test_a_module_failing_by_itself_is_imported_once_an_import_error_again(env, cli):
+    """A module whose own code fails stays failed while its file is unchanged: it is not imported (nor a
+    process started) on every command, but still warned of; a missing package may be installed later."""
+    import os
+    import time
+
+    folder = env.use_registry()
+    counter = env.root / "imported"
+    source = f"with open({str(counter)!r}, 'a') as f:\n    f.write('{{}}')\n{{}}\n"
+    paths = {
+        "org.own": write_module(folder, "org.own", source.format("o", "raise ValueError('own')")),
+        "org.missing": write_module(folder, "org.missing", source.format("m", "import nonexistent_package_xyz")),
+    }
+    old = time.time() - 3600
+    for path in folder.rglob("*.py"):
+        os.utime(path, (old, old))
+    time.sleep(0.1)  # changed (ctime) long enough before the first scan to be trusted after
+    warnings = (
+        f"warning: definition module {paths['org.missing']} line 3: ModuleNotFoundError: "
+        "No module named 'nonexistent_package_xyz'; its datasets are skipped\n"
+        f"warning: definition module {paths['org.own']} line 3: ValueError: own; its datasets are skipped\n"
+    )
+    for _ in range(2):
+        result = cli("search", "mnist")
+        assert (result.returncode, result.stderr) == (0, warnings)
+    assert sorted(counter.read_text()) == ["m", "m", "o"]

@@ -8,7 +8,8 @@ to index are shared between two workers.
 
 The index is cached in one file of the user cache folder, and a module is
 imported again only when its file changes (size, modification or change
-time), or when it failed (the cause may be elsewhere, as a missing package).
+time), or when it failed to import another module (the cause may be
+elsewhere, as a missing package).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from datamaestro.errors import DefinitionError
 from datamaestro.repositories import Repository, failure, load_module, module_definitions
 from datamaestro.version import __version__
 
-INDEX_VERSION = 8
+INDEX_VERSION = 9
 #: from this many modules to import, two workers share them (where there are two CPUs)
 SHARED = 16
 #: a file changed less than this before it was indexed is indexed again next time (a second change
@@ -65,6 +66,8 @@ class Entry:
 Stamp = tuple[int, int, int]
 #: one definition as the index stores it: (id, name, description, tags, type, url)
 Row = tuple[str, str, str, tuple[str, ...], str, Optional[str]]
+#: what importing a module gave: its rows, why it failed (or ""), whether that lasts while the file is unchanged
+Imported = tuple[tuple[Row, ...], str, bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,17 +111,17 @@ def build(repos: list[Repository]) -> list[ModuleIndex]:
             key = f"{item.file}\0{item.module}"
             file_stamp = (item.info.st_size, item.info.st_mtime_ns, item.info.st_ctime_ns)
             known = cached.get(key)
-            if isinstance(known, tuple) and len(known) == 2 and tuple(known[0]) == file_stamp:
+            if isinstance(known, tuple) and len(known) == 3 and tuple(known[0]) == file_stamp:
                 kept[key] = known
-                found.append(ModuleIndex(repo.name, item.module, item.file, tuple(known[1])))
+                found.append(ModuleIndex(repo.name, item.module, item.file, tuple(known[1]), known[2]))
             else:
                 todo[len(found)] = (Task(repo.name, str(repo.folder), item.module, item.file), file_stamp)
                 found.append(None)
     started = time.time_ns()
-    for (number, (task, file_stamp)), (rows, broken) in zip(todo.items(), import_all([t for t, _ in todo.values()])):
+    for (number, (task, file_stamp)), (rows, broken, lasting) in zip(todo.items(), import_all([t for t, _ in todo.values()])):
         found[number] = ModuleIndex(task.repository, task.module, task.file, rows, broken)
-        if not broken and trusted(file_stamp, started):
-            kept[f"{task.file}\0{task.module}"] = (file_stamp, rows)
+        if (lasting or not broken) and trusted(file_stamp, started):
+            kept[f"{task.file}\0{task.module}"] = (file_stamp, rows, broken)
     if kept != cached:
         cache.save("index", stamp, kept)
     return [record for record in found if record is not None]
@@ -130,8 +133,8 @@ def trusted(file_stamp: Stamp, started: int) -> bool:
     return changed < started - RACY_NS[bool(changed % 1_000_000_000)]
 
 
-def import_all(tasks: list[Task]) -> list[tuple[tuple[Row, ...], str]]:
-    """(rows, broken) of each module of ``tasks``, imported by one worker, or two when there are many."""
+def import_all(tasks: list[Task]) -> list[Imported]:
+    """What importing each module of ``tasks`` gave of ``tasks``, imported by one worker, or two when there are many."""
     if not tasks:
         return []
     workers = 2 if len(tasks) >= SHARED and (os.cpu_count() or 1) > 1 else 1
@@ -141,10 +144,10 @@ def import_all(tasks: list[Task]) -> list[tuple[tuple[Row, ...], str]]:
     return [result for part in parts for result in part]
 
 
-def run_worker(tasks: list[Task]) -> list[tuple[tuple[Row, ...], str]]:
-    """(rows, broken) of each module of ``tasks``, imported in worker processes: a module that ends its
-    worker is recorded as broken, and a new worker takes the modules after it."""
-    results: list[tuple[tuple[Row, ...], str]] = []
+def run_worker(tasks: list[Task]) -> list[Imported]:
+    """What importing each module of ``tasks`` gave, in worker processes: a module that ends its
+    worker is recorded as broken (not lastingly), and a new worker takes the modules after it."""
+    results: list[Imported] = []
     while len(results) < len(tasks):
         rest = tasks[len(results) :]
         request = json.dumps({"path": sys.path, "tasks": [[t.folder, t.module, t.file] for t in rest]})
@@ -155,26 +158,28 @@ def run_worker(tasks: list[Task]) -> list[tuple[tuple[Row, ...], str]]:
         lines = worker.stdout.split("\n")[:-1]  # whole lines only
         if lines[:1] != [READY]:  # the worker itself failed: no module can be indexed
             problem = f"could not be indexed (the indexing process ended with exit code {worker.returncode})"
-            return results + [((), problem)] * len(rest)
+            return results + [((), problem, False)] * len(rest)
         for line in lines[1 : len(rest) + 1]:
-            rows, broken = json.loads(line)
-            results.append((tuple((r[0], r[1], r[2], tuple(r[3]), r[4], r[5]) for r in rows), broken))
+            rows, broken, lasting = json.loads(line)
+            results.append((tuple((r[0], r[1], r[2], tuple(r[3]), r[4], r[5]) for r in rows), broken, lasting))
         if len(results) < len(tasks):
-            results.append(((), f"ended the process importing it (exit code {worker.returncode})"))
+            results.append(((), f"ended the process importing it (exit code {worker.returncode})", False))
     return results
 
 
-def import_module(task: Task) -> tuple[list[Row], str]:
-    """(rows, broken) of one module, imported in this process."""
+def import_module(task: Task) -> tuple[list[Row], str, bool]:
+    """(rows, broken, lasting) of one module, imported in this process: ``lasting`` when the failure is
+    the file's own (an import error may be mended elsewhere, by installing a package)."""
     try:
         module = load_module(Repository("", Path(task.folder)), task.module, Path(task.file))
     except DefinitionError as e:
-        return [], failure(e.__cause__ if e.__cause__ is not None else e, task.file)
+        cause = e.__cause__ if e.__cause__ is not None else e
+        return [], failure(cause, task.file), not isinstance(cause, ImportError)
     rows: list[Row] = [
         (d.id, str(d.name), str(d.description), tuple(str(t) for t in d.tags), d.type_name, None if d.url is None else str(d.url))
         for d in module_definitions(module)
     ]
-    return rows, ""
+    return rows, "", True
 
 
 def main() -> None:
