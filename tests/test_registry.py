@@ -622,3 +622,21 @@ def test_a_module_failing_by_itself_is_imported_once_an_import_error_again(env, 
         result = cli("search", "mnist")
         assert (result.returncode, result.stderr) == (0, warnings)
     assert sorted(counter.read_text()) == ["m", "m", "o"]
+
+
+def test_a_module_looking_datasets_up_as_it_is_imported_is_one_warning(env):
+    """A script beside the definitions that calls prepare_dataset() at its top level made each index
+    worker start another, without end: it is now one broken module."""
+    import os
+
+    folder = env.use_registry()
+    path = write_module(folder, "org.script", "import datamaestro\ndatamaestro.prepare_dataset('com.lecun.mnist')\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "datamaestro", "search", "mnist"],
+        capture_output=True, text=True, env=os.environ.copy(), timeout=120,  # a chain of workers fails the test
+    )
+    assert result.returncode == 0 and MNIST_LINE in result.stdout.splitlines()
+    assert result.stderr == (
+        f"warning: definition module {path} line 2: DefinitionError: a definition module may not look datasets "
+        "up while it is imported (for the index); its datasets are skipped\n"
+    )

@@ -39,6 +39,8 @@ SHARED = 16
 RACY_NS = (2_000_000_000, 50_000_000)
 #: the worker's first line
 READY = "datamaestro index worker"
+#: set in the environment of index workers: a module they import may not build an index in turn
+WORKER_VARIABLE = "DATAMAESTRO_INDEX_WORKER"
 
 
 @dataclass(slots=True)
@@ -99,6 +101,8 @@ class Task:
 
 def build(repos: list[Repository]) -> list[ModuleIndex]:
     """The index of every module file of ``repos``, imported again only where its file changed."""
+    if os.environ.get(WORKER_VARIABLE):  # a module looks datasets up as it is imported: workers would nest forever
+        raise DefinitionError("a definition module may not look datasets up while it is imported (for the index)")
     stamp = [INDEX_VERSION, __version__, list(sys.version_info[:2])]
     cached = cache.load("index", stamp)
     if not isinstance(cached, dict):
@@ -154,6 +158,7 @@ def run_worker(tasks: list[Task]) -> list[Imported]:
         worker = subprocess.run(
             [sys.executable, "-c", "from datamaestro.index import main; main()"],
             input=request, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            env={**os.environ, WORKER_VARIABLE: "1"},
         )
         lines = worker.stdout.split("\n")[:-1]  # whole lines only
         if lines[:1] != [READY]:  # the worker itself failed: no module can be indexed
