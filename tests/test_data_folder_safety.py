@@ -324,3 +324,24 @@ def test_ctrl_c_says_what_was_kept(env, server, cli):
         f"{env.data / 'downloads' / ID}: the next run resumes",
         "datamaestro: interrupted",
     ]
+
+
+def test_a_repair_that_cannot_download_advises_repairing_from_a_folder(env, server, cli, blob, tmp_path):
+    """Offline from the origin, a damaged file is repaired from a copy: the advice keeps --repair (a plain
+    'prepare --from DIR' trusts the sizes in place and changes nothing)."""
+    from httpserver import Fault
+
+    damaged = bytearray(A)
+    damaged[5] ^= 0xFF
+    (blob / "a.idx").write_bytes(bytes(damaged))
+    server.faults["/d/blob/a.idx"] = Fault(errors=[404] * 10)
+    result = cli("verify", "--repair", ID)
+    assert result.returncode == 1
+    assert f"or use 'datamaestro prepare {ID} --repair --from DIR' with a copy of its files" in result.stderr
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    (copies / "a.idx").write_bytes(A)
+    (copies / "b.idx").write_bytes(B)
+    assert cli("prepare", "-q", ID, "--repair", "--from", str(copies)).returncode == 0
+    assert prepared(env).read_bytes() == A
+    assert cli("verify", ID).stdout == f"{ID}: OK (2 files)\n"

@@ -259,6 +259,8 @@ class Failures:
     refused: list[str] = field(default_factory=list)
     #: whether an unsafe archive was among them
     unsafe: bool = False
+    #: whether the file is fetched to repair a prepared copy (the advice then keeps --repair)
+    repair: bool = False
     started: float = field(default_factory=time.monotonic)
 
     @property
@@ -291,7 +293,8 @@ class Failures:
         return DownloadFailed(
             self.name, self.dataset_id, f"{took}: {'; '.join(self.attempts)}{resume}",
             "check the network or the 'mirrors' setting, "
-            f"or use 'datamaestro prepare {self.dataset_id} --from DIR' with a copy of its files, "
+            f"or use 'datamaestro prepare {self.dataset_id}{' --repair' if self.repair else ''} --from DIR' "
+            "with a copy of its files, "
             "or --offline to use only prepared datasets",
         )
 
@@ -317,7 +320,7 @@ def try_urls(ctx: PrepareContext, name: str, urls: list[str], attempt: Callable[
     timeout), so that a mirror that hangs is left for the next one at once.
     """
     partial = partial_of(ctx, name)
-    failures = Failures(name, ctx.dataset_id)
+    failures = Failures(name, ctx.dataset_id, repair=ctx.request.repair)
     ordered = ordered_urls(ctx, name, urls)
     plain = policy_of(ctx.settings)
     for i, url in enumerate(ordered):

@@ -48,15 +48,15 @@ class Store:
             import fsspec
         except ImportError:
             raise StoreError(
-                f"the store {printable(url)} needs fsspec: pip install 'datamaestro[store]' "
-                "(and 'datamaestro[s3]' for s3:// stores)"
+                f"the store {printable(url)} needs fsspec: pip install fsspec (s3fs too for s3:// stores), "
+                "or, in datamaestro's checkout, pip install -e '.[store]' (or '.[s3]')"
             ) from None
         try:
             self.fs, root = fsspec.core.url_to_fs(url, **(options or {}))
         except ImportError as e:
             raise StoreError(
                 f"the store {printable(url)} needs a package that is not installed ({e}); "
-                "for s3:// stores: pip install 'datamaestro[s3]'"
+                "for s3:// stores: pip install s3fs, or, in datamaestro's checkout, pip install -e '.[s3]'"
             ) from None
         except (ValueError, TypeError, OSError) as e:
             raise StoreError(f"cannot open the store {printable(url)}: {e}") from None
