@@ -7,9 +7,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 from datamaestro.errors import DefinitionError
+
+#: a sha256 hex digest as recorded (lowercase)
+HEX64 = re.compile(r"[0-9a-f]{64}")
 
 #: algorithm -> hex digits of its digests
 HEX_DIGITS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
@@ -60,23 +63,21 @@ class Hashers:
         for h in self.hashers.values():
             h.update(chunk)
 
+    def feed(self, file: BinaryIO) -> None:
+        """Feed what the open ``file`` holds from its position on, leaving it at its end."""
+        while chunk := file.read(CHUNK):
+            self.update(chunk)
+
     def hexdigests(self) -> dict[str, str]:
         """The hex digest of each algorithm."""
         return {a: h.hexdigest() for a, h in self.hashers.items()}
 
 
-def hash_into(path: Path, hashers: dict[str, Any]) -> None:
-    """Feed the content of ``path`` to every hasher of ``hashers`` (hashlib objects by algorithm)."""
-    with open(path, "rb") as f:
-        while chunk := f.read(CHUNK):
-            for h in hashers.values():
-                h.update(chunk)
-
-
 def file_digests(path: Path, algorithms: Iterable[str]) -> dict[str, str]:
     """The hex digests of a file's content, one per algorithm, in one read."""
     hashers = Hashers(algorithms)
-    hash_into(path, hashers.hashers)
+    with open(path, "rb") as f:
+        hashers.feed(f)
     return hashers.hexdigests()
 
 

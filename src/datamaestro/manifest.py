@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from datamaestro.hashing import FileHash
+from datamaestro.hashing import HEX64, FileHash
 from datamaestro.paths import is_valid_id, is_valid_name
 
 Kind = Literal["file", "folder"]
 
 VERSION = 2
 MANIFEST = ".manifest.json"
-HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class CorruptManifest(ValueError):

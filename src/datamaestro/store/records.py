@@ -8,20 +8,18 @@ whole record on the first problem.
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from datamaestro.errors import DatamaestroError, StoreError
-from datamaestro.hashing import Checksum
+from datamaestro.hashing import HEX64, Checksum
 from datamaestro.paths import is_valid_name, printable
 
 FORMAT = 1
 #: a record larger than this is refused unread
 MAX_RECORD = 1 << 20
 MAX_URL = 2000
-HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class BadRecordError(StoreError):

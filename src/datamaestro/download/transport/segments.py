@@ -22,7 +22,6 @@ from the page cache), so memory stays flat and no byte is hashed twice.
 
 from __future__ import annotations
 
-import hashlib
 import mmap
 import os
 import threading
@@ -51,6 +50,7 @@ from datamaestro.download.transport.partial import (
     write_state,
 )
 from datamaestro.download.transport.session import get
+from datamaestro.hashing import Hashers
 from datamaestro.log import log
 from datamaestro.paths import printable
 from datamaestro.storage import StorageError, disk_error
@@ -153,7 +153,7 @@ class InOrder:
     """The digests of the file, computed in order as its done prefix grows."""
 
     def __init__(self, algorithms: tuple[str, ...], fd: int):
-        self.hashers = {a: hashlib.new(a) for a in algorithms}
+        self.hashers = Hashers(algorithms)
         self.fd = fd
         self.hashed = 0
 
@@ -171,15 +171,14 @@ class InOrder:
             try:
                 while self.hashed < end:
                     stop = min(end, self.hashed + HASH_CHUNK)
-                    for h in self.hashers.values():
-                        h.update(view[self.hashed : stop])
+                    self.hashers.update(view[self.hashed : stop])
                     self.hashed = stop
             finally:
                 view.release()
 
     def digests(self) -> dict[str, str]:
         """The digests of the whole file (once it is all hashed)."""
-        return {a: h.hexdigest() for a, h in self.hashers.items()}
+        return self.hashers.hexdigests()
 
 
 class Download:

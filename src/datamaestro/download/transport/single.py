@@ -8,14 +8,12 @@ ignores the Range or the bytes cannot be proven to be the same file.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Optional
+from typing import Any, Optional
 
 from datamaestro.download import progress
 from datamaestro.download.transport import segments
 from datamaestro.download.transport.base import (
-    CHUNK,
     BodyClosed,
     OnStart,
     Requests,
@@ -38,6 +36,7 @@ from datamaestro.download.transport.base import (
 from datamaestro.download.transport.partial import discard, state_path
 from datamaestro.download.transport.session import get
 from datamaestro.errors import DownloadError
+from datamaestro.hashing import Hashers
 from datamaestro.log import log
 from datamaestro.paths import printable
 
@@ -169,10 +168,10 @@ def refused_range(tries: Tries, response: Any, have: int) -> Optional[Transfer]:
     """A 416 to a resume: the partial file is complete, or it starts again from the first byte."""
     target = tries.target
     if range_total(response.headers.get("Content-Range", "")) == have:  # already complete
-        hashers = {a: hashlib.new(a) for a in target.algorithms}
+        hashers = Hashers(target.algorithms)
         with target.open("r+") as kept:
-            hash_kept(kept, hashers)
-        return Transfer(have, {a: h.hexdigest() for a, h in hashers.items()}, resumed_from=have)
+            hashers.feed(kept)
+        return Transfer(have, hashers.hexdigests(), resumed_from=have)
     log.info("%s: the server refused to resume; downloading from the start", target.label)
     truncate(target)
     tries.validator = None
@@ -207,16 +206,9 @@ def worth_segments(target: Target, response: Any, length: int) -> bool:
     return length >= target.policy.segment_threshold and ranges == "bytes"
 
 
-def hash_kept(file: BinaryIO, hashers: dict[str, Any]) -> None:
-    """Feed what the open partial ``file`` holds to ``hashers``, leaving it at its end."""
-    while chunk := file.read(CHUNK):
-        for h in hashers.values():
-            h.update(chunk)
-
-
 def receive(target: Target, response: Any, have: int) -> Transfer:
     """Append the body to the partial file (after ``have`` bytes), hashing the whole file."""
-    hashers = {a: hashlib.new(a) for a in target.algorithms}
+    hashers = Hashers(target.algorithms)
     length = content_length(response.headers)
     total = have + length if length is not None else None
     limit = size_limit(target, have, length)
@@ -227,13 +219,12 @@ def receive(target: Target, response: Any, have: int) -> Transfer:
             target.label, total, have, target.quiet
         ) as bar:
             if have:  # the digests cover the whole file: hash what is already there, then append
-                hash_kept(out, hashers)
+                hashers.feed(out)
             for chunk in body(response, target.policy):
                 if have + received + len(chunk) > limit.most:
                     raise limit.passed(target.url)
                 out.write(chunk)  # whatever arrived is kept, even if the next read fails
-                for h in hashers.values():
-                    h.update(chunk)
+                hashers.update(chunk)
                 received += len(chunk)
                 bar.update(len(chunk))
                 if progress.cancelled():
@@ -256,4 +247,4 @@ def receive(target: Target, response: Any, have: int) -> Transfer:
             else f"the server sent {have + received} bytes, more than its Content-Length {total}",
             kind="closed",
         )
-    return Transfer(have + received, {a: h.hexdigest() for a, h in hashers.items()}, resumed_from=have)
+    return Transfer(have + received, hashers.hexdigests(), resumed_from=have)
