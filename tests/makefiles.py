@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import signal
 import struct
 import textwrap
 from pathlib import Path
@@ -69,3 +70,9 @@ def write_module(folder: Path, module_path: str, source: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(source))
     return path
+
+
+def interruptible() -> None:
+    """In a child process before it runs: Ctrl-C interrupts it, even when the tests run as a background
+    job (whose children start with SIGINT ignored, so Python would never raise KeyboardInterrupt)."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)

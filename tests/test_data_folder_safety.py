@@ -11,7 +11,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from makefiles import md5, write_module
+from makefiles import interruptible, md5, write_module
 from test_archive import define, member, tar_bytes
 from test_maintenance import A, B, blob  # noqa: F401 (a fixture)
 from test_reliability import ID, payload, prepared, serve
@@ -306,7 +306,8 @@ def test_ctrl_c_says_what_was_kept(env, server, cli):
     serve(env, server, {"a.idx": A})
     server.faults["/d/blob/a.idx"] = Fault(trickle=4096, pause=0.05)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "datamaestro", "prepare", ID], stderr=subprocess.PIPE, text=True, env=os.environ.copy()
+        [sys.executable, "-m", "datamaestro", "prepare", ID], stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+        preexec_fn=interruptible,
     )
     part = env.data / "downloads" / ID / "a.idx.part"
     deadline = time.monotonic() + 20

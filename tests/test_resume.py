@@ -9,6 +9,7 @@ import sys
 import time
 
 from httpserver import Fault
+from makefiles import interruptible
 from test_reliability import ID, partial, payload, prepared, serve
 
 SIZE = 1 << 20
@@ -18,7 +19,7 @@ PIECE = 1 << 16
 def start_prepare() -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "datamaestro", "prepare", ID],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy(), preexec_fn=interruptible,
     )
 
 
