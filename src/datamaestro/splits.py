@@ -13,13 +13,18 @@ from datamaestro.errors import UsageError
 WHOLE = "all"
 
 
+def is_split(data: object) -> bool:
+    """Whether ``data`` is one split of items: it holds images, or describes itself with ``stats()``."""
+    return hasattr(data, "images") or callable(getattr(data, "stats", None))
+
+
 def splits_of(data: Base) -> dict[str, Base]:
-    """The splits of ``data`` that hold images, by name (``{"all": data}`` when it is one)."""
+    """The splits of ``data``, by name (``{"all": data}`` when it is one)."""
     if hasattr(data, "splits"):
-        found = {k: v for k, v in data.splits().items() if hasattr(v, "images")}
+        found = {k: v for k, v in data.splits().items() if is_split(v)}
         if found:
             return found
-    return {WHOLE: data} if hasattr(data, "images") else {}
+    return {WHOLE: data} if is_split(data) else {}
 
 
 def pick_split(data: Base, dataset_id: str, name: Optional[str]) -> tuple[str, Base]:
@@ -51,7 +56,13 @@ def arrays_of(split: Base) -> tuple[np.ndarray, Optional[np.ndarray]]:
 
 
 def split_stats(split: Base, categories: Optional[list[str]]) -> dict[str, Any]:
-    """Count, image shape and dtype, and label histogram (class name -> count) of a split."""
+    """What ``info`` says of a split: its ``stats(categories)`` when its kind defines one (a dict
+    with at least ``count``), else the count, image shape and dtype, and label histogram
+    (class name -> count) of its images."""
+    own = getattr(split, "stats", None)
+    if callable(own):
+        facts: dict[str, Any] = own(categories)
+        return facts
     images, labels = arrays_of(split)
     stats: dict[str, Any] = {
         "count": int(images.shape[0]),
