@@ -45,5 +45,5 @@ def check_counts(data: Path, splits: dict[str, list[tuple[str, int]]], names: li
         if counts.get(key) != expected:
             raise FormatError(
                 f"{data}: {counts.get(key)} {key} where the published archive has {expected}; "
-                "the archive is not FGVC-Aircraft 2013b (it has no published checksum): download it again"
+                "the archive is not FGVC-Aircraft 2013b (which has no published checksum): prepare it again with --force"
             )
