@@ -35,6 +35,17 @@ from datamaestro.loaders.folder import read_categories
 scipy_io = pytest.importorskip("scipy.io", reason="the Flowers-102 test writes .mat files with scipy (extra 'test')")
 
 
+@pytest.fixture(scope="module")
+def index_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(autouse=True)
+def shared_index(index_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One cache (the index of definitions) for the tests of this file: the built-in modules are indexed once."""
+    monkeypatch.setenv("DATAMAESTRO_CACHE", str(index_cache))
+
+
 def serve(env, server, files: dict[str, bytes], mirrors: tuple[str, ...] = ()) -> None:
     """Serve ``files`` (real URL -> bytes) on loopback; each ``mirrors`` base leads where the first URL's folder does."""
     for url, data in files.items():
@@ -215,3 +226,177 @@ def test_fgvc_aircraft_counts_and_levels(env, server):
     assert families.categories == ["A300", "Boeing 707", "Cessna 172"] and families.labels.data().tolist() == [2]
     manufacturer = ds.train.files.parent / "manufacturer"
     assert read_categories(manufacturer) == ["Airbus", "Boeing", "Cessna"]
+
+
+# --- Food-101 -----------------------------------------------------------------------------------
+
+FOOD = "https://data.vision.ee.ethz.ch/cvl/food-101.tar.gz"
+FOOD_MIRRORS = ("http://data.vision.ee.ethz.ch/cvl/",)
+FOOD_PUBLISHED = ("d97d15e438b7f4498f96086a4f7e2fa42a32f2712e87d3295441b2b6314053a4", "size=4996278331")
+
+
+def food_archive(train: list[str], test: list[str]) -> tuple[bytes, dict[str, bytes]]:
+    classes = ["apple_pie", "baby_back_ribs", "waffles"]
+    members = images(np.random.default_rng(101), [f"food-101/images/{n}.jpg" for n in sorted({*train, *test} - {"apple_pie/../../../../canary"})])
+    members["food-101/meta/classes.txt"] = "".join(f"{c}\n" for c in classes).encode()
+    members["food-101/meta/labels.txt"] = b"Apple pie\nBaby back ribs\nWaffles\n"
+    for split, lines in (("train", train), ("test", test)):
+        members[f"food-101/meta/{split}.txt"] = "".join(f"{n}\n" for n in lines).encode()
+        members[f"food-101/meta/{split}.json"] = json.dumps({c: [n for n in lines if n.startswith(c + "/")] for c in classes}).encode()
+    members["food-101/README.txt"] = b"Food-101"
+    return tar_gz(members), members
+
+
+def test_food_101(env, server):
+    train, test = ["apple_pie/1005649", "waffles/971843", "apple_pie/1014775"], ["baby_back_ribs/2432", "waffles/1008"]
+    archive, members = food_archive(train, test)
+    serve(env, server, {FOOD: archive}, FOOD_MIRRORS)
+    with pytest.raises(DownloadError, match=f"got {len(archive)} bytes, expected 4996278331"):
+        prepare_dataset("ch.ethz.ee.vision.food-101")
+    assert server.gets("/data.vision.ee.ethz.ch/cvl/food-101.tar.gz") == 2  # the https URL and its http mirror
+    module = fixture_copy(env, "ch.ethz.ee.vision", [(*FOOD_PUBLISHED, archive)])
+    ds = prepare_dataset(f"{module}.food-101")
+    assert ds.categories == ["apple_pie", "baby_back_ribs", "waffles"]
+    assert ds.train.labels.data().tolist() == [0, 2, 0] and ds.test.labels.data().tolist() == [1, 2]
+    check_images(ds.train, members, [f"food-101/images/{n}.jpg" for n in train])
+    check_images(ds.test, members, [f"food-101/images/{n}.jpg" for n in test])
+    back = from_json(json.dumps(to_json(f"{module}.food-101", ds)))
+    assert back.categories == ds.categories and np.array_equal(back.test.image(1), ds.test.image(1))
+
+
+def test_food_101_list_leading_outside_is_refused(env, server, tmp_path):
+    """A list naming a path with '..' (the same path rule guards every dataset of this family)."""
+    canary = env.data / "canary.jpg"
+    canary.parent.mkdir(parents=True, exist_ok=True)
+    canary.write_bytes(image_bytes(smooth_image(np.random.default_rng(0), 8, 8)))
+    archive, _ = food_archive(["apple_pie/1005649", "apple_pie/../../../../canary"], ["waffles/1008"])
+    serve(env, server, {FOOD: archive}, FOOD_MIRRORS)
+    module = fixture_copy(env, "ch.ethz.ee.vision", [(*FOOD_PUBLISHED, archive)])
+    message = "refused image path 'images/apple_pie/../../../../canary.jpg': not a plain path inside the dataset folder"
+    with pytest.raises(FormatError, match=re.escape(message)):
+        prepare_dataset(f"{module}.food-101")
+    assert not (env.data / "datasets" / f"{module}.food-101" / "index").exists()
+
+
+# --- Caltech-101 and CUB-200-2011 ---------------------------------------------------------------
+
+CALTECH = "https://data.caltech.edu/records/mzrjq-6wc02/files/caltech-101.zip?download=1"
+CUB = "https://data.caltech.edu/records/65de6-vp158/files/CUB_200_2011.tgz?download=1"
+
+
+def test_caltech_101_one_split_without_background(env, server):
+    rng = np.random.default_rng(101)
+    names = ["BACKGROUND_Google/image_0001.jpg", "Faces/image_0001.jpg", "accordion/image_0002.jpg", "accordion/image_0001.jpg", "Leopards/image_0001.jpg"]
+    inner = images(rng, [f"101_ObjectCategories/{n}" for n in names])
+    inner["101_ObjectCategories/Leopards/image_0001.jpg"] = image_bytes(smooth_image(rng, 20, 30), mode="L")  # grey
+    archive = zip_bytes({
+        "caltech-101/101_ObjectCategories.tar.gz": tar_gz(inner),
+        "caltech-101/Annotations.tar": plain_tar({"Annotations/Faces_2/annotation_0001.mat": mat_bytes(box_coord=np.ones((1, 4)))}),
+        "caltech-101/show_annotation.m": b"% show an annotation\n",
+        "__MACOSX/caltech-101/._101_ObjectCategories.tar.gz": b"\0\5\26\7",
+    })
+    serve(env, server, {CALTECH: archive})
+    with pytest.raises(DownloadError, match=f"got {len(archive)} bytes, expected 137414764"):
+        prepare_dataset("edu.caltech.data.caltech-101")
+    module = fixture_copy(env, "edu.caltech.data", [("331234750fc7f77520e50d9565e8b6907b03565e30320da1401130db08c61f91", "size=137414764", archive)])
+    ds = prepare_dataset(f"{module}.caltech-101")
+    assert type(ds) is ImageFolder
+    assert ds.categories == ["Faces", "Leopards", "accordion"]  # sorted as Python sorts, BACKGROUND_Google left out
+    assert ds.labels.data().tolist() == [0, 1, 2, 2]
+    check_images(ds, inner, [f"101_ObjectCategories/{n}" for n in names[1:2] + names[4:5] + names[3:1:-1]])
+    assert np.array_equal(ds.image(1)[:, :, 0], ds.image(1)[:, :, 2])  # the grey image comes out RGB
+
+
+def test_cub_200_2011(env, server):
+    classes = ["001.Black_footed_Albatross", "002.Laysan_Albatross", "200.Common_Yellowthroat"]
+    plan = [  # (image id, class id, file, train)
+        (1, 1, "Black_Footed_Albatross_0046_18.jpg", 1), (2, 3, "Common_Yellowthroat_0003_190521.jpg", 0),
+        (3, 2, "Laysan_Albatross_0002_1027.jpg", 1), (4, 1, "Black_Footed_Albatross_0009_34.jpg", 0),
+    ]
+    # classes.txt numbers the classes 1 to N: the third class here is class 3
+    paths = {i: f"{classes[c - 1]}/{file}" for i, c, file, _ in plan}
+    members = images(np.random.default_rng(200), [f"CUB_200_2011/images/{p}" for p in paths.values()])
+    members.update({
+        "CUB_200_2011/classes.txt": "".join(f"{k} {c}\n" for k, c in enumerate(classes, start=1)).encode(),
+        "CUB_200_2011/images.txt": "".join(f"{i} {paths[i]}\n" for i, *_ in plan).encode(),
+        "CUB_200_2011/image_class_labels.txt": "".join(f"{i} {c}\n" for i, c, *_ in plan).encode(),
+        "CUB_200_2011/train_test_split.txt": "".join(f"{i} {t}\n" for i, _, _, t in plan).encode(),
+        "CUB_200_2011/bounding_boxes.txt": "".join(f"{i} 1.0 2.0 10.0 12.0\n" for i, *_ in plan).encode(),
+        "CUB_200_2011/README": b"CUB-200-2011",
+        "attributes.txt": b"1 has_bill_shape::curved_(up_or_down)\n",
+    })
+    archive = tar_gz(members)
+    serve(env, server, {CUB: archive})
+    with pytest.raises(DownloadError, match=f"got {len(archive)} bytes, expected 1150585339"):
+        prepare_dataset("edu.caltech.data.cub-200-2011")
+    module = fixture_copy(env, "edu.caltech.data", [("0c685df5597a8b24909f6a7c9db6d11e008733779a671760afef78feb49bf081", "size=1150585339", archive)])
+    ds = prepare_dataset(f"{module}.cub-200-2011")
+    assert ds.categories == ["Black footed Albatross", "Laysan Albatross", "Common Yellowthroat"]
+    assert ds.train.labels.data().tolist() == [0, 1] and ds.test.labels.data().tolist() == [2, 0]
+    check_images(ds.train, members, [f"CUB_200_2011/images/{paths[i]}" for i in (1, 3)])
+    check_images(ds.test, members, [f"CUB_200_2011/images/{paths[i]}" for i in (2, 4)])
+
+
+# --- GTSRB --------------------------------------------------------------------------------------
+
+GTSRB_BASE = "https://sid.erda.dk/public/archives/daaeac0d7ce1152aea9b61d9f1e19370/"
+GT_HEADER = "Filename;Width;Height;Roi.X1;Roi.Y1;Roi.X2;Roi.Y2;ClassId\n"
+
+
+def gtsrb_files() -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """The three zips (training, test images, test ground truth) with PPM images, and their members."""
+    rng = np.random.default_rng(43)
+    train_names = ["00000/00000_00000.ppm", "00000/00000_00001.ppm", "00014/00000_00000.ppm", "00042/00003_00029.ppm"]
+    members = images(rng, [f"GTSRB/Training/{n}" for n in train_names], format="PPM")
+    for folder in ("00000", "00014", "00042"):
+        rows = "".join(f"{Path(n).name};30;24;5;5;25;19;{int(folder)}\n" for n in train_names if n.startswith(folder))
+        members[f"GTSRB/Training/{folder}/GT-{folder}.csv"] = (GT_HEADER + rows).encode()
+    members["GTSRB/Readme-Images.txt"] = b"The training set"
+    test = images(rng, [f"GTSRB/Final_Test/Images/{k:05d}.ppm" for k in range(3)], format="PPM")
+    test["GTSRB/Final_Test/Images/GT-final_test.test.csv"] = (GT_HEADER.replace(";ClassId", "") + "00000.ppm;30;24;5;5;25;19\n").encode()
+    truth = GT_HEADER + "00000.ppm;30;24;5;5;25;19;14\n00001.ppm;30;24;5;5;25;19;0\n00002.ppm;30;24;5;5;25;19;42\n"
+    files = {
+        "GTSRB-Training_fixed.zip": zip_bytes({n: d for n, d in members.items()}),
+        "GTSRB_Final_Test_Images.zip": zip_bytes(test),
+        "GTSRB_Final_Test_GT.zip": zip_bytes({"GT-final_test.csv": truth.encode()}),
+    }
+    return files, {**members, **test}
+
+
+def test_gtsrb(env, server, tmp_path):
+    files, members = gtsrb_files()
+    serve(env, server, {GTSRB_BASE + name: data for name, data in files.items()})
+    with pytest.raises(ChecksumError, match=r"checksum mismatch for \w+ of de\.rub\.ini\.gtsrb: .*: expected sha256:"):
+        prepare_dataset("de.rub.ini.gtsrb")
+    assert not (env.data / "datasets" / "de.rub.ini.gtsrb" / "training").exists()
+    ds = prepare_local(tmp_path / "published", "de.rub.ini.gtsrb", files)  # no published sizes: --from DIR --no-verify
+    assert ds.categories == gtsrb.NAMES and len(ds.categories) == 43
+    assert ds.train.labels.data().tolist() == [0, 0, 14, 42]
+    assert ds.test.text_labels(ds.test.labels.data()) == ["Stop", "Speed limit (20km/h)", gtsrb.NAMES[42]]
+    check_images(ds.train, members, [f"GTSRB/Training/{n}" for n in ("00000/00000_00000.ppm", "00000/00000_00001.ppm", "00014/00000_00000.ppm", "00042/00003_00029.ppm")])
+    check_images(ds.test, members, [f"GTSRB/Final_Test/Images/{k:05d}.ppm" for k in range(3)])
+
+
+# --- EuroSAT ------------------------------------------------------------------------------------
+
+EUROSAT = "https://madm.dfki.de/files/sentinel/EuroSAT.zip"
+EUROSAT_MIRRORS = ("http://madm.dfki.de/files/sentinel/", "https://huggingface.co/datasets/torchgeo/eurosat/resolve/c877bcd43f099cd0196738f714544e355477f3fd/")
+
+
+def test_eurosat_one_split(env, server, cli):
+    names = ["AnnualCrop/AnnualCrop_1.jpg", "AnnualCrop/AnnualCrop_10.jpg", "AnnualCrop/AnnualCrop_2.jpg", "Forest/Forest_1.jpg", "SeaLake/SeaLake_7.jpg"]
+    members = {f"2750/{n}": image_bytes(smooth_image(np.random.default_rng(k), 64, 64)) for k, n in enumerate(names)}
+    archive = zip_bytes(members)
+    serve(env, server, {EUROSAT: archive}, EUROSAT_MIRRORS)
+    with pytest.raises(DownloadError, match=f"got {len(archive)} bytes, expected 94280567"):
+        prepare_dataset("de.dfki.madm.eurosat-rgb")
+    assert server.gets("/madm.dfki.de/files/sentinel/EuroSAT.zip") == 3  # the URL and its two mirrors, all on loopback
+    module = fixture_copy(env, "de.dfki.madm", [("8ebea626349354c5328b142b96d0430e647051f26efc2dc974c843f25ecf70bd", "size=94280567", archive)])
+    ds = prepare_dataset(f"{module}.eurosat-rgb")
+    assert type(ds) is ImageFolder and ds.categories == ["AnnualCrop", "Forest", "SeaLake"]
+    assert ds.labels.data().tolist() == [0, 0, 0, 1, 2]
+    x, y = ds.arrays()  # every image is 64x64
+    assert x.shape == (5, 64, 64, 3) and y.tolist() == [0, 0, 0, 1, 2]
+    assert all(np.array_equal(x[i], decoded(members[f"2750/{n}"])) for i, n in enumerate(names))
+    info = json.loads(cli("info", "--json", f"{module}.eurosat-rgb").stdout)
+    assert info["splits"]["all"]["count"] == 5 and info["splits"]["all"]["labels"]["AnnualCrop"] == 3
