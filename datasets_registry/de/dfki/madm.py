@@ -42,7 +42,7 @@ def _index(root: Path, out: Path) -> None:
 @derived("index", _index, ARCHIVE)
 @dataset(
     ImageFolder, id="eurosat-rgb", name="EuroSAT (RGB)", url="https://github.com/phelber/EuroSAT",
-    tags=["images", "classification", "colour", "satellite", "remote sensing", "folder"],
+    tags=["images", "classification", "colour", "satellite", "remote-sensing", "folder"],
     license="MIT (the publisher's repository; whether it covers the images is not stated)",
     citation="""@article{helber2019eurosat,
   title = {EuroSAT: A Novel Dataset and Deep Learning Benchmark for Land Use and Land Cover Classification},

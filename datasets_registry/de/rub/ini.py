@@ -51,7 +51,7 @@ def _index(training: Path, test: Path, labels: Path, out: Path) -> None:
 @derived("index", _index, TRAINING, TEST, TEST_LABELS)
 @dataset(
     ImageFolderClassification, id="gtsrb", name="German Traffic Sign Recognition Benchmark (GTSRB)",
-    url="https://benchmark.ini.rub.de/", tags=["images", "classification", "colour", "traffic signs", "folder"],
+    url="https://benchmark.ini.rub.de/", tags=["images", "classification", "colour", "traffic-signs", "folder"],
     license="unknown: no license is stated on the benchmark's page",
     citation="""@article{Stallkamp2012,
   title = {Man vs. computer: Benchmarking machine learning algorithms for traffic sign recognition},

@@ -117,9 +117,10 @@ def dtd_textures(root, index):
     """The Describable Textures Dataset: 5,640 texture images in 47 classes (120 each).
 
     Partition 1 of the ten published ones: 1,880 images in each of train,
-    validation and test. The other partitions are indexed beside it: partition
-    ``k`` is ``ImageFolder.from_index(ds.train.root, ds.train.files.parent /
-    f"fold{k}", split, ds.categories)`` with ``split`` one of train, val, test.
+    validation and test. The other partitions are indexed beside it, in the
+    folders ``fold2`` to ``fold10`` of the index (``ds.train.files.parent``):
+    ``ImageFolder.from_index(ds.train.root, folder, "train", ds.categories)``
+    (splits train, val, test).
     Classes are the image folders in sorted order (banded, blotchy...).
     """
     return _splits(root, index)
@@ -164,10 +165,10 @@ def fgvc_aircraft(data, index):
 
     3,334 training, 3,333 validation and 3,333 test images (the published
     trainval split is train plus validation). The family (70 classes) and
-    manufacturer (30) labels are indexed beside them: ``ImageFolder.from_index(
-    ds.train.root, folder, split, read_categories(folder))`` with ``folder =
-    ds.train.files.parent / "family"`` (or ``"manufacturer"``) and ``split`` one of
-    train, val, test (``read_categories`` from ``datamaestro.loaders.folder``).
+    manufacturer (30) labels are indexed beside them, in the folders
+    ``family`` and ``manufacturer`` of the index (``ds.train.files.parent``):
+    ``ImageFolder.from_index(ds.train.root, folder, "test", read_categories(folder))``
+    (splits train, val, test; ``read_categories`` from ``datamaestro.loaders.folder``).
     Each image keeps its 20-pixel copyright banner at the bottom.
     """
     return _splits(data, index)
