@@ -111,7 +111,7 @@ class Reader:
 
     def category_map(self, categories: list[Any], where: str) -> dict[int, int]:
         """COCO category id -> label index (dense, in id order, merged by name across files)."""
-        found = sorted(((_field(c, "id", int, where), str(_field(c, "name", str, where))) for c in categories))
+        found = sorted((_field(c, "id", int, where), str(_field(c, "name", str, where))) for c in categories)
         labels = {}
         for category_id, name in found:
             if name not in self.categories:
@@ -187,7 +187,8 @@ def read_object(annotation: dict, item: Item, labels: dict[int, int], where: str
             attributes[key] = annotation[key]
     obj = Object(
         label_of(annotation, labels, where), id=_field(annotation, "id", int, where),
-        crowd=bool(annotation.get("iscrowd", 0)), attributes=attributes, **flags,
+        crowd=bool(annotation.get("iscrowd", 0)), attributes=attributes, difficult=flags.get("difficult", False),
+        truncated=flags.get("truncated", False), occluded=flags.get("occluded", False),
     )
     bbox = annotation.get("bbox")
     if bbox is not None:
@@ -280,7 +281,10 @@ def write(
     for subset, items in dataset:
         images_folder = folder / "images" / subset
         images_folder.mkdir(parents=True)
-        images, annotations, labels, captions = [], [], [], []
+        images: list[dict[str, Any]] = []
+        annotations: list[dict[str, Any]] = []
+        labels: list[dict[str, Any]] = []
+        captions: list[dict[str, Any]] = []
         image_ids = item_image_ids(items)
         next_id = 1 + max((o.id or 0 for item in items for o in item.objects), default=0)
         for item, image_id in zip(items, image_ids):

@@ -27,8 +27,8 @@ import numpy as np
 from datamaestro.errors import FormatError
 from datamaestro.formats.annotations import AnnotatedDataset, Colour, Item, Object, voc_palette
 from datamaestro.formats.dataset import META_FILE
-from datamaestro.formats.images import image_size
 from datamaestro.formats.imagenet import IMAGE_EXTENSIONS
+from datamaestro.formats.images import image_size
 from datamaestro.formats.layout_files import (
     image_files,
     inside_folder,
@@ -40,11 +40,11 @@ from datamaestro.formats.layout_files import (
 )
 from datamaestro.formats.masks import (
     check_size,
+    decode_rle,
     indexes_are_pixels,
     load_colour_mask,
     mask_array,
     rasterize,
-    decode_rle,
     save_palette_png,
 )
 from datamaestro.paths import printable
@@ -146,9 +146,9 @@ def dataset_frame(label_map: LabelMap) -> AnnotatedDataset:
         (label_map[name][0] or palette[i]) if coloured and name in label_map else palette[i]
         for i, name in enumerate(categories)
     ]
-    parts = {name: list(p) for name, (_, p, _) in label_map.items() if p}
-    actions = {name: list(a) for name, (_, _, a) in label_map.items() if a}
-    return AnnotatedDataset({}, categories, colours, parts, actions)
+    part_map = {name: list(desc[1]) for name, desc in label_map.items() if desc[1]}
+    action_map = {name: list(desc[2]) for name, desc in label_map.items() if desc[2]}
+    return AnnotatedDataset({}, categories, colours, part_map, action_map)
 
 
 def read(folder: Path) -> AnnotatedDataset:
@@ -302,7 +302,10 @@ def read_object(element: ET.Element, dataset: AnnotatedDataset, where: str) -> t
     for action in [] if found is None else list(found):
         actions[action.tag] = _flag(found, action.tag, where)  # type: ignore[arg-type]
     attributes.update(actions)
-    obj = Object(label, box(element, where), attributes=attributes, crowd=crowd, **flags)
+    obj = Object(
+        label, box(element, where), difficult=flags["difficult"], truncated=flags["truncated"],
+        occluded=flags["occluded"], crowd=crowd, attributes=attributes,
+    )
     parts = [Object(label_of(part, dataset, where), box(part, where)) for part in element.findall("part")]
     return obj, parts
 
@@ -581,9 +584,11 @@ def write_meta(folder: Path, label_map: LabelMap) -> None:
     meta: dict[str, Any] = {"labels": list(label_map)}
     meta["label_map"] = {str(i): name for i, name in enumerate(label_map)}
     meta["segmentation_colors"] = [list(c) if c else None for c, _, _ in label_map.values()]
-    for key, position in (("parts", 1), ("actions", 2)):
-        values = {str(i): list(desc[position]) for i, desc in enumerate(label_map.values()) if desc[position]}
-        if values:
-            meta[key] = values
+    parts = {str(i): list(desc[1]) for i, desc in enumerate(label_map.values()) if desc[1]}
+    actions = {str(i): list(desc[2]) for i, desc in enumerate(label_map.values()) if desc[2]}
+    if parts:
+        meta["parts"] = parts
+    if actions:
+        meta["actions"] = actions
     text = json.dumps(meta, indent=4, ensure_ascii=False)
     (folder / META_FILE).write_text(text + "\n", encoding="utf-8")
