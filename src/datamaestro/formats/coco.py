@@ -234,7 +234,10 @@ def read_rle(segmentation: dict, item: Item, where: str) -> Rle:
 def add_object(item: Item, obj: Object) -> None:
     """Add ``obj`` to the item, or complete the same object read from another task's file."""
     for known in item.objects:
-        if known.id == obj.id and known.label == obj.label and known.box == obj.box:
+        same_mask = (not known.polygons or not obj.polygons or known.polygons == obj.polygons) and (
+            known.rle is None or obj.rle is None or known.rle == obj.rle
+        )
+        if (known.id, known.label, known.box, known.crowd) == (obj.id, obj.label, obj.box, obj.crowd) and same_mask:
             known.attributes.update({k: v for k, v in obj.attributes.items() if k not in known.attributes})
             known.polygons = known.polygons or obj.polygons
             known.rle = known.rle or obj.rle
