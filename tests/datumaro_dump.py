@@ -1,8 +1,8 @@
 """Run by a python with Datumaro (env DATUMARO_PYTHON): import a detection layout and print it as JSON.
 
 ``python datumaro_dump.py import PATH FORMAT`` prints what Datumaro reads;
-``python datumaro_dump.py export PATH FORMAT OUT`` has Datumaro write its own
-import of PATH in FORMAT to OUT (with images). The JSON is the normalised form
+``python datumaro_dump.py export PATH FORMAT OUT [OUT_FORMAT]`` has Datumaro
+write its own import of PATH in OUT_FORMAT (default FORMAT) to OUT (with images). The JSON is the normalised form
 that ``detection_compare.summary`` gives for datamaestro's reading.
 """
 
@@ -52,7 +52,7 @@ def main():
     command, path, fmt = sys.argv[1:4]
     dataset = dm.Dataset.import_from(path, fmt)
     if command == "export":
-        dataset.export(sys.argv[4], fmt, save_media=True)
+        dataset.export(sys.argv[4], sys.argv[5] if len(sys.argv) > 5 else fmt, save_media=True)
     else:
         print(json.dumps(summary(dataset)))
 

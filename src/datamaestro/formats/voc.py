@@ -157,7 +157,7 @@ def read(folder: Path) -> AnnotatedDataset:
     if not (folder / "ImageSets").is_dir():
         raise FormatError(f"{printable(str(folder))}: no ImageSets folder: not the voc layout")
     dataset = dataset_frame(load_label_map(folder))
-    subsets = subset_lists(folder)
+    subsets = subset_lists(folder, dataset.categories + [a for names in dataset.actions.values() for a in names])
     if not subsets:
         raise FormatError(f"{printable(str(folder))}: no list in ImageSets/{{Main,Segmentation,Layout,Action}}")
     images = image_files(folder / "JPEGImages", IMAGE_EXTENSIONS)
@@ -167,15 +167,17 @@ def read(folder: Path) -> AnnotatedDataset:
     return dataset
 
 
-def subset_lists(folder: Path) -> dict[str, list[str]]:
-    """The item ids of each subset, from every task's ``<subset>.txt`` list (first seen first)."""
+def subset_lists(folder: Path, prefixes: list[str]) -> dict[str, list[str]]:
+    """The item ids of each subset, from every task's ``<subset>.txt`` list (first seen first); a
+    ``<class>_<subset>.txt`` or ``<action>_<subset>.txt`` beside a ``<subset>.txt`` is not a subset."""
     subsets: dict[str, dict[str, None]] = {}
     for task in TASKS:
         lists = folder / "ImageSets" / task
         if not lists.is_dir():
             continue
+        stems = {path.stem for path in lists.glob("*.txt")}
         for path in sorted(lists.glob("*.txt")):
-            if "_" in path.stem:
+            if any(path.stem.startswith(f"{p}_") and path.stem[len(p) + 1 :] in stems for p in prefixes):
                 continue
             ids = subsets.setdefault(path.stem, {})
             for line in read_text(path).splitlines():
@@ -388,8 +390,18 @@ def write(
         (folder / name).mkdir()
     for task in TASKS:
         (folder / "ImageSets" / task).mkdir(parents=True)
+    seen: dict[str, str] = {}
     for subset, items in dataset:
         lists = SubsetLists()
+        if "_" in subset:
+            log.warning("Datumaro does not read voc subsets whose name has '_' (as '%s'); datamaestro does", subset)
+        clashes = [item.id for item in items if seen.setdefault(item.id, subset) != subset]
+        if clashes:
+            log.warning(
+                "the voc layout has one annotation file and image per item id: items %s of subset '%s' replace "
+                "those of subset '%s' with the same ids", ", ".join(printable(repr(c), 40) for c in clashes[:5]),
+                printable(subset), printable(seen[clashes[0]]),
+            )
         for item in items:
             write_item(folder, item, frame, remap, lists, image_ext if save_media else None, save_media)
         lists.save(folder, subset, frame, label_map)
