@@ -80,6 +80,7 @@ class Reader:
         self.items: dict[str, dict[int, Item]] = {}
 
     def read(self) -> AnnotatedDataset:
+        """Every annotation file of the folder, merged into one dataset."""
         sources = find_sources(self.folder)
         if not sources:
             raise FormatError(
@@ -92,6 +93,7 @@ class Reader:
         return AnnotatedDataset(subsets, self.categories)
 
     def read_source(self, source: Source) -> None:
+        """Add the images and annotations of one file."""
         content = read_json(source.path)
         where = printable(str(source.path))
         if not isinstance(content, dict):
@@ -120,6 +122,7 @@ class Reader:
         return labels
 
     def new_item(self, info: Any, images: Path, where: str) -> Item:
+        """The item of an ``images`` record (its file kept inside ``images``)."""
         image_id = _field(info, "id", int, where)
         file_name = str(_field(info, "file_name", str, where))
         path = inside_folder(images, file_name, where)
@@ -135,6 +138,7 @@ class Reader:
         return Item(item_id, image=image, size=size, attributes={"id": image_id})
 
     def add_annotation(self, source: Source, annotation: Any, item: Item, labels: dict[int, int], where: str) -> None:
+        """Add one annotation record to its item, as its task means it."""
         if not isinstance(annotation, dict):
             raise FormatError(f"{where}: an annotation is not a JSON object")
         if source.task == "captions":

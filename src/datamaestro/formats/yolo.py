@@ -203,7 +203,9 @@ def write(
             if not save_media or (item.image is None and item.pixels is None):
                 meta.append(f"{shlex.quote(item.id)} {size[0]} {size[1]}")
             paths.append(f"data/obj_{name}_data/{item.id}{ext}")
-            item_path(data, item.id, ".txt", f"item {item.id!r}").write_text(box_lines(item, size), encoding="utf-8")
+            label_file = item_path(data, item.id, ".txt", f"item {item.id!r}")
+            label_file.parent.mkdir(parents=True, exist_ok=True)
+            label_file.write_text(box_lines(item, size), encoding="utf-8")
         (folder / f"{name}.txt").write_text("".join(f"{p}\n" for p in paths), encoding="utf-8")
         config.append(f"{name} = data/{name}.txt")
     config += ["names = data/obj.names", "backup = backup/"]
