@@ -206,9 +206,9 @@ def test_cifar_image_sizes_entry_that_is_no_size(cli, tmp_path, size, problem):
 
 
 def test_unknown_format_and_missing_folder(cli, tmp_path):
-    result = cli("convert", "-if", "coco", "-i", str(tmp_path), "-f", "cifar", "-o", str(tmp_path / "o"))
+    result = cli("convert", "-if", "labelme", "-i", str(tmp_path), "-f", "cifar", "-o", str(tmp_path / "o"))
     assert result.returncode == 2
-    assert "invalid choice: 'coco'" in result.stderr
+    assert "invalid choice: 'labelme'" in result.stderr
     result = cli("convert", "-if", "mnist", "-i", str(tmp_path / "nope"), "-f", "cifar", "-o", str(tmp_path / "o"))
     assert result.returncode == 2
     assert result.stderr == f"datamaestro: error: {tmp_path / 'nope'}: no such folder\n"

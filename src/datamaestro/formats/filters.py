@@ -4,20 +4,52 @@ Datumaro filters items with XPath over an XML view of each item; the forms
 people use are accepted here: ``/item[annotation/label="cat"]``,
 ``/item[subset="train"]``, ``/item[id="0"]``, ``annotation/label_id=3``,
 ``!=``, combined with ``and``/``or`` and parentheses.
+
+On annotated datasets (voc, coco, yolo) filters keep or drop whole items,
+never single annotations: an item has the label ``cat`` when one of its
+image-level labels or one of its objects has it (all its objects are kept,
+whatever their labels); ``label_id=-1`` keeps the items with neither.
+Datumaro's annotation filtering (``-m a``) is not offered.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
+from typing import Any, Union, overload
 
 import numpy as np
 
 from datamaestro.errors import UsageError
-from datamaestro.formats.dataset import NO_LABEL, Dataset, Subset
+from datamaestro.formats.annotations import AnnotatedDataset, Item
+from datamaestro.formats.dataset import NO_LABEL, Dataset
+
+
+class Items:
+    """The items of one subset of an annotated dataset, seen as filters see a ``Subset``."""
+
+    def __init__(self, items: list[Item]):
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def item_ids(self) -> list[str]:
+        """The id of every item."""
+        return [item.id for item in self.items]
+
+    def has_label(self, index: int) -> np.ndarray:
+        """Which items have the label ``index`` (image-level or on an object); -1: which have no label at all."""
+        if index == NO_LABEL:
+            return np.array([not item.labels and not item.objects for item in self.items], dtype=bool)
+        return np.array(
+            [index in item.labels or any(o.label == index for o in item.objects) for item in self.items], dtype=bool
+        )
+
 
 #: a mask of the items of one subset that a filter keeps
-Predicate = Callable[[Dataset, str, Subset], np.ndarray]
+Predicate = Callable[[Any, str, Any], np.ndarray]
 
 SHORT_KEYS = ("label", "subset", "id")
 XPATH_KEYS = {
@@ -31,8 +63,22 @@ TOKEN = re.compile(
 )
 
 
-def apply_filters(dataset: Dataset, filters: Iterable[str]) -> Dataset:
+@overload
+def apply_filters(dataset: Dataset, filters: Iterable[str]) -> Dataset: ...
+@overload
+def apply_filters(dataset: AnnotatedDataset, filters: Iterable[str]) -> AnnotatedDataset: ...
+@overload
+def apply_filters(
+    dataset: Union[Dataset, AnnotatedDataset], filters: Iterable[str]
+) -> Union[Dataset, AnnotatedDataset]: ...
+
+
+def apply_filters(
+    dataset: Union[Dataset, AnnotatedDataset], filters: Iterable[str]
+) -> Union[Dataset, AnnotatedDataset]:
     """The items that every filter keeps (see the module doc for the forms)."""
+    if isinstance(dataset, AnnotatedDataset):
+        return _filter_items(dataset, filters)
     subsets = dict(dataset.subsets)
     for text in filters:
         keep = parse(text, dataset)
@@ -41,12 +87,25 @@ def apply_filters(dataset: Dataset, filters: Iterable[str]) -> Dataset:
     return Dataset(subsets, dataset.categories, dataset.parents, dataset.coarse_categories)
 
 
+def _filter_items(dataset: AnnotatedDataset, filters: Iterable[str]) -> AnnotatedDataset:
+    """The items of an annotated dataset that every filter keeps."""
+    subsets = dict(dataset.subsets)
+    for text in filters:
+        keep = parse(text, dataset)
+        subsets = {
+            name: [item for item, k in zip(items, keep(dataset, name, Items(items)).tolist()) if k]
+            for name, items in subsets.items()
+        }
+        subsets = {name: items for name, items in subsets.items() if items or not _names_subsets(text)}
+    return dataclasses.replace(dataset, subsets=subsets)
+
+
 def _names_subsets(text: str) -> bool:
     """Whether a filter selects subsets by name (subsets it drops disappear, not just empty)."""
     return text.strip().startswith("subset=")
 
 
-def parse(text: str, dataset: Dataset) -> Predicate:
+def parse(text: str, dataset: Union[Dataset, AnnotatedDataset]) -> Predicate:
     """The predicate of one filter text (checked against the dataset's labels and subsets)."""
     stripped = text.strip()
     if stripped.startswith("/item"):
@@ -65,11 +124,11 @@ def parse(text: str, dataset: Dataset) -> Predicate:
     return lambda ds, name, subset: np.logical_or.reduce([p(ds, name, subset) for p in predicates])
 
 
-def _equals(text: str, dataset: Dataset, key: str, value: str) -> Predicate:
+def _equals(text: str, dataset: Union[Dataset, AnnotatedDataset], key: str, value: str) -> Predicate:
     """The items whose ``key`` (label, label_id, subset, id) equals ``value``."""
     if key in ("label", "label_id"):
         index = label_index(dataset, value, text, by_index_only=key == "label_id")
-        return lambda ds, name, subset: subset.labels == index
+        return lambda ds, name, subset: subset.has_label(index) if isinstance(subset, Items) else subset.labels == index
     if key == "subset":
         if value not in dataset.subsets:
             raise UsageError(f"filter '{text}': no subset '{value}' (subsets: {', '.join(dataset.subsets)})")
@@ -77,7 +136,7 @@ def _equals(text: str, dataset: Dataset, key: str, value: str) -> Predicate:
     return lambda ds, name, subset: np.array([x == value for x in subset.item_ids()], dtype=bool)
 
 
-def label_index(dataset: Dataset, wanted: str, text: str, by_index_only: bool = False) -> int:
+def label_index(dataset: Union[Dataset, AnnotatedDataset], wanted: str, text: str, by_index_only: bool = False) -> int:
     """The index of the class named ``wanted`` (or numbered so, when no class has that name)."""
     if wanted in dataset.categories and not by_index_only:
         return dataset.categories.index(wanted)
@@ -89,7 +148,7 @@ def label_index(dataset: Dataset, wanted: str, text: str, by_index_only: bool = 
 class _XPath:
     """A recursive-descent parser of ``or``/``and``/``(...)``/``key op value`` conditions."""
 
-    def __init__(self, text: str, condition: str, dataset: Dataset):
+    def __init__(self, text: str, condition: str, dataset: Union[Dataset, AnnotatedDataset]):
         self.text, self.dataset = text, dataset
         self.tokens = self._tokenize(condition)
         self.pos = 0

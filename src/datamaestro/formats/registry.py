@@ -1,7 +1,13 @@
 """The layouts by name: ``read(path, format)``, ``write(dataset, path, format)``, filters.
 
-Writing goes into a temporary folder beside the output, renamed into place
-only when everything was written: a failure leaves no half-done output.
+The classification layouts (mnist, mnist_csv, cifar, imagenet) read into a
+``Dataset``, the detection layouts (voc, coco, yolo) into an
+``AnnotatedDataset``; ``write`` takes either and converts as Datumaro does:
+an annotated item becomes a labelled image by its first image-level label
+(objects are dropped), a labelled image becomes an item with that label and
+no objects. Writing goes into a temporary folder beside the output, renamed
+into place only when everything was written: a failure leaves no half-done
+output.
 """
 
 from __future__ import annotations
@@ -12,11 +18,12 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import numpy as np
 
 from datamaestro.errors import UsageError
+from datamaestro.formats.annotations import AnnotatedDataset, from_classification, to_classification
 from datamaestro.formats.dataset import Dataset, Subset
 from datamaestro.formats.filters import apply_filters
 from datamaestro.storage import replace_folder
@@ -27,7 +34,14 @@ FORMATS = {
     "mnist_csv": "datamaestro.formats.mnist_csv",
     "cifar": "datamaestro.formats.cifar",
     "imagenet": "datamaestro.formats.imagenet",
+    "voc": "datamaestro.formats.voc",
+    "coco": "datamaestro.formats.coco",
+    "yolo": "datamaestro.formats.yolo",
 }
+#: the layouts of annotated images (objects, masks): read into and written from an ``AnnotatedDataset``
+ANNOTATED_FORMATS = ("voc", "coco", "yolo")
+#: a dataset of either kind
+AnyDataset = Union[Dataset, AnnotatedDataset]
 
 
 def format_module(name: str) -> ModuleType:
@@ -38,7 +52,7 @@ def format_module(name: str) -> ModuleType:
         raise UsageError(f"unknown format '{name}'; known formats: {', '.join(FORMATS)}") from None
 
 
-def read(path: Path | str, format: str, *, allow_outside_links: bool = False) -> Dataset:
+def read(path: Path | str, format: str, *, allow_outside_links: bool = False) -> AnyDataset:
     """Read the dataset stored at ``path`` in the layout ``format``.
 
     ``allow_outside_links``: follow symbolic links leading outside ``path``
@@ -50,11 +64,19 @@ def read(path: Path | str, format: str, *, allow_outside_links: bool = False) ->
         raise UsageError(f"{path}: no such folder")
     if format == "imagenet":
         return module.read(path, allow_outside_links=allow_outside_links)
-    return module.read(path)
+    dataset: AnyDataset = module.read(path)
+    return dataset
+
+
+def as_layout(dataset: AnyDataset, format: str) -> AnyDataset:
+    """``dataset`` in the kind that the layout ``format`` writes (converted when it is the other kind)."""
+    if format in ANNOTATED_FORMATS:
+        return from_classification(dataset) if isinstance(dataset, Dataset) else dataset
+    return to_classification(dataset) if isinstance(dataset, AnnotatedDataset) else dataset
 
 
 def write(
-    dataset: Dataset,
+    dataset: AnyDataset,
     path: Path | str,
     format: str,
     *,
@@ -78,7 +100,7 @@ def write(
         raise UsageError(f"{path}: the folder {path.parent} does not exist; create it first")
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     try:
-        module.write(dataset, tmp, save_dataset_meta=save_dataset_meta, image_ext=image_ext, save_media=save_media)
+        module.write(as_layout(dataset, format), tmp, save_dataset_meta=save_dataset_meta, image_ext=image_ext, save_media=save_media)
         replace_folder(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -95,7 +117,7 @@ def convert(
     filters: Iterable[str] = (),
     allow_outside_links: bool = False,
     **options: Any,
-) -> Dataset:
+) -> AnyDataset:
     """Read ``source``, keep the items the filters select, write ``output``; returns what was written."""
     dataset = apply_filters(read(source, source_format, allow_outside_links=allow_outside_links), filters)
     write(dataset, output, output_format, **options)
@@ -107,14 +129,16 @@ def labelled_images(data: Any) -> bool:
     return hasattr(data, "images") and hasattr(data, "labels")
 
 
-def from_data(data: Any) -> Dataset:
-    """The in-memory dataset of a prepared image classification (or of one split of labelled images).
+def from_data(data: Any) -> AnyDataset:
+    """The in-memory dataset of a prepared image classification or detection (or of one split of labelled images).
 
     The data types are recognised by what they hold, not imported: they read
-    their files with this package."""
+    their files with this package. A data type with ``export_dataset()``
+    (image folders, detection datasets) gives its own ``Dataset`` or
+    ``AnnotatedDataset``."""
     export = getattr(data, "export_dataset", None)
-    if callable(export):  # data kinds that know their own layout (image folders)
-        exported: Dataset = export()
+    if callable(export):  # data kinds that know their own layout (image folders, detection)
+        exported: AnyDataset = export()
         return exported
     splits: dict[str, Any] = {"default": data} if labelled_images(data) else {}
     if not splits and callable(getattr(data, "splits", None)):

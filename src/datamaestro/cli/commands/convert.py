@@ -1,19 +1,19 @@
-"""datamaestro convert: rewrite a dataset from one layout (mnist, mnist_csv, cifar, imagenet) to another."""
+"""datamaestro convert: rewrite a dataset from one layout (mnist, mnist_csv, cifar, imagenet, voc, coco, yolo) to another."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
-from datamaestro.formats.registry import apply_filters, read, write
+from datamaestro.formats.registry import FORMATS, apply_filters, read, write
 
 if TYPE_CHECKING:
-    from datamaestro.formats.dataset import Dataset
+    from datamaestro.formats.registry import AnyDataset
 
 NAME = "convert"
-HELP = "convert a dataset folder between layouts (mnist, mnist_csv, cifar, imagenet)"
+HELP = "convert a dataset folder between layouts (mnist, mnist_csv, cifar, imagenet, voc, coco, yolo)"
 
-FORMAT_NAMES = ("mnist", "mnist_csv", "cifar", "imagenet")
+FORMAT_NAMES = tuple(FORMATS)
 
 
 def add_output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,13 +23,14 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--filter", action="append", default=[], metavar="EXPR",
         help="keep only matching items: label=NAME[,NAME...], subset=NAME[,NAME...], id=ID[,ID...] "
-        "or Datumaro's XPath, e.g. '/item[annotation/label=\"3\" and subset=\"test\"]' (repeatable)",
+        "or Datumaro's XPath, e.g. '/item[annotation/label=\"3\" and subset=\"test\"]' (repeatable; "
+        "whole items are kept: an item has a label when an image-level label or an object has it)",
     )
     parser.add_argument(
         "--save-dataset-meta", action="store_true", help="also write dataset_meta.json with the class names"
     )
     parser.add_argument(
-        "--image-ext", metavar="EXT", default=None, help="image file type for imagenet (default .png)"
+        "--image-ext", metavar="EXT", default=None, help="image file type for imagenet (default .png), voc, coco, yolo (default: the source's, else .jpg)"
     )
     parser.add_argument(
         "--save-media", action=argparse.BooleanOptionalAction, default=True,
@@ -50,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_output_arguments(parser)
 
 
-def write_output(dataset: Dataset, args: argparse.Namespace) -> int:
+def write_output(dataset: AnyDataset, args: argparse.Namespace) -> int:
     """Filter, write, and report what was written on stderr."""
     import logging
 

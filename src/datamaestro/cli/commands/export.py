@@ -10,7 +10,7 @@ from datamaestro.config import load_settings
 from datamaestro.formats.registry import from_data
 
 NAME = "export"
-HELP = "write a dataset (prepared first if needed) in a layout: mnist, mnist_csv, cifar, imagenet"
+HELP = "write a dataset (prepared first if needed) in a layout: mnist, mnist_csv, cifar, imagenet, voc, coco, yolo"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
