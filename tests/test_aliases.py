@@ -117,6 +117,11 @@ def test_prepare_verify_rm_by_alias(env, cli, tmp_path):
     assert (verified.returncode, verified.stdout) == (
         0, "edu.toronto.cs.kriz.cifar-10: OK (2 files, 1 accepted with --no-verify)\n"
     )
+    store = (tmp_path / "store").as_uri()
+    pushed = cli("--store", store, "push", "cifar10")  # docs/teams.md's push, of files taken with --no-verify
+    assert (pushed.returncode, pushed.stdout) == (
+        0, f"edu.toronto.cs.kriz.cifar-10: 0 uploaded, 0 already in the store, 1 not pushed (cifar-10-batches-py) ({store})\n"
+    )
     removed = cli("rm", "-y", "cifar10")
     assert removed.returncode == 0, removed.stderr
     assert removed.stdout.startswith(f"removed {folder} (")
