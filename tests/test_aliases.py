@@ -8,6 +8,7 @@ import sys
 import pytest
 from makefiles import write_module
 from test_cifar_datasets import cifar10_archive
+from test_original_commands import index_cache, shared_index  # noqa: F401 - the built-ins indexed once
 
 from datamaestro.api import prepare_dataset
 from datamaestro.errors import DefinitionError, UnknownDatasetError, UsageError

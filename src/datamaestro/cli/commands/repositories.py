@@ -34,15 +34,18 @@ def kind_of(name: str) -> str:
 
 def rows(registry: Registry) -> list[dict[str, Any]]:
     """One dict per repository: name, kind, folder, datasets (ids it defines), broken (modules that fail)."""
-    found = {
-        r.name: {"name": r.name, "kind": kind_of(r.name), "folder": str(r.folder), "datasets": 0, "broken": 0}
-        for r in registry.repos
-    }
+    datasets: dict[str, int] = {}
+    broken: dict[str, int] = {}
     for record in registry.modules():
-        row = found[record.repository]
-        row["datasets"] += len(record.rows)
-        row["broken"] += bool(record.broken)
-    return list(found.values())
+        datasets[record.repository] = datasets.get(record.repository, 0) + len(record.rows)
+        broken[record.repository] = broken.get(record.repository, 0) + bool(record.broken)
+    return [
+        {
+            "name": r.name, "kind": kind_of(r.name), "folder": str(r.folder),
+            "datasets": datasets.get(r.name, 0), "broken": broken.get(r.name, 0),
+        }
+        for r in registry.repos
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
