@@ -279,7 +279,7 @@ def test_quick_start_examples(runner, env):
 def test_compat_page_examples(runner, env):
     """docs/compat.md: the datamaestro versions of the books' snippets run as written."""
     ran = run_examples(ROOT / "docs" / "compat.md", runner, env)
-    assert ran["python"] == 2
+    assert ran["python"] + ran["compiled"] == 3 and ran["python"] >= 2  # d2l 1.0's needs torch
     grid = Image.open(runner.work / "fashion-grid.png")
     assert grid.format == "PNG" and grid.mode == "L" and grid.width == 9 * (28 * 3 + 8)
 

@@ -90,7 +90,7 @@ def test_search_unknown_field(cli):
     assert result.returncode == 2
     assert result.stderr == (
         "datamaestro: error: unknown search field 'colour' "
-        "(known: desc, description, id, name, tag, tags, type, url)\n"
+        "(known: alias, aliases, desc, description, id, name, tag, tags, type, url)\n"
     )
 
 
@@ -108,6 +108,7 @@ def test_search_json(cli):
             "tags": ["images", "classification", "fashion"],
             "type": "datamaestro.data.images.ImageClassification",
             "url": "https://github.com/zalandoresearch/fashion-mnist",
+            "aliases": ["fashion_mnist", "fashionmnist"],
         }
     ]
 
@@ -215,11 +216,12 @@ def test_info_text_and_json(env, cli):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     where = env.data / "datasets" / "com.lecun.mnist"
-    assert lines[:11] == [
+    assert lines[:12] == [
         "com.lecun.mnist: MNIST",
         "type: datamaestro.data.images.ImageClassification",
         "url: http://yann.lecun.com/exdb/mnist/",
         "tags: images, classification, digits, handwriting",
+        "aliases: mnist",
         f"prepared: no (would be stored in {where})",
         "files:",
         "  train_images.idx",

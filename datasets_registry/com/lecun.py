@@ -38,7 +38,7 @@ def _mnist_file(name, filename, md5):
 @_mnist_file("test_images.idx", "t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3")
 @_mnist_file("test_labels.idx", "t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c")
 @dataset(
-    ImageClassification, name="MNIST", url="http://yann.lecun.com/exdb/mnist/",
+    ImageClassification, name="MNIST", url="http://yann.lecun.com/exdb/mnist/", aliases=["mnist"],
     homepage="http://yann.lecun.com/exdb/mnist/", license=LICENSE, citation=CITATION,
     tags=["images", "classification", "digits", "handwriting"],
 )

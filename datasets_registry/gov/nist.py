@@ -51,7 +51,7 @@ def _definition(split: str, name: str, extra_tags: list[str], doc: str):
     build.__doc__ = f"Convert the EMNIST {split} split of gzip.zip into upright .npy arrays."
     emnist.__name__ = emnist.__qualname__ = f"emnist_{split}"
     declare = dataset(
-        ImageClassification, id=f"gov.nist.emnist.{split}", name=name, description=doc, url=HOMEPAGE,
+        ImageClassification, id=f"gov.nist.emnist.{split}", name=name, description=doc, url=HOMEPAGE, aliases=[f"emnist_{split}", "emnist"],
         homepage=HOMEPAGE, license=LICENSE, citation=CITATION, tags=TAGS + extra_tags,
     )
     return ARCHIVE(derived("arrays", build, ARCHIVE)(declare(emnist)))

@@ -34,7 +34,7 @@ def prepare_dataset(
     limit_image_pixels(settings)
     definition = Registry().definition(dataset_id)
     data = definition.prepare(settings, request or Request(quiet=quiet))
-    data.dataset_id = dataset_id  # type: ignore[attr-defined]
+    data.dataset_id = definition.id  # type: ignore[attr-defined]
     return data
 
 

@@ -4,6 +4,10 @@ Ids: by default the module path inside its repository plus the lowercased
 function name (``com/lecun.py``'s ``MNIST`` is ``com.lecun.mnist``). ``id=``
 replaces the function name when it has no dot (``id="fashion-mnist"``), is
 used as is when it has one, and ``id=""`` makes the module path the id.
+
+Aliases: ``aliases=["cifar10"]`` are the short names users may type instead
+of the id (the names torchvision and TensorFlow Datasets give the dataset);
+each is one word (no dot), kept in lower case.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from datamaestro.download import Resource, inplace
 from datamaestro.download import prepare as preparing
 from datamaestro.download.context import PrepareContext, Request
 from datamaestro.errors import DefinitionError
-from datamaestro.paths import id_problem
+from datamaestro.paths import id_problem, is_valid_id, printable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -44,6 +48,7 @@ class DatasetDefinition:
         license: Optional[str] = None,
         citation: Optional[str] = None,
         homepage: Optional[str] = None,
+        aliases: Iterable[str] = (),
     ):
         self.function = function
         self.license = license
@@ -54,6 +59,8 @@ class DatasetDefinition:
         if id_problem(self.id):
             raise DefinitionError(f"{function.__qualname__}: {id_problem(self.id)}")
         self.name = name or function.__name__
+        #: the short names that resolve to this id (lower case, no dot)
+        self.aliases = _check_aliases(function, self.id, aliases)
         self.url = url
         self.tags = list(tags)
         self.description = description or inspect.cleandoc(function.__doc__ or "")  # as inspect.getdoc
@@ -124,6 +131,22 @@ class DatasetDefinition:
         )
 
 
+def _check_aliases(function: Callable[..., Any], dataset_id: str, aliases: Iterable[str]) -> list[str]:
+    """``aliases`` in lower case, refused (naming the function) unless each is one well-formed word."""
+    if isinstance(aliases, str):
+        raise DefinitionError(f"{function.__qualname__}: aliases= takes a list of names, not one string")
+    checked: list[str] = []
+    for alias in aliases:
+        if not isinstance(alias, str) or "." in alias or not is_valid_id(alias):
+            raise DefinitionError(
+                f"{function.__qualname__}: alias {printable(repr(alias))} is not one word "
+                "of letters, digits, '_' and '-' (like cifar10)"
+            )
+        if alias.lower() != dataset_id.lower() and alias.lower() not in checked:
+            checked.append(alias.lower())
+    return checked
+
+
 def _make_id(function: Callable[..., Any], given: Optional[str]) -> str:
     module = sys.modules.get(function.__module__)
     prefix = getattr(module, PREFIX_ATTRIBUTE, None)
@@ -147,18 +170,20 @@ def dataset(
     license: Optional[str] = None,
     citation: Optional[str] = None,
     homepage: Optional[str] = None,
+    aliases: Iterable[str] = (),
 ) -> Callable[[Callable[..., Any]], DatasetDefinition]:
     """Decorator declaring a dataset whose data ``base(**function(...))`` builds.
 
     The function receives one argument per resource (its prepared path) and
     returns a dict of ``base``'s fields, or a data object. ``license``,
-    ``citation`` (BibTeX) and ``homepage`` are what ``info`` and the catalog show.
+    ``citation`` (BibTeX) and ``homepage`` are what ``info`` and the catalog show;
+    ``aliases`` are short names that resolve to the id (``cifar10``).
     """
 
     def decorate(function: Callable[..., Any]) -> DatasetDefinition:
         return DatasetDefinition(
             function, base, id=id, name=name, url=url, tags=tags, description=description,
-            license=license, citation=citation, homepage=homepage,
+            license=license, citation=citation, homepage=homepage, aliases=aliases,
         )
 
     return decorate

@@ -1,6 +1,6 @@
 """The index of definitions that search and shell completion read.
 
-It holds each definition's id, name, description, tags, type and url, one
+It holds each definition's id, name, description, tags, type, url and aliases, one
 record per module file. A record is made by importing its module once, in a
 worker process (running ``main``): a module that fails, or even
 ends its process, is one record saying why, and spoils no other. Many modules
@@ -30,7 +30,7 @@ from datamaestro.errors import DefinitionError
 from datamaestro.repositories import Repository, failure, load_module, module_definitions
 from datamaestro.version import __version__
 
-INDEX_VERSION = 9
+INDEX_VERSION = 10
 #: from this many modules to import, two workers share them (where there are two CPUs)
 SHARED = 16
 #: a file changed less than this before it was indexed is indexed again next time (a second change
@@ -56,6 +56,8 @@ class Entry:
     module: str = ""
     file: str = ""
     repository: str = ""
+    #: short names that resolve to ``id`` (``cifar10``)
+    aliases: list[str] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -66,8 +68,8 @@ class Entry:
 
 #: (file size, modification time, change time) of a module file, in nanoseconds for times
 Stamp = tuple[int, int, int]
-#: one definition as the index stores it: (id, name, description, tags, type, url)
-Row = tuple[str, str, str, tuple[str, ...], str, Optional[str]]
+#: one definition as the index stores it: (id, name, description, tags, type, url, aliases)
+Row = tuple[str, str, str, tuple[str, ...], str, Optional[str], tuple[str, ...]]
 #: what importing a module gave: its rows, why it failed (or ""), whether that lasts while the file is unchanged
 Imported = tuple[tuple[Row, ...], str, bool]
 
@@ -85,8 +87,11 @@ class ModuleIndex:
 
     def entries(self) -> Iterator[Entry]:
         """The entries of the module's definitions, in their order."""
-        for dataset_id, name, description, tags, type_name, url in self.rows:
-            yield Entry(dataset_id, name, description, list(tags), type_name, url, self.module, self.file, self.repository)
+        for dataset_id, name, description, tags, type_name, url, aliases in self.rows:
+            yield Entry(
+                dataset_id, name, description, list(tags), type_name, url, self.module, self.file, self.repository,
+                list(aliases),
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +171,7 @@ def run_worker(tasks: list[Task]) -> list[Imported]:
             return results + [((), problem, False)] * len(rest)
         for line in lines[1 : len(rest) + 1]:
             rows, broken, lasting = json.loads(line)
-            results.append((tuple((r[0], r[1], r[2], tuple(r[3]), r[4], r[5]) for r in rows), broken, lasting))
+            results.append((tuple((r[0], r[1], r[2], tuple(r[3]), r[4], r[5], tuple(r[6])) for r in rows), broken, lasting))
         if len(results) < len(tasks):
             results.append(((), f"ended the process importing it (exit code {worker.returncode})", False))
     return results
@@ -181,7 +186,10 @@ def import_module(task: Task) -> tuple[list[Row], str, bool]:
         cause = e.__cause__ if e.__cause__ is not None else e
         return [], failure(cause, task.file), not isinstance(cause, ImportError)
     rows: list[Row] = [
-        (d.id, str(d.name), str(d.description), tuple(str(t) for t in d.tags), d.type_name, None if d.url is None else str(d.url))
+        (
+            d.id, str(d.name), str(d.description), tuple(str(t) for t in d.tags), d.type_name,
+            None if d.url is None else str(d.url), tuple(d.aliases),
+        )
         for d in module_definitions(module)
     ]
     return rows, "", True

@@ -3,6 +3,11 @@
 A module that cannot be imported is reported once per command as a warning
 naming its file and line, and its datasets are left out. When two modules
 define the same id, the first one (in repository order) is used, with a note.
+
+Names: ``Registry.entry`` is the one place a name a user typed becomes an id.
+An id is itself; else an alias (``cifar10``, any case) names the definition
+that declares it; an alias that several definitions declare is ambiguous and
+refused with their ids, and an unknown name gets the closest ids and aliases.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import NoReturn, Optional
 
 from datamaestro import index, search
 from datamaestro.definitions import DatasetDefinition
-from datamaestro.errors import DefinitionError, UnknownDatasetError
+from datamaestro.errors import DefinitionError, UnknownDatasetError, UsageError
 from datamaestro.index import Entry, ModuleIndex
 from datamaestro.log import log
 from datamaestro.paths import printable
@@ -27,6 +32,8 @@ class Registry:
         self.repos = repositories() if repos is None else repos
         self._modules: Optional[list[ModuleIndex]] = None
         self._entries: dict[str, Entry] = {}
+        #: alias -> the ids declaring it
+        self._aliases: dict[str, list[str]] = {}
 
     def modules(self) -> list[ModuleIndex]:
         """The index of every module file; its problems are reported the first time."""
@@ -42,6 +49,9 @@ class Registry:
                             "note: dataset id '%s' of %s is also defined by %s, which is used",
                             entry.id, printable(entry.file), printable(first.file),
                         )
+                        continue
+                    for alias in entry.aliases:
+                        self._aliases.setdefault(alias, []).append(entry.id)
         return self._modules
 
     def entries(self) -> list[Entry]:
@@ -54,17 +64,34 @@ class Registry:
         self.modules()
         return list(self._entries)
 
+    def aliases(self) -> dict[str, list[str]]:
+        """Every declared alias and the ids declaring it (more than one: the alias is ambiguous)."""
+        self.modules()
+        return {alias: list(ids) for alias, ids in self._aliases.items()}
+
+    def resolve(self, name: str) -> str:
+        """The id that ``name`` (an id or an alias) names; unknown or ambiguous names raise."""
+        return self.entry(name).id
+
     def search(self, terms: list[str]) -> list[Entry]:
         """Entries matching all ``terms`` (see ``datamaestro.search``), sorted by id."""
         return search.search(self.entries(), terms)
 
     def entry(self, dataset_id: str) -> Entry:
-        """The index entry of ``dataset_id``; unknown ids raise with suggestions."""
+        """The index entry of ``dataset_id`` (an id or an alias); unknown names raise with suggestions,
+        ambiguous aliases with the ids they name."""
         self.modules()
         found = self._entries.get(dataset_id)
-        if found is None:
+        if found is not None:
+            return found
+        named = self._aliases.get(dataset_id.lower(), [])
+        if len(named) > 1:
+            raise UsageError(
+                f"'{printable(dataset_id)}' is ambiguous: it is an alias of {', '.join(sorted(named))}; use one of these ids"
+            )
+        if not named:
             self._raise_unknown(dataset_id)
-        return found
+        return self._entries[named[0]]
 
     def _raise_unknown(self, dataset_id: str) -> NoReturn:
         for record in self.modules():
@@ -73,21 +100,27 @@ class Registry:
                     f"definition module {printable(record.file)} {record.broken}; "
                     f"'{printable(dataset_id)}' cannot be loaded"
                 )
-        raise UnknownDatasetError(printable(dataset_id), closest_ids(dataset_id, self.ids()))
+        same = {alias: ids[0] for alias, ids in self._aliases.items() if len(ids) == 1}
+        raise UnknownDatasetError(printable(dataset_id), closest_ids(dataset_id, self.ids() + sorted(self._aliases), same))
 
     def definition(self, dataset_id: str) -> DatasetDefinition:
-        """The loaded definition of ``dataset_id``."""
+        """The loaded definition of ``dataset_id`` (an id or an alias)."""
         entry = self.entry(dataset_id)
         repo = next(r for r in self.repos if r.name == entry.repository)
         for definition in module_definitions(load_module(repo, entry.module, Path(entry.file))):
-            if definition.id == dataset_id:
+            if definition.id == entry.id:
                 return definition
-        raise DefinitionError(f"{entry.file} no longer defines '{dataset_id}'")
+        raise DefinitionError(f"{entry.file} no longer defines '{entry.id}'")
 
 
-def closest_ids(wanted: str, ids: list[str], n: int = 3) -> list[str]:
-    """The ids most like ``wanted``: close spellings first, then ids containing it."""
-    close = difflib.get_close_matches(wanted, ids, n=n, cutoff=0.6)
+def closest_ids(wanted: str, ids: list[str], same: Optional[dict[str, str]] = None, n: int = 3) -> list[str]:
+    """The ids (or aliases) most like ``wanted``: close spellings first, then ids containing it;
+    one name per dataset (``same`` maps an alias to the id it names)."""
+    same = same or {}
+    close = difflib.get_close_matches(wanted.lower(), ids, n=len(ids), cutoff=0.6)
     last = wanted.rsplit(".", 1)[-1].lower()
     close += [i for i in ids if last and last in i.lower() and i not in close]
-    return close[:n]
+    chosen: dict[str, str] = {}
+    for name in close:
+        chosen.setdefault(same.get(name, name), name)
+    return list(chosen.values())[:n]

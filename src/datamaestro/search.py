@@ -1,7 +1,7 @@
 """Matching index entries against search terms.
 
-A term is ``word`` (in the id, name, description or a tag) or ``field:word``;
-matching ignores case, and a tag must be equal to the word. Entries must match
+A term is ``word`` (in the id, name, description, a tag or an alias) or
+``field:word``; matching ignores case, and a tag must be equal to the word. Entries must match
 every term.
 """
 
@@ -20,8 +20,10 @@ FIELDS = {
     "url": ("url",),
     "description": ("description",),
     "desc": ("description",),
+    "alias": ("aliases",),
+    "aliases": ("aliases",),
 }
-ANYWHERE = ("id", "name", "description", "tags")
+ANYWHERE = ("id", "name", "description", "tags", "aliases")
 
 
 class Query:

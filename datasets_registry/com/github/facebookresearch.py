@@ -31,7 +31,7 @@ def _split(images, extended):
 @_file("test_images.idx", "qmnist-test-images-idx3-ubyte.gz", "1394631089c404de565df7b7aeaf9412")
 @_file("test_labels.idx", "qmnist-test-labels-idx2-int.gz", "5b5b05890a5e13444e108efe57b788aa")
 @dataset(
-    ImageClassification, id="qmnist", name="QMNIST", url="https://github.com/facebookresearch/qmnist",
+    ImageClassification, id="qmnist", name="QMNIST", url="https://github.com/facebookresearch/qmnist", aliases=["qmnist"],
     homepage="https://github.com/facebookresearch/qmnist", license="BSD-3-Clause", citation="""
 @incollection{qmnist-2019,
   title = {Cold Case: The Lost {MNIST} Digits},

@@ -127,7 +127,7 @@ def _definition(dataset_id, name, archive_name, checksum, size, build_index, cla
 
     splits.__name__ = splits.__qualname__ = dataset_id.replace("-", "_")
     declare = dataset(
-        ImageFolderClassification, id=dataset_id, name=name, url=HOMEPAGE, tags=TAGS, description=doc,
+        ImageFolderClassification, id=dataset_id, name=name, url=HOMEPAGE, tags=TAGS, description=doc, aliases=[dataset_id.replace("-", "_")],
         license=LICENSE, citation=CITATION, homepage=HOMEPAGE,
     )
     return archive(derived("index", build_index, archive)(declare(splits)))

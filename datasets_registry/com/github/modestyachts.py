@@ -71,7 +71,7 @@ def _definition(dataset_id, name, version, images_sha256, labels_sha256, doc):
 
     test_set.__name__ = test_set.__qualname__ = dataset_id.replace("cifar-10.1", "cifar10_1").replace("-", "_")
     definition = dataset(
-        ImageClassification, id=f"com.github.modestyachts.{dataset_id}", name=name, url=HOMEPAGE, homepage=HOMEPAGE,
+        ImageClassification, id=f"com.github.modestyachts.{dataset_id}", name=name, url=HOMEPAGE, homepage=HOMEPAGE, aliases=["cifar10_1", f"cifar10_1_{version}"],
         license=LICENSE, citation=CITATION, tags=["images", "classification", "colour", "test-set"], description=doc,
     )(test_set)
     _file(f"cifar10.1_{version}_labels.npy", labels_sha256, "labels")(definition)

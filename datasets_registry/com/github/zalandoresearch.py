@@ -37,7 +37,7 @@ def _file(name, filename, md5, data_sha256):
     "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
 )
 @dataset(
-    ImageClassification, id="fashion-mnist", name="Fashion-MNIST",
+    ImageClassification, id="fashion-mnist", name="Fashion-MNIST", aliases=["fashion_mnist", "fashionmnist"],
     url="https://github.com/zalandoresearch/fashion-mnist",
     homepage="https://github.com/zalandoresearch/fashion-mnist", license="MIT", citation="""
 @online{xiao2017fashionmnist,

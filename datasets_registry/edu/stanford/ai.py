@@ -49,7 +49,7 @@ def _split(texts: Path, split: str) -> LabelledTexts:
 @ARCHIVE
 @derived("texts", _texts, ARCHIVE)
 @dataset(
-    TextClassification, id="imdb", name="IMDB movie reviews", url="https://ai.stanford.edu/~amaas/data/sentiment/",
+    TextClassification, id="imdb", name="IMDB movie reviews", url="https://ai.stanford.edu/~amaas/data/sentiment/", aliases=["imdb_reviews", "imdb"],
     tags=["text", "classification", "sentiment", "english"],
     license="unknown: no license is stated on the dataset page (the reviews come from IMDb)",
     citation="""@InProceedings{maas-EtAl:2011:ACL-HLT2011,
@@ -95,7 +95,7 @@ def stl10_to_arrays(folder: Path, out: Path, limits: Limits) -> None:
 @STL10_ARCHIVE
 @derived("arrays", stl10_to_arrays, STL10_ARCHIVE)
 @dataset(
-    ImageClassification, id="edu.stanford.stl-10", name="STL-10", url=STL10_HOMEPAGE, homepage=STL10_HOMEPAGE,
+    ImageClassification, id="edu.stanford.stl-10", name="STL-10", url=STL10_HOMEPAGE, homepage=STL10_HOMEPAGE, aliases=["stl10"],
     license="unknown: no license is stated on the STL-10 page", citation="""
 @inproceedings{coates2011analysis,
   title = {An Analysis of Single-Layer Networks in Unsupervised Feature Learning},

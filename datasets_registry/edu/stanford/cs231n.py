@@ -36,7 +36,7 @@ def _index(images: Path, out: Path) -> None:
 @ARCHIVE
 @derived("index", _index, ARCHIVE)
 @dataset(
-    ImageFolderClassification, id="tiny-imagenet", name="Tiny ImageNet", url="https://cs231n.stanford.edu/",
+    ImageFolderClassification, id="tiny-imagenet", name="Tiny ImageNet", url="https://cs231n.stanford.edu/", aliases=["tiny_imagenet", "tinyimagenet"],
     tags=["images", "classification", "colour", "imagenet", "folder"],
     license="unknown: no license is stated on the course page; the images come from ImageNet, under its terms of access (non-commercial research and education)",
     citation="""@article{le2015tiny,

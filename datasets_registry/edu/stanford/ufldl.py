@@ -60,7 +60,7 @@ DIGITS = [str(digit) for digit in range(10)]
 @SVHN_TEST
 @derived("arrays", svhn_to_arrays, SVHN_TRAIN, SVHN_TEST)
 @dataset(
-    ImageClassification, id="edu.stanford.svhn", name="SVHN (cropped digits)", url=SVHN_HOMEPAGE, homepage=SVHN_HOMEPAGE,
+    ImageClassification, id="edu.stanford.svhn", name="SVHN (cropped digits)", url=SVHN_HOMEPAGE, homepage=SVHN_HOMEPAGE, aliases=["svhn_cropped", "svhn"],
     license=SVHN_LICENSE, citation=SVHN_CITATION, tags=["images", "classification", "digits", "colour", "mat"],
 )
 def svhn(train_mat, test_mat, arrays):

@@ -86,7 +86,7 @@ def _adult(train: Path, test: Path, out: Path, limits: Limits) -> None:
 @IRIS_FILE
 @derived("table", _iris, IRIS_FILE)
 @dataset(
-    Table, name="Iris", url="https://archive.ics.uci.edu/dataset/53/iris", tags=["tabular", "classification", "uci"],
+    Table, name="Iris", url="https://archive.ics.uci.edu/dataset/53/iris", tags=["tabular", "classification", "uci"], aliases=["iris"],
     license=LICENSE, citation="""@misc{misc_iris_53,
   author = {Fisher, R. A.},
   title = {{Iris}},
@@ -107,7 +107,7 @@ def iris(iris, table):
 @WINE_FILE
 @derived("table", _wine, WINE_FILE)
 @dataset(
-    Table, name="Wine", url="https://archive.ics.uci.edu/dataset/109/wine", tags=["tabular", "classification", "uci"],
+    Table, name="Wine", url="https://archive.ics.uci.edu/dataset/109/wine", tags=["tabular", "classification", "uci"], aliases=["wine"],
     license=LICENSE, citation="""@misc{misc_wine_109,
   author = {Aeberhard, Stefan and Forina, M.},
   title = {{Wine}},
@@ -129,7 +129,7 @@ def wine(wine, table):
 @ADULT_TEST
 @derived("tables", _adult, ADULT_TRAIN, ADULT_TEST)
 @dataset(
-    TableClassification, name="Adult", url="https://archive.ics.uci.edu/dataset/2/adult",
+    TableClassification, name="Adult", url="https://archive.ics.uci.edu/dataset/2/adult", aliases=["adult"],
     tags=["tabular", "classification", "uci", "census"], license=LICENSE, citation="""@misc{misc_adult_2,
   author = {Becker, Barry and Kohavi, Ronny},
   title = {{Adult}},

@@ -37,7 +37,7 @@ CIFAR100_ARCHIVE = archivedownloader(
 @CIFAR10_ARCHIVE
 @derived("arrays", batches_to_arrays, CIFAR10_ARCHIVE)
 @dataset(
-    ImageClassification, id="cifar-10", name="CIFAR-10", url="https://www.cs.toronto.edu/~kriz/cifar.html",
+    ImageClassification, id="cifar-10", name="CIFAR-10", url="https://www.cs.toronto.edu/~kriz/cifar.html", aliases=["cifar10"],
     homepage=HOMEPAGE, license=LICENSE, citation=CITATION, tags=["images", "classification", "colour"],
 )
 def cifar10(cifar_10_batches_py, arrays):
@@ -53,7 +53,7 @@ def cifar10(cifar_10_batches_py, arrays):
 @CIFAR100_ARCHIVE
 @derived("arrays", batches_to_arrays, CIFAR100_ARCHIVE)
 @dataset(
-    CoarseImageClassification, id="cifar-100", name="CIFAR-100", url="https://www.cs.toronto.edu/~kriz/cifar.html",
+    CoarseImageClassification, id="cifar-100", name="CIFAR-100", url="https://www.cs.toronto.edu/~kriz/cifar.html", aliases=["cifar100"],
     homepage=HOMEPAGE, license=LICENSE, citation=CITATION, tags=["images", "classification", "colour"],
 )
 def cifar100(cifar_100_python, arrays):

@@ -82,7 +82,7 @@ def _definition(dataset_id: str, name: str, md5s: tuple[str, ...], doc: str):
 
     splits.__name__ = splits.__qualname__ = dataset_id
     definition = dataset(
-        ImageClassification, id=dataset_id, name=name, url="https://codh.rois.ac.jp/kmnist/", homepage=HOMEPAGE,
+        ImageClassification, id=dataset_id, name=name, url="https://codh.rois.ac.jp/kmnist/", homepage=HOMEPAGE, aliases=[dataset_id],
         license=LICENSE, citation=CITATION, description=doc,
         tags=["images", "classification", "characters", "handwriting", "japanese"],
     )(splits)

@@ -42,7 +42,7 @@ def usps_to_arrays(train: Path, test: Path, out: Path, limits: Limits) -> None:
 @USPS_TEST
 @derived("arrays", usps_to_arrays, USPS_TRAIN, USPS_TEST)
 @dataset(
-    ImageClassification, id="usps", name="USPS",
+    ImageClassification, id="usps", name="USPS", aliases=["usps"],
     url="https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass.html#usps",
     homepage="https://www.csie.ntu.edu.tw/~cjlin/libsvmtools/datasets/multiclass.html#usps",
     license="unknown: no license is stated by the LIBSVM data page or the original authors", citation="""

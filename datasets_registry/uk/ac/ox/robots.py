@@ -48,7 +48,7 @@ def _index(images: Path, annotations: Path, out: Path) -> None:
 @ANNOTATIONS
 @derived("index", _index, IMAGES, ANNOTATIONS)
 @dataset(
-    ImageFolderClassification, id="oxford-iiit-pet", name="Oxford-IIIT Pet",
+    ImageFolderClassification, id="oxford-iiit-pet", name="Oxford-IIIT Pet", aliases=["oxford_iiit_pet", "oxfordiiitpet"],
     url="https://www.robots.ox.ac.uk/~vgg/data/pets/",
     tags=["images", "classification", "colour", "animals", "folder"], license="CC-BY-SA-4.0",
     citation="""@InProceedings{parkhi12a,

@@ -34,8 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.ids:
-        ids = Registry().ids()
-        print("\n".join(ids))
+        registry = Registry()
+        aliases = sorted(alias for alias, ids in registry.aliases().items() if len(ids) == 1)
+        print("\n".join(registry.ids() + aliases))
         return 0
     if args.shell is None:
         raise UsageError("name a shell: datamaestro completion bash|zsh|fish")

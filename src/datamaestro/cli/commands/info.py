@@ -31,6 +31,7 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
     info: dict[str, Any] = {
         "id": definition.id,
         "name": definition.name,
+        "aliases": definition.aliases,
         "type": definition.type_name,
         "url": definition.url,
         "homepage": definition.homepage,
@@ -122,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
             lines.append(f"{key}: {info[key]}")
     if info["tags"]:
         lines.append("tags: " + ", ".join(info["tags"]))
+    if info["aliases"]:
+        lines.append("aliases: " + ", ".join(info["aliases"]))
     if info["prepared"]:
         lines.append(f"prepared: yes, in {info['path']}")
     else:

@@ -15,7 +15,7 @@ HELP = "download, verify and cache a dataset; print its JSON description on stdo
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("id", help="dataset id")
+    parser.add_argument("id", help="dataset id or alias")
     parser.add_argument(
         "--from",
         dest="source",
@@ -59,5 +59,5 @@ def run(args: argparse.Namespace) -> int:
         no_verify=args.no_verify, jobs=args.jobs,
     )
     data = prepare_dataset(args.id, settings=settings, request=request)
-    print(json.dumps(to_json(args.id, data), indent=2))
+    print(json.dumps(to_json(data.dataset_id, data), indent=2))  # type: ignore[attr-defined]
     return 0

@@ -25,6 +25,6 @@ def run(args: argparse.Namespace) -> int:
     registry = Registry()
     for dataset_id in dict.fromkeys(args.ids):
         definition = registry.definition(dataset_id)
-        prepare_dataset(dataset_id, settings=settings, request=request)
-        print(f"{dataset_id}: {definition.context(settings).dataset_dir}")
+        prepare_dataset(definition.id, settings=settings, request=request)
+        print(f"{definition.id}: {definition.context(settings).dataset_dir}")
     return 0

@@ -7,7 +7,7 @@ import sys
 
 from datamaestro.cli.confirm import confirm
 from datamaestro.config import load_settings
-from datamaestro.errors import DatamaestroError, UsageError
+from datamaestro.errors import DatamaestroError, UnknownDatasetError, UsageError
 from datamaestro.paths import id_problem
 from datamaestro.registry import Registry
 from datamaestro.storage import DataFolder, disk_usage, human_size
@@ -17,7 +17,7 @@ HELP = "remove the prepared files and partial downloads of datasets, by id (asks
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("ids", nargs="+", metavar="ID", help="dataset ids (never paths)")
+    parser.add_argument("ids", nargs="+", metavar="ID", help="dataset ids or aliases (never paths)")
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask before removing")
 
 
@@ -32,6 +32,11 @@ def run(args: argparse.Namespace) -> int:
     for dataset_id in dict.fromkeys(args.ids):
         if id_problem(dataset_id):
             raise UsageError(f"rm takes dataset ids, not paths: {id_problem(dataset_id)}")
+        if dataset_id not in folder.recorded_ids():
+            try:
+                dataset_id = Registry().resolve(dataset_id)  # an alias names its id
+            except UnknownDatasetError:
+                pass  # said below
         paths = [p for p in (folder.dataset_dir(dataset_id), folder.download_dir(dataset_id)) if os.path.lexists(p)]
         if not paths:
             raise UsageError(f"{dataset_id} is not prepared in {settings.datadir}; nothing to remove")

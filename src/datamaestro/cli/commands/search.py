@@ -9,13 +9,13 @@ import sys
 from datamaestro.registry import Registry
 
 NAME = "search"
-HELP = "find datasets by id, name, description and tags"
+HELP = "find datasets by id, name, description, tags and aliases"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "terms", nargs="*", metavar="TERM", help="words that must all match; FIELD:WORD "
-        "matches one field (id, name, tag, type, url, description)"
+        "matches one field (id, name, tag, type, url, description, alias)"
     )
     parser.add_argument("--json", action="store_true", help="print a JSON list")
 
@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     found = Registry().search(args.terms)
     if args.json:
-        keys = ("id", "name", "description", "tags", "type", "url")
+        keys = ("id", "name", "description", "tags", "type", "url", "aliases")
         print(json.dumps([{k: getattr(e, k) for k in keys} for e in found], indent=2))
     else:
         width = max((len(e.id) for e in found), default=0)

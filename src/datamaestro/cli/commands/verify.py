@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     for dataset_id in ids:
         try:
             definition = registry.definition(dataset_id)
+            dataset_id = definition.id  # an alias names its id
         except UnknownDatasetError:
             if not folder.manifest_path(dataset_id).exists():
                 raise

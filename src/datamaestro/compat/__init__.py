@@ -3,7 +3,10 @@
 - ``load_mnist`` of the book/blog "Deep Learning from Scratch" (``dataset/mnist.py``):
   ``(x_train, t_train), (x_test, t_test)`` with its defaults and shapes.
 - ``load_data_fashion_mnist``, ``get_fashion_mnist_labels`` and ``show_images``
-  of "Dive into Deep Learning" (d2l, PyTorch edition).
+  of "Dive into Deep Learning" (d2l, PyTorch edition, before 1.0).
+- ``datamaestro.compat.d2l``: the names d2l 1.0 (PyTorch) gives, ``DataModule`` and
+  ``FashionMNIST`` among them: ``from datamaestro.compat import d2l`` in place of
+  ``from d2l import torch as d2l``.
 
 Each takes a ``dataset=`` id, so the same code runs on any labelled image
 dataset (the ones with ``train`` and ``test`` splits). See docs/compat.md.
@@ -33,7 +36,7 @@ FASHION_MNIST_LABELS = [
 ]
 
 
-def _train_test(dataset: str) -> tuple[Any, Any]:
+def train_test(dataset: str) -> tuple[Any, Any]:
     """The prepared ``train`` and ``test`` splits (``LabelledImages``) of ``dataset``."""
     data = prepare_dataset(dataset)
     splits = [getattr(data, name, None) for name in ("train", "test")]
@@ -54,7 +57,7 @@ def load_mnist(
     ``test`` image splits. The arrays are writable copies.
     """
     out = []
-    for split in _train_test(dataset):
+    for split in train_test(dataset):
         images, labels = arrays(
             split.images.data(), split.labels.data(), normalize=normalize, flatten=flatten, layout="NCHW"
         )
@@ -125,7 +128,7 @@ def load_data_fashion_mnist(
     images are resized bilinearly first. ``y`` is int64. ``tensors="torch"``
     gives torch tensors (needs the ``torch`` extra).
     """
-    train, test = _train_test(dataset)
+    train, test = train_test(dataset)
     return (
         BatchLoader(train, batch_size, shuffle=True, resize=resize, tensors=tensors),
         BatchLoader(test, batch_size, shuffle=False, resize=resize, tensors=tensors),
