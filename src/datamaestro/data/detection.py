@@ -65,6 +65,10 @@ class ObjectDetection(Base, NamedClasses):
         """Image ``i`` decoded: (H, W, 3) uint8."""
         return loaders_for(self).image(i)
 
+    def image_size(self, i: int) -> tuple[int, int]:
+        """The (height, width) of image ``i``, from the index (nothing is decoded)."""
+        return loaders_for(self).image_size(i)
+
     def targets(self, i: int) -> dict[str, np.ndarray]:
         """The objects of image ``i``: ``boxes`` (K, 4) float32, ``labels`` (K,) int64, and
         ``difficult``, ``truncated``, ``occluded``, ``crowd`` (K,) bool."""

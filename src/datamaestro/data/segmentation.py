@@ -60,6 +60,10 @@ class Segmentation(Base, NamedClasses):
         """Image ``i`` decoded: (H, W, 3) uint8."""
         return loaders_for(self).image(i)
 
+    def image_size(self, i: int) -> tuple[int, int]:
+        """The (height, width) of image ``i``, from the index (nothing is decoded)."""
+        return loaders_for(self).image_size(i)
+
     def mask(self, i: int) -> np.ndarray:
         """The class mask of image ``i``: (H, W) uint8 class indexes."""
         return loaders_for(self).mask(i)

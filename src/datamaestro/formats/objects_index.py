@@ -120,7 +120,7 @@ def read_classes(folder: Path) -> Classes:
     ok = ok and (ignore is None or (isinstance(ignore, int) and not isinstance(ignore, bool)))
     if not ok:
         raise FormatError(f"{folder / CLASSES_FILE}: expected class names, colours and an ignored label; prepare the dataset again")
-    return Classes(list(names), None if colours is None else [tuple(c) for c in colours], ignore)  # type: ignore[arg-type, misc]
+    return Classes(list(names), None if colours is None else [tuple(c) for c in colours], ignore)  # type: ignore[arg-type]
 
 
 def is_colour(value: object) -> bool:
@@ -326,7 +326,7 @@ def extras_rle(extras: dict[str, Any], where: str) -> Optional[Rle]:
     size = rle.get("size") if isinstance(rle, dict) else None
     if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) for v in size)):
         raise FormatError(f"{where}: an RLE mask without a [height, width] size; prepare the dataset again")
-    return Rle(height=size[0], width=size[1], counts=rle.get("counts"))  # type: ignore[arg-type]
+    return Rle(height=size[0], width=size[1], counts=rle.get("counts"))
 
 
 # -- segmentation --------------------------------------------------------------------------

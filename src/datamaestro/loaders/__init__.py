@@ -7,8 +7,7 @@ registers the loaders of each data type (``datamaestro.data.loading``): the
 modules ``images``, ``folder``, ``text`` and ``table``.
 """
 
-from datamaestro.loaders import folder, images, table, text
-from datamaestro.loaders import detection, segmentation
+from datamaestro.loaders import detection, folder, images, segmentation, table, text
 from datamaestro.loaders.arrays import arrays, image_layout, normalized, one_hot_rows, resize
 from datamaestro.loaders.batches import Batches
 

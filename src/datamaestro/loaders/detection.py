@@ -19,7 +19,14 @@ from datamaestro.formats.annotations import AnnotatedDataset, Item, Object
 from datamaestro.formats.mask_codec import decode_rle, polygons_mask
 from datamaestro.formats.objects_index import FLAGS, DetectionIndex, extras_rle, read_detection_index
 from datamaestro.loaders.annotated import (
-    Pixels, check_labels, check_resize, class_names, collate, file_under, most_common_size, resized_to,
+    Pixels,
+    check_labels,
+    check_resize,
+    class_names,
+    collate,
+    file_under,
+    most_common_size,
+    resized_to,
 )
 from datamaestro.loaders.arrays import Size
 from datamaestro.loaders.decoding import Decoder, decode, stack
@@ -44,9 +51,9 @@ def targets_of(index: DetectionIndex, i: int, scale: tuple[float, float] = (1.0,
     if scale != (1.0, 1.0):
         boxes *= np.array([scale[0], scale[1], scale[0], scale[1]], dtype=np.float32)
     flags = np.asarray(index.flags[where])
-    out = {"boxes": boxes, "labels": np.array(index.labels[where], dtype=np.int64)}
+    out: dict[str, np.ndarray] = {"boxes": boxes, "labels": np.array(index.labels[where], dtype=np.int64)}
     for bit, name in enumerate(FLAGS):
-        out[name] = (flags >> bit) & 1 == 1
+        out[name] = np.asarray((flags >> bit) & 1 == 1)
     return out
 
 
@@ -254,6 +261,11 @@ class DetectionLoaders:
     def count(self) -> int:
         """The number of images."""
         return len(index_of(self.split))
+
+    def image_size(self, i: int) -> tuple[int, int]:
+        """The (height, width) of image ``i``."""
+        height, width = (int(v) for v in index_of(self.split).sizes[i])
+        return height, width
 
     def image(self, i: int) -> np.ndarray:
         """Image ``i`` decoded."""

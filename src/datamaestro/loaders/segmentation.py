@@ -13,13 +13,19 @@ from typing import Any, Optional
 import numpy as np
 
 from datamaestro.data.loading import Normalize, register
-from datamaestro.data.segmentation import SemanticSegmentation, Segmentation, SegmentationBatch
+from datamaestro.data.segmentation import Segmentation, SegmentationBatch, SemanticSegmentation
 from datamaestro.errors import UsageError
 from datamaestro.formats.annotations import AnnotatedDataset, Colour, Item
 from datamaestro.formats.class_masks import read_class_mask
 from datamaestro.formats.objects_index import SegmentationIndex, read_segmentation_index
 from datamaestro.loaders.annotated import (
-    Pixels, check_resize, class_names, collate, file_under, most_common_size, resized_to,
+    Pixels,
+    check_resize,
+    class_names,
+    collate,
+    file_under,
+    most_common_size,
+    resized_to,
 )
 from datamaestro.loaders.arrays import Size
 from datamaestro.loaders.decoding import Decoder, decode, stack
@@ -195,6 +201,11 @@ class SegmentationLoaders:
     def count(self) -> int:
         """The number of images."""
         return len(index_of(self.split))
+
+    def image_size(self, i: int) -> tuple[int, int]:
+        """The (height, width) of image ``i``."""
+        height, width = (int(v) for v in index_of(self.split).sizes[i])
+        return height, width
 
     def image(self, i: int) -> np.ndarray:
         """Image ``i`` decoded."""
