@@ -59,7 +59,7 @@ def relative_path(root: Path, path: Path) -> str:
         try:
             path = path.relative_to(root)
         except ValueError:
-            raise FormatError(f"{root}: refused image path {printable(str(path))}: it is not under the image root") from None
+            raise FormatError(f"{root}: refused path {printable(str(path))!r}: it is not under the image root") from None
     rel = path.as_posix()
     check_relative(root, rel)
     return rel
@@ -68,9 +68,9 @@ def relative_path(root: Path, path: Path) -> str:
 def check_relative(root: Path, rel: object) -> str:
     """``rel`` if it is a plain relative path (no absolute path, no ``..``), else a one-line error."""
     if not isinstance(rel, str) or not rel or PurePosixPath(rel).is_absolute() or "\\" in rel or "\0" in rel:
-        raise FormatError(f"{root}: refused image path {printable(str(rel))}: not a plain path inside the dataset folder")
+        raise FormatError(f"{root}: refused path {printable(str(rel))!r}: not a plain path inside the dataset folder")
     if any(part in ("..", "", ".") for part in rel.split("/")):
-        raise FormatError(f"{root}: refused image path {printable(rel)}: not a plain path inside the dataset folder")
+        raise FormatError(f"{root}: refused path {printable(rel)!r}: not a plain path inside the dataset folder")
     return rel
 
 
@@ -247,7 +247,7 @@ def checked_file(root: Path, rel: str) -> Path:
     real_root = root.resolve()
     real = path.resolve()
     if real_root not in real.parents:
-        raise FormatError(f"{root}: refused image path {printable(rel)!r}: it leads outside the dataset folder")
+        raise FormatError(f"{root}: refused path {printable(rel)!r}: it leads outside the dataset folder")
     if not real.is_file():
         raise FormatError(f"{root}: the file {printable(rel)!r} listed by the dataset is missing")
     return path
