@@ -29,6 +29,8 @@ PALETTE = voc_palette(256)
 
 def tile_size(sizes: np.ndarray) -> tuple[int, int]:
     """(height, width) of the tiles: the most common size, shrunk to ``MAX_TILE`` at most."""
+    if not len(sizes):
+        return 1, 1
     values, counts = np.unique(np.asarray(sizes).reshape(-1, 2), axis=0, return_counts=True)
     height, width = (int(v) for v in values[int(np.argmax(counts))])
     shrink = min(1.0, MAX_TILE / max(height, width, 1))
