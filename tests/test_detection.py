@@ -16,7 +16,7 @@ from datamaestro.data import from_json_value
 from datamaestro.data.detection import Detection, ObjectDetection
 from datamaestro.errors import FormatError, UnsafePathError, UsageError
 from datamaestro.formats.annotations import Item, Object, Rle
-from datamaestro.formats.mask_codec import counts_string, decode_rle, mask_rle, polygons_mask, string_counts
+from datamaestro.formats.masks import counts_from_string, counts_to_string, decode_rle, encode_rle, polygons_mask
 from datamaestro.formats.objects_index import write_detection_index
 
 
@@ -54,21 +54,21 @@ def test_masks_decoded_exactly(tmp_path):
 
 
 def test_mask_codec():
-    assert string_counts(RLE_STRING) == [2, 2, 1, 2, 5]
-    assert counts_string([2, 2, 1, 2, 5]) == RLE_STRING
+    assert counts_from_string(RLE_STRING) == [2, 2, 1, 2, 5]
+    assert counts_to_string([2, 2, 1, 2, 5]) == RLE_STRING
     assert np.array_equal(decode_rle(Rle(4, 3, [2, 2, 1, 2, 5])), RLE_MASK)
     rng = np.random.default_rng(1)
     for shape in ((7, 5), (1, 9), (6, 6)):
         mask = rng.random(shape) > 0.4
-        rle = mask_rle(mask)
+        rle = encode_rle(mask, compressed=False)
         assert np.array_equal(decode_rle(rle), mask)
-        assert np.array_equal(decode_rle(Rle(rle.height, rle.width, counts_string(rle.counts))), mask)  # type: ignore[arg-type]
+        assert np.array_equal(decode_rle(Rle(rle.height, rle.width, counts_to_string(rle.counts))), mask)  # type: ignore[arg-type]
     # a triangle: centres (x + .5, y + .5) under the diagonal of (0, 0)-(4, 0)-(4, 4)
     triangle = polygons_mask([[0, 0, 4, 0, 4, 4]], 4, 5)
     assert triangle.astype(int).tolist() == [
         [1, 1, 1, 1, 0], [0, 1, 1, 1, 0], [0, 0, 1, 1, 0], [0, 0, 0, 1, 0]]
-    for bad, message in ((Rle(2, 2, [1, 2]), "cover 3 pixels"), (Rle(2, 2, [5, -1]), "negative"),
-                         (Rle(2, 2, "2 "), "not a COCO digit"), (Rle(0, 2, []), "refused mask size")):
+    for bad, message in ((Rle(2, 2, [1, 2]), "sum to 3"), (Rle(2, 2, [5, -1]), "negative"),
+                         (Rle(2, 2, "2 "), "malformed compressed RLE counts"), (Rle(0, 2, []), "invalid mask size")):
         with pytest.raises(FormatError, match=message):
             decode_rle(bad)
     with pytest.raises(FormatError, match="at least 3 finite"):

@@ -7,6 +7,10 @@ characters from ``0`` (48), the counts after the second as differences from
 the count two places before. Decoding is exact; counts that do not cover
 ``height * width`` pixels, or a size over ``images.MAX_PIXELS``, are refused
 before anything is allocated.
+
+A polygon covers the pixels whose centre lies inside it (even-odd rule), so
+that an axis-aligned rectangle of integer corners ``(x0, y0, x1, y1)`` covers
+exactly ``(x1 - x0) * (y1 - y0)`` pixels, its COCO area.
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ MAX_CHARS_PER_COUNT = 7
 
 
 def check_size(height: int, width: int, where: str) -> None:
-    """Refuse a mask size that is not positive or has more than ``MAX_PIXELS`` pixels."""
-    if not (isinstance(height, int) and isinstance(width, int)) or height < 0 or width < 0:
+    """Refuse a mask size that is not at least 1 x 1 or has more than ``MAX_PIXELS`` pixels."""
+    if not (isinstance(height, int) and isinstance(width, int)) or height < 1 or width < 1:
         raise FormatError(f"{where}: invalid mask size {height!r} x {width!r}")
     if height * width > MAX_PIXELS:
         raise FormatError(
@@ -94,10 +98,10 @@ def rle_counts(rle: Rle, where: str = "RLE") -> list[int]:
 
 
 def decode_rle(rle: Rle, where: str = "RLE") -> np.ndarray:
-    """The (height, width) uint8 0/1 mask of ``rle``."""
+    """The (height, width) bool mask of ``rle``."""
     counts = rle_counts(rle, where)
-    values = np.arange(len(counts), dtype=np.int64) % 2
-    flat = np.repeat(values.astype(np.uint8), counts)
+    values = np.arange(len(counts), dtype=np.int64) % 2 == 1
+    flat = np.repeat(values, counts)
     return np.ascontiguousarray(flat.reshape(rle.width, rle.height).T)
 
 
@@ -119,19 +123,36 @@ def rle_area(rle: Rle) -> int:
     return sum(rle_counts(rle)[1::2])
 
 
-def rasterize(polygons: Sequence[Sequence[float]], height: int, width: int) -> np.ndarray:
-    """The (height, width) uint8 0/1 mask covered by the polygons (flat ``[x0, y0, x1, y1, ...]``)."""
+def polygons_mask(polygons: Sequence[Sequence[float]], height: int, width: int) -> np.ndarray:
+    """The (H, W) bool mask of the pixels whose centre lies inside one of ``polygons``
+    (each a flat ``[x0, y0, x1, y1, ...]`` in pixels)."""
     check_size(height, width, "polygon mask")
-    Image = pillow("polygon masks")
-    from PIL import ImageDraw
-
-    canvas = Image.new("L", (width, height), 0)
-    draw = ImageDraw.Draw(canvas)
+    mask = np.zeros((height, width), dtype=bool)
     for polygon in polygons:
-        points = [(float(polygon[i]), float(polygon[i + 1])) for i in range(0, len(polygon) - 1, 2)]
-        if len(points) >= 2:
-            draw.polygon(points, fill=1, outline=1)
-    return np.asarray(canvas, dtype=np.uint8)
+        points = np.asarray(polygon, dtype=np.float64)
+        if points.ndim != 1 or points.size % 2 or points.size < 6 or not np.isfinite(points).all():
+            raise FormatError("a polygon must be a flat list of at least 3 finite (x, y) points")
+        mask ^= polygon_mask(points.reshape(-1, 2), height, width)
+    return mask
+
+
+def polygon_mask(points: np.ndarray, height: int, width: int) -> np.ndarray:
+    """One polygon's pixels (centres inside, even-odd rule), scanned row by row."""
+    mask = np.zeros((height, width), dtype=bool)
+    x0, y0 = points[:, 0], points[:, 1]
+    x1, y1 = np.roll(x0, -1), np.roll(y0, -1)
+    top = max(0, int(np.floor(points[:, 1].min())))
+    bottom = min(height, int(np.ceil(points[:, 1].max())) + 1)
+    columns = np.arange(width) + 0.5
+    for row in range(top, bottom):
+        y = row + 0.5
+        crossing = (y0 <= y) != (y1 <= y)
+        if not crossing.any():
+            continue
+        xs = x0[crossing] + (y - y0[crossing]) * (x1[crossing] - x0[crossing]) / (y1[crossing] - y0[crossing])
+        inside = (columns[None, :] < xs[:, None]).sum(axis=0) % 2 == 1
+        mask[row] = inside
+    return mask
 
 
 def polygon_area(polygon: Sequence[float]) -> float:

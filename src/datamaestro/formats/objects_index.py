@@ -39,7 +39,7 @@ from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats.annotations import Colour, Item, Object, Rle
 from datamaestro.formats.class_masks import read_class_mask
 from datamaestro.formats.images import image_size
-from datamaestro.formats.mask_codec import decode_rle
+from datamaestro.formats.masks import decode_rle
 from datamaestro.paths import is_valid_name, printable
 
 #: the object flags, bit k of ``S_flags.npy`` for ``FLAGS[k]``

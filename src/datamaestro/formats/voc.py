@@ -44,7 +44,7 @@ from datamaestro.formats.masks import (
     indexes_are_pixels,
     load_colour_mask,
     mask_array,
-    rasterize,
+    polygons_mask,
     save_palette_png,
 )
 from datamaestro.paths import printable
@@ -501,7 +501,7 @@ def item_masks(item: Item, remap: list[int]) -> tuple[Optional[np.ndarray], Opti
     class_mask = np.zeros((height, width), dtype=np.int64)
     instance_mask = np.zeros((height, width), dtype=np.uint8)
     for number, obj in enumerate(shaped[:255], 1):
-        pixels = decode_rle(obj.rle) if obj.rle is not None else rasterize(obj.polygons, height, width)
+        pixels = decode_rle(obj.rle) if obj.rle is not None else polygons_mask(obj.polygons, height, width)
         if pixels.shape != (height, width):
             raise FormatError(f"item {printable(repr(item.id))}: a mask of {pixels.shape} in an image of {item.size}")
         class_mask[pixels != 0] = remap[obj.label] if obj.label >= 0 else 0

@@ -16,7 +16,7 @@ from datamaestro.data.detection import Detection, DetectionBatch, ObjectDetectio
 from datamaestro.data.loading import Normalize, register
 from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats.annotations import AnnotatedDataset, Item, Object
-from datamaestro.formats.mask_codec import decode_rle, polygons_mask
+from datamaestro.formats.masks import decode_rle, polygons_mask
 from datamaestro.formats.objects_index import FLAGS, DetectionIndex, extras_rle, read_detection_index
 from datamaestro.loaders.annotated import (
     Pixels,
