@@ -55,6 +55,28 @@ def arrays_of(split: Base) -> tuple[np.ndarray, Optional[np.ndarray]]:
     return images, labels
 
 
+def count_of(split: Base) -> int:
+    """The number of items of a split."""
+    images = getattr(split, "images", None)
+    if images is not None:
+        return int(images.data().shape[0])
+    return len(split)  # type: ignore[arg-type]
+
+
+def has_labels(split: Base) -> bool:
+    """Whether the items of a split have classes to pick them by (``label_positions``)."""
+    return callable(getattr(split, "positions_with", None)) or getattr(split, "labels", None) is not None
+
+
+def label_positions(split: Base, label: int) -> np.ndarray:
+    """The positions of the items of class ``label``: of that label, or holding an object or
+    pixels of that class (kinds with ``positions_with``)."""
+    own = getattr(split, "positions_with", None)
+    if callable(own):
+        return np.asarray(own(label), dtype=np.intp)
+    return np.flatnonzero(np.asarray(arrays_of(split)[1]) == label)
+
+
 def split_stats(split: Base, categories: Optional[list[str]]) -> dict[str, Any]:
     """What ``info`` says of a split: its ``stats(categories)`` when its kind defines one (a dict
     with at least ``count``), else the count, image shape and dtype, and label histogram

@@ -1,4 +1,4 @@
-"""datamaestro show: look at a few images of a dataset, as an image file (a grid) or in the terminal."""
+"""datamaestro show: look at a few images of a dataset (with their boxes or masks), as an image file (a grid) or in the terminal."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from datamaestro.api import prepare_dataset
 from datamaestro.config import load_settings
 from datamaestro.errors import UsageError
 from datamaestro.log import log
-from datamaestro.splits import arrays_of, categories_of, label_index, pick_split
+from datamaestro.splits import categories_of, count_of, has_labels, label_index, label_positions, pick_split
 from datamaestro.storage import atomic_file
 from datamaestro.viz import render_terminal, show_images
 from datamaestro.viz.grid import pillow_modules
+from datamaestro.viz.pictures import pictures
 
 NAME = "show"
-HELP = "show some images of a dataset with their labels: an image grid (-o FILE.png) or in the terminal"
+HELP = "show some images of a dataset with their labels, boxes or masks: an image grid (-o FILE.png) or in the terminal"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,21 +79,18 @@ def run(args: argparse.Namespace) -> int:
     data = prepare_dataset(args.id, settings=settings, quiet=args.quiet)
     split_name, split = pick_split(data, args.id, args.split)
     categories = categories_of(data, split)
-    images, labels = arrays_of(split)
-    indices = np.arange(images.shape[0])
+    indices = np.arange(count_of(split))
     if args.label is not None:
-        if labels is None:
+        if not has_labels(split):
             raise UsageError(f"{args.id} {split_name} has no labels to filter on")
-        wanted = label_index(args.label, categories, args.id)
-        indices = np.flatnonzero(np.asarray(labels) == wanted)
+        indices = label_positions(split, label_index(args.label, categories, args.id))
         if indices.size == 0:
             raise UsageError(f"{args.id} {split_name} has no image of class '{args.label}'")
     if args.seed is not None and indices.size > args.n:
         rng = np.random.default_rng(args.seed)
         indices = np.sort(rng.choice(indices, size=args.n, replace=False))
     indices = indices[: args.n]
-    chosen = np.asarray(images[indices])
-    chosen_labels = None if labels is None else np.asarray(labels[indices]).tolist()
+    chosen, chosen_labels = pictures(split, indices, categories)
     if to_terminal:
         colour = None if args.colour == "auto" else args.colour
         sys.stdout.write(
