@@ -23,12 +23,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from annotatedfixtures import png
-from kindfixtures import decoded, image_bytes, patched_module, sha256, smooth_image
+from kindfixtures import decoded, image_bytes, patched_module, sha256, smooth_image, tar_gz, zip_bytes
 
 from datamaestro.api import prepare_dataset
+from datamaestro.cli.main import main
 from datamaestro.data.detection import Detection, ObjectDetection
 from datamaestro.data.segmentation import Segmentation, SemanticSegmentation
-from datamaestro.errors import DownloadError
+from datamaestro.errors import DownloadError, FormatError
 from datamaestro.formats import read
 from datamaestro.formats.annotations import voc_palette
 from datamaestro.formats.voc import VOC_LABELS
@@ -156,7 +157,7 @@ def check_voc_detection(split: ObjectDetection, ids: list[str], members: dict[st
         assert not targets["crowd"].any()
 
 
-def test_pascal_voc_2007_detection_and_segmentation(env, server, cli, tmp_path):
+def test_pascal_voc_2007_detection_and_segmentation(env, server, tmp_path):
     trainval, masks = voc_tree(
         "2007", {"train": ["000005", "000007"], "val": ["000009"], "trainval": ["000005", "000007", "000009"]},
         {"train": ["000007"], "val": ["000009"], "trainval": ["000007", "000009"]}, seed=7,
@@ -192,8 +193,7 @@ def test_pascal_voc_2007_detection_and_segmentation(env, server, cli, tmp_path):
     assert len(Segmentation.from_index(seg.train.root, seg.train.index, "trainval")) == 2
 
     out = tmp_path / "voc"
-    result = cli("export", f"{module}.pascal-voc-2007", "-f", "voc", "-o", str(out))
-    assert result.returncode == 0, result.stderr
+    assert main(["export", f"{module}.pascal-voc-2007", "-f", "voc", "-o", str(out), "--quiet"]) == 0
     back = read(out, "voc")
     assert sorted(back.subsets) == ["test", "train", "validation"]
     for name, split in ds.splits().items():
@@ -225,3 +225,159 @@ def test_pascal_voc_2012_splits(env, server):
     stats = seg.train.stats()
     assert stats["count"] == 1 and stats["image_shape"] == [24, 32, 3] and stats["ignored_pixels"] == 38
     assert {k: v for k, v in stats["pixels_per_class"].items() if v} == {"background": 608, "car": 50, "person": 72}
+
+
+# --- COCO 2017 ----------------------------------------------------------------------------------
+
+COCO_S3 = "https://s3.amazonaws.com/images.cocodataset.org/"
+#: a crowd's mask, uncompressed RLE (column-major runs) over the 28x32 image 285
+CROWD_COUNTS = [100, 50, 746]
+
+
+def coco_files() -> tuple[bytes, bytes, dict[str, bytes]]:
+    """val2017.zip (three images) and annotations_trainval2017.zip (instances with gapped category ids)."""
+    names = ["000000000139", "000000000285", "000000000632"]
+    members = image_files("val2017/", names, seed=2017)
+    sizes = [decoded(members[f"val2017/{n}.jpg"]).shape[:2] for n in names]
+    instances = {
+        "info": {"description": "COCO 2017 Dataset"}, "licenses": [{"id": 1, "name": "CC BY", "url": ""}],
+        "images": [{"id": int(n), "file_name": f"{n}.jpg", "height": h, "width": w, "license": 1} for n, (h, w) in zip(names, sizes)],
+        "annotations": [
+            {"id": 10, "image_id": 139, "category_id": 1, "iscrowd": 0, "area": 60.0, "bbox": [2.0, 3.0, 10.0, 12.0],
+             "segmentation": [[2.0, 3.0, 12.0, 3.0, 12.0, 15.0, 2.0, 15.0]]},
+            {"id": 11, "image_id": 139, "category_id": 90, "iscrowd": 0, "area": 20.0, "bbox": [20.5, 4.0, 5.0, 4.0],
+             "segmentation": [[20.5, 4.0, 25.5, 4.0, 25.5, 8.0]]},
+            {"id": 12, "image_id": 285, "category_id": 3, "iscrowd": 1, "area": 50.0, "bbox": [3.0, 16.0, 2.0, 28.0],
+             "segmentation": {"size": [28, 32], "counts": CROWD_COUNTS}},
+        ],
+        "categories": [{"id": 1, "name": "person", "supercategory": "person"}, {"id": 3, "name": "car", "supercategory": "vehicle"},
+                       {"id": 90, "name": "toothbrush", "supercategory": "indoor"}],
+    }
+    annotations = {
+        "annotations/instances_val2017.json": json.dumps(instances).encode(),
+        "annotations/captions_val2017.json": json.dumps({"images": [], "annotations": []}).encode(),
+    }
+    return zip_bytes(members), zip_bytes(annotations), members
+
+
+def test_coco_2017_val(env, server, tmp_path):
+    val, annotations, members = coco_files()
+    serve(env, server, {COCO_S3 + "zips/val2017.zip": val, COCO_S3 + "annotations/annotations_trainval2017.zip": annotations})
+    env.mirror("http://images.cocodataset.org/", server.url("/s3.amazonaws.com/images.cocodataset.org/"))
+    with pytest.raises(DownloadError, match=r"got \d+ bytes, expected (815585330|252907541)"):
+        prepare_dataset("org.cocodataset.coco-2017-val")
+    module = fixture_copy(env, "org.cocodataset", [
+        ("4f7e2ccb2866ec5041993c9cf2a952bbed69647b115d0f74da7ce8f4bef82f05", "size=815585330", val),
+        ("113a836d90195ee1f884e704da6304dfaaecff1f023f49b6ca93c4aaae470268", "size=252907541", annotations),
+    ])
+    ds = prepare_dataset(f"{module}.coco-2017-val")
+    assert isinstance(ds, Detection) and ds.train is None and ds.test is None
+    assert ds.categories == ["person", "car", "toothbrush"]
+    split = ds.validation
+    assert len(split) == 3
+    for i, name in enumerate(["000000000139", "000000000285", "000000000632"]):
+        assert np.array_equal(split.image(i), decoded(members[f"val2017/{name}.jpg"]))
+    first, crowd, empty = (split.targets(i) for i in range(3))
+    assert first["boxes"].tolist() == [[2.0, 3.0, 12.0, 15.0], [20.5, 4.0, 25.5, 8.0]] and first["labels"].tolist() == [0, 2]
+    assert crowd["boxes"].tolist() == [[3.0, 16.0, 5.0, 44.0]] and crowd["labels"].tolist() == [1]
+    assert crowd["crowd"].tolist() == [True] and not first["crowd"].any() and len(empty["labels"]) == 0
+    expected = np.zeros(28 * 32, dtype=bool)
+    expected[100:150] = True
+    assert np.array_equal(split.masks(1)[0], expected.reshape(32, 28).T)
+    polygon = split.masks(0)[0]
+    assert polygon.shape == (24, 32) and polygon[4:14, 3:11].all() and not polygon[16:].any() and not polygon[:, 13:].any()
+
+    out = tmp_path / "coco"
+    assert main(["export", f"{module}.coco-2017-val", "-f", "coco", "-o", str(out), "--quiet"]) == 0
+    back = read(out, "coco")
+    assert back.categories == ds.categories and list(back.subsets) == ["validation"]
+    items = back.subsets["validation"]
+    assert [item.id for item in items] == ["000000000139", "000000000285", "000000000632"]
+    assert [(o.label, o.box, o.crowd, o.id) for o in items[0].objects + items[1].objects] == [
+        (0, (2.0, 3.0, 12.0, 15.0), False, 10), (2, (20.5, 4.0, 25.5, 8.0), False, 11), (1, (3.0, 16.0, 5.0, 44.0), True, 12),
+    ]
+    assert items[0].objects[0].polygons == [[2.0, 3.0, 12.0, 3.0, 12.0, 15.0, 2.0, 15.0]]
+    assert items[1].objects[0].rle is not None and items[1].objects[0].rle.counts == CROWD_COUNTS
+
+
+# --- Penn-Fudan ---------------------------------------------------------------------------------
+
+PENN_FUDAN = "https://www.cis.upenn.edu/~jshi/ped_html/PennFudanPed.zip"
+
+
+def penn_fudan_zip() -> tuple[bytes, dict[str, bytes], dict[str, np.ndarray]]:
+    """Three images (two Fudan, one Penn) with instance masks of 2, 1 and 2 pedestrians."""
+    stems = ["FudanPed00001", "FudanPed00002", "PennPed00001"]
+    members = image_files("PennFudanPed/PNGImages/", stems, suffix=".png", format="PNG", seed=5)
+    masks = {}
+    for k, stem in enumerate(stems):
+        height = 24 + 4 * (k % 2)
+        mask = np.zeros((height, 32), dtype=np.uint8)
+        mask[2:20, 3:9] = 1
+        if k != 1:
+            mask[5:height, 20:31] = 2
+        masks[stem] = mask
+        members[f"PennFudanPed/PedMasks/{stem}_mask.png"] = png(mask, palette=True)
+    members["PennFudanPed/Annotation/FudanPed00001.txt"] = b"# Compatible with PASCAL Annotation Version 1.00\n"
+    members["PennFudanPed/readme.txt"] = b"Penn-Fudan Database for Pedestrian Detection and Segmentation\n"
+    return zip_bytes(members), members, masks
+
+
+def test_penn_fudan_counts_boxes_and_masks(env, server, tmp_path):
+    archive, members, masks = penn_fudan_zip()
+    serve(env, server, {PENN_FUDAN: archive})
+    # no published checksum: the download is accepted, and the published counts refuse it
+    with pytest.raises(FormatError, match=r"3 images and 5 pedestrians where the published archive has 170 and 345"):
+        prepare_dataset("edu.upenn.cis.penn-fudan-ped")
+    module = fixture_copy(env, "edu.upenn.cis", [], {'COUNTS = {"images": 170, "pedestrians": 345}': 'COUNTS = {"images": 3, "pedestrians": 5}'})
+    ds = prepare_dataset(f"{module}.penn-fudan-ped")
+    assert isinstance(ds, Detection) and ds.categories == ["background", "pedestrian"] and len(ds.train) == 3
+    for i, stem in enumerate(["FudanPed00001", "FudanPed00002", "PennPed00001"]):
+        assert np.array_equal(ds.train.image(i), decoded(members[f"PennFudanPed/PNGImages/{stem}.png"]))
+        targets = ds.train.targets(i)
+        height = masks[stem].shape[0]
+        boxes = [[3.0, 2.0, 9.0, 20.0]] + ([] if i == 1 else [[20.0, 5.0, 31.0, float(height)]])
+        assert targets["boxes"].tolist() == boxes and targets["labels"].tolist() == [1] * len(boxes)
+        instances = ds.train.masks(i)
+        assert np.array_equal(instances, np.stack([masks[stem] == v for v in range(1, len(boxes) + 1)]))
+    assert ds.train.stats()["objects"] == 5
+
+
+# --- Oxford-IIIT Pet trimaps ----------------------------------------------------------------------
+
+PETS = "https://thor.robots.ox.ac.uk/~vgg/data/pets/"
+
+
+def test_oxford_iiit_pet_trimaps(env, server):
+    stems = {"trainval": ["Abyssinian_1", "beagle_1"], "test": ["Abyssinian_2"]}
+    images = image_files("images/", [s for split in stems.values() for s in split], seed=37)
+    trimaps = {}
+    annotations = {}
+    for k, stem in enumerate(s for split in stems.values() for s in split):
+        height = decoded(images[f"images/{stem}.jpg"]).shape[0]
+        trimap = np.full((height, 32), 2, dtype=np.uint8)
+        trimap[4:16, 6 + k : 20] = 3
+        trimap[5:15, 7 + k : 19] = 1
+        trimaps[stem] = trimap
+        annotations[f"annotations/trimaps/{stem}.png"] = png(trimap)
+        annotations[f"annotations/trimaps/._{stem}.png"] = b"\x00\x05\x16\x07 AppleDouble"
+    lines = {"Abyssinian_1": "1 1 1", "beagle_1": "3 2 1", "Abyssinian_2": "1 1 1"}
+    for split, split_stems in stems.items():
+        annotations[f"annotations/{split}.txt"] = "".join(f"{s} {lines[s]}\n" for s in split_stems).encode()
+    images_tar, annotations_tar = tar_gz(images), tar_gz(annotations)
+    serve(env, server, {PETS + "images.tar.gz": images_tar, PETS + "annotations.tar.gz": annotations_tar})
+    with pytest.raises(DownloadError, match=r"got \d+ bytes, expected (791918971|19173078)"):
+        prepare_dataset("uk.ac.ox.robots.oxford-iiit-pet-segmentation")
+    module = fixture_copy(env, "uk.ac.ox.pet_trimaps", [
+        ("67195c5e1c01f1ab5f9b6a5d22b8c27a580d896ece458917e61d459337fa318d", "size=791918971", images_tar),
+        ("52425fb6de5c424942b7626b428656fcbd798db970a937df61750c0f1d358e91", "size=19173078", annotations_tar),
+    ], {'PREFIX = "uk.ac.ox.robots."': 'PREFIX = ""'})
+    ds = prepare_dataset(f"{module}.oxford-iiit-pet-segmentation")
+    assert isinstance(ds, SemanticSegmentation) and ds.categories == ["unused", "pet", "background", "border"]
+    assert ds.ignore_index is None and ds.validation is None
+    for name, split in (("trainval", ds.train), ("test", ds.test)):
+        assert len(split) == len(stems[name])
+        for i, stem in enumerate(stems[name]):
+            assert np.array_equal(split.image(i), decoded(images[f"images/{stem}.jpg"]))
+            assert np.array_equal(split.mask(i), trimaps[stem])
+    assert ds.test.stats()["pixels_per_class"] == {"unused": 0, "pet": 100, "background": 24 * 32 - 144, "border": 44}
