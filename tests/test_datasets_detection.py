@@ -30,7 +30,7 @@ from datamaestro.cli.main import main
 from datamaestro.data.detection import Detection, ObjectDetection
 from datamaestro.data.segmentation import Segmentation, SemanticSegmentation
 from datamaestro.errors import DownloadError, FormatError
-from datamaestro.formats import read
+from datamaestro.formats import pascal_voc, penn_fudan, read
 from datamaestro.formats.annotations import voc_palette
 from datamaestro.formats.voc import VOC_LABELS
 
@@ -381,3 +381,31 @@ def test_oxford_iiit_pet_trimaps(env, server):
             assert np.array_equal(split.image(i), decoded(images[f"images/{stem}.jpg"]))
             assert np.array_equal(split.mask(i), trimaps[stem])
     assert ds.test.stats()["pixels_per_class"] == {"unused": 0, "pet": 100, "background": 24 * 32 - 144, "border": 44}
+
+
+# --- refusals of the readers --------------------------------------------------------------------
+
+
+def test_voc_lists_and_penn_fudan_masks_refused(tmp_path):
+    voc = tmp_path / "VOC2007"
+    (voc / "ImageSets" / "Main").mkdir(parents=True)
+    (voc / "ImageSets" / "Main" / "train.txt").write_text("000005\n../../outside\n")
+    (voc / "Annotations").mkdir()
+    (voc / "Annotations" / "000005.xml").write_bytes(voc_xml("000005", (24, 32)))
+    with pytest.raises(FormatError, match=r"refused the path '\.\./\.\./outside\.xml'"):
+        pascal_voc.detection_items(voc, "train")
+    with pytest.raises(FormatError, match=r"ImageSets/Main/val\.txt: missing; the archive is not a Pascal VOC release"):
+        pascal_voc.detection_items(voc, "val")
+    (voc / "Annotations" / "000005.xml").write_bytes(b'<!DOCTYPE a [<!ENTITY x "y">]><annotation/>')
+    (voc / "ImageSets" / "Main" / "train.txt").write_text("000005\n")
+    with pytest.raises(FormatError, match="declares a DOCTYPE or entities"):
+        pascal_voc.detection_items(voc, "train")
+    ped = tmp_path / "PennFudanPed"
+    (ped / "PNGImages").mkdir(parents=True)
+    (ped / "PNGImages" / "FudanPed00001.png").write_bytes(png(np.zeros((4, 6, 3), np.uint8)))
+    with pytest.raises(FormatError, match=r"FudanPed00001_mask\.png: missing, the mask of FudanPed00001\.png"):
+        penn_fudan.read(ped)
+    (ped / "PedMasks").mkdir()
+    (ped / "PedMasks" / "FudanPed00001_mask.png").write_bytes(png(np.ones((5, 6), np.uint8), palette=True))
+    with pytest.raises(FormatError, match=r"the mask is 6x5, its image 6x4"):
+        penn_fudan.read(ped)
