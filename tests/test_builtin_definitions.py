@@ -28,6 +28,7 @@ BUILTIN = Repository("builtin", Path(datasets_registry.__path__[0]))
 HTTP_ONLY = {
     "yann.lecun.com": "the MNIST host has no https (torchvision uses http too)",
     "fashion-mnist.s3-website.eu-central-1.amazonaws.com": "S3 website endpoints serve no https",
+    "images.cocodataset.org": "its https certificate is S3's, for another name (the https copy is s3.amazonaws.com/images.cocodataset.org)",
 }
 
 CHECKSUM = re.compile(r"(md5:[0-9a-f]{32}|sha1:[0-9a-f]{40}|sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})")
