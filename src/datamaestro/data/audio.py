@@ -211,3 +211,21 @@ class AudioClassification(Supervised):
     def __post_init__(self) -> None:
         super().__post_init__()
         share_categories(self, self.categories, AudioClips)
+
+
+class AudioFolds(Base):
+    """Audio clips in predefined cross-validation folds (``folds[k]`` is fold ``k + 1``), to be
+    trained on all folds but one and tested on that one; ``categories[k]`` names label ``k``."""
+
+    folds: list[AudioClips]
+    categories: Optional[list[str]] = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for fold in self.folds:
+            if fold.categories is None and self.categories is not None:
+                fold.categories = list(self.categories)
+
+    def splits(self) -> dict[str, Base]:
+        """The folds, by name: ``fold1``, ``fold2``..."""
+        return {f"fold{k + 1}": fold for k, fold in enumerate(self.folds)}

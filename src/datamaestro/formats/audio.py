@@ -62,6 +62,21 @@ def read_audio(path: Path, max_samples: Optional[int] = None) -> tuple[np.ndarra
     return np.ascontiguousarray(samples.T), int(rate)
 
 
+#: the most bytes a metadata file of an audio dataset (a list of clips, transcripts, a CSV) may hold
+MAX_LISTING = 64 << 20
+
+
+def read_listing(path: Path) -> list[str]:
+    """The lines of a metadata text file of an audio dataset (UTF-8, at most ``MAX_LISTING`` bytes)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_LISTING:
+            raise FormatError(f"{path}: {size} bytes, more than the {MAX_LISTING} a clip listing may hold; the file is not the dataset's")
+        return path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise FormatError(f"{path}: cannot read ({one_line(e)}); the archive is not the dataset's") from None
+
+
 def one_line(error: BaseException) -> str:
     """An error's message on one line."""
     return " ".join(str(error).split()) or type(error).__name__
