@@ -182,6 +182,11 @@ class TranscribedSpeech(AudioClips):
 
     transcripts: Optional[Path] = None
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.transcripts, str):
+            self.transcripts = Path(self.transcripts)
+
     @classmethod
     def from_index(cls, root: Path, index: Path, split: str, categories: Optional[list[str]] = None) -> Any:
         """The split ``split``, with its transcripts, from the index written into the folder ``index``."""
