@@ -105,8 +105,9 @@ def pcm_to_float(data: bytes, width: int) -> np.ndarray:
         wide = np.zeros((triples.shape[0], 4), dtype=np.uint8)
         wide[:, 1:] = triples  # the 24-bit value in the high bytes: value * 256, sign included
         return (wide.view("<i4").reshape(-1) >> 8).astype(np.float32) / scale
-    dtype = "<i2" if width == 2 else "<i4"
-    return np.frombuffer(data, dtype=dtype).astype(np.float32) / scale
+    samples = np.frombuffer(data, dtype="<i2" if width == 2 else "<i4").astype(np.float32)
+    samples *= np.float32(1) / scale  # (a power of two: exact, as dividing)
+    return samples
 
 
 def write_wav(path: Path, waveform: np.ndarray, sample_rate: int, width: int = 2) -> None:

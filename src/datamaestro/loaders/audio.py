@@ -145,21 +145,19 @@ class ClipLoader:
         return int(distinct[0]) if len(distinct) else 0
 
     def clip(self, position: int) -> np.ndarray:
-        """Clip ``position`` decoded, resampled, mixed and cropped or padded: (length,) or (channels, length)."""
+        """Clip ``position`` decoded, resampled, mixed and cropped: (frames,) or (channels, frames),
+        at most ``length`` frames (the caller pads)."""
         waveform, rate = read_audio(self.paths[position], self.max_samples)
         if self.sample_rate:
             waveform = resample(waveform, rate, self.sample_rate)
         if self.mono:
-            waveform = waveform.mean(axis=0, dtype=np.float32)
+            waveform = waveform[0] if waveform.shape[0] == 1 else waveform.mean(axis=0, dtype=np.float32)
         elif waveform.shape[0] != self.channels:
             raise FormatError(f"{self.paths[position]}: {waveform.shape[0]} channels, not the {self.channels} of its header")
         frames = waveform.shape[-1]
         rng = np.random.default_rng(None if self.seed is None else [self.seed, self.epoch, position]) if self.crop == "random" else None
         start = window(frames, self.length, self.crop, rng)
-        out = np.zeros((*waveform.shape[:-1], self.length), dtype=np.float32)
-        kept = waveform[..., start : start + self.length]
-        out[..., : kept.shape[-1]] = kept
-        return out
+        return waveform[..., start : start + self.length]
 
     def __call__(self, where: Union[slice, np.ndarray]) -> tuple[Any, ...]:
         positions = np.arange(len(self.paths))[where].tolist()
@@ -168,8 +166,9 @@ class ClipLoader:
                 clips = list(pool.map(self.clip, positions))
         else:
             clips = [self.clip(p) for p in positions]
-        shape = (len(positions), *(() if self.mono else (self.channels,)), self.length)
-        waveforms = np.stack(clips) if clips else np.zeros(shape, dtype=np.float32)
+        waveforms = np.zeros((len(positions), *(() if self.mono else (self.channels,)), self.length), dtype=np.float32)
+        for row, clip in zip(waveforms, clips):  # zero-padded at the end
+            row[..., : clip.shape[-1]] = clip
         labels = self.labels[positions]
         if self.classes:
             labels = one_hot_rows(labels, self.classes)
