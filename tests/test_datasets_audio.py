@@ -26,6 +26,7 @@ from datamaestro.data.audio import AudioClassification, AudioClips, AudioFolds, 
 from datamaestro.errors import DownloadError, FormatError
 from datamaestro.formats.speech_commands import WORDS
 
+
 def refused_then_verified(
     env, server, dataset_id: str, bases: list[str], name: str, archive: bytes, published: tuple[str, str],
 ) -> Any:
