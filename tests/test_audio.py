@@ -263,3 +263,15 @@ def test_waveform_tiles_draw_each_clip_in_its_label_colour():
     assert waveform_tiles(np.zeros((2, 100)), normalize=True).shape == (2, 84, 168, 3)
     with pytest.raises(UsageError, match=r"3 labels for 2 waveforms"):
         waveform_tiles(np.zeros((2, 100)), [0, 1, 2])
+
+
+def test_show_draws_the_waveforms_of_a_split_titled_with_their_labels(clips):
+    from datamaestro.viz.grid import show_images
+    from datamaestro.viz.pictures import pictures
+
+    split, _ = clips
+    tiles, titles = pictures(split, np.array([0, 3]), split.categories)
+    assert titles == [0, 2]
+    assert np.array_equal(tiles, waveform_tiles([split.waveform(0)[0], split.waveform(3)[0]], [0, 2]))
+    grid = show_images(tiles, titles, 2, categories=split.categories)
+    assert grid.mode == "RGB" and grid.width >= 2 * 168

@@ -64,7 +64,6 @@ def output_type(path: Path) -> str:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-
     if args.n < 1 or args.cols < 1 or (args.scale is not None and args.scale < 1):
         raise UsageError("-n, --cols and --scale must be at least 1")
     to_terminal = args.output is None
