@@ -6,9 +6,9 @@ reviews, left out). At prepare time the labelled reviews are gathered into
 one text file per split with their offsets and labels, in (label, id) order.
 
 Checksums: the IMDB sha256 digest and size are those of TensorFlow Datasets
-(tensorflow_datasets/datasets/imdb_reviews/checksums.tsv); STL-10's sha256 is
-TensorFlow Datasets' (``url_checksums/stl10.txt``), and torchvision's STL10
-records an md5 of the same file (noted beside it).
+(tensorflow_datasets/datasets/imdb_reviews/checksums.tsv); STL-10's sha256 and
+size are TensorFlow Datasets' (``url_checksums/stl10.txt``), and torchvision's
+STL10 records an md5 of the same file (noted beside it).
 """
 
 from pathlib import Path
@@ -81,7 +81,7 @@ STL10_ARCHIVE = archivedownloader(
     "https://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz",
     mirrors=["http://ai.stanford.edu/~acoates/stl10/stl10_binary.tar.gz"],
     # torchvision: md5 91f7769df0f17e558f3565bffb0c7dfb
-    checksum="sha256:f31fd99273a1acb8609c8db427cebb1de3f71de77758cdc0e22956e1289b9866",
+    checksum="sha256:f31fd99273a1acb8609c8db427cebb1de3f71de77758cdc0e22956e1289b9866", size=2640397119,
     subpath="stl10_binary",
 )
 
