@@ -240,7 +240,7 @@ def test_emnist_cli_prepare_and_info(env, cli, tmp_path: Path, emnist):
 
 # --- QMNIST -----------------------------------------------------------------
 
-QMNIST_BASE = "https://raw.githubusercontent.com/facebookresearch/qmnist/master/"
+QMNIST_BASE = "https://raw.githubusercontent.com/facebookresearch/qmnist/94061367ec2e099ea18c553c75727ecf849ddb9b/"
 
 
 def test_qmnist_extended_labels(env, server, tmp_path: Path):

@@ -170,8 +170,8 @@ def test_stl10_partial_image_is_refused(tmp_path: Path):
 # --- CIFAR-10.1 -------------------------------------------------------------
 
 CIFAR101_BASES = [
-    "https://raw.githubusercontent.com/modestyachts/CIFAR-10.1/master/datasets/",
-    "https://github.com/modestyachts/CIFAR-10.1/blob/master/datasets/",
+    "https://raw.githubusercontent.com/modestyachts/CIFAR-10.1/d9982abb0bfc4846b8d13a11e66b887d946205d0/datasets/",
+    "https://github.com/modestyachts/CIFAR-10.1/blob/d9982abb0bfc4846b8d13a11e66b887d946205d0/datasets/",
 ]
 
 

@@ -215,16 +215,18 @@ def test_info_text_and_json(env, cli):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     where = env.data / "datasets" / "com.lecun.mnist"
-    assert lines[:11] == [
+    assert lines[:13] == [
         "com.lecun.mnist: MNIST",
         "type: datamaestro.data.images.ImageClassification",
         "url: http://yann.lecun.com/exdb/mnist/",
         "tags: images, classification, digits, handwriting",
+        "download: 11.6 MB (4 files)",
         f"prepared: no (would be stored in {where})",
         "files:",
         "  train_images.idx",
         "    url: https://ossci-datasets.s3.amazonaws.com/mnist/train-images-idx3-ubyte.gz",
         "    mirrors: http://yann.lecun.com/exdb/mnist/train-images-idx3-ubyte.gz",
+        "    size: 9912422",
         "    checksum: md5:f68b3c2dcbeaaa9fbdd348bbdeb94873",
         "  train_labels.idx",
     ]
