@@ -142,9 +142,12 @@ def test_iris_table(env, server, cli):
     with pytest.raises(UsageError, match="no column 'petal'; the columns are: sepal_length, sepal_width"):
         table.column("petal")
     result = cli("search", "tag:tabular")
+    uci = [
+        "abalone", "adult", "breast-cancer-wisconsin-diagnostic", "car-evaluation", "iris", "wine", "wine-quality-red",
+        "wine-quality-white",
+    ]
     assert [line.split()[0] for line in result.stdout.splitlines()] == [
-        "edu.uci.ics.adult", "edu.uci.ics.iris", "edu.uci.ics.wine",
-        f"{module}.adult", f"{module}.iris", f"{module}.wine",
+        *(f"edu.uci.ics.{name}" for name in uci), "io.github.allisonhorst.palmerpenguins", *(f"{module}.{name}" for name in uci),
     ]
 
 
