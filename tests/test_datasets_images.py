@@ -23,6 +23,7 @@ import hashlib
 import io
 import json
 import re
+import zipfile
 
 import numpy as np
 import pytest
@@ -316,6 +317,24 @@ def test_tiny_imagenet(env, server):
     xv, yv = ds.validation.arrays(resize=32, normalize=True, layout="NCHW")
     assert xv.shape == (3, 3, 32, 32) and yv.tolist() == [2, 0, 1]
     assert ds.validation.text_labels(yv) == ["alp", "goldfish", "Egyptian cat"]
+
+
+def test_tiny_imagenet_test_images(env, server):
+    rng = np.random.default_rng(1)
+    archive, _ = tiny_imagenet_zip(rng)
+    server.files["/cs231n/tiny-imagenet-200.zip"] = archive
+    env.mirror("https://cs231n.stanford.edu/", server.url("/cs231n/"))
+    with pytest.raises(DownloadError, match=f"got {len(archive)} bytes, expected 248100043"):
+        prepare_dataset("edu.stanford.cs231n.tiny-imagenet-test")
+    module = verified_tiny_imagenet(env, archive)
+    test = prepare_dataset(f"{module}.tiny-imagenet-test")
+    assert isinstance(test, ImageFolder) and len(test) == 1
+    assert test.categories == ["goldfish", "Egyptian cat", "alp"]
+    assert test.labels.data().tolist() == [-1]
+    assert [p.name for p in test.paths()] == ["test_0.JPEG"]
+    with zipfile.ZipFile(io.BytesIO(archive)) as published:
+        raw = published.read("tiny-imagenet-200/test/images/test_0.JPEG")
+    assert np.array_equal(test.image(0), decoded(raw))
 
 
 def pets_archives(rng: np.random.Generator) -> tuple[bytes, bytes, dict]:
