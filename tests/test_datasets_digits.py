@@ -105,7 +105,7 @@ def test_kuzushiji_npz_claiming_a_huge_array_is_refused(tmp_path: Path):
 
 # --- EMNIST -----------------------------------------------------------------
 
-EMNIST_BASES = ["https://biometrics.nist.gov/cs_links/EMNIST/", "https://www.itl.nist.gov/iaui/vip/cs_links/EMNIST/"]
+EMNIST_BASES = ["https://biometrics.nist.gov/cs_links/EMNIST/"]
 EMNIST_SHA256 = "sha256:fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e"
 DIGITS = [ord(c) for c in "0123456789"]
 UPPER = [ord(c) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]

@@ -12,12 +12,18 @@ from test_prepare import toy  # noqa: F401 - the fixture: a toy dataset on a loo
 from datamaestro.errors import UnknownDatasetError
 from datamaestro.registry import Registry
 
-MNIST_LINE = "com.lecun.mnist                           The MNIST database of handwritten digits."
+#: lines of ``search mnist``, whose id column is as wide as its longest id (com.github.facebookresearch.qmnist-test10k)
+MNIST_LINE = "com.lecun.mnist                             The MNIST database of handwritten digits."
 MNIST_CSV_LINE = (
-    "com.pjreddie.mnist-csv                    "
+    "com.pjreddie.mnist-csv                      "
     "MNIST in CSV: one row per image, the label then 784 pixel values."
 )
 FASHION_LINE = (
+    "com.github.zalandoresearch.fashion-mnist    "
+    "Fashion-MNIST: Zalando's article images, a drop-in replacement for MNIST."
+)
+#: Fashion-MNIST found alone
+FASHION_ALONE = (
     "com.github.zalandoresearch.fashion-mnist  "
     "Fashion-MNIST: Zalando's article images, a drop-in replacement for MNIST."
 )
@@ -73,7 +79,7 @@ def test_search_terms_all_match_case_insensitively(cli):
     assert found["com.lecun.mnist"] == "The MNIST database of handwritten digits."
     assert found["com.pjreddie.mnist-csv"] == "MNIST in CSV: one row per image, the label then 784 pixel values."
     assert "com.github.zalandoresearch.fashion-mnist" not in found  # no "digits" in it
-    assert cli("search", "tag:fashion").stdout.splitlines() == [FASHION_LINE]
+    assert cli("search", "tag:fashion").stdout.splitlines() == [FASHION_ALONE]
     assert cli("search", "tag:fash").returncode == 1  # tags match whole words
     assert cli("search", "id:lecun").stdout == mnist_alone
 
