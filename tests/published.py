@@ -10,6 +10,7 @@ refused for that reason, then prepares from the same files with
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ import pytest
 from datamaestro.api import prepare_dataset
 from datamaestro.config import load_settings
 from datamaestro.download.context import Request
-from datamaestro.errors import ChecksumError
+from datamaestro.errors import ChecksumError, DownloadError
+from datamaestro.registry import Registry
 
 
 def tar_gz(members: dict[str, bytes]) -> bytes:
@@ -36,7 +38,10 @@ def tar_gz(members: dict[str, bytes]) -> bytes:
 def check_refused_download(
     env: Any, server: Any, dataset_id: str, bases: list[str], files: dict[str, bytes], published: str
 ) -> None:
-    """Serve ``files`` under the definition's real URL folder(s) ``bases``: the checksum mismatch stops prepare.
+    """Serve ``files`` under the definition's real URL folder(s) ``bases``: the size or checksum mismatch stops prepare.
+
+    ``published`` is the checksum the definition must declare; a definition
+    that declares sizes refuses the fixtures by their size.
 
     Every base (the URL and its mirrors) is rewritten to the loopback server,
     so that no test reaches a real host.
@@ -46,9 +51,19 @@ def check_refused_download(
         server.files[path + name] = data
     for base in bases:
         env.mirror(base, server.url(path))
-    with pytest.raises(ChecksumError, match=f"checksum mismatch for .* of {dataset_id}: .*{published}") as error:
+    resources = [r.describe() for r in Registry().definition(dataset_id).resources]
+    assert published in [r.get("checksum") for r in resources], f"{dataset_id} does not declare {published}"
+    sizes = {r["size"] for r in resources if r.get("size")}
+    with pytest.raises(DownloadError) as error:
         prepare_dataset(dataset_id, quiet=True)
-    assert "nothing was kept" in str(error.value)
+    message = str(error.value)
+    if sizes:  # a declared size refuses the fixture before its checksum is computed
+        refused = re.findall(r"got (\d+) bytes, expected (\d+)", message)
+        assert refused and dataset_id in message, message
+        assert all(int(expected) in sizes and int(got) in {len(d) for d in files.values()} for got, expected in refused), message
+    else:
+        assert isinstance(error.value, ChecksumError) and "nothing was kept" in message
+        assert re.search(f"checksum mismatch for .* of {dataset_id}: .*{published}", message), message
     assert server.gets(path + next(iter(files))) >= 1
 
 

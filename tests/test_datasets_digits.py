@@ -13,6 +13,7 @@ from __future__ import annotations
 import bz2
 import io
 import json
+import lzma
 import struct
 import zipfile
 from pathlib import Path
@@ -104,7 +105,7 @@ def test_kuzushiji_npz_claiming_a_huge_array_is_refused(tmp_path: Path):
 
 # --- EMNIST -----------------------------------------------------------------
 
-EMNIST_BASES = ["https://biometrics.nist.gov/cs_links/EMNIST/", "https://www.itl.nist.gov/iaui/vip/cs_links/EMNIST/"]
+EMNIST_BASES = ["https://biometrics.nist.gov/cs_links/EMNIST/"]
 EMNIST_SHA256 = "sha256:fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e"
 DIGITS = [ord(c) for c in "0123456789"]
 UPPER = [ord(c) for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
@@ -240,7 +241,7 @@ def test_emnist_cli_prepare_and_info(env, cli, tmp_path: Path, emnist):
 
 # --- QMNIST -----------------------------------------------------------------
 
-QMNIST_BASE = "https://raw.githubusercontent.com/facebookresearch/qmnist/master/"
+QMNIST_BASE = "https://raw.githubusercontent.com/facebookresearch/qmnist/94061367ec2e099ea18c553c75727ecf849ddb9b/"
 
 
 def test_qmnist_extended_labels(env, server, tmp_path: Path):
@@ -276,6 +277,48 @@ def test_qmnist_extended_labels(env, server, tmp_path: Path):
     assert isinstance(back.test, ExtendedLabelledImages)
     assert np.array_equal(back.test.extended_labels.data(), expected["test"][1])
     assert back.test.labels.data().tolist() == expected["test"][1][:, 0].tolist()
+
+
+def test_qmnist_nist_digits(env, server, tmp_path: Path):
+    rng = np.random.default_rng(4)
+    images = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    extended = np.zeros((5, 8), dtype=">i4")
+    extended[:, 0] = [3, 1, 4, 1, 5]
+    extended[:, 2] = [2100, 2100, 2101, 2102, 2102]
+    files = {
+        "xnist-images-idx3-ubyte.xz": lzma.compress(idx_bytes(images)),
+        "xnist-labels-idx2-int.xz": lzma.compress(idx_bytes(extended)),
+    }
+    dataset_id = "com.github.facebookresearch.qmnist-nist"
+    check_refused_download(env, server, dataset_id, [QMNIST_BASE], files, "md5:7f124b3b8ab81486c9d8c2749c17f834")
+    ds = prepare_local(tmp_path / "published", dataset_id, files)
+    assert type(ds) is ExtendedLabelledImages and ds.categories == [str(d) for d in range(10)]
+    assert np.array_equal(ds.images.data(), images)
+    assert ds.labels.data().tolist() == [3, 1, 4, 1, 5]
+    assert ds.extended_labels.data()[:, 2].tolist() == [2100, 2100, 2101, 2102, 2102]
+
+
+@pytest.mark.parametrize("part,first,count", [("test10k", 0, 10000), ("test50k", 10000, 3)])
+def test_qmnist_test_halves(env, server, tmp_path: Path, part: str, first: int, count: int):
+    images = np.zeros((10003, 28, 28), dtype=np.uint8)  # zeros compress well: a full-size first part stays fast
+    images[[0, 9999, 10000, 10002], 0, 0] = [1, 2, 3, 4]
+    extended = np.zeros((10003, 8), dtype=">i4")
+    extended[:, 0] = np.arange(10003) % 10
+    extended[:, 5] = np.arange(10003)
+    files = {
+        "qmnist-test-images-idx3-ubyte.gz": gz(idx_bytes(images)),
+        "qmnist-test-labels-idx2-int.gz": gz(idx_bytes(extended)),
+    }
+    dataset_id = f"com.github.facebookresearch.qmnist-{part}"
+    check_refused_download(env, server, dataset_id, [QMNIST_BASE], files, "md5:1394631089c404de565df7b7aeaf9412")
+    ds = prepare_local(tmp_path / "published", dataset_id, files)
+    assert type(ds) is ExtendedLabelledImages and len(ds.images.data()) == count
+    assert np.array_equal(ds.images.data(), images[first : first + count])
+    assert ds.extended_labels.data()[:, 5].tolist() == list(range(first, first + count))
+    assert ds.labels.data().tolist() == [k % 10 for k in range(first, first + count)]
+    assert ds.extended_labels.data().dtype == np.dtype(">i4")
+    back = from_json(to_json(dataset_id, ds))
+    assert back.labels.data().tolist()[:3] == [k % 10 for k in range(first, first + 3)]
 
 
 # --- USPS -------------------------------------------------------------------

@@ -19,15 +19,18 @@ so, honestly:
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
+import zipfile
 
 import numpy as np
 import pytest
 from kindfixtures import (
     decoded,
     image_bytes,
+    patched_module,
     sha256,
     smooth_image,
     tar_gz,
@@ -200,17 +203,26 @@ def test_imagenette_show_info_and_export(imagenette, cli, tmp_path):
     assert np.array_equal(subset.images[position], decoded(expected["val"][0][1]).transpose(2, 0, 1))
 
 
+def sized_fastai(env, published_size: int, archive: bytes) -> str:
+    """The copy of com.github.fastai whose Imagewoof archive of ``published_size`` bytes has the fixture's size."""
+    replacements = {f"None, {published_size},": f"None, {len(archive)},"}
+    return patched_module(env.use_registry(), "com.github.fastai", "org.fixture.fastai", replacements)
+
+
 def test_imagewoof_unverified_from_its_csv(env, server):
     archive, expected = fastai_archive("imagewoof2-320", "noisy_imagewoof.csv", IMAGEWOOF_WNIDS, seed=3)
     server.files["/fastai/imagewoof2-320.tgz"] = archive
     env.mirror(S3, server.url("/fastai/"))
-    ds = prepare_dataset("com.github.fastai.imagewoof-320")
+    with pytest.raises(DownloadError, match=f"got {len(archive)} bytes, expected 328387740"):
+        prepare_dataset("com.github.fastai.imagewoof-320")
+    module = sized_fastai(env, 328387740, archive)
+    ds = prepare_dataset(f"{module}.imagewoof-320")
     assert ds.categories == IMAGEWOOF_NAMES
     assert ds.train.labels.data().tolist() == [2, 0, 2, 7]
     assert ds.validation.labels.data().tolist() == [4, 9]
     assert ds.train.text_labels(ds.train.labels.data()) == ["beagle", "Shih-Tzu", "beagle", "Old English sheepdog"]
     assert np.array_equal(ds.validation.image(1), decoded(expected["val"][1][1]))
-    entry = DataFolder(env.data).manifest("com.github.fastai.imagewoof-320").entries["imagewoof2-320"]
+    entry = DataFolder(env.data).manifest(f"{module}.imagewoof-320").entries["imagewoof2-320"]
     assert entry.verified_by is None and entry.kind == "folder"
     assert entry.original is not None and entry.original.sha256 == sha256(archive)
 
@@ -219,10 +231,11 @@ def test_imagewoof_unverified_warning_on_the_cli(env, server, cli):
     archive, _ = fastai_archive("imagewoof2-160", "noisy_imagewoof.csv", IMAGEWOOF_WNIDS)
     server.files["/fastai/imagewoof2-160.tgz"] = archive
     env.mirror(S3, server.url("/fastai/"))
-    result = cli("prepare", "com.github.fastai.imagewoof-160")
+    module = sized_fastai(env, 92612825, archive)
+    result = cli("prepare", f"{module}.imagewoof-160")
     assert result.returncode == 0, result.stderr
     assert (
-        "warning: com.github.fastai.imagewoof-160: imagewoof2-160 has no published checksum, "
+        f"warning: {module}.imagewoof-160: imagewoof2-160 has no published checksum, "
         f"so it was not verified (recorded sha256:{sha256(archive)})"
     ) in result.stderr
     assert from_json(result.stdout).categories == IMAGEWOOF_NAMES
@@ -242,14 +255,14 @@ def test_imagewoof_hostile_csv_is_refused(env, server, tmp_path, path, message):
     text = "path,noisy_labels_0,noisy_labels_1,noisy_labels_5,noisy_labels_25,noisy_labels_50,is_valid\n"
     text += f"{path},n02086240,n02086240,n02086240,n02086240,n02086240,False\n"
     image = image_bytes(smooth_image(np.random.default_rng(0), 8, 8))
-    server.files["/fastai/imagewoof2.tgz"] = tar_gz(
-        {"imagewoof2/train/n02086240/a.JPEG": image, "imagewoof2/noisy_imagewoof.csv": text.encode()}
-    )
+    archive = tar_gz({"imagewoof2/train/n02086240/a.JPEG": image, "imagewoof2/noisy_imagewoof.csv": text.encode()})
+    server.files["/fastai/imagewoof2.tgz"] = archive
     env.mirror(S3, server.url("/fastai/"))
+    module = sized_fastai(env, 1343715595, archive)
     with pytest.raises(FormatError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        prepare_dataset("com.github.fastai.imagewoof")
+        prepare_dataset(f"{module}.imagewoof")
     assert canary.read_bytes() == b"keep me"
-    assert not (env.data / "datasets" / "com.github.fastai.imagewoof" / "index").exists()
+    assert not (env.data / "datasets" / f"{module}.imagewoof" / "index").exists()
 
 
 def tiny_imagenet_zip(rng: np.random.Generator) -> tuple[bytes, dict]:
@@ -277,11 +290,22 @@ def tiny_imagenet_zip(rng: np.random.Generator) -> tuple[bytes, dict]:
     return zip_bytes(files), expected
 
 
+def verified_tiny_imagenet(env, archive: bytes) -> str:
+    """The copy of edu.stanford.cs231n whose md5 and size are the fixture archive's."""
+    replacements = {
+        "md5:90528d7ca1a48142e341f4ef8d21d0de": f"md5:{hashlib.md5(archive).hexdigest()}",
+        "size=248100043": f"size={len(archive)}",
+    }
+    return patched_module(env.use_registry(), "edu.stanford.cs231n", "org.fixture.cs231n", replacements)
+
+
 def test_tiny_imagenet(env, server):
     archive, expected = tiny_imagenet_zip(np.random.default_rng(1))
     server.files["/cs231n/tiny-imagenet-200.zip"] = archive
     env.mirror("https://cs231n.stanford.edu/", server.url("/cs231n/"))
-    ds = prepare_dataset("edu.stanford.cs231n.tiny-imagenet")
+    with pytest.raises(DownloadError, match=f"got {len(archive)} bytes, expected 248100043"):
+        prepare_dataset("edu.stanford.cs231n.tiny-imagenet")
+    ds = prepare_dataset(f"{verified_tiny_imagenet(env, archive)}.tiny-imagenet")
     assert ds.categories == ["goldfish", "Egyptian cat", "alp"]
     assert set(ds.splits()) == {"train", "validation"}
     x, y = ds.train.arrays()  # every image is 64x64: no resize needed
@@ -293,6 +317,24 @@ def test_tiny_imagenet(env, server):
     xv, yv = ds.validation.arrays(resize=32, normalize=True, layout="NCHW")
     assert xv.shape == (3, 3, 32, 32) and yv.tolist() == [2, 0, 1]
     assert ds.validation.text_labels(yv) == ["alp", "goldfish", "Egyptian cat"]
+
+
+def test_tiny_imagenet_test_images(env, server):
+    rng = np.random.default_rng(1)
+    archive, _ = tiny_imagenet_zip(rng)
+    server.files["/cs231n/tiny-imagenet-200.zip"] = archive
+    env.mirror("https://cs231n.stanford.edu/", server.url("/cs231n/"))
+    with pytest.raises(DownloadError, match=f"got {len(archive)} bytes, expected 248100043"):
+        prepare_dataset("edu.stanford.cs231n.tiny-imagenet-test")
+    module = verified_tiny_imagenet(env, archive)
+    test = prepare_dataset(f"{module}.tiny-imagenet-test")
+    assert isinstance(test, ImageFolder) and len(test) == 1
+    assert test.categories == ["goldfish", "Egyptian cat", "alp"]
+    assert test.labels.data().tolist() == [-1]
+    assert [p.name for p in test.paths()] == ["test_0.JPEG"]
+    with zipfile.ZipFile(io.BytesIO(archive)) as published:
+        raw = published.read("tiny-imagenet-200/test/images/test_0.JPEG")
+    assert np.array_equal(test.image(0), decoded(raw))
 
 
 def pets_archives(rng: np.random.Generator) -> tuple[bytes, bytes, dict]:
@@ -363,17 +405,19 @@ def test_oxford_iiit_pet(env, server):
 def test_tiny_imagenet_unknown_class_in_val_annotations(env, server):
     image = image_bytes(smooth_image(np.random.default_rng(0), 64, 64))
     root = "tiny-imagenet-200/"
-    server.files["/cs231n/tiny-imagenet-200.zip"] = zip_bytes({
+    archive = zip_bytes({
         root + "wnids.txt": b"n01443537\n",
         root + "words.txt": b"n01443537\tgoldfish\n",
         root + "train/n01443537/images/n01443537_0.JPEG": image,
         root + "val/images/val_0.JPEG": image,
         root + "val/val_annotations.txt": b"val_0.JPEG\tn99999999\t0\t0\t1\t1\n",
     })
+    server.files["/cs231n/tiny-imagenet-200.zip"] = archive
     env.mirror("https://cs231n.stanford.edu/", server.url("/cs231n/"))
+    module = verified_tiny_imagenet(env, archive)
     with pytest.raises(FormatError, match="val_annotations.txt line 1: expected a file name and one of the 200 WordNet ids"):
-        prepare_dataset("edu.stanford.cs231n.tiny-imagenet")
-    assert not (env.data / "datasets" / "edu.stanford.cs231n.tiny-imagenet" / "index").exists()
+        prepare_dataset(f"{module}.tiny-imagenet")
+    assert not (env.data / "datasets" / f"{module}.tiny-imagenet" / "index").exists()
 
 
 @pytest.mark.parametrize(

@@ -155,6 +155,41 @@ def test_stl10_upright(env, server, tmp_path: Path):
     assert ds.test.text_labels(int(expected["test"][1][0])) == STL_CLASSES[int(expected["test"][1][0])]
 
 
+def test_stl10_unlabelled_split(env, server, tmp_path: Path):
+    archive, _ = stl10_archive()
+    files = {"stl10_binary.tar.gz": archive}
+    check_refused_download(
+        env, server, "edu.stanford.stl-10-unlabeled", STL_BASES, files,
+        "sha256:f31fd99273a1acb8609c8db427cebb1de3f71de77758cdc0e22956e1289b9866",
+    )
+    ds = prepare_local(tmp_path / "published", "edu.stanford.stl-10-unlabeled", files)
+    assert type(ds) is LabelledImages and ds.categories == STL_CLASSES
+    raw = np.random.default_rng(10)  # the archive's unlabelled bytes, drawn after the labelled splits
+    for n in (4, 2):
+        raw.integers(0, 200, (n, 3, 96, 96), dtype=np.uint8)
+        raw.integers(0, 10, n)
+    stored = raw.integers(0, 256, 2 * 3 * 96 * 96, dtype=np.uint8).reshape(2, 3, 96, 96)
+    got = ds.images.data()
+    assert got.shape == (2, 3, 96, 96) and got.dtype == np.uint8
+    assert np.array_equal(got, stored.transpose(0, 1, 3, 2))  # column-major on disk, upright here
+    assert ds.labels.data().tolist() == [-1, -1] and ds.labels.data().dtype == np.int64
+
+
+def test_stl10_folds(env, server, tmp_path: Path):
+    archive, expected = stl10_archive()
+    files = {"stl10_binary.tar.gz": archive}
+    folds = prepare_local(tmp_path / "published", "edu.stanford.stl-10-folds", files).data()
+    assert folds.tolist() == [[0, 1], [2, 3]] and folds.dtype == np.int64
+    train = prepare_local(tmp_path / "published", "edu.stanford.stl-10", files).train
+    assert np.array_equal(train.images.data()[folds[1]], expected["train"][0][2:4])
+
+
+def test_stl10_fold_index_outside_the_training_images_is_refused(tmp_path: Path):
+    archive = tar_gz({"stl10_binary/fold_indices.txt": b"0 1\n2 5000\n"})
+    with pytest.raises(FormatError, match=r"fold_indices.txt: an index lies outside the 5000 training images \(0..4999\)"):
+        prepare_local(tmp_path / "published", "edu.stanford.stl-10-folds", {"stl10_binary.tar.gz": archive})
+
+
 def test_stl10_partial_image_is_refused(tmp_path: Path):
     archive = tar_gz(
         {
@@ -170,8 +205,8 @@ def test_stl10_partial_image_is_refused(tmp_path: Path):
 # --- CIFAR-10.1 -------------------------------------------------------------
 
 CIFAR101_BASES = [
-    "https://raw.githubusercontent.com/modestyachts/CIFAR-10.1/master/datasets/",
-    "https://github.com/modestyachts/CIFAR-10.1/blob/master/datasets/",
+    "https://raw.githubusercontent.com/modestyachts/CIFAR-10.1/d9982abb0bfc4846b8d13a11e66b887d946205d0/datasets/",
+    "https://github.com/modestyachts/CIFAR-10.1/blob/d9982abb0bfc4846b8d13a11e66b887d946205d0/datasets/",
 ]
 
 

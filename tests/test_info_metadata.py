@@ -32,16 +32,54 @@ def test_info_text_shows_license_homepage_citation_and_verification(cli):
 
 
 def test_info_names_the_files_no_checksum_verifies(cli):
-    lines = cli("info", "com.pjreddie.mnist-csv").stdout.splitlines()
-    assert lines[lines.index("  mnist_train.csv") + 2] == "    checksum: none published, not verified"
-    assert "unverified (no published checksum): mnist_train.csv, mnist_test.csv" in lines
-    assert "    derived_from: mnist_train.csv, mnist_test.csv" in lines
-    info = json.loads(cli("info", "--json", "com.pjreddie.mnist-csv").stdout)
-    assert [f["verification"] for f in info["files"]] == [
-        "none published, not verified",
-        "none published, not verified",
-        "computed from mnist_train.csv, mnist_test.csv",
+    lines = cli("info", "com.github.fastai.imagewoof-160").stdout.splitlines()
+    assert lines[lines.index("  imagewoof2-160") + 5] == "    checksum: none published, not verified"
+    assert "unverified (no published checksum): imagewoof2-160" in lines
+    assert "    derived_from: imagewoof2-160" in lines
+    info = json.loads(cli("info", "--json", "com.github.fastai.imagewoof-160").stdout)
+    assert [f["verification"] for f in info["files"]] == ["none published, not verified", "computed from imagewoof2-160"]
+
+
+def test_info_says_a_retired_dataset_is_retired(cli):
+    result = cli("info", "com.pjreddie.mnist-csv")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "download: nothing to download (retired: see the description)" in lines
+    assert "prepared: no" in " ".join(lines)
+    assert any(line.startswith("Retired: pjreddie.com no longer serves mnist_train.csv") for line in lines)
+    result = cli("prepare", "com.pjreddie.mnist-csv")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "datamaestro: error: com.pjreddie.mnist-csv is retired: pjreddie.com no longer serves mnist_train.csv "
+        "and mnist_test.csv (gone since 2025); the same 70,000 digits are com.lecun.mnist: datamaestro prepare "
+        "com.lecun.mnist (datamaestro export com.lecun.mnist -f mnist_csv writes them as CSV)"
     ]
+
+
+@pytest.mark.parametrize(
+    "dataset_id,text",
+    [
+        ("com.lecun.mnist", "11.6 MB (4 files)"),
+        ("edu.uci.ics.wine", "10.8 kB (1 file)"),
+        ("tw.edu.ntu.csie.usps", "size unknown (2 files: no size is recorded)"),
+        ("com.github.zalandoresearch.fashion-mnist", "size unknown (4 files: no size is recorded)"),
+    ],
+)
+def test_info_gives_the_download_size(cli, dataset_id: str, text: str):
+    assert f"download: {text}" in cli("info", dataset_id).stdout.splitlines()
+    facts = json.loads(cli("info", "--json", dataset_id).stdout)["download"]
+    assert facts["text"] == text
+    if dataset_id == "com.lecun.mnist":
+        assert facts == {"files": 4, "bytes": 9912422 + 28881 + 1648877 + 4542, "unknown": [], "text": text}
+
+
+def test_download_size_text_with_some_sizes_unknown():
+    from datamaestro.cli.commands.info import decimal_size, download_text
+
+    facts = {"files": 3, "bytes": 1_234_567, "unknown": ["b.bin"]}
+    assert download_text(facts) == "at least 1.2 MB (3 files; size unknown for b.bin)"
+    assert download_text({"files": 0, "bytes": None, "unknown": []}) == "nothing to download"
+    assert [decimal_size(n) for n in (999, 1000, 2_640_397_119, 5 * 10**12)] == ["999 bytes", "1.0 kB", "2.6 GB", "5.0 TB"]
 
 
 def test_info_json_has_the_metadata(cli):
@@ -115,8 +153,9 @@ def catalog():
 
 
 def test_catalog_tag_index(catalog):
-    text = catalog.tag_index([("a.one", "One", ["images", "digits"]), ("b.two", "Two", ["images"])])
-    assert "| [One](a.one.md) | `a.one` |" in text
+    text = catalog.tag_index([("a.one", "One", ["images", "digits"], "1.0 kB (1 file)"), ("b.two", "Two", ["images"], "x")])
+    assert "| Dataset | Id | Download |" in text
+    assert "| [One](a.one.md) | `a.one` | 1.0 kB (1 file) |" in text
     assert "[digits](#tag-digits) · [images](#tag-images)" in text
     images = text.split("### Tag: images\n\n")[1]
     assert images.splitlines()[:2] == ["- [One](a.one.md) (`a.one`)", "- [Two](b.two.md) (`b.two`)"]
@@ -130,14 +169,13 @@ def test_catalog_page_of_a_built_in(catalog):
     assert "datamaestro prepare gov.nist.emnist.letters" in page
     assert "| License | unknown: no license is stated on the EMNIST page" in page
     assert (
-        "| `gzip.zip` | <https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip><br>mirrors: "
-        "<https://www.itl.nist.gov/iaui/vip/cs_links/EMNIST/gzip.zip> | published checksum "
+        "| `gzip.zip` | <https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip> | published checksum "
         "sha256:fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e |"
     ) in page
     assert "| `arrays` | converted from `gzip.zip` | computed from gzip.zip |" in page
     assert "```bibtex\n@inproceedings{cohen2017emnist," in page
     assert "## Splits" not in page and "![" not in page  # no real files here: nothing shown
-    assert "Download size" not in page
+    assert "| Download | 561.8 MB (1 file) |" in page
 
 
 def test_catalog_page_shows_declared_sizes(env, catalog):
@@ -159,7 +197,7 @@ def test_catalog_page_shows_declared_sizes(env, catalog):
         ''',
     )
     page = catalog.dataset_page(Registry().definition("org.example.sized"), None, None)
-    assert "| Download size | 4.0 MiB |" in page
+    assert "| Download | 4.2 MB (2 files) |" in page
     assert "| License | MIT |" in page
 
 

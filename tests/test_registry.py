@@ -12,12 +12,18 @@ from test_prepare import toy  # noqa: F401 - the fixture: a toy dataset on a loo
 from datamaestro.errors import UnknownDatasetError
 from datamaestro.registry import Registry
 
-MNIST_LINE = "com.lecun.mnist                           The MNIST database of handwritten digits."
+#: lines of ``search mnist``, whose id column is as wide as its longest id (com.github.facebookresearch.qmnist-test10k)
+MNIST_LINE = "com.lecun.mnist                             The MNIST database of handwritten digits."
 MNIST_CSV_LINE = (
-    "com.pjreddie.mnist-csv                    "
+    "com.pjreddie.mnist-csv                      "
     "MNIST in CSV: one row per image, the label then 784 pixel values."
 )
 FASHION_LINE = (
+    "com.github.zalandoresearch.fashion-mnist    "
+    "Fashion-MNIST: Zalando's article images, a drop-in replacement for MNIST."
+)
+#: Fashion-MNIST found alone
+FASHION_ALONE = (
     "com.github.zalandoresearch.fashion-mnist  "
     "Fashion-MNIST: Zalando's article images, a drop-in replacement for MNIST."
 )
@@ -73,7 +79,7 @@ def test_search_terms_all_match_case_insensitively(cli):
     assert found["com.lecun.mnist"] == "The MNIST database of handwritten digits."
     assert found["com.pjreddie.mnist-csv"] == "MNIST in CSV: one row per image, the label then 784 pixel values."
     assert "com.github.zalandoresearch.fashion-mnist" not in found  # no "digits" in it
-    assert cli("search", "tag:fashion").stdout.splitlines() == [FASHION_LINE]
+    assert cli("search", "tag:fashion").stdout.splitlines() == [FASHION_ALONE]
     assert cli("search", "tag:fash").returncode == 1  # tags match whole words
     assert cli("search", "id:lecun").stdout == mnist_alone
 
@@ -216,17 +222,19 @@ def test_info_text_and_json(env, cli):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     where = env.data / "datasets" / "com.lecun.mnist"
-    assert lines[:12] == [
+    assert lines[:14] == [
         "com.lecun.mnist: MNIST",
         "type: datamaestro.data.images.ImageClassification",
         "url: http://yann.lecun.com/exdb/mnist/",
         "tags: images, classification, digits, handwriting",
         "aliases: mnist",
+        "download: 11.6 MB (4 files)",
         f"prepared: no (would be stored in {where})",
         "files:",
         "  train_images.idx",
         "    url: https://ossci-datasets.s3.amazonaws.com/mnist/train-images-idx3-ubyte.gz",
         "    mirrors: http://yann.lecun.com/exdb/mnist/train-images-idx3-ubyte.gz",
+        "    size: 9912422",
         "    checksum: md5:f68b3c2dcbeaaa9fbdd348bbdeb94873",
         "  train_labels.idx",
     ]

@@ -7,15 +7,14 @@ under the definitions' real URLs through the ``mirrors`` setting. As in
 test_datasets_images.py: a definition with published checksums is run once
 as published (the copy is refused), then as a copy whose checksum and size
 constants, each found exactly once, are replaced by the fixture's, so that
-the fixture is downloaded and verified; Wine, without a published checksum,
-is run as published and accepted with the "not verified" warning.
+the fixture is downloaded and verified.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from kindfixtures import sha256, tar_gz, verified_copy
+from kindfixtures import tar_gz, verified_copy
 
 from datamaestro.api import prepare_dataset
 from datamaestro.data.table import Table, TableClassification
@@ -143,9 +142,12 @@ def test_iris_table(env, server, cli):
     with pytest.raises(UsageError, match="no column 'petal'; the columns are: sepal_length, sepal_width"):
         table.column("petal")
     result = cli("search", "tag:tabular")
+    uci = [
+        "abalone", "adult", "breast-cancer-wisconsin-diagnostic", "car-evaluation", "iris", "wine", "wine-quality-red",
+        "wine-quality-white",
+    ]
     assert [line.split()[0] for line in result.stdout.splitlines()] == [
-        "edu.uci.ics.adult", "edu.uci.ics.iris", "edu.uci.ics.wine",
-        f"{module}.adult", f"{module}.iris", f"{module}.wine",
+        *(f"edu.uci.ics.{name}" for name in uci), "io.github.allisonhorst.palmerpenguins", *(f"{module}.{name}" for name in uci),
     ]
 
 
@@ -165,16 +167,20 @@ WINE = (
 )
 
 
-def test_wine_unverified(env, server, cli):
-    server.files["/uci/wine/wine.data"] = WINE.encode()
+WINE_SHA256 = "6be6b1203f3d51df0b553a70e57b8a723cd405683958204f96d23d7cd6aea659"
+
+
+def test_wine(env, server, cli):
+    data = WINE.encode()
+    server.files["/uci/wine/wine.data"] = data
     env.mirror(UCI, server.url("/uci/"))
-    result = cli("prepare", "edu.uci.ics.wine")
+    with pytest.raises(DownloadError, match=f"got {len(data)} bytes, expected 10782"):
+        prepare_dataset("edu.uci.ics.wine")
+    module = verified_copy(env.use_registry(), "edu.uci.ics", [(WINE_SHA256, "size=10782", data)])
+    result = cli("prepare", f"{module}.wine")
     assert result.returncode == 0, result.stderr
-    assert (
-        "warning: edu.uci.ics.wine: wine.data has no published checksum, so it was not verified "
-        f"(recorded sha256:{sha256(WINE.encode())})"
-    ) in result.stderr
-    table = prepare_dataset("edu.uci.ics.wine")
+    assert "warning" not in result.stderr
+    table = prepare_dataset(f"{module}.wine")
     assert table.columns[:3] == ["class", "alcohol", "malic_acid"] and table.columns[-1] == "proline"
     assert len(table.columns) == 14
     x, y = table.arrays()

@@ -22,21 +22,22 @@ CITATION = """
 LICENSE = "CC-BY-SA-3.0"
 
 # The host yann.lecun.com serves plain http only; the S3 copy (torchvision's) is https.
-# Checksums: the md5s of torchvision's MNIST.
+# Checksums: the md5s of torchvision's MNIST; sizes: TensorFlow Datasets' (url_checksums/mnist.txt, for
+# the same files on its storage.googleapis.com/cvdf-datasets mirror).
 MIRRORS = ["https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/"]
 
 
-def _mnist_file(name, filename, md5):
+def _mnist_file(name, filename, md5, size):
     """One MNIST file, from the first mirror that serves it."""
     return filedownloader(
-        name, MIRRORS[0] + filename, mirrors=[m + filename for m in MIRRORS[1:]], checksum=f"md5:{md5}",
+        name, MIRRORS[0] + filename, mirrors=[m + filename for m in MIRRORS[1:]], checksum=f"md5:{md5}", size=size,
     )
 
 
-@_mnist_file("train_images.idx", "train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873")
-@_mnist_file("train_labels.idx", "train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432")
-@_mnist_file("test_images.idx", "t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3")
-@_mnist_file("test_labels.idx", "t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c")
+@_mnist_file("train_images.idx", "train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873", 9912422)
+@_mnist_file("train_labels.idx", "train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432", 28881)
+@_mnist_file("test_images.idx", "t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3", 1648877)
+@_mnist_file("test_labels.idx", "t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c", 4542)
 @dataset(
     ImageClassification, name="MNIST", url="http://yann.lecun.com/exdb/mnist/", aliases=["mnist"],
     homepage="http://yann.lecun.com/exdb/mnist/", license=LICENSE, citation=CITATION,

@@ -1,48 +1,39 @@
-"""Joseph Redmon's CSV copy of MNIST."""
+"""Joseph Redmon's CSV copy of MNIST: retired.
 
-from datamaestro.data.images import ImageClassification, LabelledImages
-from datamaestro.data.tensor import IDX
+pjreddie.com stopped serving ``mnist_train.csv`` and ``mnist_test.csv`` in
+2025, and no other host publishes these files with a checksum. The id stays
+so that scripts naming it get a one-line answer saying where the data went:
+the same 70,000 digits are ``com.lecun.mnist`` (IDX files, verified by
+torchvision's md5s), and ``datamaestro export com.lecun.mnist -f mnist_csv``
+writes them in this CSV layout.
+"""
+
+from datamaestro.data.images import ImageClassification
 from datamaestro.definitions import dataset
-from datamaestro.download.derived import derived
-from datamaestro.download.single import filedownloader
-from datamaestro.formats.mnist_csv import csv_to_idx
+from datamaestro.errors import DownloadError
 from datasets_registry.com.lecun import CITATION, LICENSE
 
-BASE = "https://pjreddie.com/media/files/"
-
-# No checksum is published for these files: they are recorded, with a warning, as unverified.
-TRAIN_CSV = filedownloader("mnist_train.csv", BASE + "mnist_train.csv")
-TEST_CSV = filedownloader("mnist_test.csv", BASE + "mnist_test.csv")
-
-
-def _to_idx(train_csv, test_csv, out):
-    """Convert both CSV files once into memory-mappable IDX files."""
-    csv_to_idx(train_csv, out, "train")
-    csv_to_idx(test_csv, out, "test")
+#: what prepare says, and info shows in the description
+RETIRED = (
+    "com.pjreddie.mnist-csv is retired: pjreddie.com no longer serves mnist_train.csv and mnist_test.csv "
+    "(gone since 2025); the same 70,000 digits are com.lecun.mnist: datamaestro prepare com.lecun.mnist "
+    "(datamaestro export com.lecun.mnist -f mnist_csv writes them as CSV)"
+)
 
 
-@TRAIN_CSV
-@TEST_CSV
-@derived("idx", _to_idx, TRAIN_CSV, TEST_CSV)
 @dataset(
     ImageClassification,
     id="mnist-csv",
-    name="MNIST (CSV)",
+    name="MNIST (CSV, retired)",
     url="https://pjreddie.com/projects/mnist-in-csv/",
     homepage="https://pjreddie.com/projects/mnist-in-csv/",
     license=LICENSE,  # MNIST's own: the same images, written out as text
     citation=CITATION,
-    tags=["images", "classification", "digits", "handwriting", "csv"],
-)
-def mnist_csv(mnist_train, mnist_test, idx):
-    """MNIST in CSV: one row per image, the label then 784 pixel values.
+    tags=["images", "classification", "digits", "handwriting", "csv", "retired"],
+    description=f"""MNIST in CSV: one row per image, the label then 784 pixel values.
 
-    The same 70,000 28x28 digits as com.lecun.mnist (60,000 train, 10,000
-    test); converted once at prepare time into IDX files, so loading is as
-    fast as the IDX version.
-    """
-    return {
-        "train": LabelledImages(images=IDX(path=idx / "train_images.idx"), labels=IDX(path=idx / "train_labels.idx")),
-        "test": LabelledImages(images=IDX(path=idx / "test_images.idx"), labels=IDX(path=idx / "test_labels.idx")),
-        "categories": [str(digit) for digit in range(10)],
-    }
+Retired: {RETIRED.split(": ", 1)[1]}.""",
+)
+def mnist_csv():
+    """Refuse with the message saying where the data went."""
+    raise DownloadError(RETIRED)

@@ -6,7 +6,9 @@ same archive into upright ``.npy`` arrays.
 
 Checksum: sha256 of ``gzip.zip`` from TensorFlow Datasets
 (``url_checksums/emnist.txt``, 561,753,746 bytes); torchvision's EMNIST
-records md5 58c8d27c78d21e728a6bc7b3cc06412e for the same file.
+records md5 58c8d27c78d21e728a6bc7b3cc06412e for the same file. The former
+mirror www.itl.nist.gov/iaui/vip/cs_links/EMNIST/gzip.zip is not used: it
+now serves other bytes.
 """
 
 from pathlib import Path
@@ -34,8 +36,8 @@ CITATION = """
 
 ARCHIVE = filedownloader(
     "gzip.zip", "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip",
-    mirrors=["https://www.itl.nist.gov/iaui/vip/cs_links/EMNIST/gzip.zip"],
-    checksum="sha256:fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e", varname="archive",
+    checksum="sha256:fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e", size=561753746,
+    varname="archive",
 )
 
 

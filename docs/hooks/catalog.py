@@ -21,7 +21,7 @@ LOCAL_COPIES = {"com.github.zalandoresearch.fashion-mnist": Path("/usr/share/dat
 SAMPLES = 16
 
 log = logging.getLogger("mkdocs.hooks.catalog")
-_index: list[tuple[str, str, list[str]]] = []
+_index: list[tuple[str, str, list[str], str]] = []
 
 
 def builtin_definitions() -> list[Any]:
@@ -44,7 +44,7 @@ def on_files(files: Any, config: Any, **kwargs: Any) -> Any:
             image = f"{definition.id}.png"
             files.append(File.generated(config, f"{FOLDER}/images/{image}", content=sample))
         files.append(File.generated(config, f"{FOLDER}/{definition.id}.md", content=dataset_page(definition, facts, image)))
-        _index.append((definition.id, definition.name, list(definition.tags)))
+        _index.append((definition.id, definition.name, list(definition.tags), download_size(definition)["text"]))
     return files
 
 
@@ -54,23 +54,29 @@ def on_page_markdown(markdown: str, page: Any, **kwargs: Any) -> str:
     return markdown.replace(MARKER, tag_index(_index))
 
 
-def tag_index(entries: list[tuple[str, str, list[str]]]) -> str:
-    """Markdown: every dataset, then the datasets of each tag."""
-    lines = ["## All datasets", "", "| Dataset | Id |", "|---|---|"]
-    lines += [f"| [{name}]({i}.md) | `{i}` |" for i, name, _ in entries]
-    tags = sorted({t for _, _, tags in entries for t in tags})
+def tag_index(entries: list[tuple[str, str, list[str], str]]) -> str:
+    """Markdown: every dataset with its download size, then the datasets of each tag."""
+    lines = ["## All datasets", "", "| Dataset | Id | Download |", "|---|---|---|"]
+    lines += [f"| [{name}]({i}.md) | `{i}` | {size} |" for i, name, _, size in entries]
+    tags = sorted({t for _, _, tags, _ in entries for t in tags})
     lines += ["", "## By tag", ""]
     lines.append(" · ".join(f"[{t}](#tag-{t})" for t in tags))
     for tag in tags:
         lines += ["", f"### Tag: {tag}", ""]  # the anchor is #tag-<tag>
-        lines += [f"- [{name}]({i}.md) (`{i}`)" for i, name, t in entries if tag in t]
+        lines += [f"- [{name}]({i}.md) (`{i}`)" for i, name, t, _ in entries if tag in t]
     return "\n".join(lines) + "\n"
+
+
+def download_size(definition: Any) -> dict[str, Any]:
+    """The download facts ``info`` gives (files, bytes, unknown sizes, text)."""
+    from datamaestro.cli.commands.info import download_size as size_of
+
+    return size_of(definition)
 
 
 def dataset_page(definition: Any, facts: Optional[dict[str, Any]], image: Optional[str]) -> str:
     """The Markdown page of one dataset."""
     from datamaestro.cli.commands.info import verification
-    from datamaestro.storage import human_size
 
     d = definition
     lines = [f"# {d.name}", "", f"`{d.id}`", "", d.description.strip(), ""]
@@ -80,11 +86,7 @@ def dataset_page(definition: Any, facts: Optional[dict[str, Any]], image: Option
     lines.append(f"| License | {d.license or 'not stated in the definition'} |")
     if d.tags:
         lines.append("| Tags | " + ", ".join(f"[{t}](index.md#tag-{t})" for t in d.tags) + " |")
-    sizes = [r.describe().get("size") for r in d.resources]
-    declared = [s for s in sizes if s]
-    if declared:
-        partial = "" if len(declared) == len([r for r in d.resources if "url" in r.describe()]) else " (of the files that declare it)"
-        lines.append(f"| Download size | {human_size(sum(declared))}{partial} |")
+    lines.append(f"| Download | {download_size(d)['text']} |")
     lines += [
         "",
         "## Get it",

@@ -14,7 +14,10 @@ imagenette.py: full fe2fc210e6bb7c5664d602c3cd71e612, 320px
 3df6f0d01a2c9592104656642f5e78a3, 160px e793b78cc4c9e9a4ccc0c1155377a412).
 Neither fast.ai, torchvision nor TensorFlow Datasets publishes checksums of
 the Imagewoof archives: they are downloaded unverified (with a warning, and
-their sha256 recorded).
+their sha256 recorded). Their sizes are fast.ai's own
+(fastai/data/download_checks.py, which gives the Imagenette archives the same
+sizes as TensorFlow Datasets; its second column is not used: it is not the
+md5 of these files).
 """
 
 from pathlib import Path
@@ -95,7 +98,7 @@ ridgebacks, dingos, golden retrievers and Old English sheepdogs."""
 RESIZED = """{name} with images resized so that their shorter side is {size} pixels.
 
 The 10 classes and splits of com.github.fastai.{id}."""
-#: id, name, archive, its checksum and size (Imagewoof's: no published checksum), index, classes, description
+#: id, name, archive, its checksum (Imagewoof's: none published) and size, index, classes, description
 VARIANTS = [
     ("imagenette", "Imagenette (full size)", "imagenette2",
      "sha256:6cbfac238434d89fe99e651496f0812ebc7a10fa62bd42d6874042bf01de4efd", 1557161267,
@@ -106,10 +109,10 @@ VARIANTS = [
     ("imagenette-160", "Imagenette (160 px)", "imagenette2-160",
      "sha256:64d0c4859f35a461889e0147755a999a48b49bf38a7e0f9bd27003f10db02fe5", 99003388,
      IMAGENETTE_INDEX, IMAGENETTE_CLASSES, RESIZED.format(name="Imagenette", size=160, id="imagenette")),
-    ("imagewoof", "Imagewoof (full size)", "imagewoof2", None, None, IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, IMAGEWOOF_FULL),
-    ("imagewoof-320", "Imagewoof (320 px)", "imagewoof2-320", None, None,
+    ("imagewoof", "Imagewoof (full size)", "imagewoof2", None, 1343715595, IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, IMAGEWOOF_FULL),
+    ("imagewoof-320", "Imagewoof (320 px)", "imagewoof2-320", None, 328387740,
      IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, RESIZED.format(name="Imagewoof", size=320, id="imagewoof")),
-    ("imagewoof-160", "Imagewoof (160 px)", "imagewoof2-160", None, None,
+    ("imagewoof-160", "Imagewoof (160 px)", "imagewoof2-160", None, 92612825,
      IMAGEWOOF_INDEX, IMAGEWOOF_CLASSES, RESIZED.format(name="Imagewoof", size=160, id="imagewoof")),
 ]
 

@@ -1,14 +1,26 @@
-"""Zalando Research's datasets."""
+"""Zalando Research's datasets.
+
+Fashion-MNIST's publisher host is an S3 *website* endpoint, which serves plain
+http only; the project's GitHub repository holds a copy of the four files
+(``data/fashion/``) served over https, the mirror here, pinned to the commit
+b2617bb6 (2022-03-21; the files last changed in 2017). Checksums: the md5s are
+those of the published files (the README's, also torchvision's); the sha256s
+are of their decompressed data. The GitHub copies of the two label files are
+the published bytes (their md5s match, checked on the repository at that
+commit); a copy whose compressed bytes differ but whose data is the same (the
+GitHub image files, if they do; Debian's recompressed package) is accepted by
+the data checksum. No size is declared: a recompressed copy has another size
+(the published files are 26,421,880, 29,515, 4,422,102 and 5,148 bytes,
+TensorFlow Datasets' ``url_checksums/fashion_mnist.txt``).
+"""
 
 from datamaestro.data.images import ImageClassification, LabelledImages
 from datamaestro.data.tensor import IDX
 from datamaestro.definitions import dataset
 from datamaestro.download.single import filedownloader
 
-# An S3 *website* endpoint: these serve plain http only. Checksums: the md5s are
-# the published files' (as in torchvision's FashionMNIST); the sha256s are of
-# their decompressed data, which Debian's recompressed copy shares.
 BASE = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+GITHUB = "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/b2617bb6d3ffa2e429640350f613e3291e10b141/data/fashion/"
 CATEGORIES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
@@ -16,8 +28,11 @@ CATEGORIES = [
 
 
 def _file(name, filename, md5, data_sha256):
-    """One Fashion-MNIST file; ``data_sha256`` also accepts recompressed copies (Debian's)."""
-    return filedownloader(name, BASE + filename, checksum=f"md5:{md5}", data_checksum=f"sha256:{data_sha256}")
+    """One Fashion-MNIST file, GitHub's https copy as mirror; ``data_sha256`` also accepts recompressed copies."""
+    return filedownloader(
+        name, BASE + filename, mirrors=[GITHUB + filename], checksum=f"md5:{md5}",
+        data_checksum=f"sha256:{data_sha256}",
+    )
 
 
 @_file(

@@ -1,6 +1,6 @@
 """SVHN (cropped digits), The Street View House Numbers dataset of Stanford's UFLDL group.
 
-Checksums: the sha256s of TensorFlow Datasets (``url_checksums/svhn_cropped.txt``);
+Checksums and sizes: those of TensorFlow Datasets (``url_checksums/svhn_cropped.txt``);
 torchvision's SVHN records md5s of the same files (noted beside each).
 """
 
@@ -17,20 +17,20 @@ from datasets_registry._arrays import npy_split, npy_splits
 SVHN_HOMEPAGE = "https://ufldl.stanford.edu/housenumbers/"
 
 
-def _svhn_file(split, sha256):
+def _svhn_file(split, sha256, size):
     """``<split>_32x32.mat``, over https, the plain-http address of the SVHN page as a mirror."""
     filename = f"{split}_32x32.mat"
     return filedownloader(
         filename, SVHN_HOMEPAGE + filename, mirrors=["http://ufldl.stanford.edu/housenumbers/" + filename],
-        checksum=f"sha256:{sha256}", varname=f"{split}_mat",
+        checksum=f"sha256:{sha256}", size=size, varname=f"{split}_mat",
     )
 
 
 # torchvision's md5s: train e26dedcc434d2e4c54c9b2d4a06d8373, test eb5a983be6a315427106f1b164d9cef3
-SVHN_TRAIN = _svhn_file("train", "435e94d69a87fde4fd4d7f3dd208dfc32cb6ae8af2240d066de1df7508d083b8")
-SVHN_TEST = _svhn_file("test", "cdce80dfb2a2c4c6160906d0bd7c68ec5a99d7ca4831afa54f09182025b6a75b")
+SVHN_TRAIN = _svhn_file("train", "435e94d69a87fde4fd4d7f3dd208dfc32cb6ae8af2240d066de1df7508d083b8", 182040794)
+SVHN_TEST = _svhn_file("test", "cdce80dfb2a2c4c6160906d0bd7c68ec5a99d7ca4831afa54f09182025b6a75b", 64275384)
 # torchvision's md5: a93ce644f1a588dc4d68dda5feec44a7
-SVHN_EXTRA = _svhn_file("extra", "a133a4beb38a00fcdda90c9489e0c04f900b660ce8a316a5e854838379a71eb3")
+SVHN_EXTRA = _svhn_file("extra", "a133a4beb38a00fcdda90c9489e0c04f900b660ce8a316a5e854838379a71eb3", 1329278602)
 
 
 def svhn_to_arrays(train: Path, test: Path, out: Path, limits: Limits) -> None:

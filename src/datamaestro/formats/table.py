@@ -131,3 +131,24 @@ def tables_from(
     for name, path, skip in sources:
         rows = read_rows(path, delimiter, skip)
         save_table(folder, name, to_structured(rows, columns, path.name, categories, max_bytes))
+
+
+def table_from(
+    path: Path,
+    columns: Sequence[Column],
+    categories: Optional[Sequence[str]] = None,
+    delimiter: str = ",",
+    header: Optional[Sequence[str]] = None,
+    max_bytes: Optional[int] = None,
+) -> np.ndarray:
+    """The table of one delimited file; ``header``: the names its first row must hold (None: it has no header)."""
+    rows = read_rows(path, delimiter)
+    if header is not None:
+        if not rows or rows[0][1] != list(header):
+            first = ", ".join(rows[0][1]) if rows else "nothing"
+            raise FormatError(
+                f"{path.name}: the first row is {first[:200]!r}, not the header {', '.join(header)!r}; "
+                "the file is not the table its definition describes"
+            )
+        rows = rows[1:]
+    return to_structured(rows, columns, path.name, categories, max_bytes)

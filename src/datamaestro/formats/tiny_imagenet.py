@@ -4,7 +4,7 @@
 id, tab, English names), ``train/<wnid>/images/*.JPEG`` holds 500 images per
 class and ``val/images/val_<k>.JPEG`` the validation images, labelled by
 ``val/val_annotations.txt`` (file name, tab, WordNet id, tab, bounding box).
-``test/images`` has no labels.
+``test/images`` holds the test images, whose labels are not published.
 """
 
 from __future__ import annotations
@@ -49,3 +49,17 @@ def read(root: Path) -> tuple[dict[str, list[tuple[str, int]]], list[str]]:
             raise FormatError(f"{annotations} line {number}: expected a file name and one of the 200 WordNet ids")
         val.append((f"val/images/{fields[0]}", label[fields[1]]))
     return {"train": train, "val": val}, class_names(root, wnids)
+
+
+#: the label of a test image (none is published)
+NO_LABEL = -1
+
+
+def read_test(root: Path) -> tuple[dict[str, list[tuple[str, int]]], list[str]]:
+    """The (image path relative to ``root``, -1) pairs of the test split, and the class names."""
+    folder = root / "test" / "images"
+    if not folder.is_dir():
+        raise FormatError(f"{folder}: missing: the archive is not Tiny ImageNet's")
+    wnids = sorted(fields[0].strip() for fields in lines(root / "wnids.txt"))
+    test = [(f"test/images/{p.name}", NO_LABEL) for p in sorted(folder.glob("*.JPEG"))]
+    return {"test": test}, class_names(root, wnids)

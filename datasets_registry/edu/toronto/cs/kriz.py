@@ -22,14 +22,15 @@ CITATION = """
 #: the CIFAR page states no license (TensorFlow Datasets records it as unknown)
 LICENSE = "unknown: no license is stated on the CIFAR page"
 
-# Checksums: the md5s printed on the CIFAR page (also torchvision's).
+# Checksums: the md5s printed on the CIFAR page (also torchvision's). Sizes: the Content-Length the host
+# sends, as recorded by Keras's and torchvision's download logs (no library records them).
 
 CIFAR10_ARCHIVE = archivedownloader(
-    "cifar-10-batches-py", BASE + "cifar-10-python.tar.gz", checksum="md5:c58f30108f718f92721af3b95e74349a",
+    "cifar-10-batches-py", BASE + "cifar-10-python.tar.gz", checksum="md5:c58f30108f718f92721af3b95e74349a", size=170498071,
     subpath="cifar-10-batches-py",
 )
 CIFAR100_ARCHIVE = archivedownloader(
-    "cifar-100-python", BASE + "cifar-100-python.tar.gz", checksum="md5:eb9058c3a382ffc7106e4002c42a8d85",
+    "cifar-100-python", BASE + "cifar-100-python.tar.gz", checksum="md5:eb9058c3a382ffc7106e4002c42a8d85", size=169001437,
     subpath="cifar-100-python",
 )
 

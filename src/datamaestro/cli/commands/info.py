@@ -40,7 +40,8 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
         "tags": definition.tags,
         "description": definition.description,
         "files": [{**r.describe(), "verification": verification(r)} for r in definition.resources],
-        "prepared": definition.is_prepared(ctx),
+        "download": download_size(definition),
+        "prepared": "retired" not in definition.tags and definition.is_prepared(ctx),
         "path": str(ctx.dataset_dir),
     }
     if info["prepared"]:
@@ -53,6 +54,40 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
             if entry is not None:
                 f["verified_by"] = entry.verified_by
     return info
+
+
+def download_size(definition: Any) -> dict[str, Any]:
+    """What prepare downloads: ``files`` (their count), ``bytes`` (the sum of the declared sizes,
+    None when none is declared), ``unknown`` (the files that declare no size) and ``text``."""
+    remote = [r.describe() for r in definition.resources if "url" in r.describe()]
+    sizes = [f["size"] for f in remote if f.get("size")]
+    unknown = [f["name"] for f in remote if not f.get("size")]
+    facts: dict[str, Any] = {"files": len(remote), "bytes": sum(sizes) if sizes else None, "unknown": unknown}
+    facts["text"] = download_text(facts, "retired" in definition.tags)
+    return facts
+
+
+def download_text(facts: dict[str, Any], retired: bool = False) -> str:
+    """The download size in words: "11.6 MB (4 files)", saying which sizes are unknown."""
+    files = facts["files"]
+    if not files:
+        return "nothing to download (retired: see the description)" if retired else "nothing to download"
+    count = f"{files} file{'s' if files > 1 else ''}"
+    if facts["bytes"] is None:
+        return f"size unknown ({count}: no size is recorded)"
+    if facts["unknown"]:
+        return f"at least {decimal_size(facts['bytes'])} ({count}; size unknown for {', '.join(facts['unknown'])})"
+    return f"{decimal_size(facts['bytes'])} ({count})"
+
+
+def decimal_size(n: int) -> str:
+    """``n`` bytes in decimal units, as download sizes are usually given (11,594,722 -> "11.6 MB")."""
+    size = float(n)
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 1000:
+            return f"{n} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} TB"
 
 
 #: what ``verification`` says of a downloaded file that no published checksum verifies
@@ -125,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
         lines.append("tags: " + ", ".join(info["tags"]))
     if info["aliases"]:
         lines.append("aliases: " + ", ".join(info["aliases"]))
+    lines.append(f"download: {info['download']['text']}")
     if info["prepared"]:
         lines.append(f"prepared: yes, in {info['path']}")
     else:
