@@ -39,10 +39,10 @@ def recorded() -> dict[str, str]:
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "list":
-        folders = load_settings(args.data).datafolders
+        found = load_settings(args.data).datafolders
         if args.json:
-            print(json.dumps({name: str(path) for name, path in sorted(folders.items())}, indent=2))
-        for name, path in sorted(folders.items()) if not args.json else ():
+            print(json.dumps({name: str(path) for name, path in sorted(found.items())}, indent=2))
+        for name, path in sorted(found.items()) if not args.json else ():
             missing = "" if path.is_dir() else "  (missing)"
             print(printable(f"{name}  {path}{missing}"))
         return 0
