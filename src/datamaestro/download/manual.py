@@ -176,7 +176,7 @@ def untar_each(archive: Path, out: Path, limits: Limits, label: str) -> None:
     unpack.untar(archive, members, limits, label)
     try:
         for relative, path in sorted(folder_files(members).items()):
-            if "/" in relative or not relative.endswith(".tar"):
+            if "/" in relative or not relative.endswith(".tar") or relative == ".tar":
                 raise FormatError(f"{label}: {printable(relative)} is not a tar of one class's images")
             unpack.untar(path, out / relative.removesuffix(".tar"), limits, f"{label}: {printable(relative)}")
             path.unlink()  # the space it took is free before the next one is extracted
