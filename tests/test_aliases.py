@@ -35,6 +35,8 @@ BUILTIN = {
     "oxford_iiit_pet": "uk.ac.ox.robots.oxford-iiit-pet",
     "usps": "tw.edu.ntu.csie.usps",
     "iris": "edu.uci.ics.iris",
+    "imagenet2012": "org.image_net.ilsvrc2012",
+    "imagenet": "org.image_net.ilsvrc2012",
 }
 EMNIST = ", ".join(f"gov.nist.emnist.{s}" for s in ("balanced", "byclass", "bymerge", "digits", "letters", "mnist"))
 
@@ -58,7 +60,7 @@ def test_builtin_aliases_name_their_ids():
     ids = set(registry.ids())
     assert not ids & set(registry.aliases())  # no alias hides an id
     with pytest.raises(UnknownDatasetError):  # not defined yet: no alias may name it
-        registry.resolve("imagenet2012")
+        registry.resolve("places365")
 
 
 def test_ambiguous_aliases_are_refused_with_their_ids():

@@ -310,7 +310,7 @@ def test_bad_config_file(env, cli):
     assert cli("info", "com.lecun.mnist").stderr == (
         f"datamaestro: error: config file {env.config}: unknown key 'mirror' (known: datadir, mirrors, "
         "retries, backoff, connect_timeout, read_timeout, stall_bytes, stall_seconds, offline, jobs, "
-        "segments, segment_threshold, max_unpacked_size, max_unpacked_files, max_download_size, max_retry_after, max_image_pixels, store)\n"
+        "segments, segment_threshold, max_unpacked_size, max_unpacked_files, max_download_size, max_retry_after, max_image_pixels, store, datafolders)\n"
     )
 
 

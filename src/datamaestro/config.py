@@ -6,12 +6,16 @@ key (``retries``, ``max_download_size``...) may be set by ``DATAMAESTRO_<KEY>``,
 over the config file. The config
 file is ``DATAMAESTRO_CONFIG`` or ``<user config dir>/config.yaml``. Offline
 mode: ``--offline``, then ``DATAMAESTRO_OFFLINE``, then the config's ``offline``.
+Data folders (``datafolders``: a name -> an absolute path) say where the user
+keeps files that only a person can download (behind a sign-in); ``datamaestro
+datafolders set NAME PATH`` writes them into the config file.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +69,11 @@ CONFIG_KEYS: dict[str, Key] = {
     "max_retry_after": Key("number", 0, True, 86400),
     "max_image_pixels": Key("integer", 1, True, 1 << 50),
     "store": Key("mapping"),
+    "datafolders": Key("mapping"),
 }
+
+#: a data folder's name (``datafolders``: the key a definition names)
+DATAFOLDER_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
 #: keys of the ``store`` mapping
 STORE_KEYS: dict[str, Key] = {
@@ -125,6 +133,8 @@ class Settings:
     store_url: Optional[str] = None
     store_options: dict[str, Any] = field(default_factory=dict)
     store_push: str = "never"
+    #: where the user keeps files downloaded by hand (behind a sign-in): name -> absolute folder
+    datafolders: dict[str, Path] = field(default_factory=dict)
 
     def rewrite(self, url: str) -> str:
         """``url`` with the longest matching mirror prefix replaced."""
@@ -176,7 +186,55 @@ def read_config(path: Optional[Path] = None) -> dict[str, Any]:
         problem = check_value(f"store.{key}", value, STORE_KEYS[key])
         if problem:
             raise ConfigError(f"config file {path}: {problem}")
+    for name, folder in content.get("datafolders", {}).items():
+        problem = datafolder_problem(name, folder)
+        if problem:
+            raise ConfigError(f"config file {path}: {problem}")
     return content
+
+
+def datafolder_problem(name: Any, folder: Any) -> Optional[str]:
+    """What is wrong with the data folder ``name`` -> ``folder`` (None when it is valid)."""
+    if not isinstance(name, str) or not DATAFOLDER_NAME.fullmatch(name):
+        return (
+            f"'datafolders': '{printable(str(name), 80)}' is not a data folder name "
+            "(lower-case letters, digits, '.', '_', '-'; at most 64)"
+        )
+    if not isinstance(folder, str) or not folder or "\0" in folder:
+        return f"'datafolders.{name}' must be a folder path, got {describe_type(folder)}"
+    if not Path(folder).expanduser().is_absolute():
+        return f"'datafolders.{name}' must be an absolute path (or start with ~), got '{printable(folder, 200)}'"
+    return None
+
+
+def write_datafolders(datafolders: dict[str, str], path: Optional[Path] = None) -> Path:
+    """Write the ``datafolders`` mapping into the config file (the other keys kept); its path.
+
+    The file is rewritten whole (comments are not kept) through a temporary
+    file renamed over it, so that a failed write leaves the old file.
+    """
+    path = path or config_path()
+    content = dict(read_config(path)) if path.exists() else {}
+    for name, folder in datafolders.items():
+        problem = datafolder_problem(name, folder)
+        if problem:
+            raise ConfigError(problem)
+    if datafolders:
+        content["datafolders"] = dict(sorted(datafolders.items()))
+    else:
+        content.pop("datafolders", None)
+    import yaml  # (as in parse_yaml)
+
+    text = yaml.safe_dump(content, sort_keys=False, allow_unicode=True) if content else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as e:
+        temporary.unlink(missing_ok=True)
+        raise ConfigError(f"cannot write config file {path}: {e.strerror}") from None
+    return path
 
 
 def read_text(path: Path) -> Optional[str]:
@@ -353,5 +411,6 @@ def load_settings(datadir: Optional[str | Path] = None, offline: Optional[bool] 
         store_url=store_url,
         store_options=store_options,
         store_push=store_push,
+        datafolders={k: Path(v).expanduser() for k, v in config.get("datafolders", {}).items()},
         **plain,
     )

@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.data, offline=args.offline or None)
     definition = Registry().definition(args.id)
     gated = sign_in_pages(definition)
+    instructions = next((r.instructions for r in definition.resources if hasattr(r, "instructions")), None)
+    if instructions is not None:  # a ``signin`` resource says what to download where, as ``prepare`` does
+        raise UsageError(instructions(definition.id))
     if gated:
         name, page = gated[0]
         raise UsageError(
