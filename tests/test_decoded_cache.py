@@ -139,3 +139,11 @@ def test_a_cache_needs_a_prepared_dataset(tmp_path):
         split.cached(resize=(8, 8))
     with pytest.raises(UsageError, match=r"cached\(\) needs resize"):
         split.cached(resize=None)  # type: ignore[arg-type]
+
+
+def test_the_cache_in_torch_is_the_folder_in_torch(env):
+    pytest.importorskip("torch")
+    split = prepared_split(env.data)
+    cached, direct = split.cached(resize=(24, 20)).to_torch(), split.to_torch(resize=(24, 20))
+    for i in (0, 7, 20):
+        assert np.array_equal(cached[i][0].numpy(), direct[i][0].numpy()) and cached[i][1] == direct[i][1]
