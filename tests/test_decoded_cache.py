@@ -109,6 +109,21 @@ def test_rm_removes_the_cache(env, cli):
     assert result.returncode == 0 and not path.exists() and not path.parent.exists()
 
 
+def test_rm_caches_removes_only_the_caches(env, cli):
+    split = prepared_split(env.data)
+    split.cached(resize=(24, 20))
+    split.cached(resize=(12, 10))
+    caches = sorted((env.data / "datasets" / ID).glob("decoded-*.npy"))
+    assert len(caches) == 2
+    result = cli("rm", "--caches", "--yes", ID)
+    assert result.returncode == 0 and result.stdout.count("removed ") == 2
+    assert not any(p.exists() for p in caches)
+    assert sorted(DataFolder(env.data).manifest(ID).entries) == ["images", "index"]
+    assert cli("verify", ID).stdout == f"{ID}: OK (2 files)\n"
+    nothing = cli("rm", "--caches", "--yes", ID)
+    assert nothing.returncode == 0 and "no decoded cache of org.example.pics" in nothing.stderr
+
+
 def test_another_process_reuses_the_cache(env):
     split = prepared_split(env.data)
     expected = split.cached(resize=(24, 20)).arrays()[0]
