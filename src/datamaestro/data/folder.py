@@ -5,7 +5,9 @@ The same loaders as ``LabelledImages`` (``arrays``, ``batches``, ``to_torch``,
 those ``datamaestro.loaders.folder`` registers. Images may differ in size:
 then ``arrays`` and ``batches`` need ``resize=(height, width)``.
 ``export_dataset()`` gives the in-memory dataset that ``datamaestro.formats``
-writes in Datumaro's layouts.
+writes in Datumaro's layouts. ``cached(resize)`` decodes a split once into a
+memory-mapped array kept in its dataset's folder (``datamaestro.loaders.cache``;
+docs/performance.md).
 
 An index of one split is three files in a folder: ``<split>.txt`` (the image
 paths, relative to the image root, one per line, UTF-8), ``<split>_labels.npy``
