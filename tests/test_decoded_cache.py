@@ -143,6 +143,32 @@ def test_another_process_reuses_the_cache(env):
     assert (path.stat().st_ino, path.stat().st_mtime_ns, (path.parent / ".manifest.json").read_bytes()) == before
 
 
+def test_a_full_disk_is_one_line_and_leaves_nothing(env):
+    """Writing the cache beyond the file size limit (EFBIG, as a full disk): a one-line error,
+    no cache, no record, no staging left."""
+    split = prepared_split(env.data)
+    script = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from datamaestro.data.folder import ImageFolder\n"
+        "from datamaestro.storage import StorageError\n"
+        "home = Path(sys.argv[1])\n"
+        "split = ImageFolder.from_index(home / 'images', home / 'index', 'train')\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (20000, 20000))\n"
+        "try:\n"
+        "    split.cached(resize=(24, 20))\n"
+        "except StorageError as e:\n"
+        "    print(e)\n"
+    )
+    home = split.files.parent.parent
+    out = subprocess.run([sys.executable, "-c", script, str(home)], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith(f"cannot write the decoded cache {home}/decoded-train-24x20-RGB-")
+    assert out.stdout.endswith(".npy: File too large; it needs 29.7 KiB: free some space\n")
+    assert sorted(p.name for p in home.iterdir()) == [".manifest.json", "images", "index"]
+    assert sorted(DataFolder(env.data).manifest(ID).entries) == ["images", "index"]
+
+
 def test_a_cache_needs_a_prepared_dataset(tmp_path):
     root = tmp_path / "images"
     root.mkdir()

@@ -22,7 +22,6 @@ inside it keeps its size: only ``verify`` (which hashes) finds that.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from pathlib import Path
@@ -39,7 +38,7 @@ from datamaestro.loaders.decoding import MODES, Decoder
 from datamaestro.log import log
 from datamaestro.manifest import MANIFEST, Entry
 from datamaestro.paths import open_inside
-from datamaestro.storage import CACHE_PREFIX, DataFolder
+from datamaestro.storage import CACHE_PREFIX, DataFolder, StorageError, disk_error, human_size
 
 #: images decoded at a time when a cache is built
 CHUNK = 256
@@ -58,17 +57,16 @@ def dataset_home(split: ImageFolder) -> tuple[DataFolder, str]:
 
 def cache_name(split: ImageFolder, dataset_dir: Path, size: tuple[int, int], interpolation: str, draft: bool) -> str:
     """The resource name of the decoded cache of ``split`` at ``size`` ((height, width))."""
-    key = hashlib.sha256(
-        json.dumps(
-            [
-                split.files.relative_to(dataset_dir).as_posix(),
-                split.root.relative_to(dataset_dir).as_posix() if split.root.is_relative_to(dataset_dir) else str(split.root),
-                hashlib.sha256(split.files.read_bytes()).hexdigest(),
-                list(size), split.mode, interpolation, draft,
-            ]
-        ).encode()
-    ).hexdigest()
-    return f"{CACHE_PREFIX}{split.files.stem}-{size[0]}x{size[1]}-{split.mode}-{key[:12]}.npy"
+    index = Hashers(("sha256",))
+    index.update(split.files.read_bytes())
+    root = split.root.relative_to(dataset_dir).as_posix() if split.root.is_relative_to(dataset_dir) else str(split.root)
+    key = Hashers(("sha256",))
+    key.update(json.dumps([
+        split.files.relative_to(dataset_dir).as_posix(), root, index.hexdigests()["sha256"],
+        list(size), split.mode, interpolation, draft,
+    ]).encode())
+    digest = key.hexdigests()["sha256"]
+    return f"{CACHE_PREFIX}{split.files.stem}-{size[0]}x{size[1]}-{split.mode}-{digest[:12]}.npy"
 
 
 def npy_header(shape: tuple[int, ...]) -> bytes:
@@ -137,13 +135,20 @@ def build(folder: DataFolder, dataset_id: str, name: str, split: ImageFolder, de
         hashers = Hashers(("sha256",))
         header = npy_header(shape)
         paths = split.paths()
-        with open_inside(folder.root, staged, "x") as out:
-            out.write(header)
-            hashers.update(header)
-            for start in range(0, len(paths), CHUNK):
-                chunk = decoder.batch(paths[start : start + CHUNK], where=str(split.root)).data.cast("B")
-                out.write(chunk)
-                hashers.update(chunk)
+        try:
+            with open_inside(folder.root, staged, "x") as out:
+                out.write(header)
+                hashers.update(header)
+                for start in range(0, len(paths), CHUNK):
+                    chunk = decoder.batch(paths[start : start + CHUNK], where=str(split.root)).data.cast("B")
+                    out.write(chunk)
+                    hashers.update(chunk)
+        except OSError as e:
+            if disk_error(e):
+                needed = human_size(len(header) + int(np.prod(shape)))
+                dest = folder.resource_path(dataset_id, name)
+                raise StorageError(f"cannot write the decoded cache {dest}: {e.strerror}; it needs {needed}: free some space") from None
+            raise
         content = FileHash(staged.stat().st_size, hashers.hexdigests()["sha256"])
         dataset_dir = folder.dataset_dir(dataset_id)
         sources = sorted({p.relative_to(dataset_dir).parts[0] for p in (split.files, split.root) if p.is_relative_to(dataset_dir)})
