@@ -25,8 +25,9 @@ antialiased resize), so it changes nothing at 160 -> 128.
 
 Prints Markdown tables: median and best wall time, images per second, CPU time
 over wall time (the process and its reaped children; above 1 when work runs at
-once; "-" where worker processes outlive the pass), and images per second
-relative to torchvision's ``num_workers=2``. "cores free" is the CPU / wall of
+once; "-" where worker processes outlive the pass), CPU time per image (what
+a busy machine changes least), and images per second relative to
+torchvision's ``num_workers=2``. "cores free" is the CPU / wall of
 two threads hashing at the same time (hashlib releases the GIL): the most any
 row could reach while the rest of the machine runs as it does.
 """
@@ -156,14 +157,16 @@ def table(title: str, count: int, rows: dict[str, list[tuple[float, float]]], fr
     print(f"\n## {title}\n")
     print(f"{os.cpu_count()} cores; cores free (2 threads hashing): median {statistics.median(free):.2f}, "
           f"range {min(free):.2f}-{max(free):.2f}; load average {os.getloadavg()[0]:.1f} at the end\n")
-    print("| run | median s | best s | images/s | CPU / wall | images/s vs torchvision |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| run | median s | best s | images/s | CPU / wall | CPU ms / image | images/s vs torchvision |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name, runs in rows.items():
         walls = [w for w, _ in runs]
         median = statistics.median(walls)
-        busy = "-" if "persistent" in name else f"{statistics.median(c / w for w, c in runs):.2f}"
+        persistent = "persistent" in name  # (its workers' CPU time is not counted)
+        busy = "-" if persistent else f"{statistics.median(c / w for w, c in runs):.2f}"
+        cost = "-" if persistent else f"{statistics.median(c for _, c in runs) / count * 1000:.2f}"
         ratio = f"{count / median / base:.2f}x" if base else ""
-        print(f"| {name} | {median:.3f} | {min(walls):.3f} | {count / median:,.0f} | {busy} | {ratio} |")
+        print(f"| {name} | {median:.3f} | {min(walls):.3f} | {count / median:,.0f} | {busy} | {cost} | {ratio} |")
 
 
 def small_images(data: Path, count: int, repeat: int) -> None:
