@@ -161,6 +161,11 @@ class Manifest:
         updated = value.get("updated")
         return cls(dataset_id, entries, updated if isinstance(updated, str) else "")
 
+    def without(self, name: str) -> Manifest:
+        """A copy without the entry ``name``, stamped now."""
+        entries = {n: e for n, e in self.entries.items() if n != name}
+        return Manifest(self.dataset_id, entries, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+
     def with_entry(self, entry: Entry) -> Manifest:
         """A copy with ``entry`` added or replaced, stamped now."""
         entries = {**self.entries, entry.name: entry}

@@ -30,6 +30,9 @@ from datamaestro.log import log
 from datamaestro.manifest import MANIFEST, CorruptManifest, Entry, Manifest
 from datamaestro.paths import id_problem, inside, is_valid_id, name_problem, open_folder, open_inside, read_inside
 
+#: how the names of decoded caches begin (``datamaestro.loaders.cache``): recorded files that no
+#: definition declares, rebuilt when next used
+CACHE_PREFIX = "decoded-"
 #: what ``downloads/<id>/`` may hold: partial downloads and their notes
 PARTIAL_SUFFIXES = (".part", ".part.json", ".part.segments")
 #: a manifest larger than this (bytes) is not one datamaestro wrote (a million files take about 150 MB)
@@ -210,6 +213,15 @@ class DataFolder:
             if manifest.entries.get(entry.name) == entry:
                 return  # unchanged: the manifest stays byte-identical
             self._write_manifest(manifest.with_entry(entry))
+
+    def forget(self, dataset_id: str, name: str) -> int:
+        """Remove the resource ``name`` of ``dataset_id`` and then its manifest entry; the bytes freed."""
+        freed = self.remove(self.resource_path(dataset_id, name))
+        with self.manifest_lock:
+            manifest = self.manifest(dataset_id)
+            if name in manifest.entries:
+                self._write_manifest(manifest.without(name))
+        return freed
 
     def _write_manifest(self, manifest: Manifest) -> None:
         with atomic_file(self.manifest_path(manifest.dataset_id), self.root) as f:

@@ -5,7 +5,9 @@ The same loaders as ``LabelledImages`` (``arrays``, ``batches``, ``to_torch``,
 those ``datamaestro.loaders.folder`` registers. Images may differ in size:
 then ``arrays`` and ``batches`` need ``resize=(height, width)``.
 ``export_dataset()`` gives the in-memory dataset that ``datamaestro.formats``
-writes in Datumaro's layouts.
+writes in Datumaro's layouts. ``cached(resize)`` decodes a split once into a
+memory-mapped array kept in its dataset's folder (``datamaestro.loaders.cache``;
+docs/performance.md).
 
 An index of one split is three files in a folder: ``<split>.txt`` (the image
 paths, relative to the image root, one per line, UTF-8), ``<split>_labels.npy``
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
-from datamaestro.data.images import Batch, ImageClassification
+from datamaestro.data.images import Batch, ImageClassification, LabelledImages
 from datamaestro.data.loading import Normalize, Pass, Transform, loaders_for
 from datamaestro.data.ml import NamedClasses, share_categories
 from datamaestro.data.npy import NPY
@@ -108,6 +110,7 @@ class ImageFolder(Base, NamedClasses):
         interpolation: str = "bilinear",
         workers: Optional[int] = None,
         max_pixels: Optional[int] = None,
+        draft: bool = True,
     ) -> Batch:
         """``(images, labels)`` of the whole split, decoded into memory.
 
@@ -118,10 +121,14 @@ class ImageFolder(Base, NamedClasses):
         shrinking). ``workers``: decoding threads (default: one per core, at most 8).
         An image of more than ``max_pixels`` pixels (default:
         ``datamaestro.formats.images.MAX_PIXELS``) is refused before it is decoded.
+        ``draft``: a JPEG at least ``2 * DRAFT_GAP`` (4) times larger than ``resize``
+        in both directions is decoded at 1/2, 1/4 or 1/8 of its size first
+        (libjpeg's DCT scaling), then resized: faster, pixels within a few levels
+        of a full decode (``datamaestro.loaders.decoding``; False: full decode).
         """
         return loaders_for(self).arrays(
             normalize=normalize, resize=resize, interpolation=interpolation, layout=layout, flatten=flatten,
-            one_hot=one_hot, workers=workers, max_pixels=max_pixels,
+            one_hot=one_hot, workers=workers, max_pixels=max_pixels, draft=draft,
         )
 
     def batches(
@@ -144,9 +151,10 @@ class ImageFolder(Base, NamedClasses):
         distributed: bool = False,
         transform: Optional[Transform] = None,
         max_pixels: Optional[int] = None,
+        draft: bool = True,
     ) -> Pass[Batch]:
         """An iterator of ``(images, labels)`` numpy minibatches over one pass, each batch
-        decoded when it is reached (by ``workers`` threads; ``max_pixels`` as in ``arrays``).
+        decoded when it is reached (by ``workers`` threads; ``max_pixels`` and ``draft`` as in ``arrays``).
 
         Shuffling, seeds, epochs and ranks as ``LabelledImages.batches``: with a
         seed, the k-th call shuffles with ``np.random.default_rng([seed, k])``;
@@ -156,7 +164,7 @@ class ImageFolder(Base, NamedClasses):
             batch_size, shuffle, seed, drop_last, normalize=normalize, resize=resize, interpolation=interpolation,
             layout=layout, flatten=flatten, one_hot=one_hot, workers=workers, epoch=epoch, rank=rank,
             world_size=world_size, distributed=distributed, transform=transform,
-            max_pixels=max_pixels,
+            max_pixels=max_pixels, draft=draft,
         )
 
     def one_pass(
@@ -166,10 +174,33 @@ class ImageFolder(Base, NamedClasses):
         """Pass ``epoch`` of ``batches()`` (``options`` as there), not counted as one of its calls."""
         return loaders_for(self).one_pass(epoch, batch_size, shuffle, seed, drop_last, **options)
 
+    def cached(
+        self,
+        resize: int | tuple[int, int],
+        *,
+        interpolation: str = "bilinear",
+        draft: bool = True,
+        workers: Optional[int] = None,
+        max_pixels: Optional[int] = None,
+    ) -> LabelledImages:
+        """The split decoded once at ``resize`` into a memory-mapped uint8 array kept in its dataset's
+        folder, as ``LabelledImages`` (whose ``batches``, ``arrays`` and ``to_torch`` read the array).
+
+        The first call decodes every image (as ``batches(resize=...)`` does:
+        the same pixels); later calls, in this process or another, open the
+        file. It is recorded in the dataset's manifest: ``datamaestro verify``
+        hashes it, ``datamaestro rm`` removes it. A file of the wrong size
+        (truncated) is decoded again, never used. Only for a split of a
+        prepared dataset (its index in the data folder).
+        """
+        return loaders_for(self).cached(
+            resize, interpolation=interpolation, draft=draft, workers=workers, max_pixels=max_pixels
+        )
+
     def to_torch(self, **options: Any) -> Any:
         """A ``torch.utils.data.Dataset`` of ``(image, label)`` tensors with a ``loader()``
         helper (needs ``datamaestro[torch]``); ``options`` (normalize, layout, resize,
-        interpolation, one_hot, workers, transform, max_pixels) go to
+        interpolation, one_hot, workers, transform, max_pixels, draft) go to
         ``datamaestro.loaders.folder.torch_dataset``."""
         return loaders_for(self).to_torch(**options)
 

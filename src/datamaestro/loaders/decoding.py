@@ -1,7 +1,16 @@
 """Image files decoded with Pillow (the ``images`` extra), one at a time or by a pool of threads.
 
 Images come out as ``(H, W, 3)`` uint8 (``RGB``) or ``(H, W)`` (``L``).
-Pillow releases the GIL while decoding, so threads decode in parallel.
+Pillow releases the GIL while it decodes, converts and resizes, so threads
+decode at once; a batch is decoded straight into its array (each thread
+writes its images' rows, scaled to float32 there when asked), so that
+nothing but Pillow's Python glue (about 60 us an image) runs one thread at a time.
+
+A JPEG image that is shrunk is decoded at a reduced size first (``draft``:
+libjpeg's DCT scaling by 1/2, 1/4 or 1/8) when that still leaves a factor of
+``DRAFT_GAP`` for the antialiased resize to the target (as Pillow's
+``thumbnail``). Its pixels may differ slightly from a full decode followed by
+the same resize (docs/performance.md gives the measured differences).
 
 Decoding is bounded by the pixels of each image (``datamaestro.formats.images``).
 """
@@ -9,22 +18,26 @@ Decoding is bounded by the pixels of each image (``datamaestro.formats.images``)
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
 import numpy as np
 
 from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats.images import open_image
-from datamaestro.loaders.arrays import METHODS
+from datamaestro.loaders.arrays import METHODS, normalized
 from datamaestro.optional import pillow
+
+T = TypeVar("T")
 
 #: image modes: Pillow mode -> channels (0: no channel axis)
 MODES = {"RGB": 3, "L": 0}
 #: below this many images a batch is decoded in the calling thread
 PARALLEL_MIN = 8
+#: JPEG draft decoding is used only when it leaves at least this factor for the antialiased resize
+DRAFT_GAP = 2
 
 
 def default_workers() -> int:
@@ -34,19 +47,33 @@ def default_workers() -> int:
 
 def decode(
     path: Path, mode: str = "RGB", size: Optional[tuple[int, int]] = None, method: str = "bilinear",
-    max_pixels: Optional[int] = None,
+    max_pixels: Optional[int] = None, draft: bool = True,
 ) -> np.ndarray:
     """One image file as ``(H, W, 3)`` (RGB) or ``(H, W)`` (L) uint8, resized to ``size``
-    ((height, width)) by Pillow when given; refused beyond ``max_pixels`` (``open_image``)."""
+    ((height, width)) by Pillow when given (a JPEG drafted first when ``draft`` and ``draft_scale``
+    allow); refused beyond ``max_pixels`` (``open_image``)."""
     Image = pillow()
     with open_image(path, max_pixels) as opened:
         try:
+            if draft and size is not None and draft_scale(opened, size, method) > 1:
+                width, height = size[1] * DRAFT_GAP, size[0] * DRAFT_GAP
+                opened.draft(opened.mode, (width, height))  # (its own mode: only the size changes)
             im = opened if opened.mode == mode else opened.convert(mode)
             if size is not None and im.size != (size[1], size[0]):
                 im = im.resize((size[1], size[0]), RESAMPLING[method](Image))
             return np.asarray(im, dtype=np.uint8)
         except (OSError, ValueError, SyntaxError) as e:
             raise FormatError(f"{path}: not a readable image ({e})") from None
+
+
+def draft_scale(im: Any, size: tuple[int, int], method: str) -> int:
+    """The DCT scaling (1, 2, 4 or 8) a JPEG ``im`` can be decoded at before its antialiased resize to
+    ``size`` ((height, width)) while leaving that resize a factor of ``DRAFT_GAP``; 1 for other images,
+    other methods, and whenever the image is not shrunk at least that much in both directions."""
+    if im.format != "JPEG" or method != "bilinear":
+        return 1
+    room = min(im.width // (size[1] * DRAFT_GAP), im.height // (size[0] * DRAFT_GAP))
+    return next((scale for scale in (8, 4, 2) if room >= scale), 1)
 
 
 #: resize method -> Pillow filter
@@ -71,6 +98,7 @@ class Decoder:
         interpolation: str = "bilinear",
         workers: Optional[int] = None,
         max_pixels: Optional[int] = None,
+        draft: bool = True,
     ):
         self.pool: Optional[ThreadPoolExecutor] = None
         if mode not in MODES:
@@ -82,18 +110,42 @@ class Decoder:
         self.interpolation = interpolation
         self.workers = default_workers() if workers is None else int(workers)
         self.max_pixels = max_pixels
+        self.draft = bool(draft)
 
     def one(self, path: Path) -> np.ndarray:
         """One image, uint8 (resized to ``size`` when set)."""
-        return decode(path, self.mode, self.size, self.interpolation, self.max_pixels)
+        return decode(path, self.mode, self.size, self.interpolation, self.max_pixels, self.draft)
 
     def many(self, paths: Sequence[Path]) -> list[np.ndarray]:
         """The images of ``paths``, in order."""
-        if self.workers <= 1 or len(paths) < PARALLEL_MIN:
-            return [self.one(p) for p in paths]
+        return self.each(self.one, paths)
+
+    def batch(self, paths: Sequence[Path], scale: bool = False, where: str = "") -> np.ndarray:
+        """The images of ``paths`` as one array: uint8, or float32 divided by 255 with ``scale``
+        (as ``arrays.normalized``). With a ``size``, each thread writes its images into the array."""
+        if self.size is None:
+            images = stack(self.many(paths), where)
+            return normalized(images) if scale else images
+        channels = MODES[self.mode]
+        shape = (len(paths), *self.size, *([channels] if channels else []))
+        out = np.empty(shape, dtype=np.float32 if scale else np.uint8)
+
+        def fill(i: int) -> None:
+            if scale:
+                np.divide(self.one(paths[i]), np.float32(255), out=out[i], dtype=np.float32)
+            else:
+                out[i] = self.one(paths[i])
+
+        self.each(fill, range(len(paths)))
+        return out
+
+    def each(self, action: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+        """``action`` of each item, in order: by the pool of threads unless there are few."""
+        if self.workers <= 1 or len(items) < PARALLEL_MIN:
+            return [action(item) for item in items]
         if self.pool is None:
             self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="datamaestro-decode")
-        return list(self.pool.map(self.one, paths))
+        return list(self.pool.map(action, items))
 
     def close(self) -> None:
         """Stop the decoding threads (a later call starts new ones)."""

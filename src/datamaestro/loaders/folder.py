@@ -18,13 +18,15 @@ import numpy as np
 
 from datamaestro.data.base import Base
 from datamaestro.data.folder import ImageFolder, ImageFolderClassification, index_files
+from datamaestro.data.images import LabelledImages
 from datamaestro.data.loading import Normalize, Transform, register
 from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats.dataset import Dataset, Subset
 from datamaestro.formats.images import image_size
-from datamaestro.loaders.arrays import Size, mean_std, normalized, standardized, target_size
+from datamaestro.loaders.arrays import Size, mean_std, standardized, target_size
 from datamaestro.loaders.batches import Converter
-from datamaestro.loaders.decoding import MODES, Decoder, decode, default_workers, stack
+from datamaestro.loaders.cache import cached
+from datamaestro.loaders.decoding import MODES, Decoder, decode, default_workers
 from datamaestro.loaders.passes import IndexBatches, counted_epoch
 from datamaestro.loaders.tf import dataset
 from datamaestro.loaders.torch import dataset_class
@@ -130,12 +132,13 @@ class FolderLoader:
         workers: Optional[int] = None,
         transform: Optional[Transform] = None,
         max_pixels: Optional[int] = None,
+        draft: bool = True,
     ):
         self.paths = split.paths()
         self.labels = np.asarray(split.labels.data())
         self.where = f"{split.root}"
         self.size = common_size(split.sizes_array(), resize, self.where)
-        self.decoder = Decoder(split.mode, self.size, interpolation, workers, max_pixels)
+        self.decoder = Decoder(split.mode, self.size, interpolation, workers, max_pixels, draft)
         self.normalize = bool(normalize)
         self.stats = mean_std(normalize)
         # The converter gets batches already resized, scaled and standardised: it sets
@@ -159,9 +162,7 @@ class FolderLoader:
     def __call__(self, where: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         positions = np.arange(len(self.paths))[where]
         if positions.size:
-            batch = stack(self.decoder.many([self.paths[i] for i in positions.tolist()]), self.where)
-            if self.normalize:
-                batch = normalized(batch)
+            batch = self.decoder.batch([self.paths[i] for i in positions.tolist()], self.normalize, self.where)
             if self.stats is not None:
                 batch = standardized(batch, self.stats, self.stored_layout)
         else:
@@ -254,6 +255,7 @@ def torch_dataset(
     workers: Optional[int] = None,
     transform: Optional[Transform] = None,
     max_pixels: Optional[int] = None,
+    draft: bool = True,
 ) -> Any:
     """A ``torch.utils.data.Dataset`` over an ``ImageFolder``: ``dataset[i]`` is
     ``(image tensor, label)``, ``dataset[indices]`` a whole batch decoded at once,
@@ -261,7 +263,7 @@ def torch_dataset(
     ``datamaestro.loaders.torch.TorchDataset`` gives for array splits, ``transform`` too)."""
     loader = FolderLoader(
         split, normalize=normalize, resize=resize, interpolation=interpolation, layout=layout,
-        flatten=False, one_hot=one_hot, workers=workers, max_pixels=max_pixels,
+        flatten=False, one_hot=one_hot, workers=workers, max_pixels=max_pixels, draft=draft,
     )
     return dataset_class()(Positions(len(loader.paths)), loader.labels, Gather(loader), split.categories, transform)
 
@@ -349,6 +351,13 @@ class FolderLoaders:
             len(loader.paths), loader, batch_size=batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
             drop_last=drop_last, rank=rank, world_size=world_size, distributed=distributed,
         )
+
+    def cached(self, resize: Size, **options: Any) -> LabelledImages:
+        """The split decoded once at ``resize`` into a memory-mapped array (``datamaestro.loaders.cache``)."""
+        size = common_size(self.split.sizes_array(), resize, f"{self.split.root}")
+        if size is None:
+            raise UsageError(f"{self.split.root}: cached() needs resize=(height, width)")
+        return cached(self.split, size, **options)
 
     def to_torch(self, **options: Any) -> Any:
         """A ``torch.utils.data.Dataset`` of the split (``torch_dataset``)."""

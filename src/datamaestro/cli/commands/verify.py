@@ -14,7 +14,7 @@ from datamaestro.download.context import Request
 from datamaestro.errors import UnknownDatasetError, UsageError
 from datamaestro.paths import id_problem
 from datamaestro.registry import Registry
-from datamaestro.storage import DataFolder, StorageError
+from datamaestro.storage import CACHE_PREFIX, DataFolder, StorageError
 
 NAME = "verify"
 HELP = "hash every prepared file against its manifest; report OK, CORRUPT or MISSING (--repair fixes them)"
@@ -37,12 +37,11 @@ def check(settings: Any, dataset_id: str, definition: Any) -> dict[str, Any]:
         definition.adopt(ctx)  # a lost manifest is rebuilt from the declarations first
         problems = definition.problems(ctx, full=True)
     else:  # prepared, but its definition is gone: check what was recorded
-        manifest = folder.manifest(dataset_id)
-        problems = {
-            name: check_resource(folder.resource_path(dataset_id, name), entry, full=True)
-            for name, entry in manifest.entries.items()
-        }
+        problems = {}
     manifest = folder.manifest(dataset_id)
+    for name, entry in manifest.entries.items():  # and what is recorded besides (decoded caches)
+        if name not in problems:
+            problems[name] = check_resource(folder.resource_path(dataset_id, name), entry, full=True)
     flat = [p for name in sorted(problems) for p in problems[name]]
     status = "OK" if not flat else "MISSING" if all(absent(p) for p in flat) else "CORRUPT"
     if not manifest.entries:
@@ -53,7 +52,17 @@ def check(settings: Any, dataset_id: str, definition: Any) -> dict[str, Any]:
         "files": len(manifest.entries),
         "problems": flat,
         "unverified": sum(1 for e in manifest.entries.values() if e.no_verify),
+        "caches": sorted(name for name in problems if problems[name] and name.startswith(CACHE_PREFIX)),
     }
+
+
+def drop_caches(settings: Any, result: dict[str, Any]) -> None:
+    """Remove the damaged decoded caches of a checked dataset (they are decoded again when next used)."""
+    folder = DataFolder(settings.datadir)
+    for name in result.pop("caches"):
+        with folder.lock(result["id"]):
+            folder.forget(result["id"], name)
+        print(f"{result['id']}: removed the damaged decoded cache {name} (decoded again when next used)", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,10 +87,13 @@ def run(args: argparse.Namespace) -> int:
                 result = check(settings, dataset_id, definition)
         except StorageError:  # a read-only data folder: nobody prepares anything there
             result = check(settings, dataset_id, definition)
-        if args.repair and result["status"] != "OK" and definition is not None:
-            definition.prepare(settings, Request(quiet=args.quiet, repair=True))
+        if args.repair and result["status"] != "OK":
+            drop_caches(settings, result)
+            if definition is not None:
+                definition.prepare(settings, Request(quiet=args.quiet, repair=True))
             result = check(settings, dataset_id, definition)
             result["repaired"] = result["status"] == "OK"
+        result.pop("caches")
         results.append(result)
     if args.json:
         print(json.dumps(results, indent=2))
