@@ -29,12 +29,16 @@ def cifar_classification(folder: Path) -> ImageClassification:
     meta = json.loads((folder / ARRAYS_META).read_text(encoding="utf-8"))
     coarse = meta.get("coarse_categories")
     if not coarse:
-        return ImageClassification(**{s: npy_split(folder, s) for s in ("train", "test")}, categories=meta["categories"])
-    splits = {
-        split: CoarseLabelledImages(
+        return ImageClassification(
+            train=npy_split(folder, "train"), test=npy_split(folder, "test"), categories=meta["categories"]
+        )
+    splits = [
+        CoarseLabelledImages(
             images=NPY(path=folder / f"{split}_images.npy"), labels=NPY(path=folder / f"{split}_labels.npy"),
             coarse_labels=NPY(path=folder / f"{split}_coarse_labels.npy"),
         )
         for split in ("train", "test")
-    }
-    return CoarseImageClassification(**splits, categories=meta["categories"], coarse_categories=coarse)
+    ]
+    return CoarseImageClassification(
+        train=splits[0], test=splits[1], categories=meta["categories"], coarse_categories=coarse
+    )

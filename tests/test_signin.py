@@ -156,6 +156,7 @@ def test_prepare_from_dir_links_verifies_records_and_indexes(env, published) -> 
     data = prepare_dataset(COPY, request=Request(quiet=True, source_dir=source))
     assert isinstance(data, ImageFolderClassification)
     assert data.categories == WNIDS
+    assert data.descriptions == [dict(DEVKIT_ORDER)[w] for w in WNIDS]
     train = [f"{w}/{w}_{k}.JPEG" for w in WNIDS for k in (1, 2)]
     assert [str(p.relative_to(data.train.root)) for p in data.train.paths()] == train
     assert data.train.labels.data().tolist() == [0, 0, 1, 1, 2, 2]

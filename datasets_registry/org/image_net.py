@@ -121,17 +121,19 @@ def ilsvrc2012(originals, train, val, devkit, index):
     1,281,167 training and 50,000 validation JPEG images of varying sizes,
     labelled 0 to 999: the position of the class's WordNet id among the sorted
     WordNet ids (as torchvision and TensorFlow Datasets number them).
-    ``categories`` are the WordNet ids (``n01440764``...); the index folder's
-    ``words.txt`` gives each one's words ("tench, Tinca tinca"). A person
+    ``categories`` are the WordNet ids (``n01440764``...), ``descriptions``
+    each one's words ("tench, Tinca tinca"). A person
     downloads the three files after signing in at image-net.org; then
     ``datamaestro prepare org.image_net.ilsvrc2012 --from DIR``, or
     ``datamaestro datafolders set imagenet DIR`` once. Preparing needs about
     twice the training tar's size free (the linked tars, the images), and
     scipy (the extra ``mat``) to read the devkit.
     """
+    words = dict(line.split("\t", 1) for line in (index / "words.txt").read_text(encoding="utf-8").splitlines())
     categories = read_categories(index)
     return {
         "train": ImageFolder.from_index(train, index, "train"),
         "validation": ImageFolder.from_index(val, index, "validation"),
         "categories": categories,
+        "descriptions": [words[wnid] for wnid in categories],
     }

@@ -100,9 +100,14 @@ class LabelledImages(Base, NamedClasses):
 
 
 class ImageClassification(Supervised):
-    """Image classification splits; ``categories[k]`` names label ``k``."""
+    """Image classification splits; ``categories[k]`` names label ``k``.
+
+    ``descriptions[k]``, when the categories are codes (ImageNet's WordNet ids),
+    says what class ``k`` is in words ("tench, Tinca tinca").
+    """
 
     categories: Optional[list[str]] = None
+    descriptions: Optional[list[str]] = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
