@@ -4,11 +4,11 @@
 ``datamaestro.loaders.tf`` import their framework when used (extras
 ``datamaestro[torch]`` and ``datamaestro[tf]``). Importing this package
 registers the loaders of each data type (``datamaestro.data.loading``): the
-modules ``images``, ``folder``, ``text`` and ``table``.
+modules ``images``, ``folder``, ``hub``, ``text`` and ``table``.
 """
 
-from datamaestro.loaders import folder, images, table, text
+from datamaestro.loaders import folder, hub, images, table, text
 from datamaestro.loaders.arrays import arrays, image_layout, normalized, one_hot_rows, resize
 from datamaestro.loaders.batches import Batches
 
-__all__ = ["arrays", "Batches", "folder", "image_layout", "images", "normalized", "one_hot_rows", "resize", "table", "text"]
+__all__ = ["arrays", "Batches", "folder", "hub", "image_layout", "images", "normalized", "one_hot_rows", "resize", "table", "text"]
