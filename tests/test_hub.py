@@ -163,7 +163,7 @@ def test_a_revision_is_pinned(env, hub, mnist):
     assert data.commit == "b" * 40
     entries = manifest(env, "hf.ylecun.mnist.r-v1_0")["entries"]
     assert entries["train-00000.parquet"]["url"].startswith(f"hf://datasets/ylecun/mnist@{'b' * 40}/")
-    assert hub.server.gets(f"/api/datasets/ylecun/mnist/revision/v1.0") == 1
+    assert hub.server.gets("/api/datasets/ylecun/mnist/revision/v1.0") == 1
 
 
 def test_an_unknown_repository_is_one_line(hub, mnist, cli):
@@ -225,3 +225,11 @@ def test_search_and_completion_never_ask_the_hub(hub, mnist, cli):
     assert "hf:" not in found.stdout  # a Hub id is not in the search index
     assert cli("completion", "--ids").returncode == 0
     assert hub.server.log == []
+
+
+def test_the_parquet_conversion_branch_layout(env, hub):
+    data, _, labels = mnist_like(3, 4, NAMES)
+    repo = Repo("org/conv", {"default/train/0000.parquet": data}, {}, commits={"refs/convert/parquet": "d" * 40})
+    hub.add(repo)
+    got = prepare("hf:org/conv@refs/convert/parquet")
+    assert got.commit == "d" * 40 and np.array_equal(got.train.labels.data(), labels)

@@ -226,7 +226,8 @@ def data_files(card: dict[str, Any], paths: list[str], config: Optional[str], wh
         raise UsageError(f"{what}: no config '{name}'; the configs are: {', '.join(sorted(groups)) or 'none'}")
     found: dict[str, list[str]] = {}
     for p in groups[name]:
-        found.setdefault(re.split(r"[-_.]", PurePosixPath(p).name, maxsplit=1)[0], []).append(p)
+        parts = PurePosixPath(p).parts  # CONFIG/SPLIT/0000.parquet (refs/convert/parquet), else SPLIT-*.parquet
+        found.setdefault(parts[-2] if len(parts) > 2 else re.split(r"[-_.]", parts[-1], maxsplit=1)[0], []).append(p)
     return (config, found) if found else no_parquet(what)
 
 
