@@ -104,7 +104,13 @@ class Registry:
         raise UnknownDatasetError(printable(dataset_id), closest_ids(dataset_id, self.ids() + sorted(self._aliases), same))
 
     def definition(self, dataset_id: str) -> DatasetDefinition:
-        """The loaded definition of ``dataset_id`` (an id or an alias)."""
+        """The loaded definition of ``dataset_id`` (an id or an alias; ``hf:ORG/NAME...``: a Hugging
+        Face Hub dataset)."""
+        if dataset_id.startswith("hf:"):
+            # (its readers import numpy: imported only for Hub ids, as download/prepare.py imports fetching)
+            from datamaestro.hub import HubDefinition
+
+            return HubDefinition(dataset_id)
         entry = self.entry(dataset_id)
         repo = next(r for r in self.repos if r.name == entry.repository)
         for definition in module_definitions(load_module(repo, entry.module, Path(entry.file))):

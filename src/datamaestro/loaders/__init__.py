@@ -4,15 +4,15 @@
 ``datamaestro.loaders.tf`` import their framework when used (extras
 ``datamaestro[torch]`` and ``datamaestro[tf]``). Importing this package
 registers the loaders of each data type (``datamaestro.data.loading``): the
-modules ``images``, ``folder``, ``text``, ``table``, ``audio``, ``detection``
-and ``segmentation``.
+modules ``images``, ``folder``, ``text``, ``table``, ``audio``, ``detection``,
+``segmentation`` and ``hub``.
 """
 
-from datamaestro.loaders import audio, detection, folder, images, segmentation, table, text
+from datamaestro.loaders import audio, detection, folder, hub, images, segmentation, table, text
 from datamaestro.loaders.arrays import arrays, image_layout, normalized, one_hot_rows, resize
 from datamaestro.loaders.batches import Batches
 
 __all__ = [
-    "arrays", "audio", "Batches", "detection", "folder", "image_layout", "images", "normalized", "one_hot_rows",
-    "resize", "segmentation", "table", "text",
+    "arrays", "audio", "Batches", "detection", "folder", "hub", "image_layout", "images", "normalized",
+    "one_hot_rows", "resize", "segmentation", "table", "text",
 ]

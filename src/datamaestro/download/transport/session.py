@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from datamaestro.download.hubhost import http_url, token_headers
 from datamaestro.download.transport.base import Policy, TransferError, read_timeout, root_cause
 from datamaestro.download.transport.headers import Adapter, cause, too_slow, within
 from datamaestro.errors import DownloadError
@@ -41,7 +42,9 @@ def session() -> requests.Session:
 @contextmanager
 def get(url: str, headers: dict[str, str], policy: Policy) -> Iterator[requests.Response]:
     """A streamed GET of ``url``; its failures (and its body's) raised as ``TransferError``
-    when worth retrying, else as ``DownloadError``."""
+    when worth retrying, else as ``DownloadError``. (An ``hf://`` URL is fetched from the Hub.)"""
+    url = http_url(url)
+    headers = {**token_headers(url), **headers}
     try:
         with within(policy.header_timeout):
             response = session().get(

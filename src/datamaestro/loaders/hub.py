@@ -1,0 +1,363 @@
+"""The loaders of ``HubImages``: its index written at prepare time, batches, views and export.
+
+Images are the bytes of a Parquet column (``datamaestro.formats.parquet``),
+decoded by the image loaders' decoder (``datamaestro.loaders.decoding``) when
+asked for, a batch at a time by a pool of threads. Each image is opened by
+``datamaestro.formats.images`` (bounded by its pixels), named in errors by
+its file and row.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Optional, cast
+
+import numpy as np
+
+from datamaestro.data.base import Base
+from datamaestro.data.hub import HubDataset, HubImages
+from datamaestro.data.loading import Normalize, Transform, register
+from datamaestro.errors import FormatError, UsageError
+from datamaestro.formats import parquet
+from datamaestro.formats.dataset import Dataset, Subset
+from datamaestro.formats.images import open_header
+from datamaestro.loaders.arrays import Size, mean_std, normalized, standardized, target_size
+from datamaestro.loaders.batches import Converter
+from datamaestro.loaders.decoding import MODES, Decoder, default_workers, stack
+from datamaestro.loaders.passes import IndexBatches, counted_epoch
+from datamaestro.loaders.torch import dataset_class
+
+#: the file of the index folder that describes each split
+SPLITS_FILE = "splits.json"
+
+
+class ImageBytes(io.BytesIO):
+    """The bytes of one image, named by its Parquet file and row (what errors show)."""
+
+    def __init__(self, data: bytes, where: str):
+        super().__init__(data)
+        self.where = where
+
+    def __str__(self) -> str:
+        return self.where
+
+
+class ImageSource:
+    """The image bytes of a split's Parquet files, read once (memory-mapped) and indexed by row."""
+
+    def __init__(self, files: Sequence[Path], column: str):
+        self.files = list(files)
+        self.chunks: list[Any] = []
+        self.owners: list[int] = []
+        for k, path in enumerate(self.files):
+            found = parquet.image_bytes([path], column)
+            self.chunks += found
+            self.owners += [k] * len(found)
+        self.ends = np.cumsum([len(c) for c in self.chunks], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int(self.ends[-1]) if len(self.ends) else 0
+
+    def __getitem__(self, i: int) -> ImageBytes:
+        k = int(np.searchsorted(self.ends, i, side="right"))
+        row = i - (int(self.ends[k - 1]) if k else 0)
+        value = self.chunks[k][row].as_py()
+        where = f"{self.files[self.owners[k]]}, image {i}"
+        if value is None:
+            raise FormatError(f"{where}: the image has no bytes")
+        return ImageBytes(value, where)
+
+
+def source_of(split: HubImages) -> ImageSource:
+    """The image bytes of a split (read once per split object)."""
+    cached = split.__dict__.get("_source")
+    if cached is None:
+        cached = split.__dict__["_source"] = ImageSource(split.files, split.column)
+    return cast(ImageSource, cached)
+
+
+# -- the index, written at prepare time ----------------------------------------------------------
+
+
+def header_facts(image: ImageBytes) -> tuple[int, int, str]:
+    """Height, width and Pillow mode of an image, from its header."""
+    with open_header(cast(Path, image)) as im:
+        width, height = im.size
+        return height, width, im.mode
+
+
+def write_image_index(folder: Path, split: str, files: Sequence[Path], layout: parquet.Layout) -> dict[str, Any]:
+    """Write ``SPLIT_labels.npy`` and ``SPLIT_sizes.npy`` of an image split; what ``splits.json`` says of it."""
+    assert layout.image is not None
+    source = ImageSource(files, layout.image)
+    with ThreadPoolExecutor(default_workers()) as pool:
+        facts = list(pool.map(lambda i: header_facts(source[i]), range(len(source))))
+    if layout.label is not None:
+        labels = parquet.column_arrays(files, [layout.label])[layout.label].astype(np.int64)
+    else:
+        labels = np.full(len(source), -1, dtype=np.int64)
+    if len(labels) != len(source):
+        raise FormatError(f"{files[0]}: {len(source)} images but {len(labels)} labels")
+    np.save(folder / f"{split}_labels.npy", labels)
+    np.save(folder / f"{split}_sizes.npy", np.array([f[:2] for f in facts], dtype=np.int32).reshape(-1, 2))
+    grey = bool(facts) and all(f[2] in ("L", "1", "I;16", "I") for f in facts)
+    return {"kind": "images", "column": layout.image, "label": layout.label, "categories": layout.categories,
+            "mode": "L" if grey else "RGB"}
+
+
+def write_table(folder: Path, split: str, files: Sequence[Path], layout: parquet.Layout) -> dict[str, Any]:
+    """Write ``SPLIT.npy``, the split's plain columns (and its label column) as a structured array."""
+    names = parquet.plain_columns(files[0], layout.columns)
+    names += [layout.label] if layout.label else []
+    np.save(folder / f"{split}.npy", parquet.structured(parquet.column_arrays(files, names)), allow_pickle=False)
+    return {"kind": "table", "label": layout.label, "categories": layout.categories}
+
+
+def write_index(folder: Path, splits: dict[str, list[Path]], card_features: Any = None) -> dict[str, Any]:
+    """Write the index of every split into ``folder`` (and ``splits.json``); what it says of each split."""
+    described = {}
+    for split, files in splits.items():
+        layout = parquet.layout_of(files[0], card_features)
+        write = write_image_index if layout.image else write_table
+        described[split] = {**write(folder, split, files, layout), "files": [f.name for f in files]}
+    (folder / SPLITS_FILE).write_text(json.dumps(described, indent=1), encoding="utf-8")
+    return described
+
+
+def read_splits(folder: Path) -> dict[str, Any]:
+    """What ``write_index`` said of each split."""
+    path = folder / SPLITS_FILE
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise FormatError(f"{path}: cannot read the index of the splits ({e}); prepare the dataset again") from None
+    if not isinstance(value, dict):
+        raise FormatError(f"{path}: not an index of splits; prepare the dataset again")
+    return value
+
+
+# -- whole splits and batches --------------------------------------------------------------------
+
+
+def common_size(sizes: np.ndarray, resize: Optional[Size], where: str) -> Optional[tuple[int, int]]:
+    """The (height, width) every image is resized to (None: keep them as they are)."""
+    if resize is None or not len(sizes):
+        return None
+    if isinstance(resize, (int, np.integer)) and not isinstance(resize, bool):
+        targets = {target_size(resize, int(h), int(w)) for h, w in np.unique(sizes, axis=0)}
+        if len(targets) > 1:
+            raise UsageError(f"{where}: resize={resize} keeps each image's aspect ratio, and the images have "
+                             "several; pass resize=(height, width) to get them as one array")
+        return targets.pop()
+    return target_size(resize, 1, 1)
+
+
+class HubLoader:
+    """Turns positions of a ``HubImages`` split into converted ``(images, labels)`` arrays."""
+
+    def __init__(
+        self, split: HubImages, *, normalize: Normalize = True, resize: Optional[Size] = None,
+        interpolation: str = "bilinear", layout: Optional[str] = None, flatten: bool = False, one_hot: bool = False,
+        workers: Optional[int] = None, transform: Optional[Transform] = None, max_pixels: Optional[int] = None,
+    ):
+        self.source = source_of(split)
+        self.labels = np.asarray(split.labels.data())
+        self.where = str(split.files[0]) if split.files else "the split"
+        self.size = common_size(split.sizes_array(), resize, self.where)
+        self.decoder = Decoder(split.mode, self.size, interpolation, workers, max_pixels)
+        self.normalize = bool(normalize)
+        self.stats = mean_std(normalize)
+        channels = MODES[split.mode]
+        self.stored_layout = "NHWC" if channels else None
+        dtype = np.float32 if normalize else np.uint8
+        self.empty = np.zeros((0, *(self.size or (8, 8)), *([channels] if channels else [])), dtype=dtype)
+        self.convert = Converter(
+            np.zeros((0, 8, 8, *([channels] if channels else [])), dtype=dtype), self.labels[:0], normalize=False,
+            layout=layout, flatten=flatten, one_hot=one_hot, categories=split.categories, transform=transform,
+        )
+
+    def __call__(self, where: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        positions = np.arange(len(self.labels))[where]
+        if positions.size:
+            items = [self.source[i] for i in positions.tolist()]
+            batch = stack(self.decoder.many(cast(list[Path], items)), self.where)
+            if self.normalize:
+                batch = normalized(batch)
+            if self.stats is not None:
+                batch = standardized(batch, self.stats, self.stored_layout)
+        else:
+            batch = self.empty
+        return self.convert(batch, self.labels[where])
+
+
+# -- lazy views for show, info and export --------------------------------------------------------
+
+
+class LazyImages:
+    """The images of a ``HubImages`` split as a read-only, array-like view decoded on access:
+    ``shape`` has the most common image size, to which indexing resizes every image."""
+
+    dtype = np.dtype(np.uint8)
+
+    def __init__(self, split: HubImages):
+        self.split = split
+        sizes = split.sizes_array()
+        if len(sizes):
+            values, counts = np.unique(sizes, axis=0, return_counts=True)
+            height, width = (int(v) for v in values[int(np.argmax(counts))])
+        else:
+            height, width = 0, 0
+        channels = MODES[split.mode]
+        self.size = (height, width)
+        self.shape = (len(sizes), height, width, *([channels] if channels else []))
+        self.ndim = len(self.shape)
+
+    def data(self) -> LazyImages:
+        return self
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: Any) -> np.ndarray:
+        source = source_of(self.split)
+        positions = np.arange(len(self))[index]
+        decoder = Decoder(self.split.mode, self.size)
+        if positions.ndim == 0:
+            return decoder.one(cast(Path, source[int(positions)]))
+        images = decoder.many(cast(list[Path], [source[i] for i in positions.tolist()]))
+        decoder.close()
+        return np.stack(images) if images else np.zeros((0, *self.shape[1:]), dtype=np.uint8)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self[:]
+        return out if dtype is None else out.astype(dtype)
+
+
+class ChannelFirstImages(Sequence[np.ndarray]):
+    """Images of a split decoded one at a time on access, as ``(3, H, W)`` or ``(H, W)`` uint8
+    (the layout of ``datamaestro.formats.dataset``)."""
+
+    def __init__(self, split: HubImages, positions: Optional[np.ndarray] = None):
+        self.split = split
+        self.positions = np.arange(len(split)) if positions is None else np.asarray(positions, dtype=np.intp)
+
+    def __len__(self) -> int:
+        return int(self.positions.shape[0])
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, (int, np.integer)):
+            image = self.split.image(int(self.positions[index]))
+            return image if image.ndim == 2 else np.ascontiguousarray(image.transpose(2, 0, 1))
+        return ChannelFirstImages(self.split, self.positions[index])
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for i in range(len(self)):
+            yield self[i]
+
+
+# -- PyTorch, export, and the loaders registered for Hub splits ----------------------------------
+
+
+class Positions:
+    """Stands for the images of a split in the torch adapter: indexing gives positions back."""
+
+    def __init__(self, n: int):
+        self.shape = (n,)
+        self.ndim = 1
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.arange(self.shape[0], dtype=dtype or np.intp)
+
+
+class Gather:
+    """The torch adapter's converter: gathered positions -> decoded, converted batch."""
+
+    def __init__(self, loader: HubLoader):
+        self.loader = loader
+
+    def __call__(self, positions: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.loader(np.asarray(positions, dtype=np.intp))
+
+
+def export_splits(splits: dict[str, Base], categories: Optional[list[str]]) -> Dataset:
+    """The image splits as a ``datamaestro.formats`` dataset (ids: the row numbers)."""
+    subsets = {}
+    for name, split in splits.items():
+        if not isinstance(split, HubImages):
+            raise UsageError(f"cannot export split '{name}': it holds no images")
+        subsets[name] = Subset(ChannelFirstImages(split), np.asarray(split.labels.data(), dtype=np.int64))  # type: ignore[arg-type]
+        categories = categories or split.categories
+    if categories is None:
+        top = max((int(s.labels.max()) for s in subsets.values() if len(s)), default=-1)
+        categories = [str(i) for i in range(top + 1)]
+    data = Dataset(subsets, list(categories))
+    data.check_labels("the prepared dataset")
+    return data
+
+
+class HubImagesLoaders:
+    """What the loaders of a ``HubImages`` split give (``arrays()``, ``batches()``...)."""
+
+    def __init__(self, split: HubImages):
+        self.split = split
+
+    def image(self, i: int) -> np.ndarray:
+        """Image ``i`` decoded."""
+        return Decoder(self.split.mode).one(cast(Path, source_of(self.split)[i]))
+
+    def lazy_images(self) -> LazyImages:
+        """The images as an array-like view decoded on access."""
+        return LazyImages(self.split)
+
+    def arrays(self, **options: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The whole split decoded (options of ``HubLoader``)."""
+        loader = HubLoader(self.split, **options)
+        try:
+            return loader(slice(None))
+        finally:
+            loader.decoder.close()
+
+    def batches(
+        self, batch_size: int = 64, shuffle: bool = True, seed: Optional[int] = None, drop_last: bool = False, *,
+        epoch: Optional[int] = None, rank: Optional[int] = None, world_size: Optional[int] = None,
+        distributed: bool = False, **options: Any,
+    ) -> IndexBatches[tuple[np.ndarray, np.ndarray]]:
+        """The next pass of minibatches of the split (or pass ``epoch``), decoded batch by batch."""
+        loader = HubLoader(self.split, **options)
+        return IndexBatches(
+            len(loader.labels), loader, batch_size=batch_size, shuffle=shuffle, seed=seed,
+            epoch=counted_epoch(self.split, epoch), drop_last=drop_last, rank=rank, world_size=world_size,
+            distributed=distributed,
+        )
+
+    def to_torch(self, *, layout: Optional[str] = "NCHW", transform: Optional[Transform] = None, **options: Any) -> Any:
+        """A ``torch.utils.data.Dataset`` of the split: ``dataset[i]`` is ``(image tensor, label)``."""
+        loader = HubLoader(self.split, layout=layout, **options)
+        return dataset_class()(Positions(len(loader.labels)), loader.labels, Gather(loader), self.split.categories, transform)
+
+    def export_subset(self) -> Subset:
+        """The split as a ``datamaestro.formats`` subset."""
+        return export_splits({"default": self.split}, self.split.categories).subsets["default"]
+
+    def export_dataset(self) -> Dataset:
+        """The split alone as a ``datamaestro.formats`` dataset (its subset is ``default``)."""
+        return export_splits({"default": self.split}, self.split.categories)
+
+
+class HubDatasetLoaders:
+    """What a ``HubDataset`` exports: its image splits."""
+
+    def __init__(self, data: HubDataset):
+        self.data = data
+
+    def export_dataset(self) -> Dataset:
+        """The image splits as a ``datamaestro.formats`` dataset."""
+        return export_splits(self.data.splits(), self.data.categories)
+
+
+register(HubImages, HubImagesLoaders)
+register(HubDataset, HubDatasetLoaders)
