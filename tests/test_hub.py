@@ -87,8 +87,12 @@ def test_verify_detects_a_flipped_byte(env, hub, mnist, cli):
     data = bytearray(path.read_bytes())
     data[100] ^= 1
     path.write_bytes(bytes(data))
-    result = cli("verify", "hf.ylecun.mnist")
-    assert result.returncode == 1 and "hf.ylecun.mnist: CORRUPT: test-00000.parquet:" in result.stdout
+    for name in ("hf.ylecun.mnist", "hf:ylecun/mnist"):  # the folder id, or the Hub id as prepared
+        result = cli("verify", name)
+        assert result.returncode == 1 and "hf.ylecun.mnist: CORRUPT: test-00000.parquet:" in result.stdout
+    result = cli("rm", "-y", "hf:ylecun/mnist")
+    assert result.returncode == 0, result.stderr
+    assert not (env.data / "datasets" / "hf.ylecun.mnist").exists()
 
 
 def test_a_file_whose_sha256_differs_from_the_api_is_refused_and_nothing_kept(env, hub, mnist):

@@ -18,6 +18,7 @@ from typing import NoReturn, Optional
 
 from datamaestro import index, search
 from datamaestro.definitions import DatasetDefinition
+from datamaestro.download.hub import HubId, is_hub_id
 from datamaestro.errors import DefinitionError, UnknownDatasetError, UsageError
 from datamaestro.index import Entry, ModuleIndex
 from datamaestro.log import log
@@ -70,7 +71,10 @@ class Registry:
         return {alias: list(ids) for alias, ids in self._aliases.items()}
 
     def resolve(self, name: str) -> str:
-        """The id that ``name`` (an id or an alias) names; unknown or ambiguous names raise."""
+        """The id that ``name`` (an id, an alias, or a Hub id: its folder id) names; unknown or
+        ambiguous names raise."""
+        if is_hub_id(name):
+            return HubId.parse(name).folder_id
         return self.entry(name).id
 
     def search(self, terms: list[str]) -> list[Entry]:

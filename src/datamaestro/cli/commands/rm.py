@@ -8,6 +8,7 @@ import sys
 
 from datamaestro.cli.confirm import confirm
 from datamaestro.config import load_settings
+from datamaestro.download.hub import is_hub_id
 from datamaestro.errors import DatamaestroError, UnknownDatasetError, UsageError
 from datamaestro.paths import id_problem
 from datamaestro.registry import Registry
@@ -48,6 +49,7 @@ def remove_caches(folder: DataFolder, ids: list[str], yes: bool) -> int:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.data)
     folder = DataFolder(settings.datadir)
+    args.ids = [Registry().resolve(name) if is_hub_id(name) else name for name in args.ids]
     if args.caches:
         for dataset_id in args.ids:
             if id_problem(dataset_id):

@@ -11,6 +11,7 @@ from datamaestro.config import load_settings
 from datamaestro.download.checks import absent
 from datamaestro.download.checks import check as check_resource
 from datamaestro.download.context import Request
+from datamaestro.download.hub import is_hub_id
 from datamaestro.errors import UnknownDatasetError, UsageError
 from datamaestro.paths import id_problem
 from datamaestro.registry import Registry
@@ -68,11 +69,12 @@ def drop_caches(settings: Any, result: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.data, offline=args.offline or None)
     folder = DataFolder(settings.datadir)
-    for dataset_id in args.ids:
+    registry = Registry()
+    named = [registry.resolve(name) if is_hub_id(name) else name for name in args.ids]
+    for dataset_id in named:
         if id_problem(dataset_id):
             raise UsageError(id_problem(dataset_id))
-    ids = args.ids or folder.recorded_ids()
-    registry = Registry()
+    ids = named or folder.recorded_ids()
     results = []
     for dataset_id in ids:
         try:
