@@ -8,6 +8,7 @@ modules ``images``, ``folder``, ``text`` and ``table``.
 """
 
 from datamaestro.loaders import folder, images, table, text
+from datamaestro.loaders import pairs, qa  # (text pairs, question answering)
 from datamaestro.loaders.arrays import arrays, image_layout, normalized, one_hot_rows, resize
 from datamaestro.loaders.batches import Batches
 
