@@ -12,7 +12,7 @@ Python's JSON decoder (too deep is refused, not a crash), every field has its
 type, and every answer starts inside its context (else a one-line error naming
 the file and the question id). An answer whose text is not the context's span
 at its offset is kept as published and counted (``Paragraphs.misaligned``);
-more than ``MAX_MISALIGNED`` of them means the offsets are not character
+more than ``MAX_MISALIGNED`` of them (and more than ``MAX_MISALIGNED_COUNT``) means the offsets are not character
 offsets into these contexts, and the file is refused.
 """
 
@@ -27,8 +27,9 @@ from datamaestro.errors import FormatError
 from datamaestro.formats.bounds import check_bytes
 from datamaestro.paths import printable, read_inside
 
-#: the share of answers that may be misaligned before a file is refused
+#: the misaligned answers a file may hold before it is refused: this share of its answers, or this number
 MAX_MISALIGNED = 0.01
+MAX_MISALIGNED_COUNT = 10
 
 
 @dataclass
@@ -97,7 +98,7 @@ def read(path: Path, max_bytes: Optional[int] = None) -> Paragraphs:
             qas = expect(paragraph.get("qas"), list, path, f"{where}.qas")
             questions = [read_question(q, context, path, f"{where}.qas[{k}]", found) for k, q in enumerate(qas)]
             found.items.append(Paragraph(title, context, questions))
-    if found.misaligned > MAX_MISALIGNED * max(found.answers, 1):
+    if found.misaligned > max(MAX_MISALIGNED * found.answers, MAX_MISALIGNED_COUNT):
         raise FormatError(
             f"{path}: {found.misaligned} of {found.answers} answers are not the context's text at their offset; "
             "the offsets are not character offsets into these contexts: it is not a SQuAD file"
