@@ -25,6 +25,9 @@ from datamaestro.data.pairs import TextPairClassification, TextPairs
 from datamaestro.data.qa import QAExample, QuestionAnswering, ReadingComprehension
 from datamaestro.data.text import LabelledTexts, TextClassification
 from datamaestro.errors import DownloadError, FormatError, UnpackLimitError
+from datamaestro.formats.ag_news import read_articles
+from datamaestro.formats.glue import read_sentences
+from datamaestro.formats.nli import read_pairs
 from datamaestro.formats.squad import read as read_squad
 
 SQUAD_BASE = "https://rajpurkar.github.io/SQuAD-explorer/dataset/"
@@ -183,15 +186,21 @@ def answer_start_as_text() -> bytes:
     (b'{"data": [', "not JSON (Expecting value at line 1, column 11)"),
     (answer_start_as_text(), "data[0].paragraphs[0].qas[0].answers[0].answer_start: expected int, found str"),
 ], ids=["nesting-bomb", "data-not-a-list", "truncated", "offset-as-text"])
-def test_squad_nesting_bomb_and_wrong_shapes_are_refused(env, server, train: bytes, problem: str):
-    assert problem in squad_refusal(env, server, train)
+def test_squad_nesting_bomb_and_wrong_shapes_are_refused(tmp_path: Path, train: bytes, problem: str):
+    path = tmp_path / "train-v1.1.json"
+    path.write_bytes(train)
+    with pytest.raises(FormatError) as error:
+        read_squad(path)
+    assert str(error.value).startswith(f"{path}: ") and problem in str(error.value) and "\n" not in str(error.value)
 
 
-def test_squad_byte_offsets_are_refused_and_size_bounded(env, server, tmp_path: Path):
+def test_squad_byte_offsets_are_refused_and_size_bounded(tmp_path: Path):
     # offsets counted in UTF-8 bytes, not characters: every answer after the 'é' is misaligned
     qas = [{"id": f"b{k}", "question": "When?", "answers": [{"text": "September", "answer_start": 39}]} for k in range(11)]
-    bad = [{"title": "Bytes", "paragraphs": [{"context": BEYONCE, "qas": qas}]}]
-    assert "11 of 11 answers are not the context's text" in squad_refusal(env, server, squad_json("1.1", bad))
+    path = tmp_path / "train-v1.1.json"
+    path.write_bytes(squad_json("1.1", [{"title": "Bytes", "paragraphs": [{"context": BEYONCE, "qas": qas}]}]))
+    with pytest.raises(FormatError, match="train-v1.1.json: 11 of 11 answers are not the context's text at their offset"):
+        read_squad(path)
     path = tmp_path / "big.json"
     path.write_bytes(squad_json("1.1", TRAIN_V1))
     with pytest.raises(UnpackLimitError, match="big.json: refused: the JSON file would take"):
@@ -258,13 +267,21 @@ def test_snli(env, server, cli):
     (b'{"sentence1": 1}\n', "snli_1.0_train.jsonl: line 1: expected the strings sentence1, sentence2 and gold_label"),
     (b"{}" + b" " * (1 << 20) + b"\n", "snli_1.0_train.jsonl: line 1 is longer than 1048576 bytes"),
 ], ids=["unknown-label", "nesting-bomb", "not-strings", "huge-line"])
-def test_snli_unknown_label_and_bad_lines_are_refused(env, server, train: bytes, problem: str):
-    archive = zip_bytes({
-        "snli_1.0/snli_1.0_train.jsonl": train, "snli_1.0/snli_1.0_dev.jsonl": b"", "snli_1.0/snli_1.0_test.jsonl": b"",
-    })
+def test_snli_unknown_label_and_bad_lines_are_refused(tmp_path: Path, train: bytes, problem: str):
+    path = tmp_path / "snli_1.0_train.jsonl"
+    path.write_bytes(train)
     with pytest.raises(FormatError) as error:
-        snli(env, server, {"snli_1.0.zip": archive})
+        list(read_pairs(path, NLI))
     assert problem in str(error.value) and "\n" not in str(error.value)
+
+
+def test_snli_bad_label_stops_prepare(env, server):
+    archive = zip_bytes({
+        "snli_1.0/snli_1.0_train.jsonl": nli_lines([("a", "b", "maybe")]), "snli_1.0/snli_1.0_dev.jsonl": b"",
+        "snli_1.0/snli_1.0_test.jsonl": b"",
+    })
+    with pytest.raises(FormatError, match=r"snli_1.0/snli_1.0_train.jsonl: line 1: unknown gold_label 'maybe'"):
+        snli(env, server, {"snli_1.0.zip": archive})
 
 
 def test_multinli_has_a_mismatched_validation_split(env, server):
@@ -315,13 +332,16 @@ def test_sst2_test_split_has_no_labels(env, server):
     assert ds.test.arrays()[0] == ["uneasy mishmash of styles .", "café ."] and ds.test.arrays()[1].tolist() == [-1, -1]
 
 
-def test_sst2_bad_label_is_refused(env, server):
-    archive = zip_bytes({
-        "SST-2/train.tsv": b"sentence\tlabel\ngood \t1\nbad \t7\n", "SST-2/dev.tsv": b"sentence\tlabel\n",
-        "SST-2/test.tsv": b"index\tsentence\n",
-    })
-    with pytest.raises(FormatError, match=r"train.tsv: line 3: label '7' is not 0 or 1"):
-        sst2(env, server, {"SST-2.zip": archive})
+@pytest.mark.parametrize("content,problem", [
+    (b"sentence\tlabel\ngood \t1\nbad \t7\n", "train.tsv: line 3: label '7' is not 0 or 1"),
+    (b"sentence\tlabel\ngood \t1\tx\n", "train.tsv: line 2 has 3 fields, not 2"),
+    (b"text,label\n", "train.tsv: expected the header 'sentence<TAB>label' or 'index<TAB>sentence'"),
+])
+def test_sst2_bad_lines_are_refused(tmp_path: Path, content: bytes, problem: str):
+    path = tmp_path / "train.tsv"
+    path.write_bytes(content)
+    with pytest.raises(FormatError, match=re.escape(problem)):
+        list(read_sentences(path, ["negative", "positive"]))
 
 
 AG_BASE = "https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/555590db4219b1243abb1918effd6a7425a2d75f/data/ag_news_csv/"
@@ -356,7 +376,12 @@ def test_ag_news(env, server):
     assert ds.test.text(0) == "Sports Match report." and ds.test.arrays()[1].tolist() == [1]
 
 
-def test_ag_news_bad_class_is_refused(env, server):
-    files = {"train.csv": b'"5","t","d"\n', "test.csv": b'"1","t","d"\n'}
-    with pytest.raises(FormatError, match=r"train.csv: line 1: class '5' is not 1 to 4"):
-        ag_news(env, server, files)
+@pytest.mark.parametrize("content,problem", [
+    (b'"1","t","d"\n"5","t","d"\n', "train.csv: line 2: class '5' is not 1 to 4"),
+    (b'"1","t"\n', "train.csv: line 1 has 2 fields, not 3 (class, title, description)"),
+])
+def test_ag_news_bad_rows_are_refused(tmp_path: Path, content: bytes, problem: str):
+    path = tmp_path / "train.csv"
+    path.write_bytes(content)
+    with pytest.raises(FormatError, match=re.escape(problem)):
+        list(read_articles(path, ["World", "Sports", "Business", "Sci/Tech"]))
