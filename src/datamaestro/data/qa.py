@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 from datamaestro.data.base import Base
 from datamaestro.data.loading import Pass, loaders_for
 from datamaestro.data.ml import Supervised
 from datamaestro.data.tensor import Tensor
 from datamaestro.data.text import blob
-
-if TYPE_CHECKING:  # (numpy is imported when data is read, not to describe it)
-    import numpy as np
 
 
 @dataclass(frozen=True)

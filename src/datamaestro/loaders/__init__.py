@@ -7,9 +7,8 @@ registers the loaders of each data type (``datamaestro.data.loading``): the
 modules ``images``, ``folder``, ``text`` and ``table``.
 """
 
-from datamaestro.loaders import folder, images, table, text
-from datamaestro.loaders import pairs, qa  # (text pairs, question answering)
+from datamaestro.loaders import folder, images, pairs, qa, table, text
 from datamaestro.loaders.arrays import arrays, image_layout, normalized, one_hot_rows, resize
 from datamaestro.loaders.batches import Batches
 
-__all__ = ["arrays", "Batches", "folder", "image_layout", "images", "normalized", "one_hot_rows", "resize", "table", "text"]
+__all__ = ["arrays", "Batches", "folder", "image_layout", "images", "normalized", "one_hot_rows", "pairs", "qa", "resize", "table", "text"]
