@@ -90,7 +90,10 @@ def test_imdb_texts_labels_and_batches(imdb):
 def test_imdb_search_by_type_and_prepare_json(imdb, cli):
     result = cli("search", "type:text")
     assert result.returncode == 0, result.stderr
-    assert [line.split()[0] for line in result.stdout.splitlines()] == ["edu.stanford.ai.imdb", imdb]
+    assert [line.split()[0] for line in result.stdout.splitlines()] == [
+        "com.gluebenchmark.sst-2", "edu.nyu.cims.multinli-1.0", "edu.stanford.ai.imdb", "edu.stanford.nlp.snli-1.0",
+        "it.unipi.di.ag-news", imdb,
+    ]
     result = cli("prepare", imdb)
     assert result.returncode == 0, result.stderr
     from datamaestro.api import from_json
