@@ -12,6 +12,8 @@ the fixture is downloaded and verified.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from kindfixtures import tar_gz, verified_copy
@@ -100,6 +102,11 @@ def test_imdb_search_by_type_and_prepare_json(imdb, cli):
 
     ds = from_json(result.stdout)
     assert ds.test.text(1) == "Loved it"
+    info = json.loads(cli("info", "--json", imdb).stdout)
+    assert info["splits"] == {
+        "train": {"count": 4, "labels": {"neg": 2, "pos": 2}, "unlabelled": 0},
+        "test": {"count": 2, "labels": {"neg": 1, "pos": 1}, "unlabelled": 0},
+    }
 
 
 def test_imdb_archive_without_review_folders_is_refused(env, server):
@@ -144,6 +151,12 @@ def test_iris_table(env, server, cli):
     assert x2.shape == (4, 1) and y2.shape == (4, 3) and y2[2].tolist() == [0.0, 0.0, 1.0]
     with pytest.raises(UsageError, match="no column 'petal'; the columns are: sepal_length, sepal_width"):
         table.column("petal")
+    info = json.loads(cli("info", "--json", f"{module}.iris").stdout)
+    assert info["splits"] == {"all": {
+        "count": 4,
+        "columns": {**{name: "float64" for name in table.columns[:4]}, "class": "int64"},
+        "labels": {"Iris-setosa": 2, "Iris-versicolor": 1, "Iris-virginica": 1},
+    }}
     result = cli("search", "tag:tabular")
     uci = [
         "abalone", "adult", "breast-cancer-wisconsin-diagnostic", "car-evaluation", "iris", "wine", "wine-quality-red",

@@ -7,6 +7,7 @@ from typing import Any, Optional
 import numpy as np
 
 from datamaestro.data.base import Base
+from datamaestro.data.ml import label_counts
 from datamaestro.errors import UsageError
 
 #: the name given to data that is a single split (no train/test)
@@ -98,17 +99,8 @@ def split_stats(split: Base, categories: Optional[list[str]]) -> dict[str, Any]:
         and (labels.size == 0 or int(labels.min()) >= 0)
     ):
         stats["label_dtype"] = str(labels.dtype)
-        counts = np.bincount(labels.astype(np.int64), minlength=len(categories or []))
-        names = label_names(len(counts), categories)
-        stats["labels"] = {names[k]: int(c) for k, c in enumerate(counts)}
+        stats["labels"] = label_counts(labels, categories)
     return stats
-
-
-def label_names(count: int, categories: Optional[list[str]]) -> list[str]:
-    """Names of labels 0..count-1: the category names, else the numbers."""
-    return [
-        categories[k] if categories and k < len(categories) else str(k) for k in range(count)
-    ]
 
 
 def label_index(name: str, categories: Optional[list[str]], dataset_id: str) -> int:

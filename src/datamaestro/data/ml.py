@@ -19,6 +19,17 @@ class NamedClasses:
         return text_labels(self.categories, indices)
 
 
+def label_counts(labels: Any, categories: Optional[Sequence[str]] = None) -> dict[str, int]:
+    """How many items have each label (its class name, else its number), labels below 0
+    ("no label") left out; every category appears, even with no item."""
+    import numpy as np  # (only here: describing data does not need numpy)
+
+    values = np.asarray(labels, dtype=np.int64).reshape(-1)
+    known = values[values >= 0]
+    counts = np.bincount(known, minlength=len(categories or []))
+    return {(categories[k] if categories and k < len(categories) else str(k)): int(c) for k, c in enumerate(counts)}
+
+
 def text_labels(categories: Optional[Sequence[str]], indices: object) -> str | list[str]:
     """The class name of one label, or the names of a sequence of labels.
 

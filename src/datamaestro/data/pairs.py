@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
 from datamaestro.data.loading import Pass, loaders_for
-from datamaestro.data.ml import NamedClasses, Supervised, share_categories
+from datamaestro.data.ml import NamedClasses, Supervised, label_counts, share_categories
 from datamaestro.data.tensor import Tensor
 from datamaestro.data.text import blob
 
@@ -109,12 +109,9 @@ class TextPairs(Base, NamedClasses):
         import numpy as np  # (only here: describing data does not need numpy)
 
         labels = np.asarray(self.labels.data(), dtype=np.int64)
-        names = self.categories or categories or []
-        known = labels[labels >= 0]
-        counts = np.bincount(known, minlength=len(names)) if known.size or names else np.zeros(0, np.int64)
         return {
             "count": int(labels.shape[0]),
-            "labels": {(names[k] if k < len(names) else str(k)): int(c) for k, c in enumerate(counts)},
+            "labels": label_counts(labels, self.categories or categories),
             "unlabelled": int((labels < 0).sum()),
         }
 

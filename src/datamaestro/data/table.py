@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
 from datamaestro.data.loading import loaders_for
-from datamaestro.data.ml import NamedClasses, Supervised, share_categories
+from datamaestro.data.ml import NamedClasses, Supervised, label_counts, share_categories
 from datamaestro.errors import FormatError, UsageError
 
 if TYPE_CHECKING:  # (numpy is imported when data is read, not to describe it)
@@ -44,6 +44,19 @@ class Table(Base, NamedClasses):
 
     def __len__(self) -> int:
         return int(self.data().shape[0])
+
+    def stats(self, categories: Optional[list[str]] = None) -> dict[str, Any]:
+        """What ``info`` says of the table: its rows, its columns and their types, and the rows
+        per class of a label target."""
+        table = self.data()
+        facts: dict[str, Any] = {
+            "count": int(table.shape[0]),
+            "columns": {name: str(table.dtype[name]) for name in table.dtype.names or ()},
+        }
+        names = self.categories or categories
+        if self.target is not None and names:
+            facts["labels"] = label_counts(table[self.target], names)
+        return facts
 
     @property
     def columns(self) -> list[str]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from datamaestro.data.base import Base
 from datamaestro.data.loading import Pass, loaders_for
-from datamaestro.data.ml import NamedClasses, Supervised, share_categories
+from datamaestro.data.ml import NamedClasses, Supervised, label_counts, share_categories
 from datamaestro.data.tensor import Tensor
 from datamaestro.errors import FormatError
 
@@ -52,6 +52,17 @@ class LabelledTexts(Base, NamedClasses):
             data = self.__dict__["_blob"] = blob(self.texts)
         starts, ends = offsets[positions], offsets[positions + 1]
         return [bytes(data[s:e]).decode("utf-8") for s, e in zip(starts.tolist(), ends.tolist())]
+
+    def stats(self, categories: Optional[list[str]] = None) -> dict[str, Any]:
+        """What ``info`` says of the split: its count, its count per class, and how many have no label."""
+        import numpy as np  # (only here: describing data does not need numpy)
+
+        labels = np.asarray(self.labels.data(), dtype=np.int64)
+        return {
+            "count": len(self),
+            "labels": label_counts(labels, self.categories or categories),
+            "unlabelled": int((labels < 0).sum()),
+        }
 
     def arrays(self, one_hot: bool = False) -> TextBatch:
         """``(texts, labels)`` of the whole split; ``one_hot`` gives (N, classes) float32 labels."""

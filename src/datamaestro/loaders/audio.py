@@ -20,6 +20,7 @@ import numpy as np
 
 from datamaestro.data.audio import AudioClips, clip_path, index_files, texts_file
 from datamaestro.data.loading import register
+from datamaestro.data.ml import label_counts
 from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats.audio import audio_info, read_audio
 from datamaestro.loaders.arrays import one_hot_rows
@@ -236,9 +237,6 @@ def stats(split: AudioClips, categories: Optional[list[str]]) -> dict[str, Any]:
     headers = np.asarray(split.headers.data()).reshape(-1, 3)
     frames, rates, channels = headers[:, 0], headers[:, 1], headers[:, 2]
     durations = frames / np.maximum(rates, 1)
-    labels = np.asarray(split.labels.data()).reshape(-1)
-    counts = np.bincount(labels, minlength=len(categories or [])) if labels.size and labels.min() >= 0 else np.zeros(0, int)
-    names = [categories[k] if categories and k < len(categories) else str(k) for k in range(len(counts))]
     return {
         "count": int(headers.shape[0]),
         "duration_seconds": round(float(durations.sum()), 3),
@@ -246,7 +244,7 @@ def stats(split: AudioClips, categories: Optional[list[str]]) -> dict[str, Any]:
         "max_duration_seconds": round(float(durations.max()), 3) if len(durations) else 0.0,
         "sample_rates": tallies(rates),
         "channels": tallies(channels),
-        "labels": {names[k]: int(c) for k, c in enumerate(counts)},
+        "labels": label_counts(split.labels.data(), categories),
     }
 
 
