@@ -25,6 +25,7 @@ from datamaestro.data.faces import FaceImages
 from datamaestro.data.folder import ImageFolderClassification
 from datamaestro.download.context import Request
 from datamaestro.errors import FormatError
+from datamaestro.formats import celeba
 
 DATASET = "hk.edu.cuhk.ie.mmlab.celeba"
 COPY = "org.fixture.mmlab.celeba"
@@ -198,3 +199,36 @@ def test_a_list_naming_a_path_outside_the_images_is_refused(env, published, tmp_
     )
     assert canary.read_text() == "canary"
     assert not (env.data / "datasets" / COPY / "index").exists()
+
+
+def test_partitions_other_than_the_published_counts_are_refused(env, published) -> None:
+    files = published["files"]
+    moved = files[PARTITIONS].replace(b"000004.jpg 1", b"000004.jpg 0")
+    source = write(env.root / "downloads", {**files, PARTITIONS: moved})
+    fixture_copy(env, {**files, PARTITIONS: moved})  # verifies the moved list, expects 3 train images
+    with pytest.raises(FormatError, match=r"list_eval_partition\.txt: 4 train images, the published file has 3; "):
+        prepare_dataset(COPY, request=Request(quiet=True, source_dir=source))
+
+
+@pytest.mark.parametrize("text,problem", [
+    (b"2\nx_1 y_1 \n000001.jpg 1 2\n", "line 1: says 2 images, the file lists 1"),
+    (b"1\nx_1 y_1\n000001.jpg 1\n", "line 3: expected 2 numbers after the file name, found 1"),
+    (b"1\nx_1 y_1\n000001.jpg 1 two\n", "line 3: expected integers after the file name"),
+    (b"1\nx_1 y_1\n/etc/passwd 1 2\n", "line 3: refused image name '/etc/passwd': not a plain file name"),
+    (b"x_1 y_1\n000001.jpg 1 2\n", "line 1: expected the number of images"),
+])
+def test_a_malformed_list_is_refused_naming_file_and_line(tmp_path, text, problem) -> None:
+    path = tmp_path / "list.txt"
+    path.write_bytes(text)
+    with pytest.raises(FormatError) as refused:
+        celeba.read_table(path, header=True)
+    assert str(refused.value).startswith(f"{path} {problem}")
+
+
+def test_attribute_values_must_be_one_or_minus_one(tmp_path) -> None:
+    path = tmp_path / ATTRIBUTES
+    path.write_bytes(b"2\nBald Young \n000001.jpg -1  1\n000002.jpg  1  0\n")
+    with pytest.raises(FormatError, match=r"line 4: expected attribute values 1 or -1"):
+        celeba.read_attributes(path)
+    path.write_bytes(b"1\nBald Young \n000001.jpg -1  1\n")
+    assert celeba.read_attributes(path).values.tolist() == [[0, 1]]
