@@ -140,7 +140,7 @@ def _index(originals: Path, images: Path, out: Path) -> None:
 @dataset(
     ImageFolderClassification, id="celeba", name="CelebA (aligned faces)", aliases=["celeba", "celeb_a"],
     url=HOMEPAGE, tags=["images", "faces", "attributes", "landmarks", "colour", "folder", "sign-in"],
-    license="CelebA agreement: non-commercial research and educational purposes only (see the homepage)",
+    license="CelebA non-commercial research agreement (its text: see the homepage)",
     citation="""@inproceedings{conf/iccv/LiuLWT15,
   author = {Liu, Ziwei and Luo, Ping and Wang, Xiaogang and Tang, Xiaoou},
   booktitle = {ICCV},
