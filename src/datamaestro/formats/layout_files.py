@@ -20,9 +20,9 @@ import re
 import shutil
 import stat
 import xml.etree.ElementTree as ET
-from xml.parsers import expat
 from pathlib import Path
 from typing import Any
+from xml.parsers import expat
 
 from datamaestro.errors import FormatError, UnsafePathError
 from datamaestro.formats.annotations import Item, item_pixels
