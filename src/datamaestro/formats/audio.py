@@ -71,6 +71,7 @@ MAX_LISTING = 64 << 20
 def read_listing(path: Path) -> list[str]:
     """The lines of a metadata text file of an audio dataset (UTF-8, at most ``MAX_LISTING`` bytes)."""
     try:
+        check_clip(path)  # (a regular file: a FIFO is refused, not waited on)
         size = path.stat().st_size
         if size > MAX_LISTING:
             raise FormatError(f"{path}: {size} bytes, more than the {MAX_LISTING} a clip listing may hold; the file is not the dataset's")

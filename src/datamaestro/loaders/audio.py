@@ -107,13 +107,14 @@ def window(frames: int, length: int, crop: str, rng: Optional[np.random.Generato
 
 def check_headers(split: AudioClips, headers: np.ndarray) -> None:
     """Refuse headers (frames, rate, channels) that no clip has: negative frames, no rate or channel, over the bound."""
+    where = getattr(split.headers, "path", split.files)
     if headers.ndim != 2 or headers.shape[1] != 3 or headers.dtype.kind not in "iu":
-        raise FormatError(f"{split.headers.path}: expected (N, 3) integer headers; prepare the dataset again")
+        raise FormatError(f"{where}: expected (N, 3) integer headers; prepare the dataset again")
     if len(headers) and (
         int(headers[:, 0].min()) < 0 or int(headers[:, 1:].min()) < 1
         or int((headers[:, 0].astype(np.float64) * headers[:, 2]).max()) > MAX_SAMPLES
     ):
-        raise FormatError(f"{split.headers.path}: clip headers out of range (frames, sample rate, channels); prepare the dataset again")
+        raise FormatError(f"{where}: clip headers out of range (frames, sample rate, channels); prepare the dataset again")
 
 
 def clip_file(split: AudioClips, path: Path) -> Path:
