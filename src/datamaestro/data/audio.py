@@ -20,13 +20,18 @@ from datamaestro.data.loading import Pass, loaders_for
 from datamaestro.data.ml import NamedClasses, Supervised, share_categories
 from datamaestro.data.npy import NPY
 from datamaestro.data.tensor import Tensor
-from datamaestro.errors import FormatError
+from datamaestro.errors import FormatError, UnsafePathError
+from datamaestro.paths import read_inside
 
 if TYPE_CHECKING:  # (numpy is imported when data is read, not to describe it)
     import numpy as np
 
 #: a batch: (waveforms, labels), or (waveforms, labels, transcripts) for transcribed speech
 AudioBatch = tuple[Any, ...]
+
+
+#: the largest clip list or transcript file of an index (bytes)
+MAX_INDEX = 1 << 30
 
 
 def index_files(folder: Path, split: str) -> tuple[Path, Path, Path]:
@@ -40,10 +45,13 @@ def texts_file(folder: Path, split: str) -> Path:
 
 
 def read_lines(path: Path, what: str) -> list[str]:
-    """The lines of an index file (UTF-8)."""
+    """The lines of an index file (UTF-8; a link, a FIFO or a file over ``MAX_INDEX`` bytes is refused)."""
     try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
+        data = read_inside(path.parent, path, MAX_INDEX)
+        if data is None:
+            raise FileNotFoundError(f"no such file: {path.name}")
+        return data.decode("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError, UnsafePathError) as e:
         raise FormatError(f"{path}: cannot read the {what} ({e}); prepare the dataset again") from None
 
 

@@ -16,7 +16,7 @@ from typing import Optional
 import numpy as np
 
 from datamaestro.errors import FormatError
-from datamaestro.formats.wav import AudioInfo, UnsupportedWav, check_bound, read_wav, wav_info
+from datamaestro.formats.wav import AudioInfo, UnsupportedWav, check_bound, check_clip, read_wav, wav_info
 from datamaestro.optional import require
 
 
@@ -37,6 +37,7 @@ def audio_info(path: Path) -> AudioInfo:
             return wav_info(path)
         except UnsupportedWav:
             pass
+    check_clip(path)
     sf = soundfile()
     try:
         info = sf.info(str(path))
@@ -54,6 +55,7 @@ def read_audio(path: Path, max_samples: Optional[int] = None) -> tuple[np.ndarra
             pass
     info = audio_info(path)
     check_bound(path, info, max_samples)
+    check_clip(path)
     sf = soundfile()
     try:
         samples, rate = sf.read(str(path), frames=info.frames, dtype="float32", always_2d=True)
@@ -69,6 +71,7 @@ MAX_LISTING = 64 << 20
 def read_listing(path: Path) -> list[str]:
     """The lines of a metadata text file of an audio dataset (UTF-8, at most ``MAX_LISTING`` bytes)."""
     try:
+        check_clip(path)  # (a regular file: a FIFO is refused, not waited on)
         size = path.stat().st_size
         if size > MAX_LISTING:
             raise FormatError(f"{path}: {size} bytes, more than the {MAX_LISTING} a clip listing may hold; the file is not the dataset's")

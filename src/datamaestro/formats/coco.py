@@ -19,6 +19,7 @@ and mmdet's (``annotations/`` with images in ``<subset>/``). Written:
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ import numpy as np
 from datamaestro.errors import FormatError
 from datamaestro.formats.annotations import AnnotatedDataset, Item, Object, Rle
 from datamaestro.formats.images import image_size, open_image
-from datamaestro.formats.layout_files import inside_folder, item_path, read_json, save_item_image
+from datamaestro.formats.layout_files import check_links, inside_folder, item_path, read_json, save_item_image
 from datamaestro.formats.masks import check_size, encode_rle, polygon_area, rle_area, rle_counts
 from datamaestro.paths import printable
 
@@ -153,6 +154,7 @@ class Reader:
 
 def read(folder: Path) -> AnnotatedDataset:
     """Read the ``coco`` layout in ``folder`` (also its roboflow and mmdet variants)."""
+    check_links(Path(folder))
     return Reader(Path(folder)).read()
 
 
@@ -184,7 +186,10 @@ def label_of(annotation: dict, labels: dict[int, int], where: str) -> int:
 
 def read_object(annotation: dict, item: Item, labels: dict[int, int], where: str) -> Object:
     """An object of an instances (or person_keypoints, stuff) annotation."""
-    attributes = dict(annotation.get("attributes") or {})
+    attributes = annotation.get("attributes") or {}
+    if not isinstance(attributes, dict):
+        raise FormatError(f"{where}: annotation {printable(repr(annotation.get('id')), 40)}: 'attributes' must be an object")
+    attributes = dict(attributes)
     flags = {key: bool(attributes.pop(key)) for key in FLAGS if isinstance(attributes.get(key), bool)}
     for key in ("score", "keypoints", "num_keypoints"):
         if key in annotation:
@@ -196,7 +201,7 @@ def read_object(annotation: dict, item: Item, labels: dict[int, int], where: str
     )
     bbox = annotation.get("bbox")
     if bbox is not None:
-        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) for v in bbox)):
+        if not (isinstance(bbox, list) and len(bbox) == 4 and all(_is_number(v) and math.isfinite(v) for v in bbox)):
             raise FormatError(f"{where}: annotation {obj.id}: bbox must be [x, y, width, height]")
         x, y, w, h = (float(v) for v in bbox)
         obj.box = (x, y, x + w, y + h)
@@ -205,6 +210,8 @@ def read_object(annotation: dict, item: Item, labels: dict[int, int], where: str
         obj.polygons = [polygon(p, where, obj.id) for p in segmentation]
     elif isinstance(segmentation, dict):
         obj.rle = read_rle(segmentation, item, f"{where}: annotation {obj.id}")
+    elif segmentation is not None and not isinstance(segmentation, list):
+        raise FormatError(f"{where}: annotation {obj.id}: the segmentation must be polygons (a list) or an RLE (an object)")
     return obj
 
 
@@ -214,8 +221,8 @@ def _is_number(value: Any) -> bool:
 
 def polygon(points: Any, where: str, ann_id: Optional[int]) -> list[float]:
     """One polygon: an even count (at least 6) of numbers."""
-    if not isinstance(points, list) or not all(_is_number(v) for v in points):
-        raise FormatError(f"{where}: annotation {ann_id}: a polygon must be a list of numbers")
+    if not isinstance(points, list) or not all(_is_number(v) and math.isfinite(v) for v in points):
+        raise FormatError(f"{where}: annotation {ann_id}: a polygon must be a list of finite numbers")
     if len(points) % 2 or len(points) < 6:
         raise FormatError(f"{where}: annotation {ann_id}: a polygon has {len(points)} values, not 3 or more x, y pairs")
     return [float(v) for v in points]

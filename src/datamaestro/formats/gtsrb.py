@@ -10,9 +10,11 @@ Roi.Y1;Roi.X2;Roi.Y2;ClassId`` (the Roi columns box the sign in the image).
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from datamaestro.errors import FormatError
+from datamaestro.formats.layout_files import MAX_TEXT_BYTES, read_bytes
 from datamaestro.formats.lists import class_folders
 
 #: the class names (the archives number the classes only), in label order
@@ -42,9 +44,9 @@ def read_training(training: Path) -> list[tuple[str, int]]:
 def read_test(table: Path) -> list[tuple[str, int]]:
     """The (image file, label) pairs of ``GT-final_test.csv``."""
     try:
-        with open(table, encoding="utf-8", newline="") as f:
-            rows = list(csv.DictReader(f, delimiter=";"))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        text = read_bytes(table, MAX_TEXT_BYTES).decode("utf-8")
+        rows = list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
+    except (UnicodeDecodeError, csv.Error) as e:
         raise FormatError(f"{table}: cannot read the test labels ({e})") from None
     items = []
     for number, row in enumerate(rows, start=2):

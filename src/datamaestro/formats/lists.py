@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from datamaestro.errors import FormatError
+from datamaestro.formats.layout_files import MAX_TEXT_BYTES, read_bytes
 
 
 def read_lines(path: Path) -> list[str]:
-    """The non-blank lines of a UTF-8 text file, stripped (FormatError if it cannot be read)."""
+    """The non-blank lines of a UTF-8 text file, stripped (FormatError if it cannot be read; a FIFO, a
+    device or a file over ``MAX_TEXT_BYTES`` is refused unread)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+        text = read_bytes(path, MAX_TEXT_BYTES).decode("utf-8")
+    except UnicodeDecodeError as e:
         raise FormatError(f"{path}: cannot read ({e}); the archive is not the published one") from None
     return [line.strip() for line in text.splitlines() if line.strip()]
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -41,11 +42,13 @@ def check_size(height: int, width: int, where: str) -> None:
         )
 
 
-def counts_from_string(text: str, where: str = "RLE") -> list[int]:
-    """The run lengths of COCO's compressed RLE string."""
+def counts_from_string(text: str, where: str = "RLE", most: Optional[int] = None) -> list[int]:
+    """The run lengths of COCO's compressed RLE string (refused past ``most`` runs)."""
     counts: list[int] = []
     pos = 0
     while pos < len(text):
+        if most is not None and len(counts) >= most:
+            raise FormatError(f"{where}: refused: the compressed RLE has more than {most} runs, more than its pixels")
         value, shift, more = 0, 0, True
         while more:
             if pos >= len(text) or shift >= 5 * MAX_CHARS_PER_COUNT:
@@ -84,7 +87,10 @@ def counts_to_string(counts: Sequence[int]) -> str:
 def rle_counts(rle: Rle, where: str = "RLE") -> list[int]:
     """The run lengths of ``rle``, checked to be non-negative and to cover exactly height x width pixels."""
     check_size(rle.height, rle.width, where)
-    counts = counts_from_string(rle.counts, where) if isinstance(rle.counts, str) else list(rle.counts)
+    most = rle.height * rle.width + 1  # (a run of zeros first, then runs of at least one pixel)
+    counts = counts_from_string(rle.counts, where, most) if isinstance(rle.counts, str) else list(rle.counts)
+    if len(counts) > most:
+        raise FormatError(f"{where}: refused: the RLE has {len(counts)} runs, more than its {most - 1} pixels")
     if not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
         raise FormatError(f"{where}: RLE counts must be whole numbers")
     if any(c < 0 for c in counts):

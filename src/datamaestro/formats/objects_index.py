@@ -26,7 +26,10 @@ null, "ignore_index": int or null}``) for the whole folder.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,7 +41,7 @@ import numpy as np
 from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats.annotations import Colour, Item, Object, Rle
 from datamaestro.formats.class_masks import read_class_mask
-from datamaestro.formats.images import image_size
+from datamaestro.formats.images import MAX_PIXELS, image_size
 from datamaestro.formats.masks import decode_rle
 from datamaestro.paths import is_valid_name, printable
 
@@ -47,6 +50,8 @@ FLAGS = ("difficult", "truncated", "occluded", "crowd")
 CLASSES_FILE = "classes.json"
 #: at most this many bytes in one line of ``S_objects.jsonl``
 MAX_LINE = 256 * 1024 * 1024
+#: the largest class a mask pixel may hold (16-bit grey masks)
+MAX_CLASS = 65535
 WORKERS = 8
 
 
@@ -128,20 +133,41 @@ def is_colour(value: object) -> bool:
     return isinstance(value, list) and len(value) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in value)
 
 
+def check_regular(path: Path) -> None:
+    """Refuse an index file that is a link, a FIFO, a device or a folder (checked without blocking)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        reason = "a symbolic link, not a file datamaestro wrote" if e.errno in (errno.ELOOP, errno.EMLINK) else e.strerror
+        raise FormatError(f"{path}: cannot read the index ({reason}); prepare the dataset again") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise FormatError(f"{path}: cannot read the index (not a regular file); prepare the dataset again")
+    finally:
+        os.close(fd)
+
+
 def read_json(path: Path, limit: int) -> Any:
     """The JSON value of ``path``; a one-line error when it is missing, too large or not JSON."""
     try:
+        check_regular(path)
         with open(path, "rb") as f:
             data = f.read(limit + 1)
         if len(data) > limit:
             raise FormatError(f"{path}: more than {limit:,} bytes; prepare the dataset again")
         return json.loads(data.decode("utf-8"))
-    except (OSError, ValueError) as e:
-        raise FormatError(f"{path}: cannot read the index ({e}); prepare the dataset again") from None
+    except (OSError, ValueError, RecursionError) as e:
+        raise FormatError(f"{path}: cannot read the index ({one_line(e)}); prepare the dataset again") from None
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line, at most 200 characters."""
+    return printable(" ".join(str(error).split()) or type(error).__name__, 200)
 
 
 def read_array(path: Path, dtype: Any, shape: tuple[Optional[int], ...]) -> np.ndarray:
     """The array of ``path`` (no pickles), checked to have ``dtype`` and ``shape`` (None: any length)."""
+    check_regular(path)
     try:
         array = np.load(path, allow_pickle=False, mmap_mode="r")
     except (OSError, ValueError) as e:
@@ -157,6 +183,13 @@ def check_offsets(path: Path, offsets: np.ndarray, total: int) -> None:
     """Refuse offsets that do not start at 0, go back, or end elsewhere than ``total``."""
     if offsets[0] != 0 or offsets[-1] != total or (np.diff(offsets) < 0).any():
         raise FormatError(f"{path}: offsets out of range (not rising from 0 to {total}); prepare the dataset again")
+
+
+def check_sizes(path: Path, sizes: np.ndarray) -> None:
+    """Refuse image sizes below 1 x 1 or above ``MAX_PIXELS`` pixels (what no image that was indexed has)."""
+    wide = np.asarray(sizes, dtype=np.int64)
+    if wide.size and (int(wide.min()) < 1 or int((wide[:, 0] * wide[:, 1]).max()) > MAX_PIXELS):
+        raise FormatError(f"{path}: image sizes out of range (below 1 or over {MAX_PIXELS:,} pixels); prepare the dataset again")
 
 
 def sizes_of(paths: list[Path]) -> np.ndarray:
@@ -284,14 +317,32 @@ class DetectionIndex:
         if end - start > MAX_LINE:
             raise FormatError(f"{path}: line {i + 1} is longer than {MAX_LINE:,} bytes; prepare the dataset again")
         try:
+            check_regular(path)
             with open(path, "rb") as f:
                 f.seek(start)
                 line = json.loads(f.read(end - start).decode("utf-8"))
-        except (OSError, ValueError) as e:
-            raise FormatError(f"{path}: cannot read line {i + 1} ({e}); prepare the dataset again") from None
-        if not isinstance(line, list) or len(line) != count or not all(e is None or isinstance(e, dict) for e in line):
-            raise FormatError(f"{path}: line {i + 1} does not list the {count} objects of its image; prepare the dataset again")
+        except (OSError, ValueError, RecursionError) as e:
+            raise FormatError(f"{path}: cannot read line {i + 1} ({one_line(e)}); prepare the dataset again") from None
+        if not isinstance(line, list) or len(line) != count or not all(e is None or extras_ok(e) for e in line):
+            raise FormatError(
+                f"{path}: line {i + 1} does not list the {count} objects of its image (null or "
+                "{polygons, rle, id, attributes}); prepare the dataset again"
+            )
         return line
+
+
+def extras_ok(extras: Any) -> bool:
+    """Whether one object's extras have the types ``object_extras`` writes."""
+    if not isinstance(extras, dict):
+        return False
+    polygons, rle = extras.get("polygons", []), extras.get("rle")
+    numbers = isinstance(polygons, list) and all(
+        isinstance(p, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in p) for p in polygons
+    )
+    rle_ok = rle is None or (isinstance(rle, dict) and isinstance(rle.get("counts"), (str, list)))
+    return numbers and rle_ok and isinstance(extras.get("attributes", {}), dict) and (
+        extras.get("id") is None or (isinstance(extras["id"], int) and not isinstance(extras["id"], bool))
+    )
 
 
 def read_detection_index(folder: Path, split: str, root: Path) -> DetectionIndex:
@@ -306,7 +357,10 @@ def read_detection_index(folder: Path, split: str, root: Path) -> DetectionIndex
     labels = read_array(split_file(folder, split, "labels.npy"), np.int64, (None,))
     m = labels.shape[0]
     check_offsets(offsets_file, offsets, m)
+    check_sizes(split_file(folder, split, "sizes.npy"), sizes)
     boxes = read_array(split_file(folder, split, "boxes.npy"), np.float32, (m, 4))
+    if not np.isfinite(boxes).all():
+        raise FormatError(f"{split_file(folder, split, 'boxes.npy')}: boxes that are not finite numbers; prepare the dataset again")
     flags = read_array(split_file(folder, split, "flags.npy"), np.uint8, (m,))
     lines = None
     jsonl = split_file(folder, split, "objects.jsonl")
@@ -396,5 +450,10 @@ def read_segmentation_index(folder: Path, split: str, root: Path) -> Segmentatio
     offsets = read_array(offsets_file, np.int64, (n + 1,))
     classes = read_array(split_file(folder, split, "classes.npy"), np.int64, (None,))
     check_offsets(offsets_file, offsets, classes.shape[0])
+    check_sizes(split_file(folder, split, "sizes.npy"), sizes)
+    if classes.size and (int(classes.min()) < 0 or int(classes.max()) > MAX_CLASS):
+        raise FormatError(f"{split_file(folder, split, 'classes.npy')}: classes out of 0..{MAX_CLASS}; prepare the dataset again")
     pixels = read_array(split_file(folder, split, "pixels.npy"), np.int64, (classes.shape[0],))
+    if pixels.size and int(pixels.min()) < 0:
+        raise FormatError(f"{split_file(folder, split, 'pixels.npy')}: negative pixel counts; prepare the dataset again")
     return SegmentationIndex(listing["paths"], listing["ids"], listing["masks"], sizes, offsets, classes, pixels)

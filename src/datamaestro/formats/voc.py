@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Optional
@@ -30,6 +31,7 @@ from datamaestro.formats.dataset import META_FILE
 from datamaestro.formats.imagenet import IMAGE_EXTENSIONS
 from datamaestro.formats.images import image_size
 from datamaestro.formats.layout_files import (
+    check_links,
     image_files,
     inside_folder,
     item_path,
@@ -111,8 +113,11 @@ def _names(text: str) -> list[str]:
 def parse_meta(path: Path) -> LabelMap:
     """The classes of Datumaro's ``dataset_meta.json`` (labels, label_map, segmentation_colors, parts, actions)."""
     meta = read_json(path)
-    if not isinstance(meta, dict):
-        raise FormatError(f"{printable(str(path))}: expected a JSON object")
+    if not _meta_ok(meta):
+        raise FormatError(
+            f"{printable(str(path))}: expected a JSON object with lists 'labels' and 'segmentation_colors' "
+            "([r, g, b] or null) and objects 'label_map', 'parts' and 'actions'"
+        )
     parts, actions = meta.get("parts") or {}, meta.get("actions") or {}
     label_map: LabelMap = {}
     for i, name in enumerate(meta.get("labels") or []):
@@ -124,6 +129,21 @@ def parse_meta(path: Path) -> LabelMap:
             colour = (int(colours[i][0]), int(colours[i][1]), int(colours[i][2]))
         label_map[str(name)] = (colour, p, a)
     return label_map
+
+
+def _meta_ok(meta: Any) -> bool:
+    """Whether a ``dataset_meta.json`` has the types ``parse_meta`` reads."""
+    if not isinstance(meta, dict):
+        return False
+    kinds = {"labels": list, "segmentation_colors": list, "label_map": dict, "parts": dict, "actions": dict}
+    if not all(isinstance(meta.get(k) or kind(), kind) for k, kind in kinds.items()):
+        return False
+    names = [*(meta.get("parts") or {}).values(), *(meta.get("actions") or {}).values()]
+    colours = meta.get("segmentation_colors") or []
+    return all(isinstance(n, list) for n in names) and all(
+        c is None or (isinstance(c, list) and len(c) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in c))
+        for c in colours
+    )
 
 
 def load_label_map(folder: Path) -> LabelMap:
@@ -154,6 +174,7 @@ def dataset_frame(label_map: LabelMap) -> AnnotatedDataset:
 def read(folder: Path) -> AnnotatedDataset:
     """Read the ``voc`` layout in ``folder``."""
     folder = Path(folder)
+    check_links(folder)
     if not (folder / "ImageSets").is_dir():
         raise FormatError(f"{printable(str(folder))}: no ImageSets folder: not the voc layout")
     dataset = dataset_frame(load_label_map(folder))
@@ -335,6 +356,8 @@ def _required(element: ET.Element, key: str, where: str) -> float:
     value = _number(element, key, float, where)
     if value is None:
         raise FormatError(f"{where}: <{key}> is missing")
+    if not math.isfinite(value):
+        raise FormatError(f"{where}: <{key}> is {value}, not a finite number")
     return float(value)
 
 

@@ -11,6 +11,8 @@ for ``datamaestro.formats.audio`` to hand the file to soundfile.
 
 from __future__ import annotations
 
+import os
+import stat
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,8 +58,22 @@ def check_bound(path: Path, info: AudioInfo, max_samples: int | None) -> None:
         )
 
 
+def check_clip(path: Path) -> None:
+    """Refuse a clip that is not a regular file (a FIFO, a device, a folder), checked without blocking."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as e:
+        raise FormatError(f"{path}: cannot read the audio file ({e.strerror or e})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise FormatError(f"{path}: refused: not a regular file (a FIFO, device or folder)")
+    finally:
+        os.close(fd)
+
+
 def open_wav(path: Path) -> wave.Wave_read:
     """``path`` opened by ``wave``; an encoding it cannot read raises ``UnsupportedWav``."""
+    check_clip(path)
     try:
         return wave.open(str(path), "rb")
     except wave.Error as e:
@@ -71,7 +87,14 @@ def open_wav(path: Path) -> wave.Wave_read:
 def wav_info(path: Path) -> AudioInfo:
     """The frame count, sample rate and channel count of the WAV file ``path`` (its header only)."""
     with open_wav(path) as f:
-        return AudioInfo(f.getnframes(), f.getframerate(), f.getnchannels())
+        info = AudioInfo(f.getnframes(), f.getframerate(), f.getnchannels())
+        check_bound(path, info, None)
+        if info.frames * info.channels * f.getsampwidth() > path.stat().st_size:
+            raise FormatError(
+                f"{path}: the WAV header claims {info.frames} frames, more than the file's {path.stat().st_size} "
+                "bytes hold; the file is truncated"
+            )
+        return info
 
 
 def read_wav(path: Path, max_samples: int | None = None) -> tuple[np.ndarray, int]:

@@ -25,7 +25,7 @@ from datamaestro.formats.annotations import AnnotatedDataset, Item, Object
 from datamaestro.formats.dataset import DEFAULT_SUBSET
 from datamaestro.formats.imagenet import IMAGE_EXTENSIONS
 from datamaestro.formats.images import image_size
-from datamaestro.formats.layout_files import inside_folder, item_path, read_text, save_item_image
+from datamaestro.formats.layout_files import check_links, inside_folder, item_path, read_text, save_item_image
 from datamaestro.formats.masks import check_size
 from datamaestro.paths import printable
 
@@ -38,6 +38,7 @@ _CONFIG_LINE = re.compile(r"^\s*(\w+)\s*=\s*(.+)$")
 def read(folder: Path) -> AnnotatedDataset:
     """Read the ``yolo`` layout in ``folder`` (strict, or loose with Annotations/ or labels/)."""
     folder = Path(folder)
+    check_links(folder)
     sizes = read_image_meta(folder)
     if (folder / "obj.data").is_file():
         return read_strict(folder, sizes)

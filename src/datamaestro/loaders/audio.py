@@ -23,6 +23,7 @@ from datamaestro.data.loading import register
 from datamaestro.data.ml import label_counts
 from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats.audio import audio_info, read_audio
+from datamaestro.formats.wav import MAX_SAMPLES
 from datamaestro.loaders.arrays import one_hot_rows
 from datamaestro.loaders.decoding import default_workers
 from datamaestro.loaders.passes import IndexBatches, counted_epoch
@@ -105,6 +106,23 @@ def window(frames: int, length: int, crop: str, rng: Optional[np.random.Generato
     return int(rng.integers(0, frames - length + 1))
 
 
+def check_headers(split: AudioClips, headers: np.ndarray) -> None:
+    """Refuse headers (frames, rate, channels) that no clip has: negative frames, no rate or channel, over the bound."""
+    where = getattr(split.headers, "path", split.files)
+    if headers.ndim != 2 or headers.shape[1] != 3 or headers.dtype.kind not in "iu":
+        raise FormatError(f"{where}: expected (N, 3) integer headers; prepare the dataset again")
+    if len(headers) and (
+        int(headers[:, 0].min()) < 0 or int(headers[:, 1:].min()) < 1
+        or int((headers[:, 0].astype(np.float64) * headers[:, 2]).max()) > MAX_SAMPLES
+    ):
+        raise FormatError(f"{where}: clip headers out of range (frames, sample rate, channels); prepare the dataset again")
+
+
+def clip_file(split: AudioClips, path: Path) -> Path:
+    """A clip file of ``split``, refused when a link leads it out of the split's root."""
+    return Path(inside(split.root, path))
+
+
 class ClipLoader:
     """Turns positions of an ``AudioClips`` split into ``(waveforms, labels[, transcripts])`` arrays."""
 
@@ -118,10 +136,11 @@ class ClipLoader:
         self.paths = split.paths()
         self.labels = np.asarray(split.labels.data())
         headers = np.asarray(split.headers.data())
-        self.where = str(split.root)
+        self.where, self.root = str(split.root), split.root
         if not len(self.paths) == len(self.labels) == len(headers):
             raise FormatError(f"{split.files}: the index lists {len(self.paths)} clips but {len(self.labels)} labels "
                               f"and {len(headers)} headers; prepare the dataset again")
+        check_headers(split, headers)
         self.sample_rate = sample_rate or self.one_value(headers[:, 1], "sample rates", "sample_rate=")
         self.length = length or self.one_value(resampled_frames(headers[:, 0], headers[:, 1], sample_rate), "lengths", "length=")
         self.channels = None if mono else self.one_value(headers[:, 2], "channel counts", "mono=True")
@@ -148,7 +167,7 @@ class ClipLoader:
     def clip(self, position: int) -> np.ndarray:
         """Clip ``position`` decoded, resampled, mixed and cropped: (frames,) or (channels, frames),
         at most ``length`` frames (the caller pads)."""
-        waveform, rate = read_audio(self.paths[position], self.max_samples)
+        waveform, rate = read_audio(Path(inside(self.root, self.paths[position])), self.max_samples)
         if self.sample_rate:
             waveform = resample(waveform, rate, self.sample_rate)
         if self.mono:
@@ -262,7 +281,7 @@ class AudioLoaders:
 
     def waveform(self, i: int) -> tuple[np.ndarray, int]:
         """Clip ``i`` decoded, at its own rate."""
-        return read_audio(self.split.paths()[i])
+        return read_audio(clip_file(self.split, self.split.paths()[i]))
 
     def arrays(self, **options: Any) -> tuple[Any, ...]:
         """The whole split decoded (options of ``ClipLoader``)."""
