@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -361,3 +362,21 @@ def test_cli_convert_hostile_coco_one_line_no_output(cli, tmp_path, outside):
     result = cli("convert", "-if", "coco", "-i", str(linked), "-f", "yolo", "-o", str(out))
     assert result.returncode != 0 and result.stderr.count("\n") == 1 and "symbolic link" in result.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("fmt", "name", "file", "char"), [
+    ("yolo", "cat\ndog", "obj.names", "\\n"), ("voc", "cat:dog", "labelmap.txt", ":"),
+    ("mnist_csv", "a\rb", "labels.txt", "\\r"), ("mnist", "two\nlines", "labels.txt", "\\n"),
+])
+def test_class_names_that_would_shift_labels_are_refused_when_written(tmp_path, fmt, name, file, char):
+    import numpy as np
+
+    from datamaestro.formats.dataset import Dataset, Subset
+
+    items = [Item(id="a", pixels=np.zeros((4, 4, 3), np.uint8), size=(4, 4), objects=[Object(label=1, box=(0, 0, 2, 2))])]
+    annotated = AnnotatedDataset({"train": items}, ["ok", name])
+    classified = Dataset({"train": Subset(np.zeros((1, 28, 28), np.uint8), np.array([1]))}, ["ok", name])
+    data = classified if fmt in ("mnist_csv", "mnist") else annotated
+    with pytest.raises(DatamaestroError, match=re.escape(f"cannot be written in {file}: it holds '{char}'")):
+        registry.write(data, tmp_path / "out", fmt)
+    assert not (tmp_path / "out").exists()

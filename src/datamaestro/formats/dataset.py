@@ -239,8 +239,21 @@ def read_label_names(folder: Path) -> Optional[list[str]]:
     return None
 
 
+def check_line_names(names: Sequence[str], file: str, separators: str = "") -> None:
+    """Refuse class names that cannot be written one per line in ``file`` (a line break, or one
+    of the ``separators`` of its fields): read back, they would shift every label after them."""
+    for name in names:
+        bad = [c for c in "\n\r" + separators if c in str(name)]
+        if bad:
+            raise FormatError(
+                f"the class name {printable(repr(str(name)))} cannot be written in {file}: it holds {bad[0]!r}; "
+                "rename the class first"
+            )
+
+
 def write_label_names(folder: Path, categories: Sequence[str], *, save_dataset_meta: bool) -> None:
     """Write ``labels.txt`` and, when asked, ``dataset_meta.json`` (as Datumaro does)."""
+    check_line_names(categories, LABELS_FILE)
     (folder / LABELS_FILE).write_text("".join(f"{c}\n" for c in categories), encoding="utf-8")
     if save_dataset_meta:
         write_dataset_meta(folder, categories)

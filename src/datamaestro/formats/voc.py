@@ -27,7 +27,7 @@ import numpy as np
 
 from datamaestro.errors import FormatError
 from datamaestro.formats.annotations import AnnotatedDataset, Colour, Item, Object, voc_palette
-from datamaestro.formats.dataset import META_FILE
+from datamaestro.formats.dataset import META_FILE, check_line_names
 from datamaestro.formats.imagenet import IMAGE_EXTENSIONS
 from datamaestro.formats.images import image_size
 from datamaestro.formats.layout_files import (
@@ -607,6 +607,7 @@ def box_xml(parent: ET.Element, corners: Optional[tuple[float, float, float, flo
 
 def write_label_map_file(path: Path, label_map: LabelMap) -> None:
     """Write ``labelmap.txt``."""
+    check_line_names(list(label_map), "labelmap.txt", ":")
     lines = ["# label:color_rgb:parts:actions"]
     for name, (colour, parts, actions) in label_map.items():
         rgb = ",".join(str(int(c)) for c in colour) if colour else ""

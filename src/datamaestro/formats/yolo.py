@@ -22,7 +22,7 @@ from typing import Optional
 
 from datamaestro.errors import FormatError
 from datamaestro.formats.annotations import AnnotatedDataset, Item, Object
-from datamaestro.formats.dataset import DEFAULT_SUBSET
+from datamaestro.formats.dataset import DEFAULT_SUBSET, check_line_names
 from datamaestro.formats.imagenet import IMAGE_EXTENSIONS
 from datamaestro.formats.images import image_size
 from datamaestro.formats.layout_files import check_links, inside_folder, item_path, read_text, save_item_image
@@ -185,6 +185,7 @@ def write(
     **_: object,
 ) -> None:
     """Write ``dataset`` in the strict ``yolo`` layout into the (existing, empty) ``folder``."""
+    check_line_names(dataset.categories, NAMES_FILE)
     (folder / NAMES_FILE).write_text("".join(f"{c}\n" for c in dataset.categories), encoding="utf-8")
     config = [f"classes = {len(dataset.categories)}"]
     meta = []
