@@ -92,6 +92,29 @@ def test_cli_accepts_aliases(cli):
     assert cli("info", "minst").stderr == "datamaestro: error: unknown dataset 'minst'; closest ids: mnist, qmnist, kmnist\n"
 
 
+def test_new_datasets_have_the_names_users_type(cli):
+    named = {
+        "food101": "ch.ethz.ee.vision.food-101",
+        "coco2017": "org.cocodataset.coco-2017",
+        "squad": "io.github.rajpurkar.squad-v1.1",
+        "speech_commands": "org.tensorflow.speech-commands-v0.02",
+        "voc2012": "uk.ac.ox.robots.pascal-voc-2012",
+    }
+    for name, dataset_id in named.items():
+        result = cli("info", name, "--json")
+        assert (result.returncode, json.loads(result.stdout or "{}").get("id")) == (0, dataset_id), (name, result.stderr)
+    registry = Registry()
+    assert registry.resolve("Flowers102") == "uk.ac.ox.robots.flowers-102"  # torchvision's class name, any case
+    assert registry.resolve("voc2007_segmentation") == "uk.ac.ox.robots.pascal-voc-2007-segmentation"
+    assert registry.aliases()["wine_quality"] == ["edu.uci.ics.wine-quality-red", "edu.uci.ics.wine-quality-white"]
+    ambiguous = cli("info", "librispeech")
+    assert (ambiguous.returncode, ambiguous.stdout) == (2, "")
+    assert ambiguous.stderr == (
+        "datamaestro: error: 'librispeech' is ambiguous: it is an alias of org.openslr.librispeech-dev-clean, "
+        "org.openslr.librispeech-test-clean; use one of these ids\n"
+    )
+
+
 def test_search_and_completion_know_aliases(cli):
     found = cli("search", "alias:svhn_cropped")
     assert found.stdout.split()[:1] == ["edu.stanford.svhn"] and len(found.stdout.splitlines()) == 1

@@ -44,7 +44,7 @@ def _texts(folder: Path, out: Path, limits: Limits) -> None:
 @ARCHIVE
 @derived("texts", _texts, ARCHIVE)
 @dataset(
-    TextClassification, id="sst-2", name="GLUE SST-2", url="https://gluebenchmark.com/tasks",
+    TextClassification, id="sst-2", name="GLUE SST-2", aliases=["sst2", "glue_sst2"], url="https://gluebenchmark.com/tasks",
     homepage="https://nlp.stanford.edu/sentiment/index.html",
     tags=["text", "classification", "sentiment", "english", "glue"],
     license="unknown: no license is stated on the GLUE or Stanford Sentiment Treebank pages",

@@ -93,7 +93,7 @@ def _full_index(train2017: Path, val2017: Path, annotations: Path, out: Path) ->
 @ANNOTATIONS
 @derived("index", _val_index, VAL, ANNOTATIONS)
 @dataset(
-    Detection, id="coco-2017-val", name="COCO 2017 (validation only)", url=HOMEPAGE, tags=TAGS, license=LICENSE,
+    Detection, id="coco-2017-val", name="COCO 2017 (validation only)", aliases=["coco2017_val"], url=HOMEPAGE, tags=TAGS, license=LICENSE,
     citation=CITATION, homepage=HOMEPAGE,
 )
 def coco_2017_val(val2017, annotations, index):
@@ -113,7 +113,7 @@ def coco_2017_val(val2017, annotations, index):
 @ANNOTATIONS
 @derived("index", _full_index, TRAIN, VAL, ANNOTATIONS)
 @dataset(
-    Detection, id="coco-2017", name="COCO 2017", url=HOMEPAGE, tags=TAGS, license=LICENSE, citation=CITATION,
+    Detection, id="coco-2017", name="COCO 2017", aliases=["coco", "coco2017"], url=HOMEPAGE, tags=TAGS, license=LICENSE, citation=CITATION,
     homepage=HOMEPAGE,
 )
 def coco_2017(train2017, val2017, annotations, index):

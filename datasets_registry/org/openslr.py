@@ -46,7 +46,7 @@ def _yesno_index(waves: Path, out: Path) -> None:
 @WAVES
 @derived("index", _yesno_index, WAVES)
 @dataset(
-    SequenceLabelledClips, id="yesno", name="yesno", url="https://www.openslr.org/1/",
+    SequenceLabelledClips, id="yesno", name="yesno", aliases=["yesno", "yes_no"], url="https://www.openslr.org/1/",
     tags=["audio", "speech", "sequence-labels", "hebrew"],
     license="unknown (no license is stated by openslr.org; it was made for the Kaldi project)",
     citation="""@misc{yesno,
@@ -109,7 +109,7 @@ def _definition(subset: str, checksum: str, size: int, count: str):
 
     clips.__name__ = clips.__qualname__ = f"librispeech_{subset.replace('-', '_')}"
     declare = dataset(
-        TranscribedSpeech, id=f"librispeech-{subset}", name=f"LibriSpeech {subset}", url="https://www.openslr.org/12/",
+        TranscribedSpeech, id=f"librispeech-{subset}", name=f"LibriSpeech {subset}", url="https://www.openslr.org/12/", aliases=["librispeech", clips.__name__],
         tags=["audio", "speech", "transcribed", "english"], description=DESCRIPTION.format(subset=subset, count=count),
         license="CC-BY-4.0", citation=CITATION, homepage="https://www.openslr.org/12/",
     )

@@ -37,7 +37,7 @@ def _index(clips: Path, out: Path) -> None:
 @CLIPS
 @derived("index", _index, CLIPS)
 @dataset(
-    AudioClassification, id="org.tensorflow.speech-commands-v0.02", name="Speech Commands v0.02",
+    AudioClassification, id="org.tensorflow.speech-commands-v0.02", name="Speech Commands v0.02", aliases=["speech_commands", "speechcommands"],
     url="https://arxiv.org/abs/1804.03209", tags=["audio", "speech", "classification", "keywords"],
     license="CC-BY-4.0",
     citation="""@article{speechcommandsv2,

@@ -96,7 +96,7 @@ def qmnist(train_images, train_labels, test_images, test_labels):
 @NIST_IMAGES
 @NIST_LABELS
 @dataset(
-    ExtendedLabelledImages, id="qmnist-nist", name="QMNIST (NIST digits)", url=HOMEPAGE, homepage=HOMEPAGE,
+    ExtendedLabelledImages, id="qmnist-nist", name="QMNIST (NIST digits)", url=HOMEPAGE, homepage=HOMEPAGE, aliases=["qmnist_nist"],
     license=LICENSE, citation=CITATION, tags=TAGS,
 )
 def qmnist_nist(nist_images, nist_labels):
@@ -145,7 +145,7 @@ def _test_definition(dataset_id: str, start: int, stop: int, name: str, doc: str
     part.__name__ = part.__qualname__ = dataset_id.replace("-", "_")
     declare = dataset(
         ExtendedLabelledImages, id=dataset_id, name=name, url=HOMEPAGE, homepage=HOMEPAGE, license=LICENSE,
-        citation=CITATION, tags=[*TAGS, "test-set"], description=doc,
+        citation=CITATION, tags=[*TAGS, "test-set"], description=doc, aliases=[part.__name__],
     )
     return TEST_IMAGES(TEST_LABELS(derived("arrays", _test_part(start, stop), TEST_IMAGES, TEST_LABELS)(declare(part))))
 

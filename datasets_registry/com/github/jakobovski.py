@@ -38,7 +38,7 @@ def _index(recordings: Path, out: Path) -> None:
 @RECORDINGS
 @derived("index", _index, RECORDINGS)
 @dataset(
-    AudioClassification, id="free-spoken-digit-dataset", name="Free Spoken Digit Dataset (v1.0.9)", url=HOMEPAGE,
+    AudioClassification, id="free-spoken-digit-dataset", name="Free Spoken Digit Dataset (v1.0.9)", url=HOMEPAGE, aliases=["spoken_digit", "fsdd"],
     tags=["audio", "speech", "classification", "digits"], license="CC-BY-SA-4.0",
     citation="""@misc{jackson2016fsdd,
   author = {Zohar Jackson and C{\\'e}sar Souza and Jason Flaks and Yuxin Pan and Hereman Nicolas and Adhish Thite},

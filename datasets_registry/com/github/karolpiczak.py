@@ -40,7 +40,7 @@ def _index(repository: Path, out: Path) -> None:
 @REPOSITORY
 @derived("index", _index, REPOSITORY)
 @dataset(
-    AudioFolds, id="esc-50", name="ESC-50: Dataset for Environmental Sound Classification", url=HOMEPAGE,
+    AudioFolds, id="esc-50", name="ESC-50: Dataset for Environmental Sound Classification", url=HOMEPAGE, aliases=["esc50", "esc_50"],
     tags=["audio", "environmental-sounds", "classification", "folds"],
     license="CC-BY-NC-3.0 (the ESC-10 subset: CC-BY-3.0)",
     citation="""@inproceedings{piczak2015dataset,

@@ -41,7 +41,7 @@ def _index(root: Path, out: Path) -> None:
 @ARCHIVE
 @derived("index", _index, ARCHIVE)
 @dataset(
-    ImageFolder, id="eurosat-rgb", name="EuroSAT (RGB)", url="https://github.com/phelber/EuroSAT",
+    ImageFolder, id="eurosat-rgb", name="EuroSAT (RGB)", aliases=["eurosat", "eurosat_rgb"], url="https://github.com/phelber/EuroSAT",
     tags=["images", "classification", "colour", "satellite", "remote-sensing", "folder"],
     license="MIT (the publisher's repository; whether it covers the images is not stated)",
     citation="""@article{helber2019eurosat,

@@ -50,7 +50,7 @@ def _index(training: Path, test: Path, labels: Path, out: Path) -> None:
 @TEST_LABELS
 @derived("index", _index, TRAINING, TEST, TEST_LABELS)
 @dataset(
-    ImageFolderClassification, id="gtsrb", name="German Traffic Sign Recognition Benchmark (GTSRB)",
+    ImageFolderClassification, id="gtsrb", name="German Traffic Sign Recognition Benchmark (GTSRB)", aliases=["gtsrb"],
     url="https://benchmark.ini.rub.de/", tags=["images", "classification", "colour", "traffic-signs", "folder"],
     license="unknown: no license is stated on the benchmark's page",
     citation="""@article{Stallkamp2012,

@@ -50,7 +50,7 @@ def _caltech_101_images(archive: Path, out: Path, limits: Limits) -> None:
 @CALTECH_101
 @derived("images", _caltech_101_images, CALTECH_101)
 @dataset(
-    ImageFolder, id="caltech-101", name="Caltech-101", url=RECORDS + "mzrjq-6wc02",
+    ImageFolder, id="caltech-101", name="Caltech-101", aliases=["caltech101"], url=RECORDS + "mzrjq-6wc02",
     tags=["images", "classification", "colour", "objects", "folder"], license="CC-BY-4.0",
     citation="""@inproceedings{FeiFei2004LearningGV,
   title = {Learning Generative Visual Models from Few Training Examples: An Incremental Bayesian Approach Tested on 101 Object Categories},
@@ -84,7 +84,7 @@ def _cub_index(root: Path, out: Path) -> None:
 @CUB
 @derived("index", _cub_index, CUB)
 @dataset(
-    ImageFolderClassification, id="cub-200-2011", name="Caltech-UCSD Birds-200-2011",
+    ImageFolderClassification, id="cub-200-2011", name="Caltech-UCSD Birds-200-2011", aliases=["caltech_birds2011", "cub_200_2011"],
     url="https://www.vision.caltech.edu/datasets/cub_200_2011/",
     tags=["images", "classification", "colour", "birds", "fine-grained", "folder"],
     license="unknown: no license is stated on the dataset page",

@@ -45,7 +45,7 @@ def _pairs(folder: Path, out: Path, limits: Limits) -> None:
 @ARCHIVE
 @derived("pairs", _pairs, ARCHIVE)
 @dataset(
-    TextPairClassification, id="edu.nyu.cims.multinli-1.0", name="MultiNLI 1.0", url=HOMEPAGE, homepage=HOMEPAGE,
+    TextPairClassification, id="edu.nyu.cims.multinli-1.0", name="MultiNLI 1.0", url=HOMEPAGE, homepage=HOMEPAGE, aliases=["multi_nli", "multinli"],
     tags=["text", "pairs", "natural-language-inference", "english"],
     license="mixed: each genre keeps the license of its source (see the MultiNLI page); no single license covers it",
     citation="""

@@ -142,7 +142,7 @@ def stl10_folds(folder: Path, out: Path) -> None:
 @STL10_ARCHIVE
 @derived("arrays", stl10_unlabelled, STL10_ARCHIVE)
 @dataset(
-    LabelledImages, id="edu.stanford.stl-10-unlabeled", name="STL-10 (unlabelled)", url=STL10_HOMEPAGE,
+    LabelledImages, id="edu.stanford.stl-10-unlabeled", name="STL-10 (unlabelled)", url=STL10_HOMEPAGE, aliases=["stl10_unlabeled"],
     homepage=STL10_HOMEPAGE, license=STL10_LICENSE, citation=STL10_CITATION,
     tags=["images", "colour", "unlabelled", "self-supervised"],
 )
@@ -162,7 +162,7 @@ def stl10_unlabeled(stl10_binary, arrays):
 @STL10_ARCHIVE
 @derived("folds", stl10_folds, STL10_ARCHIVE)
 @dataset(
-    NPY, id="edu.stanford.stl-10-folds", name="STL-10 (training folds)", url=STL10_HOMEPAGE, homepage=STL10_HOMEPAGE,
+    NPY, id="edu.stanford.stl-10-folds", name="STL-10 (training folds)", url=STL10_HOMEPAGE, homepage=STL10_HOMEPAGE, aliases=["stl10_folds"],
     license=STL10_LICENSE, citation=STL10_CITATION, tags=["images", "colour", "folds"],
 )
 def stl10_folds_dataset(stl10_binary, folds):

@@ -76,7 +76,7 @@ def tiny_imagenet(images, index):
 @ARCHIVE
 @derived("index", _test_index, ARCHIVE)
 @dataset(
-    ImageFolder, id="tiny-imagenet-test", name="Tiny ImageNet (test images)", url="https://cs231n.stanford.edu/",
+    ImageFolder, id="tiny-imagenet-test", name="Tiny ImageNet (test images)", aliases=["tiny_imagenet_test"], url="https://cs231n.stanford.edu/",
     tags=["images", "colour", "imagenet", "folder", "unlabelled", "test-set"],
     license=tiny_imagenet.license, citation=tiny_imagenet.citation, homepage="https://cs231n.stanford.edu/",
 )

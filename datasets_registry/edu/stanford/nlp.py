@@ -41,7 +41,7 @@ def _pairs(folder: Path, out: Path, limits: Limits) -> None:
 @ARCHIVE
 @derived("pairs", _pairs, ARCHIVE)
 @dataset(
-    TextPairClassification, id="edu.stanford.nlp.snli-1.0", name="SNLI 1.0", url=HOMEPAGE, homepage=HOMEPAGE,
+    TextPairClassification, id="edu.stanford.nlp.snli-1.0", name="SNLI 1.0", url=HOMEPAGE, homepage=HOMEPAGE, aliases=["snli"],
     tags=["text", "pairs", "natural-language-inference", "english"], license="CC-BY-SA-4.0",
     citation="""
 @inproceedings{bowman-etal-2015-large,

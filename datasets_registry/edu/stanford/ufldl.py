@@ -77,7 +77,7 @@ def svhn(train_mat, test_mat, arrays):
 @SVHN_EXTRA
 @derived("arrays", svhn_extra_to_arrays, SVHN_EXTRA)
 @dataset(
-    LabelledImages, id="edu.stanford.svhn-extra", name="SVHN (cropped digits, extra)", url=SVHN_HOMEPAGE, homepage=SVHN_HOMEPAGE,
+    LabelledImages, id="edu.stanford.svhn-extra", name="SVHN (cropped digits, extra)", url=SVHN_HOMEPAGE, homepage=SVHN_HOMEPAGE, aliases=["svhn_extra"],
     license=SVHN_LICENSE, citation=SVHN_CITATION, tags=["images", "classification", "digits", "colour", "mat"],
 )
 def svhn_extra(extra_mat, arrays):

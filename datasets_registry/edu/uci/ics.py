@@ -204,7 +204,7 @@ def _uci_citation(key: str, authors: str, title: str, year: int, doi: str) -> st
 
 def _single_table(
     dataset_id: str, name: str, file, columns: list[Column], target: str, classes: Optional[list[str]],
-    delimiter: str, header: Optional[list[str]], page: str, citation: str, tags: list[str], doc: str,
+    delimiter: str, header: Optional[list[str]], page: str, citation: str, tags: list[str], doc: str, aliases: list[str],
 ):
     """A dataset of one published table, converted once into ``table/<id>.npy``."""
     stem = dataset_id.replace("-", "_")
@@ -219,7 +219,7 @@ def _single_table(
     table_dataset.__name__ = table_dataset.__qualname__ = stem
     declare = dataset(
         Table, id=dataset_id, name=name, url=page, homepage=page, tags=["tabular", "uci", *tags], license=LICENSE,
-        citation=citation, description=doc,
+        citation=citation, description=doc, aliases=aliases,
     )
     return file(derived("table", build, file)(declare(table_dataset)))
 
@@ -263,7 +263,7 @@ for _id, _colour, _sha256, _size, _rows in WINE_QUALITY:
     globals()[_id.replace("-", "_")] = _single_table(
         _id, f"Wine Quality ({_colour})", _wine_quality_file(_colour, _sha256, _size), WINE_QUALITY_COLUMNS, "quality",
         None, ";", WINE_QUALITY_HEADER, WINE_QUALITY_PAGE, WINE_QUALITY_CITATION, ["regression", "wine"],
-        WINE_QUALITY_DOC.format(colour=_colour, rows=_rows),
+        WINE_QUALITY_DOC.format(colour=_colour, rows=_rows), ["wine_quality", _id.replace("-", "_")],
     )
 
 breast_cancer_wisconsin_diagnostic = _single_table(
@@ -287,6 +287,7 @@ aspirate: the mean, standard error and worst value of radius, texture,
 perimeter, area, smoothness, compactness, concavity, concave_points,
 symmetry and fractal_dimension (radius_mean ... fractal_dimension_worst).
 Not the original 699-row Breast Cancer Wisconsin file.""",
+    ["wdbc", "breast_cancer_wisconsin_diagnostic"],
 )
 
 abalone = _single_table(
@@ -306,6 +307,7 @@ abalone = _single_table(
 Columns sex (string: M, F or I, infant), length, diameter, height (mm),
 whole_weight, shucked_weight, viscera_weight, shell_weight (grams; all
 float64) and rings (int64, the target: age in years is rings + 1.5).""",
+    ["abalone"],
 )
 
 car_evaluation = _single_table(
@@ -322,4 +324,5 @@ car_evaluation = _single_table(
 Columns buying, maint (vhigh, high, med, low), doors (2, 3, 4, 5more),
 persons (2, 4, more), lug_boot (small, med, big), safety (low, med, high),
 all strings, and class (label 0-3: unacc, acc, good, vgood).""",
+    ["car_evaluation"],
 )

@@ -40,7 +40,7 @@ def _index(data: Path, out: Path) -> None:
 @PENN_FUDAN
 @derived("index", _index, PENN_FUDAN)
 @dataset(
-    Detection, id="penn-fudan-ped", name="Penn-Fudan pedestrians", url=HOMEPAGE,
+    Detection, id="penn-fudan-ped", name="Penn-Fudan pedestrians", url=HOMEPAGE, aliases=["penn_fudan", "pennfudanped"],
     tags=["images", "colour", "objects", "detection", "instance-segmentation", "pedestrians"],
     license="unknown: no license is stated on the database's page (research use)",
     citation="""@inproceedings{wang2007object,

@@ -45,7 +45,7 @@ def _penguins(penguins: Path, out: Path, limits: Limits) -> None:
 @PENGUINS_FILE
 @derived("table", _penguins, PENGUINS_FILE)
 @dataset(
-    Table, id="palmerpenguins", name="Palmer Penguins", url="https://github.com/allisonhorst/palmerpenguins",
+    Table, id="palmerpenguins", name="Palmer Penguins", aliases=["penguins", "palmerpenguins", "palmer_penguins"], url="https://github.com/allisonhorst/palmerpenguins",
     homepage=HOMEPAGE, tags=["tabular", "classification", "animals"], license="CC0-1.0", citation="""@Manual{horst2020palmerpenguins,
   title = {palmerpenguins: Palmer Archipelago (Antarctica) penguin data},
   author = {Allison Marie Horst and Alison Presmanes Hill and Kristen B Gorman},

@@ -114,6 +114,7 @@ def _definition(version: str, name: str, doc: str):
     declare = dataset(
         ReadingComprehension, id=f"io.github.rajpurkar.squad-{version}", name=name, description=doc, url=HOMEPAGE,
         homepage=HOMEPAGE, license=LICENSE, citation=CITATION_2 if version == "v2.0" else CITATION,
+        aliases=["squad_v2" if version == "v2.0" else "squad", squad.__name__],
         tags=["text", "question-answering", "reading-comprehension", "english", "squad"],
     )
     return train(dev(derived("qa", build, train, dev)(declare(squad))))

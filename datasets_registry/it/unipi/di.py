@@ -48,7 +48,7 @@ def _texts(train: Path, test: Path, out: Path, limits: Limits) -> None:
 @TEST
 @derived("texts", _texts, TRAIN, TEST)
 @dataset(
-    TextClassification, id="ag-news", name="AG News", url="http://groups.di.unipi.it/~gulli/AG_corpus_of_news_articles.html",
+    TextClassification, id="ag-news", name="AG News", aliases=["ag_news_subset", "ag_news"], url="http://groups.di.unipi.it/~gulli/AG_corpus_of_news_articles.html",
     homepage="http://groups.di.unipi.it/~gulli/AG_corpus_of_news_articles.html",
     tags=["text", "classification", "news", "english"],
     license="unknown: the corpus page provides it for research and other non-commercial use, with no formal license",

@@ -37,7 +37,7 @@ def _index(root: Path, out: Path) -> None:
 @ARCHIVE
 @derived("index", _index, ARCHIVE)
 @dataset(
-    ImageFolderClassification, id="food-101", name="Food-101", url=HOMEPAGE,
+    ImageFolderClassification, id="food-101", name="Food-101", aliases=["food101"], url=HOMEPAGE,
     tags=["images", "classification", "colour", "food", "folder"],
     license="research use: the images come from Foodspotting and are not the property of ETH Zurich; "
     "any use beyond scientific fair use must be negotiated with the pictures' owners (the archive's license text)",

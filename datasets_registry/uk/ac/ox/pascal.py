@@ -120,6 +120,7 @@ def _declare(base: type, year: str, kind: str, tags: list[str]):
     return dataset(
         base, id=f"{PREFIX}pascal-voc-{year}{suffix}", name=f"Pascal VOC {year} ({kind})",
         url=f"http://host.robots.ox.ac.uk/pascal/VOC/voc{year}/", tags=[*TAGS, *tags], license=LICENSE,
+        aliases=[f"voc{year}{suffix.replace('-', '_')}"],
         citation=CITATION.format(year=year), homepage=f"http://host.robots.ox.ac.uk/pascal/VOC/voc{year}/",
     )
 

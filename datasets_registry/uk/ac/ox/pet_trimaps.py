@@ -62,7 +62,7 @@ def _index(images: Path, annotations: Path, out: Path) -> None:
 @ANNOTATIONS
 @derived("index", _index, IMAGES, ANNOTATIONS)
 @dataset(
-    SemanticSegmentation, id=PREFIX + "oxford-iiit-pet-segmentation", name="Oxford-IIIT Pet (trimaps)", url=HOMEPAGE,
+    SemanticSegmentation, id=PREFIX + "oxford-iiit-pet-segmentation", name="Oxford-IIIT Pet (trimaps)", url=HOMEPAGE, aliases=["oxford_iiit_pet_segmentation"],
     tags=["images", "segmentation", "colour", "animals"], license="CC-BY-SA-4.0",
     citation="""@InProceedings{parkhi12a,
   author = {Parkhi, O. M. and Vedaldi, A. and Zisserman, A. and Jawahar, C. V.},

@@ -67,7 +67,7 @@ def _flowers_index(images: Path, labels: Path, setid: Path, out: Path) -> None:
 @FLOWER_SPLITS
 @derived("index", _flowers_index, FLOWER_IMAGES, FLOWER_LABELS, FLOWER_SPLITS)
 @dataset(
-    ImageFolderClassification, id=PREFIX + "flowers-102", name="Oxford Flowers-102", url=VGG + "flowers/102/",
+    ImageFolderClassification, id=PREFIX + "flowers-102", name="Oxford Flowers-102", url=VGG + "flowers/102/", aliases=["oxford_flowers102", "flowers102"],
     tags=[*TAGS, "flowers", "mat"], license="unknown: no license is stated on the dataset page",
     citation="""@InProceedings{Nilsback08,
   author = {Maria-Elena Nilsback and Andrew Zisserman},
@@ -104,7 +104,7 @@ def _dtd_index(root: Path, out: Path) -> None:
 @DTD
 @derived("index", _dtd_index, DTD)
 @dataset(
-    ImageFolderClassification, id=PREFIX + "dtd", name="Describable Textures Dataset (DTD)", url=VGG + "dtd/",
+    ImageFolderClassification, id=PREFIX + "dtd", name="Describable Textures Dataset (DTD)", url=VGG + "dtd/", aliases=["dtd"],
     tags=[*TAGS, "textures"], license="research use: made available to the computer vision community for research purposes",
     citation="""@InProceedings{cimpoi14describing,
   author = {M. Cimpoi and S. Maji and I. Kokkinos and S. Mohamed and A. Vedaldi},
@@ -149,7 +149,7 @@ def _fgvc_index(data: Path, out: Path) -> None:
 @FGVC
 @derived("index", _fgvc_index, FGVC)
 @dataset(
-    ImageFolderClassification, id=PREFIX + "fgvc-aircraft", name="FGVC-Aircraft 2013b", url=VGG + "fgvc-aircraft/",
+    ImageFolderClassification, id=PREFIX + "fgvc-aircraft", name="FGVC-Aircraft 2013b", url=VGG + "fgvc-aircraft/", aliases=["fgvc_aircraft", "fgvcaircraft"],
     tags=[*TAGS, "aircraft", "fine-grained"],
     license="non-commercial research only: the photographers keep the copyright of the images (the archive's README)",
     citation="""@techreport{maji13fine-grained,
