@@ -297,8 +297,8 @@ class DataFolder:
                 os.close(open_folder(self.root, dest.joinpath(*folder), create=True))
             by_folder: dict[tuple[str, ...], list[str]] = {}
             for relative in found.entry.files:
-                *parent, name = relative.split("/")
-                by_folder.setdefault(tuple(parent), []).append(name)
+                *up, name = relative.split("/")
+                by_folder.setdefault(tuple(up), []).append(name)
             for parent, names in sorted(by_folder.items()):
                 self._link_files(source, parent, dest, names, found.entry.files)
         finally:
