@@ -13,6 +13,7 @@ from makefiles import write_module
 from test_archive import member, tar_bytes
 
 from datamaestro.api import prepare_dataset
+from datamaestro.errors import UnpackLimitError
 
 URL = "https://example.org/files/shared.tar.gz"
 ARCHIVE = tar_bytes([
@@ -28,9 +29,9 @@ CHECKSUM = f"sha256:{hashlib.sha256(ARCHIVE).hexdigest()}"
 FILES = {"a.txt": b"alpha", "sub/b.txt": b"beta"}
 
 
-def dataset_source(name: str, subpath: str | None) -> str:
+def dataset_source(name: str, subpath: str | None, extra: str = "") -> str:
     return f"""
-@archivedownloader("content", {URL!r}, checksum={CHECKSUM!r}, subpath={subpath!r})
+@archivedownloader("content", {URL!r}, checksum={CHECKSUM!r}, subpath={subpath!r}{extra})
 @dataset(Folder, id={name!r})
 def {name}(content):
     return {{"path": content}}
@@ -40,7 +41,7 @@ def {name}(content):
 @pytest.fixture
 def shared(env, server):
     """Datasets org.share.first and org.share.second of one archive, kept from ``pkg``; org.share.whole keeps
-    all of it."""
+    all of it; org.share.small allows it fewer files than it holds."""
     server.files["/files/shared.tar.gz"] = ARCHIVE
     env.mirror("https://example.org/files/", server.url("/files/"))
     write_module(env.use_registry(), "org.share", "\n".join([
@@ -55,6 +56,7 @@ def shared(env, server):
         dataset_source("first", "pkg"),
         dataset_source("second", "pkg"),
         dataset_source("whole", None),
+        dataset_source("small", "pkg", ", unpacked_files=1"),
     ]))
     return server
 
@@ -102,6 +104,14 @@ def test_another_subpath_of_the_same_archive_is_downloaded(env, shared):
     assert shared.gets("/files/shared.tar.gz") == 2
     assert tree(whole) == ["README", "pkg", "pkg/a.txt", "pkg/empty", "pkg/sub", "pkg/sub/b.txt"]
     assert entry(env, "whole")["unpacking"] == "tar.gz"
+
+
+def test_a_shared_folder_beyond_the_unpack_limits_is_not_linked(env, shared):
+    prepare_dataset("org.share.first")
+    with pytest.raises(UnpackLimitError, match="the limit"):
+        prepare_dataset("org.share.small")
+    assert shared.gets("/files/shared.tar.gz") == 2
+    assert not folder(env, "small").exists()
 
 
 def test_a_changed_file_is_detected_and_the_archive_downloaded(env, shared, caplog):

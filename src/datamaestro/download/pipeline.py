@@ -77,9 +77,11 @@ def reuse_unpacked(ctx: PrepareContext, resource: RemoteResource, dest: Path) ->
     if found is None:
         return None
     limits = resource.limits(ctx.settings)
+    if found.entry.size > limits.max_bytes or len(found.entry.files) > limits.max_files:
+        log.info("%s: %s of %s is beyond this dataset's unpack limits; downloading it", ctx.dataset_id,
+                 found.entry.name, found.dataset_id)
+        return None
     try:
-        if found.entry.size > limits.max_bytes or len(found.entry.files) > limits.max_files:
-            raise NotReusable("more than this dataset's unpack limits")
         files = ctx.folder.link_unpacked(found, dest)
     except (NotReusable, UnsafePathError, OSError) as e:
         why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
