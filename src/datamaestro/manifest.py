@@ -58,6 +58,9 @@ class Entry:
     no_verify: Optional[str] = None
     #: the resources a derived folder was built from
     derived_from: list[str] = field(default_factory=list)
+    #: how the download became the folder ("tar.gz, subpath images"): one archive unpacked the same
+    #: way gives the same folder, which another dataset may then reuse (``DataFolder.find_unpacked``)
+    unpacking: Optional[str] = None
 
     @classmethod
     def of_file(cls, name: str, content: FileHash, **fields: Any) -> Entry:
@@ -75,7 +78,7 @@ class Entry:
             out["sha256"] = self.sha256
         if self.files:
             out["files"] = {p: [h.size, h.sha256] for p, h in sorted(self.files.items())}
-        for key in ("url", "source", "verified_by", "no_verify"):
+        for key in ("url", "source", "verified_by", "no_verify", "unpacking"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         if self.original is not None:
@@ -119,6 +122,7 @@ class Entry:
             verified_by=typed_value(value, "verified_by", str, None),
             no_verify=typed_value(value, "no_verify", str, None),
             derived_from=list(derived_from),
+            unpacking=typed_value(value, "unpacking", str, None),
         )
 
 

@@ -17,18 +17,31 @@ import fcntl
 import functools
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
 from datamaestro.errors import DatamaestroError, DownloadError, UnsafePathError
-from datamaestro.hashing import Hashers
+from datamaestro.hashing import FileHash, Hashers
 from datamaestro.log import log
 from datamaestro.manifest import MANIFEST, CorruptManifest, Entry, Manifest
-from datamaestro.paths import id_problem, inside, is_valid_id, name_problem, open_folder, open_inside, read_inside
+from datamaestro.paths import (
+    OPEN_FOLDER,
+    id_problem,
+    inside,
+    is_valid_id,
+    name_problem,
+    open_at,
+    open_folder,
+    open_inside,
+    printable,
+    read_inside,
+)
 
 #: how the names of decoded caches begin (``datamaestro.loaders.cache``): recorded files that no
 #: definition declares, rebuilt when next used
@@ -43,6 +56,20 @@ DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 class StorageError(DatamaestroError):
     """The data folder cannot be written (disk full, file too large, permissions)."""
+
+
+class NotReusable(DatamaestroError):
+    """A folder of another dataset is not what its record says (a file missing, changed, added, a link):
+    it is not reused."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unpacked:
+    """A folder that another dataset unpacked from an archive, and its manifest entry."""
+
+    dataset_id: str
+    path: Path
+    entry: Entry
 
 
 def disk_error(error: OSError) -> bool:
@@ -245,6 +272,69 @@ class DataFolder:
                         return path
         return None
 
+    def find_unpacked(self, checksum: str, unpacking: str, exclude: str) -> Optional[Unpacked]:
+        """A prepared folder of another dataset unpacked the same way (``unpacking``) from the archive
+        verified by ``checksum``."""
+        for dataset_id in self.recorded_ids():
+            if dataset_id == exclude:
+                continue
+            manifest = self.read_manifest(dataset_id)
+            for entry in manifest.entries.values() if manifest else ():
+                if (
+                    entry.kind == "folder"
+                    and entry.verified_by == checksum
+                    and entry.no_verify is None
+                    and entry.unpacking == unpacking
+                    and entry.files
+                ):
+                    path = self.resource_path(dataset_id, entry.name)
+                    if path.is_dir() and not path.is_symlink():
+                        return Unpacked(dataset_id, path, entry)
+        return None
+
+    def link_unpacked(self, found: Unpacked, dest: Path) -> dict[str, FileHash]:
+        """Make the new folder ``dest`` a tree of hard links (copies across file systems) to the files of
+        ``found``, each checked against its record; their records.
+
+        First every file's size, and that the folder holds nothing else (no
+        link, no unrecorded file); then each file is linked and what was linked
+        is hashed, so that a file changed since it was recorded is never taken.
+        Raises ``NotReusable`` (or ``UnsafePathError``, ``OSError``) when
+        anything differs; no link is followed, in ``found`` or in ``dest``.
+        """
+        source = open_folder(self.root, found.path, create=False)
+        try:
+            folders = checked_tree(source, found.entry.files)
+            for folder in folders:
+                os.close(open_folder(self.root, dest.joinpath(*folder), create=True))
+            by_folder: dict[tuple[str, ...], list[str]] = {}
+            for relative in found.entry.files:
+                *up, name = relative.split("/")
+                by_folder.setdefault(tuple(up), []).append(name)
+            for parent, names in sorted(by_folder.items()):
+                self._link_files(source, parent, dest, names, found.entry.files)
+        finally:
+            os.close(source)
+        return dict(found.entry.files)
+
+    def _link_files(
+        self, source: int, parent: tuple[str, ...], dest: Path, names: list[str], files: dict[str, FileHash]
+    ) -> None:
+        """Link (or copy) the files ``names`` of the folder ``parent`` of ``source`` into the same folder of
+        ``dest``, and check each against its record."""
+        src = open_below(source, parent)
+        try:
+            dst = open_folder(self.root, dest.joinpath(*parent), create=True)
+            try:
+                for name in names:
+                    relative = "/".join((*parent, name))
+                    link_file(src, dst, name, dest / relative)
+                    check_file(dst, name, files[relative], relative)
+            finally:
+                os.close(dst)
+        finally:
+            os.close(src)
+
     def remove(self, path: Path) -> int:
         """Delete a file or folder of this data folder (never the folder itself, never through a
         link: a link is removed, not followed); returns the bytes freed."""
@@ -313,6 +403,81 @@ def link_or_copy(root: Path, source: Path, dest: Path, algorithms: tuple[str, ..
             raise StorageError(f"cannot write {dest}: {e.strerror}; free some space") from None
         raise DownloadError(f"cannot read {source}: {e.strerror}") from None
     return hashers.hexdigests()
+
+
+def open_below(folder: int, parts: tuple[str, ...]) -> int:
+    """A descriptor of the folder ``parts`` below the folder descriptor ``folder``, opened name by
+    name without following a link (a link on the way raises ``OSError``)."""
+    fd = os.dup(folder)
+    try:
+        for name in parts:
+            child = os.open(name, OPEN_FOLDER, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def checked_tree(folder: int, files: dict[str, FileHash]) -> list[tuple[str, ...]]:
+    """The sub-folders of the folder descriptor ``folder``, after checking that it holds exactly the
+    regular files ``files`` records, each of its recorded size (``NotReusable`` otherwise)."""
+    folders: list[tuple[str, ...]] = []
+    seen = set()
+    for top, dirs, names, top_fd in os.fwalk(".", dir_fd=folder, follow_symlinks=False):
+        parent = Path(top).parts  # ("." is no part)
+        for name in sorted([*dirs, *names]):
+            relative = "/".join((*parent, name))
+            info = os.stat(name, dir_fd=top_fd, follow_symlinks=False)
+            if stat.S_ISDIR(info.st_mode):
+                folders.append((*parent, name))
+            elif not stat.S_ISREG(info.st_mode):
+                raise NotReusable(f"{printable(relative)}: not a regular file (a link?), not recorded")
+            elif relative not in files:
+                raise NotReusable(f"{printable(relative)}: not recorded")
+            elif info.st_size != files[relative].size:
+                raise NotReusable(f"{printable(relative)}: {info.st_size} bytes, recorded {files[relative].size}")
+            else:
+                seen.add(relative)
+    missing = sorted(set(files) - seen)
+    if missing:
+        raise NotReusable(f"{printable(missing[0])}: missing")
+    return sorted(folders)
+
+
+def link_file(source: int, dest: int, name: str, shown: Path) -> None:
+    """Hard-link the file ``name`` of the folder descriptor ``source`` into ``dest`` (a link itself is
+    linked, never followed); copy it where the file system refuses."""
+    try:
+        os.link(name, name, src_dir_fd=source, dst_dir_fd=dest, follow_symlinks=False)
+        return
+    except FileNotFoundError:
+        raise NotReusable(f"{printable(name)}: missing") from None
+    except OSError:
+        pass  # across file systems, or none there: a copy
+    with os.fdopen(os.open(name, READ_NO_FOLLOW, dir_fd=source), "rb") as src:
+        if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
+            raise NotReusable(f"{printable(name)}: not a regular file")
+        with os.fdopen(open_at(dest, name, "x", shown), "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+
+
+#: how a file is opened to be read without following a link or waiting on a FIFO
+READ_NO_FOLLOW = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def check_file(folder: int, name: str, record: FileHash, shown: str) -> None:
+    """Check that the file ``name`` of the folder descriptor ``folder`` is a regular file of the recorded
+    size and sha256 (``NotReusable`` otherwise)."""
+    with os.fdopen(os.open(name, READ_NO_FOLLOW, dir_fd=folder), "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size != record.size:
+            raise NotReusable(f"{printable(shown)}: changed since it was checked")
+        hashers = Hashers(["sha256"])
+        hashers.feed(f)
+    if hashers.hexdigests()["sha256"] != record.sha256:
+        raise NotReusable(f"{printable(shown)}: its bytes are not those recorded (same size, another sha256)")
 
 
 def replace_folder(new: Path, dest: Path) -> None:

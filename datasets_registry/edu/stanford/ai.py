@@ -117,8 +117,8 @@ def stl10(stl10_binary, arrays):
     deer, dog, horse, monkey, ship, truck), converted from the column-major
     binary files into upright (N, 3, 96, 96) uint8 arrays. The 100,000
     unlabelled images are edu.stanford.stl-10-unlabeled, the ten training
-    folds edu.stanford.stl-10-folds (each fetches the same archive, or takes
-    it from ``prepare --from DIR``: an extracted archive is not shared).
+    folds edu.stanford.stl-10-folds: the archive is downloaded once, the
+    others link the folder the first of them unpacked.
     """
     return npy_splits(arrays, read_class_names(stl10_binary), "train", "test")
 

@@ -84,9 +84,9 @@ def tiny_imagenet_test(images, index):
     """Tiny ImageNet test images: 10,000 64x64 colour JPEG images whose labels are not published.
 
     The ``test/images`` folder of the archive of
-    edu.stanford.cs231n.tiny-imagenet, in file-name order (an extracted
-    archive is not shared between datasets: this one fetches it too, or takes
-    it from ``prepare --from DIR``).
+    edu.stanford.cs231n.tiny-imagenet, in file-name order (the archive is
+    downloaded once: whichever of the two is prepared second links the folder
+    the other unpacked).
     Every label is -1, "no label"; ``categories`` names the 200 classes of
     edu.stanford.cs231n.tiny-imagenet, in its label order, so that
     predictions can be named.

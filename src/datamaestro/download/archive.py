@@ -52,6 +52,13 @@ class ArchiveDownloader(RemoteResource):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "archive": self.kind, "subpath": self.subpath}
 
+    def unpacking(self) -> Optional[str]:
+        """The archive's type and the subpath kept ("tar.gz, subpath images"); None for a subclass
+        that unpacks otherwise."""
+        if type(self).unpack is not ArchiveDownloader.unpack:
+            return None
+        return f"{self.kind}, subpath {self.subpath}" if self.subpath else self.kind
+
     def unpack(self, source: Path, dest: Path, limits: Limits, label: str) -> dict[str, FileHash]:
         extract = unpack.unzip if self.kind == "zip" else unpack.untar
         return extract(source, dest, limits, label, self.subpath)

@@ -21,10 +21,11 @@ from datamaestro.download.fetching import Fetch, Fetched, Refused, partial_of, t
 from datamaestro.download.remote import RemoteResource
 from datamaestro.download.transport import Policy
 from datamaestro.download.verify import Verification
-from datamaestro.errors import DownloadError, FormatError
+from datamaestro.errors import DownloadError, FormatError, UnsafePathError
 from datamaestro.hashing import FileHash
 from datamaestro.log import log
 from datamaestro.manifest import Entry
+from datamaestro.storage import NotReusable
 from datamaestro.store.originals import TeamStore
 
 
@@ -46,9 +47,13 @@ def install(ctx: PrepareContext, resource: Resource, store: Optional[TeamStore])
 
 
 def produce_remote(ctx: PrepareContext, store: Optional[TeamStore], resource: RemoteResource, dest: Path) -> Entry:
-    """Make ``resource`` at ``dest`` from the same published file in the data folder, else from its URLs."""
+    """Make ``resource`` at ``dest`` from the same published file (or the same archive, unpacked the same
+    way) in the data folder, else from its URLs."""
     twin = None
     if resource.checksum and not ctx.local and not ctx.request.force:
+        reused = reuse_unpacked(ctx, resource, dest)
+        if reused is not None:
+            return reused
         twin = ctx.folder.find_verified(str(resource.checksum), exclude=ctx.dataset_id)
     if twin is not None:  # the same published file, already in the data folder: no download
         try:
@@ -58,6 +63,39 @@ def produce_remote(ctx: PrepareContext, store: Optional[TeamStore], resource: Re
             log.info("%s: %s could not be used (%s); downloading", ctx.dataset_id, twin, e)
     return try_urls(
         ctx, resource.name, resource.urls(ctx), lambda url, policy: make(ctx, store, resource, url, dest, policy=policy)
+    )
+
+
+def reuse_unpacked(ctx: PrepareContext, resource: RemoteResource, dest: Path) -> Optional[Entry]:
+    """The entry of ``resource`` made at ``dest`` of hard links to the folder another dataset unpacked
+    the same way from the same verified archive; None when there is none, or it differs from its record."""
+    unpacking = resource.unpacking()
+    if unpacking is None or resource.checksum is None:
+        return None
+    checksum = str(resource.checksum)
+    found = ctx.folder.find_unpacked(checksum, unpacking, exclude=ctx.dataset_id)
+    if found is None:
+        return None
+    limits = resource.limits(ctx.settings)
+    if found.entry.size > limits.max_bytes or len(found.entry.files) > limits.max_files:
+        log.info("%s: %s of %s is beyond this dataset's unpack limits; downloading it", ctx.dataset_id,
+                 found.entry.name, found.dataset_id)
+        return None
+    try:
+        files = ctx.folder.link_unpacked(found, dest)
+    except (NotReusable, UnsafePathError, OSError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        log.warning(
+            "%s: %s of %s is not reused (%s); downloading %s (check it with 'datamaestro verify %s')",
+            ctx.dataset_id, found.entry.name, found.dataset_id, why, resource.name, found.dataset_id,
+        )
+        if os.path.lexists(dest):
+            ctx.folder.remove(dest)
+        return None
+    log.info("%s: %s is already unpacked in %s: linking it", ctx.dataset_id, resource.name, found.path)
+    return Entry.of_folder(
+        resource.name, files, url=resource.url, source=f"linked from {found.path}", original=found.entry.original,
+        verified_by=checksum, unpacking=unpacking,
     )
 
 
@@ -84,6 +122,7 @@ def make(
         "original": FileHash(fetched.size, fetched.sha256),
         "verified_by": verdict.verified_by,
         "no_verify": verdict.no_verify,
+        "unpacking": resource.unpacking(),
     }
     if isinstance(unpacked, FileHash):
         return Entry.of_file(resource.name, unpacked, **origin)

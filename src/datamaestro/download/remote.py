@@ -71,6 +71,11 @@ class RemoteResource(Resource):
         """Make the resource at ``dest`` from the downloaded file ``source`` (a file's hash, or a folder's)."""
         raise NotImplementedError
 
+    def unpacking(self) -> Optional[str]:
+        """How ``unpack`` makes a folder, recorded in its manifest entry: two resources of the same
+        checksum and the same ``unpacking`` are the same folder (None: not said, never shared)."""
+        return None
+
     def reverify(self, ctx: PrepareContext, path: Path) -> Optional[Entry]:
         """A file in place that is the download itself is proven by the published checksum."""
         if not self.checksum or not path.is_file() or path.is_symlink() or self.transforms():

@@ -4,10 +4,9 @@ Their ids are ``uk.ac.ox.robots.*``, the challenge's host. Each year is two
 datasets on the same archives: ``pascal-voc-YEAR`` (object detection, the
 lists of ``ImageSets/Main``) and ``pascal-voc-YEAR-segmentation`` (semantic
 segmentation, the lists of ``ImageSets/Segmentation`` and the class masks of
-``SegmentationClass``). Each keeps its own copy of the archives (a twin is
-linked for single files, not for unpacked archives): prepare the second with
-``--from DIR`` pointing at the tars, or through a team store, to download
-them once. Both tars of 2007 extract into ``VOCdevkit/VOC2007`` (the test
+``SegmentationClass``). The tars are downloaded once: the second of the two
+prepared links the folders the first unpacked (hard links, each file checked
+against the first's record), and removing either leaves the other whole. Both tars of 2007 extract into ``VOCdevkit/VOC2007`` (the test
 archive holds the test images and their annotations); 2012 has trainval only
 (its test images carry no annotations and are on no publisher host). The
 splits are read by ``datamaestro.formats.pascal_voc``; ``trainval`` is

@@ -6,7 +6,9 @@ Its id is ``uk.ac.ox.robots.oxford-iiit-pet-segmentation``, beside
 (``annotations/{trainval,test}.txt`` and ``annotations/trimaps/<stem>.png``).
 Each trimap is a grey PNG whose values are 1 (pet), 2 (background) and 3
 (border, not classified), the classes here (0 is unused); the splits are
-those of the breed lists (``datamaestro.formats.oxford_pets``).
+those of the breed lists (``datamaestro.formats.oxford_pets``). The archives
+are downloaded once: whichever of the two datasets is prepared second links
+the folders the other unpacked.
 
 Checksums: as ``uk.ac.ox.robots.oxford-iiit-pet``: the sha256 digests and
 sizes of TensorFlow Datasets (tensorflow_datasets/datasets/oxford_iiit_pet/
