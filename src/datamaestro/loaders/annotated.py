@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
@@ -11,7 +11,9 @@ import numpy as np
 from datamaestro.data.loading import Normalize
 from datamaestro.errors import FormatError, UsageError
 from datamaestro.loaders.arrays import Size, check_layout, mean_std, normalized, standardized
+from datamaestro.loaders.decoding import decode
 from datamaestro.loaders.folder import common_size
+from datamaestro.loaders.passes import IndexBatches, counted_epoch
 from datamaestro.paths import inside
 
 
@@ -80,3 +82,61 @@ def check_resize(resize: object) -> None:
         return
     if not (isinstance(resize, (tuple, list)) and len(resize) == 2):
         raise UsageError(f"resize must be (height, width), an int or None, not {resize!r}")
+
+
+class AnnotatedLoaders:
+    """What the loaders of a split of annotated images give, for every kind: a kind (detection,
+    segmentation) names its index reader, minibatch reader, torch dataset, statistics, and the
+    index column holding the classes each image has."""
+
+    index_of: Callable[[Any], Any]
+    reader: Callable[..., Any]
+    dataset: Callable[..., Any]
+    describe: Callable[[Any, Optional[list[str]]], dict[str, Any]]
+    classes: str
+
+    def __init__(self, split: Any):
+        self.split = split
+
+    def count(self) -> int:
+        """The number of images."""
+        return len(self.index_of(self.split))
+
+    def image_size(self, i: int) -> tuple[int, int]:
+        """The (height, width) of image ``i``."""
+        height, width = (int(v) for v in self.index_of(self.split).sizes[i])
+        return height, width
+
+    def image(self, i: int) -> np.ndarray:
+        """Image ``i`` decoded."""
+        return decode(file_under(self.split.root, self.index_of(self.split).paths[i]))
+
+    def batches(self, *args: Any, epoch: Optional[int] = None, **options: Any) -> IndexBatches[Any]:
+        """The next pass of ``batches()`` (or pass ``epoch``)."""
+        return self.one_pass(counted_epoch(self.split, epoch), *args, **options)
+
+    def one_pass(
+        self, epoch: int, batch_size: int = 16, shuffle: bool = True, seed: Optional[int] = None,
+        drop_last: bool = False, *, rank: Optional[int] = None, world_size: Optional[int] = None,
+        distributed: bool = False, **options: Any,
+    ) -> IndexBatches[Any]:
+        """Pass ``epoch`` of the split's minibatches."""
+        reader = self.reader(self.split, **options)
+        return IndexBatches(
+            len(reader.paths), reader, batch_size=batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
+            drop_last=drop_last, rank=rank, world_size=world_size, distributed=distributed,
+        )
+
+    def to_torch(self, **options: Any) -> Any:
+        """A ``torch.utils.data.Dataset`` of the split (the kind's ``torch_dataset``)."""
+        return self.dataset(self.split, **options)
+
+    def stats(self, categories: Optional[list[str]]) -> dict[str, Any]:
+        """What ``info`` says of the split."""
+        return self.describe(self.split, categories)
+
+    def positions_with(self, label: int) -> np.ndarray:
+        """The images holding class ``label`` (an object of it, or pixels of it)."""
+        index = self.index_of(self.split)
+        image_of = np.repeat(np.arange(len(index)), np.diff(np.asarray(index.offsets)))
+        return np.unique(image_of[np.asarray(getattr(index, self.classes)) == label])

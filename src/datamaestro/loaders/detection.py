@@ -19,6 +19,7 @@ from datamaestro.formats.annotations import AnnotatedDataset, Item, Object
 from datamaestro.formats.masks import decode_rle, polygons_mask
 from datamaestro.formats.objects_index import FLAGS, DetectionIndex, extras_rle, read_detection_index
 from datamaestro.loaders.annotated import (
+    AnnotatedLoaders,
     Pixels,
     check_labels,
     check_resize,
@@ -29,8 +30,7 @@ from datamaestro.loaders.annotated import (
     resized_to,
 )
 from datamaestro.loaders.arrays import Size
-from datamaestro.loaders.decoding import Decoder, decode, stack
-from datamaestro.loaders.passes import IndexBatches, counted_epoch
+from datamaestro.loaders.decoding import Decoder, stack
 from datamaestro.loaders.torch import import_torch
 
 
@@ -252,24 +252,14 @@ def exported(splits: dict[str, Any], categories: Optional[list[str]]) -> Annotat
     return AnnotatedDataset(subsets, class_names(categories, top + 1))
 
 
-class DetectionLoaders:
+class DetectionLoaders(AnnotatedLoaders):
     """What the loaders of an ``ObjectDetection`` split give."""
 
-    def __init__(self, split: ObjectDetection):
-        self.split = split
-
-    def count(self) -> int:
-        """The number of images."""
-        return len(index_of(self.split))
-
-    def image_size(self, i: int) -> tuple[int, int]:
-        """The (height, width) of image ``i``."""
-        height, width = (int(v) for v in index_of(self.split).sizes[i])
-        return height, width
-
-    def image(self, i: int) -> np.ndarray:
-        """Image ``i`` decoded."""
-        return decode(file_under(self.split.root, index_of(self.split).paths[i]))
+    index_of = staticmethod(index_of)
+    reader = DetectionReader
+    dataset = staticmethod(torch_dataset)
+    describe = staticmethod(stats)
+    classes = "labels"
 
     def targets(self, i: int) -> dict[str, np.ndarray]:
         """The objects of image ``i``."""
@@ -281,36 +271,6 @@ class DetectionLoaders:
     def masks(self, i: int) -> np.ndarray:
         """The instance masks of image ``i``."""
         return masks_of(index_of(self.split), i)
-
-    def batches(self, *args: Any, epoch: Optional[int] = None, **options: Any) -> IndexBatches[DetectionBatch]:
-        """The next pass of ``batches()`` (or pass ``epoch``)."""
-        return self.one_pass(counted_epoch(self.split, epoch), *args, **options)
-
-    def one_pass(
-        self, epoch: int, batch_size: int = 16, shuffle: bool = True, seed: Optional[int] = None,
-        drop_last: bool = False, *, rank: Optional[int] = None, world_size: Optional[int] = None,
-        distributed: bool = False, **options: Any,
-    ) -> IndexBatches[DetectionBatch]:
-        """Pass ``epoch`` of the split's padded minibatches."""
-        reader = DetectionReader(self.split, **options)
-        return IndexBatches(
-            len(reader.paths), reader, batch_size=batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
-            drop_last=drop_last, rank=rank, world_size=world_size, distributed=distributed,
-        )
-
-    def to_torch(self, **options: Any) -> Any:
-        """A ``torch.utils.data.Dataset`` of the split (``torch_dataset``)."""
-        return torch_dataset(self.split, **options)
-
-    def stats(self, categories: Optional[list[str]]) -> dict[str, Any]:
-        """What ``info`` says of the split."""
-        return stats(self.split, categories)
-
-    def positions_with(self, label: int) -> np.ndarray:
-        """The images with an object of class ``label``."""
-        index = index_of(self.split)
-        image_of = np.repeat(np.arange(len(index)), np.diff(np.asarray(index.offsets)))
-        return np.unique(image_of[np.asarray(index.labels) == label])
 
     def export_dataset(self) -> AnnotatedDataset:
         """The split alone as an annotated dataset."""
