@@ -49,6 +49,7 @@ class HubDefinition(DatasetDefinition):
         self.url = self.homepage = f"{endpoint()}/datasets/{self.hub_id.repo}"
         self.base = HubDataset
         self.tags = ["hub"]
+        self.aliases: list[str] = []
         self.description = ""
         self.license: Optional[str] = None
         self.citation: Optional[str] = None

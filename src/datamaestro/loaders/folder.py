@@ -9,7 +9,7 @@ a batch at a time by a pool of threads.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any, Optional
@@ -183,7 +183,7 @@ class LazyImages:
 
     dtype = np.dtype(np.uint8)
 
-    def __init__(self, split: ImageFolder):
+    def __init__(self, split: Any):
         self.split = split
         sizes = split.sizes_array()
         if len(sizes):
@@ -202,13 +202,17 @@ class LazyImages:
     def __len__(self) -> int:
         return self.shape[0]
 
+    def sources(self) -> Any:
+        """What the decoder opens for each image: the image files."""
+        return self.split.paths()
+
     def __getitem__(self, index: Any) -> np.ndarray:
-        paths = self.split.paths()
-        positions = np.arange(len(paths))[index]
+        sources = self.sources()
+        positions = np.arange(len(self))[index]
         decoder = Decoder(self.split.mode, self.size)
         if positions.ndim == 0:
-            return decoder.one(paths[int(positions)])
-        images = decoder.many([paths[i] for i in positions.tolist()])
+            return decoder.one(sources[int(positions)])
+        images = decoder.many([sources[i] for i in positions.tolist()])
         decoder.close()
         if not images:
             return np.zeros((0, *self.shape[1:]), dtype=np.uint8)
@@ -220,10 +224,10 @@ class LazyImages:
 
 
 class ChannelFirstImages(Sequence[np.ndarray]):
-    """The images of an ``ImageFolder`` (or some of them), decoded one at a time on access,
+    """The images of a split (an ``ImageFolder``, or any with ``image(i)``), or some of them, decoded one at a time on access,
     as ``(3, H, W)`` or ``(H, W)`` uint8: the layout of ``datamaestro.formats.dataset``."""
 
-    def __init__(self, split: ImageFolder, positions: Optional[np.ndarray] = None):
+    def __init__(self, split: Any, positions: Optional[np.ndarray] = None):
         self.split = split
         self.positions = np.arange(len(split)) if positions is None else np.asarray(positions, dtype=np.intp)
 
@@ -282,7 +286,7 @@ class Positions:
 class Gather:
     """The torch adapter's converter: gathered positions -> decoded, converted batch."""
 
-    def __init__(self, loader: FolderLoader):
+    def __init__(self, loader: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]):
         self.loader = loader
 
     def __call__(self, positions: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

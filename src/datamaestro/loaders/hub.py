@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Optional, cast
@@ -25,9 +25,11 @@ from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats import parquet
 from datamaestro.formats.dataset import Dataset, Subset
 from datamaestro.formats.images import open_header
-from datamaestro.loaders.arrays import Size, mean_std, normalized, standardized, target_size
+from datamaestro.loaders import folder
+from datamaestro.loaders.arrays import Size, mean_std, normalized, standardized
 from datamaestro.loaders.batches import Converter
 from datamaestro.loaders.decoding import MODES, Decoder, default_workers, stack
+from datamaestro.loaders.folder import ChannelFirstImages, Gather, Positions, common_size
 from datamaestro.loaders.passes import IndexBatches, counted_epoch
 from datamaestro.loaders.torch import dataset_class
 
@@ -143,19 +145,6 @@ def read_splits(folder: Path) -> dict[str, Any]:
 # -- whole splits and batches --------------------------------------------------------------------
 
 
-def common_size(sizes: np.ndarray, resize: Optional[Size], where: str) -> Optional[tuple[int, int]]:
-    """The (height, width) every image is resized to (None: keep them as they are)."""
-    if resize is None or not len(sizes):
-        return None
-    if isinstance(resize, (int, np.integer)) and not isinstance(resize, bool):
-        targets = {target_size(resize, int(h), int(w)) for h, w in np.unique(sizes, axis=0)}
-        if len(targets) > 1:
-            raise UsageError(f"{where}: resize={resize} keeps each image's aspect ratio, and the images have "
-                             "several; pass resize=(height, width) to get them as one array")
-        return targets.pop()
-    return target_size(resize, 1, 1)
-
-
 class HubLoader:
     """Turns positions of a ``HubImages`` split into converted ``(images, labels)`` arrays."""
 
@@ -197,90 +186,16 @@ class HubLoader:
 # -- lazy views for show, info and export --------------------------------------------------------
 
 
-class LazyImages:
+class LazyImages(folder.LazyImages):
     """The images of a ``HubImages`` split as a read-only, array-like view decoded on access:
     ``shape`` has the most common image size, to which indexing resizes every image."""
 
-    dtype = np.dtype(np.uint8)
-
-    def __init__(self, split: HubImages):
-        self.split = split
-        sizes = split.sizes_array()
-        if len(sizes):
-            values, counts = np.unique(sizes, axis=0, return_counts=True)
-            height, width = (int(v) for v in values[int(np.argmax(counts))])
-        else:
-            height, width = 0, 0
-        channels = MODES[split.mode]
-        self.size = (height, width)
-        self.shape = (len(sizes), height, width, *([channels] if channels else []))
-        self.ndim = len(self.shape)
-
-    def data(self) -> LazyImages:
-        return self
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __getitem__(self, index: Any) -> np.ndarray:
-        source = source_of(self.split)
-        positions = np.arange(len(self))[index]
-        decoder = Decoder(self.split.mode, self.size)
-        if positions.ndim == 0:
-            return decoder.one(cast(Path, source[int(positions)]))
-        images = decoder.many(cast(list[Path], [source[i] for i in positions.tolist()]))
-        decoder.close()
-        return np.stack(images) if images else np.zeros((0, *self.shape[1:]), dtype=np.uint8)
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        out = self[:]
-        return out if dtype is None else out.astype(dtype)
-
-
-class ChannelFirstImages(Sequence[np.ndarray]):
-    """Images of a split decoded one at a time on access, as ``(3, H, W)`` or ``(H, W)`` uint8
-    (the layout of ``datamaestro.formats.dataset``)."""
-
-    def __init__(self, split: HubImages, positions: Optional[np.ndarray] = None):
-        self.split = split
-        self.positions = np.arange(len(split)) if positions is None else np.asarray(positions, dtype=np.intp)
-
-    def __len__(self) -> int:
-        return int(self.positions.shape[0])
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, (int, np.integer)):
-            image = self.split.image(int(self.positions[index]))
-            return image if image.ndim == 2 else np.ascontiguousarray(image.transpose(2, 0, 1))
-        return ChannelFirstImages(self.split, self.positions[index])
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        for i in range(len(self)):
-            yield self[i]
+    def sources(self) -> Any:
+        """What the decoder opens for each image: the image bytes in the Parquet files."""
+        return source_of(self.split)
 
 
 # -- PyTorch, export, and the loaders registered for Hub splits ----------------------------------
-
-
-class Positions:
-    """Stands for the images of a split in the torch adapter: indexing gives positions back."""
-
-    def __init__(self, n: int):
-        self.shape = (n,)
-        self.ndim = 1
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return np.arange(self.shape[0], dtype=dtype or np.intp)
-
-
-class Gather:
-    """The torch adapter's converter: gathered positions -> decoded, converted batch."""
-
-    def __init__(self, loader: HubLoader):
-        self.loader = loader
-
-    def __call__(self, positions: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return self.loader(np.asarray(positions, dtype=np.intp))
 
 
 def export_splits(splits: dict[str, Base], categories: Optional[list[str]]) -> Dataset:
