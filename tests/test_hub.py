@@ -131,6 +131,7 @@ def test_info_shows_the_card(env, hub, mnist, cli):
         "type: datamaestro.data.hub.HubDataset",
         f"url: {hub.endpoint}/datasets/ylecun/mnist",
         "tags: hub, image-classification",
+        "download: 4.6 kB (2 files)",
         f"prepared: no (would be stored in {env.data}/datasets/hf.ylecun.mnist)",
         "files:",
         "  hub.json",
