@@ -26,6 +26,7 @@ from kindfixtures import decoded, image_bytes, patched_module, sha256, smooth_im
 from datamaestro.api import prepare_dataset
 from datamaestro.cli.main import main
 from datamaestro.data.folder import ImageFolderClassification
+from datamaestro.config import load_settings
 from datamaestro.download.context import Request
 from datamaestro.errors import ChecksumError, UnsafeArchiveError, UsageError
 
@@ -184,7 +185,8 @@ def test_datafolders_set_then_prepare_without_from_and_no_rehash(env, published,
     code, out, _ = cli(capsys, "datafolders", "set", "imagenet", str(source))
     assert code == 0 and yaml_of(env.config) == {"jobs": 2, "datafolders": {"imagenet": str(source)}}
     assert cli(capsys, "datafolders", "list", "--json")[1] == json.dumps({"imagenet": str(source)}, indent=2) + "\n"
-    prepare_dataset(COPY, request=Request(quiet=True))
+    # offline too: the files come from the user's own folder, nothing is downloaded
+    prepare_dataset(COPY, settings=load_settings(None, offline=True), request=Request(quiet=True))
     manifest = env.data / "datasets" / COPY / ".manifest.json"
     recorded = manifest.read_bytes()
     # the same bytes, same size, changed in place: prepare checks sizes only, so it neither rehashes nor notices

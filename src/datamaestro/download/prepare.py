@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datamaestro.download.context import PrepareContext
 from datamaestro.download.inplace import Definition, adopt, problems
+from datamaestro.download.remote import RemoteResource
 from datamaestro.errors import OfflineError
 from datamaestro.manifest import Manifest
 from datamaestro.store.offline import offline_note, usable_offline
@@ -25,9 +26,13 @@ def prepare(definition: Definition, ctx: PrepareContext) -> None:
     byte is checked first, and only what fails is fetched again.
     """
     request, settings = ctx.request, ctx.settings
-    if not (request.force or request.repair or any(problems(definition, ctx).values())):
+    found = problems(definition, ctx)
+    if not (request.force or request.repair or any(found.values())):
         return
-    if settings.offline and not (ctx.local or usable_offline(settings)):  # a local store may still serve it
+    # Offline, only downloads are out of reach: a local store may still serve them, and what is
+    # derived, or taken from the user's own folders (files behind a sign-in), needs no network.
+    downloads = [r for r in definition.resources if isinstance(r, RemoteResource) and found.get(r.name)]
+    if settings.offline and not (ctx.local or usable_offline(settings)) and (downloads or request.force or request.repair):
         raise OfflineError(offline_message(definition, ctx, adopt(definition, ctx)))
     # The fetching machinery (transport, team store, unpacking) is imported only now that something
     # must be fetched: loading a prepared dataset does without it (tests/test_registry.py).
