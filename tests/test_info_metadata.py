@@ -63,6 +63,8 @@ def test_info_says_a_retired_dataset_is_retired(cli):
         ("edu.uci.ics.wine", "10.8 kB (1 file)"),
         ("tw.edu.ntu.csie.usps", "size unknown (2 files: no size is recorded)"),
         ("com.github.zalandoresearch.fashion-mnist", "size unknown (4 files: no size is recorded)"),
+        ("org.image_net.ilsvrc2012", "at least 154.6 GB (3 files, downloaded by hand after signing in; size unknown "
+         "for ILSVRC2012_devkit_t12.tar.gz)"),
     ],
 )
 def test_info_gives_the_download_size(cli, dataset_id: str, text: str):
@@ -70,7 +72,7 @@ def test_info_gives_the_download_size(cli, dataset_id: str, text: str):
     facts = json.loads(cli("info", "--json", dataset_id).stdout)["download"]
     assert facts["text"] == text
     if dataset_id == "com.lecun.mnist":
-        assert facts == {"files": 4, "bytes": 9912422 + 28881 + 1648877 + 4542, "unknown": [], "text": text}
+        assert facts == {"files": 4, "bytes": 9912422 + 28881 + 1648877 + 4542, "unknown": [], "sign_in": False, "text": text}
 
 
 def test_download_size_text_with_some_sizes_unknown():

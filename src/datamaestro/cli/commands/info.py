@@ -58,11 +58,17 @@ def describe(dataset_id: str, data: str | None, quiet: bool) -> dict[str, Any]:
 
 def download_size(definition: Any) -> dict[str, Any]:
     """What prepare downloads: ``files`` (their count), ``bytes`` (the sum of the declared sizes,
-    None when none is declared), ``unknown`` (the files that declare no size) and ``text``."""
-    remote = [r.describe() for r in definition.resources if "url" in r.describe()]
-    sizes = [f["size"] for f in remote if f.get("size")]
-    unknown = [f["name"] for f in remote if not f.get("size")]
-    facts: dict[str, Any] = {"files": len(remote), "bytes": sum(sizes) if sizes else None, "unknown": unknown}
+    None when none is declared), ``unknown`` (the files that declare no size), ``sign_in`` (whether
+    a person downloads them, after signing in) and ``text``."""
+    remote = [(d["name"], d.get("size")) for d in (r.describe() for r in definition.resources) if "url" in d]
+    # files behind a sign-in: a person downloads them (``download.manual``)
+    by_hand = [(f.filename, f.size) for r in definition.resources if getattr(r, "sign_in", None) for f in r.files]
+    sizes = [size for _, size in remote + by_hand if size]
+    unknown = [name for name, size in remote + by_hand if not size]
+    facts: dict[str, Any] = {
+        "files": len(remote) + len(by_hand), "bytes": sum(sizes) if sizes else None, "unknown": unknown,
+        "sign_in": bool(by_hand),
+    }
     facts["text"] = download_text(facts, "retired" in definition.tags)
     return facts
 
@@ -72,7 +78,7 @@ def download_text(facts: dict[str, Any], retired: bool = False) -> str:
     files = facts["files"]
     if not files:
         return "nothing to download (retired: see the description)" if retired else "nothing to download"
-    count = f"{files} file{'s' if files > 1 else ''}"
+    count = f"{files} file{'s' if files > 1 else ''}" + (", downloaded by hand after signing in" if facts.get("sign_in") else "")
     if facts["bytes"] is None:
         return f"size unknown ({count}: no size is recorded)"
     if facts["unknown"]:
