@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -43,9 +44,24 @@ class Env:
         return self.registry
 
 
+@pytest.fixture(scope="session")
+def built_in_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cache folder holding the index of the built-in definitions, built once per session: each
+    test starts from a copy, so that it does not import every definition module again. (The index
+    is keyed by each module file's path and stamp: a test's own modules are indexed as usual.)"""
+    cache = tmp_path_factory.mktemp("index-cache")
+    environment = {k: v for k, v in os.environ.items() if k not in ("DATAMAESTRO_PATH", "DATAMAESTRO_CONFIG")}
+    subprocess.run(
+        [sys.executable, "-c", "from datamaestro.registry import Registry; Registry().ids()"],
+        env={**environment, "DATAMAESTRO_CACHE": str(cache)}, check=True,
+    )
+    return cache
+
+
 @pytest.fixture(autouse=True)
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Env:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built_in_index: Path) -> Env:
     e = Env(tmp_path, monkeypatch)
+    shutil.copytree(built_in_index, e.cache)
     for name in ("DATAMAESTRO_CONFIG", "DATAMAESTRO_PATH", "DATAMAESTRO_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATAMAESTRO_DIR", str(e.data))

@@ -159,9 +159,10 @@ def test_prepare_verify_rm_by_alias(env, cli, tmp_path):
 
 def test_aliases_of_other_repositories_are_indexed_and_may_clash(env, cli):
     write_module(env.use_registry(), "org.example", ALIASED)
+    before = set(sys.modules)
     registry = Registry()
     assert registry.resolve("MINE") == "org.example.digits"
-    assert not [name for name in sys.modules if name.endswith("org.example")]  # resolved from the index
+    assert not [name for name in set(sys.modules) - before if name.endswith("org.example")]  # from the index
     assert registry.aliases()["mnist"] == ["com.lecun.mnist", "org.example.digits"]
     result = cli("prepare", "mnist")
     assert (result.returncode, result.stdout) == (2, "")
