@@ -21,7 +21,7 @@ class Env:
     def __init__(self, root: Path, monkeypatch: pytest.MonkeyPatch):
         self.root = root
         self.data = root / "data"
-        self.cache = root / "cache"
+        self.cache = root.parent / f"{root.name}-cache"  # beside the test's folder: tests list what it holds
         self.registry = root / "registry"
         self.config = root / "config.yaml"
         self.monkeypatch = monkeypatch
