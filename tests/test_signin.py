@@ -25,8 +25,8 @@ from kindfixtures import decoded, image_bytes, patched_module, sha256, smooth_im
 
 from datamaestro.api import prepare_dataset
 from datamaestro.cli.main import main
-from datamaestro.data.folder import ImageFolderClassification
 from datamaestro.config import load_settings
+from datamaestro.data.folder import ImageFolderClassification
 from datamaestro.download.context import Request
 from datamaestro.errors import ChecksumError, UnsafeArchiveError, UsageError
 
