@@ -143,7 +143,7 @@ class AudioClips(Base, NamedClasses):
         its end; None needs clips of one length. ``sample_rate``: clips of other
         rates are resampled (scipy's ``resample_poly``, the ``mat`` extra);
         None needs clips of one rate. Shuffling, seeds, epochs and ranks as
-        ``LabelledImages.batches``. ``workers``: decoding threads.
+        ``LabelledImages.batches``. ``workers``: decoding threads (default 1: WAV reading holds the GIL).
         """
         return loaders_for(self).batches(
             batch_size, shuffle, seed, drop_last, length=length, sample_rate=sample_rate, mono=mono, crop=crop,

@@ -145,7 +145,9 @@ class ClipLoader:
         self.length = length or self.one_value(resampled_frames(headers[:, 0], headers[:, 1], sample_rate), "lengths", "length=")
         self.channels = None if mono else self.one_value(headers[:, 2], "channel counts", "mono=True")
         self.mono, self.crop, self.seed, self.epoch = mono, crop, seed, epoch
-        self.workers = workers or default_workers()
+        # one thread by default: reading WAV is Python (``wave``) holding the GIL, and two threads
+        # were slower than one (benchmarks/audio.py); FLAC/OGG through soundfile may gain from more
+        self.workers = workers or 1
         self.max_samples = max_samples
         self.classes = len(split.categories or []) if one_hot else 0
         if one_hot and not self.classes:
