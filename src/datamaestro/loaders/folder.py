@@ -310,6 +310,12 @@ def export_splits(splits: dict[str, Base], categories: Optional[list[str]]) -> D
             raise UsageError(f"cannot export split '{name}': it is not an image folder")
         subsets[name] = export_subset(split)
         categories = categories or split.categories
+    return exported(subsets, categories)
+
+
+def exported(subsets: dict[str, Subset], categories: Optional[list[str]]) -> Dataset:
+    """The dataset of exported image subsets, checked; without class names, the label numbers
+    up to the largest one."""
     if categories is None:
         top = max((int(s.labels.max()) for s in subsets.values() if len(s)), default=-1)
         categories = [str(i) for i in range(top + 1)]

@@ -29,7 +29,7 @@ from datamaestro.loaders import folder
 from datamaestro.loaders.arrays import Size, mean_std, normalized, standardized
 from datamaestro.loaders.batches import Converter
 from datamaestro.loaders.decoding import MODES, Decoder, default_workers, stack
-from datamaestro.loaders.folder import ChannelFirstImages, Gather, Positions, common_size
+from datamaestro.loaders.folder import ChannelFirstImages, Gather, Positions, common_size, exported
 from datamaestro.loaders.passes import IndexBatches, counted_epoch
 from datamaestro.loaders.torch import dataset_class
 
@@ -206,12 +206,7 @@ def export_splits(splits: dict[str, Base], categories: Optional[list[str]]) -> D
             raise UsageError(f"cannot export split '{name}': it holds no images")
         subsets[name] = Subset(ChannelFirstImages(split), np.asarray(split.labels.data(), dtype=np.int64))  # type: ignore[arg-type]
         categories = categories or split.categories
-    if categories is None:
-        top = max((int(s.labels.max()) for s in subsets.values() if len(s)), default=-1)
-        categories = [str(i) for i in range(top + 1)]
-    data = Dataset(subsets, list(categories))
-    data.check_labels("the prepared dataset")
-    return data
+    return exported(subsets, categories)
 
 
 class HubImagesLoaders:
