@@ -245,3 +245,34 @@ def test_an_image_beyond_pillows_own_limit_is_one_line(tmp_path):
     assert str(refused.value) == (
         f"{path}: refused: more than twice Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} pixels per image"
     )
+
+
+def test_batches_the_caller_holds_are_never_written_again(tmp_path):
+    """Each batch is decoded into an array of an earlier one only when nothing holds that one any
+    more: batches kept in a list, as views or by a consumer stay what they were."""
+    folder, raw = make_folder(tmp_path, [(8, 8)] * 40)
+    expected = np.stack([decoded(data) for data in raw]).astype(np.float32) / 255
+    for workers in (1, 2):
+        held = [x for x, _ in folder.batches(8, shuffle=False, workers=workers)]
+        assert np.array_equal(np.concatenate(held), expected)
+        assert not any(np.shares_memory(a, b) for i, a in enumerate(held) for b in held[i + 1 :])
+        views = [x[:2] for x, _ in folder.batches(8, shuffle=False, workers=workers, resize=(4, 4))]
+        again = np.concatenate([x[:2] for x, _ in folder.batches(8, shuffle=False, workers=workers, resize=(4, 4))])
+        assert np.array_equal(np.concatenate(views), again)
+
+
+def test_the_next_batch_is_decoded_ahead_and_its_error_comes_with_it(tmp_path):
+    """A pass decodes batch k + 1 while batch k is handed over: a bad image in batch 2 does not
+    stop batches 0 and 1, and a pass left early leaves nothing behind that fails."""
+    folder, raw = make_folder(tmp_path, [(8, 8)] * 30)
+    folder.paths()[21].write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    passed = folder.batches(10, shuffle=False, workers=2)
+    first, _ = next(passed)
+    second, _ = next(passed)
+    assert np.array_equal(second[3] * 255, decoded(raw[13]).astype(np.float32))
+    with pytest.raises(FormatError, match=r"img21.png: not a readable image"):
+        next(passed)
+    left = folder.batches(10, shuffle=False, workers=2)
+    early, _ = next(left)
+    del left  # (its next batch was started: it finishes unseen)
+    assert np.array_equal(early[0] * 255, decoded(raw[0]).astype(np.float32)) and first.shape == (10, 8, 8, 3)

@@ -77,13 +77,16 @@ def spatial_axes(layout: Optional[str]) -> tuple[int, int]:
 SPLIT_AT = 1 << 20
 
 
-def normalized(images: np.ndarray) -> np.ndarray:
+def normalized(images: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
     """A float32 copy scaled to [0, 1]: integers divided by their type's maximum
-    (255 for uint8, as torchvision's ``ToTensor`` does); floats only converted."""
+    (255 for uint8, as torchvision's ``ToTensor`` does); floats only converted.
+    Written into ``out`` (float32, of the same shape) when given."""
+    if out is None:
+        out = np.empty(images.shape, dtype=np.float32)
     if images.dtype.kind not in "ui":
-        return np.asarray(images, dtype=np.float32).copy()
+        out[...] = images
+        return out
     top = np.float32(255 if images.dtype == np.uint8 else np.iinfo(images.dtype).max)
-    out = np.empty(images.shape, dtype=np.float32)
     if images.ndim == 0 or images.size < SPLIT_AT or len(images) < 2:
         np.divide(images, top, out=out, dtype=np.float32)
         return out

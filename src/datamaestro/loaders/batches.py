@@ -36,6 +36,7 @@ from datamaestro.loaders.arrays import (
 from datamaestro.loaders.arrays import (
     resize as resize_batch,
 )
+from datamaestro.loaders.buffers import Recycled
 from datamaestro.loaders.passes import IndexBatches
 
 
@@ -46,6 +47,7 @@ class Converter:
     read here); one-hot labels have ``num_classes(labels, categories)`` columns.
     ``normalize=(mean, std)`` scales to [0, 1], then standardises each channel;
     ``transform`` is called last on each batch of images, and gives the batch.
+    Batches scaled to float32 are written into arrays of ``buffers`` (``loaders.buffers``).
     """
 
     def __init__(
@@ -61,6 +63,7 @@ class Converter:
         one_hot: bool = False,
         categories: Optional[Sequence[str]] = None,
         transform: Optional[Transform] = None,
+        buffers: Optional[Recycled] = None,
     ):
         if interpolation not in METHODS:
             raise UsageError(
@@ -79,6 +82,7 @@ class Converter:
         self.flatten = flatten
         self.classes = num_classes(labels, categories) if one_hot else None
         self.transform = transform
+        self.buffers = buffers or Recycled()
 
     def __call__(self, images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One gathered batch, converted."""
@@ -95,7 +99,7 @@ class Converter:
                 info = np.iinfo(stored)
                 images = np.clip(np.rint(images), info.min, info.max).astype(stored)
         elif self.normalize:
-            images = normalized(images)
+            images = normalized(images, self.buffers.empty(images.shape, np.float32))
         if self.layout != self.source:
             images = np.ascontiguousarray(images)
         if self.stats is not None:

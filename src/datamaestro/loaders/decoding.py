@@ -4,7 +4,9 @@ Images come out as ``(H, W, 3)`` uint8 (``RGB``) or ``(H, W)`` (``L``).
 Pillow releases the GIL while it decodes, converts and resizes, so threads
 decode at once; a batch is decoded straight into its array (each thread
 writes its images' rows, scaled to float32 there when asked), so that
-nothing but Pillow's Python glue (about 60 us an image) runs one thread at a time.
+nothing but Pillow's Python glue (about 60 us an image) runs one thread at a
+time. A batch is cut into a few runs of images per thread, and a pass starts
+decoding its next batch before it hands over the current one (``start_batch``).
 
 A JPEG image that is shrunk is decoded at a reduced size first (``draft``:
 libjpeg's DCT scaling by 1/2, 1/4 or 1/8) when that still leaves a factor of
@@ -28,6 +30,7 @@ import numpy as np
 from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats.images import open_image
 from datamaestro.loaders.arrays import METHODS, normalized
+from datamaestro.loaders.buffers import Recycled
 from datamaestro.optional import pillow
 
 T = TypeVar("T")
@@ -36,6 +39,8 @@ T = TypeVar("T")
 MODES = {"RGB": 3, "L": 0}
 #: below this many images a batch is decoded in the calling thread
 PARALLEL_MIN = 8
+#: tasks per thread a batch is cut into (one task an image spent more time handing out work than decoding)
+TASKS_PER_THREAD = 4
 #: JPEG draft decoding is used only when it leaves at least this factor for the antialiased resize
 DRAFT_GAP = 2
 
@@ -53,7 +58,7 @@ def decode(
     ((height, width)) by Pillow when given (a JPEG drafted first when ``draft`` and ``draft_scale``
     allow); refused beyond ``max_pixels`` (``open_image``)."""
     Image = pillow()
-    with open_image(path, max_pixels) as opened:
+    with open_image(path, max_pixels, whole=True) as opened:
         try:
             if draft and size is not None and draft_scale(opened, size, method) > 1:
                 width, height = size[1] * DRAFT_GAP, size[0] * DRAFT_GAP
@@ -99,6 +104,7 @@ class Decoder:
         workers: Optional[int] = None,
         max_pixels: Optional[int] = None,
         draft: bool = True,
+        buffers: Optional[Recycled] = None,
     ):
         self.pool: Optional[ThreadPoolExecutor] = None
         if mode not in MODES:
@@ -111,6 +117,7 @@ class Decoder:
         self.workers = default_workers() if workers is None else int(workers)
         self.max_pixels = max_pixels
         self.draft = bool(draft)
+        self.buffers = buffers or Recycled()
 
     def one(self, path: Path) -> np.ndarray:
         """One image, uint8 (resized to ``size`` when set)."""
@@ -122,13 +129,24 @@ class Decoder:
 
     def batch(self, paths: Sequence[Path], scale: bool = False, where: str = "") -> np.ndarray:
         """The images of ``paths`` as one array: uint8, or float32 divided by 255 with ``scale``
-        (as ``arrays.normalized``). With a ``size``, each thread writes its images into the array."""
+        (as ``arrays.normalized``)."""
+        return self.start_batch(paths, scale, where)()
+
+    def start_batch(self, paths: Sequence[Path], scale: bool = False, where: str = "") -> Callable[[], np.ndarray]:
+        """Start decoding the images of ``paths`` as one array (``batch``); the returned call waits for
+        it. With a ``size``, each thread writes its images into the array, one the caller has let go of
+        when there is one (``datamaestro.loaders.buffers``)."""
         if self.size is None:
-            images = stack(self.many(paths), where)
-            return normalized(images) if scale else images
+            decoded = self.start(self.one, paths)
+
+            def stacked() -> np.ndarray:
+                images = stack(decoded(), where)
+                return normalized(images) if scale else images
+
+            return stacked
         channels = MODES[self.mode]
         shape = (len(paths), *self.size, *([channels] if channels else []))
-        out = np.empty(shape, dtype=np.float32 if scale else np.uint8)
+        out = self.buffers.empty(shape, np.float32 if scale else np.uint8)
 
         def fill(i: int) -> None:
             if scale:
@@ -136,16 +154,29 @@ class Decoder:
             else:
                 out[i] = self.one(paths[i])
 
-        self.each(fill, range(len(paths)))
-        return out
+        filled = self.start(fill, range(len(paths)))
+
+        def written() -> np.ndarray:
+            filled()
+            return out
+
+        return written
 
     def each(self, action: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
-        """``action`` of each item, in order: by the pool of threads unless there are few."""
+        """``action`` of each item, in order (``start``)."""
+        return self.start(action, items)()
+
+    def start(self, action: Callable[[Any], T], items: Sequence[Any]) -> Callable[[], list[T]]:
+        """Start ``action`` on each item: by the pool of threads, a run of items per task, unless
+        there are few (then in the calling thread, when the result is asked for). The returned call
+        waits and gives the results in order."""
         if self.workers <= 1 or len(items) < PARALLEL_MIN:
-            return [action(item) for item in items]
+            return lambda: [action(item) for item in items]
         if self.pool is None:
             self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="datamaestro-decode")
-        return list(self.pool.map(action, items))
+        step = -(-len(items) // (TASKS_PER_THREAD * self.workers))
+        tasks = [self.pool.submit(run, action, items[i : i + step]) for i in range(0, len(items), step)]
+        return lambda: [result for task in tasks for result in task.result()]
 
     def close(self) -> None:
         """Stop the decoding threads (a later call starts new ones)."""
@@ -156,8 +187,13 @@ class Decoder:
     def __del__(self) -> None:
         self.close()
 
-    def __getstate__(self) -> dict[str, Any]:  # a DataLoader worker gets its own pool
+    def __getstate__(self) -> dict[str, Any]:  # a DataLoader worker gets its own pool (and arrays)
         return {**self.__dict__, "pool": None}
+
+
+def run(action: Callable[[Any], T], items: Sequence[Any]) -> list[T]:
+    """``action`` of each item, in order: one task of a pool."""
+    return [action(item) for item in items]
 
 
 def stack(images: list[np.ndarray], where: str) -> np.ndarray:

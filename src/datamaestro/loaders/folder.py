@@ -25,6 +25,7 @@ from datamaestro.formats.dataset import Dataset, Subset
 from datamaestro.formats.images import image_size
 from datamaestro.loaders.arrays import Size, mean_std, standardized, target_size
 from datamaestro.loaders.batches import Converter
+from datamaestro.loaders.buffers import Recycled, recycled
 from datamaestro.loaders.cache import cached
 from datamaestro.loaders.decoding import MODES, Decoder, decode, default_workers
 from datamaestro.loaders.passes import IndexBatches, counted_epoch
@@ -133,12 +134,13 @@ class FolderLoader:
         transform: Optional[Transform] = None,
         max_pixels: Optional[int] = None,
         draft: bool = True,
+        buffers: Optional[Recycled] = None,
     ):
         self.paths = split.paths()
         self.labels = np.asarray(split.labels.data())
         self.where = f"{split.root}"
         self.size = common_size(split.sizes_array(), resize, self.where)
-        self.decoder = Decoder(split.mode, self.size, interpolation, workers, max_pixels, draft)
+        self.decoder = Decoder(split.mode, self.size, interpolation, workers, max_pixels, draft, buffers)
         self.normalize = bool(normalize)
         self.stats = mean_std(normalize)
         # The converter gets batches already resized, scaled and standardised: it sets
@@ -160,14 +162,23 @@ class FolderLoader:
         )
 
     def __call__(self, where: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.start(where)()
+
+    def start(self, where: slice | np.ndarray) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+        """Start decoding the images at ``where``; the returned call waits and gives the converted batch."""
         positions = np.arange(len(self.paths))[where]
-        if positions.size:
-            batch = self.decoder.batch([self.paths[i] for i in positions.tolist()], self.normalize, self.where)
+        labels = self.labels[where]
+        if not positions.size:
+            return lambda: self.convert(self.empty, labels)
+        decoded = self.decoder.start_batch([self.paths[i] for i in positions.tolist()], self.normalize, self.where)
+
+        def converted() -> tuple[np.ndarray, np.ndarray]:
+            batch = decoded()
             if self.stats is not None:
                 batch = standardized(batch, self.stats, self.stored_layout)
-        else:
-            batch = self.empty
-        return self.convert(batch, self.labels[where])
+            return self.convert(batch, labels)
+
+        return converted
 
 
 # -- lazy views for show, info and export ----------------------------------------------------
@@ -355,11 +366,12 @@ class FolderLoaders:
         drop_last: bool = False, *, rank: Optional[int] = None, world_size: Optional[int] = None, distributed: bool = False,
         **options: Any,
     ) -> IndexBatches[tuple[np.ndarray, np.ndarray]]:
-        """Pass ``epoch`` of the split's minibatches, decoded batch by batch."""
-        loader = FolderLoader(self.split, **options)
+        """Pass ``epoch`` of the split's minibatches, decoded batch by batch (the next while the
+        current one is in use, into arrays of earlier batches let go of: ``loaders.buffers``)."""
+        loader = FolderLoader(self.split, buffers=recycled(self.split), **options)
         return IndexBatches(
             len(loader.paths), loader, batch_size=batch_size, shuffle=shuffle, seed=seed, epoch=epoch,
-            drop_last=drop_last, rank=rank, world_size=world_size, distributed=distributed,
+            drop_last=drop_last, rank=rank, world_size=world_size, distributed=distributed, start=loader.start,
         )
 
     def cached(self, resize: Size, **options: Any) -> LabelledImages:

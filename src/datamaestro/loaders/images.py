@@ -10,6 +10,7 @@ from datamaestro.data.images import LabelledImages
 from datamaestro.data.loading import register
 from datamaestro.loaders.arrays import arrays
 from datamaestro.loaders.batches import Batches
+from datamaestro.loaders.buffers import recycled
 from datamaestro.loaders.passes import counted_epoch
 from datamaestro.loaders.tf import dataset
 from datamaestro.loaders.torch import TorchDataset
@@ -38,7 +39,7 @@ class ImageLoaders:
         split = self.split
         return Batches(
             split.images.data(), split.labels.data(), batch_size=batch_size, shuffle=shuffle, seed=seed,
-            epoch=epoch, drop_last=drop_last, categories=split.categories, **options,
+            epoch=epoch, drop_last=drop_last, categories=split.categories, buffers=recycled(split), **options,
         )
 
     def to_torch(self, **options: Any) -> Any:

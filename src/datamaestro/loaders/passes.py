@@ -33,7 +33,10 @@ class IndexBatches(Generic[T]):
     """Iterates ``gather(indices)`` over the batches of one pass; ``len()`` is the number of batches.
 
     ``indices`` is a slice when the pass is neither shuffled nor sharded, else an
-    array of positions.
+    array of positions. With ``start`` (``start(indices)`` begins the work of a
+    batch in the background and gives a call that waits for it and returns the
+    batch), each batch is started before the one before it is handed over, so
+    that the caller's work on a batch overlaps the making of the next.
     """
 
     def __init__(
@@ -49,9 +52,12 @@ class IndexBatches(Generic[T]):
         rank: Optional[int] = None,
         world_size: Optional[int] = None,
         distributed: bool = False,
+        start: Optional[Callable[[slice | np.ndarray], Callable[[], T]]] = None,
     ):
         check_options(batch_size, seed)
         self.gather = gather
+        self.start = start
+        self._ahead: Optional[Callable[[], T]] = None
         self.batch_size = int(batch_size)
         self.seed, self.epoch = seed, epoch
         self.rank, self.world_size = resolve(rank, world_size, distributed)
@@ -73,9 +79,17 @@ class IndexBatches(Generic[T]):
         return self
 
     def __next__(self) -> T:
-        start = next(self._starts)
+        if self.start is None:
+            return self.gather(self._indices(next(self._starts)))
+        current = self._ahead or self.start(self._indices(next(self._starts)))
+        following = next(self._starts, None)
+        self._ahead = None if following is None else self.start(self._indices(following))
+        return current()
+
+    def _indices(self, start: int) -> slice | np.ndarray:
+        """The indices of the batch beginning at ``start`` in this pass."""
         end = start + self.batch_size
-        return self.gather(slice(start, end) if self.order is None else self.order[start:end])
+        return slice(start, end) if self.order is None else self.order[start:end]
 
 
 def counted_epoch(data: object, epoch: Optional[int]) -> int:
