@@ -1,6 +1,6 @@
 """Image folders: one pass of batches(64, resize=(128, 128)) with datamaestro's loader against torchvision.
 
-    python benchmarks/images.py [--images 512] [--repeat 5] [--large 128]
+    python benchmarks/images.py [--images 512] [--repeat 11] [--large 128]
 
 Writes ``--images`` Imagenette-160-like JPEG files (shorter side 160 px, the
 longer 160 to 240 px, quality 90, textured content) as a prepared dataset
@@ -319,7 +319,7 @@ def large_images(data: Path, count: int, repeat: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=512)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=11)
     parser.add_argument("--large", type=int, default=128, help="larger JPEGs for the draft rows (0: none)")
     parser.add_argument("--peer", type=Path, help=argparse.SUPPRESS)  # (the process of the peer rows)
     args = parser.parse_args()

@@ -12,6 +12,7 @@ from kindfixtures import image_bytes, smooth_image
 from PIL import Image
 
 from datamaestro.errors import FormatError
+from datamaestro.formats import jpeg
 from datamaestro.loaders.arrays import normalized
 from datamaestro.loaders.decoding import DRAFT_GAP, PARALLEL_MIN, Decoder, decode, draft_scale
 
@@ -104,4 +105,70 @@ def test_the_pixel_bound_holds_in_every_thread(tmp_path):
         decoder.close()
     assert str(refused.value) == (
         f"{big}: refused: 60x60 is 3,600 pixels, more than the 3,000 an image may have (max_pixels)"
+    )
+
+
+def pillow_pixels(path: Path, size: tuple[int, int] | None = None) -> np.ndarray:
+    """The image decoded and resized by Pillow alone: the reference."""
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        return np.asarray(im if size is None else im.resize((size[1], size[0]), Image.Resampling.BILINEAR))
+
+
+JPEG_KINDS = {
+    "4:2:0": ({"subsampling": 2}, "RGB"),
+    "4:2:2": ({"subsampling": 1}, "RGB"),
+    "4:4:4": ({"subsampling": 0}, "RGB"),
+    "progressive": ({"progressive": True}, "RGB"),
+    "grey": ({}, "L"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(JPEG_KINDS))
+def test_jpeg_files_decoded_by_libjpeg_turbo_have_pillows_pixels(tmp_path, kind):
+    """simplejpeg decodes a YCbCr or grey JPEG (odd sizes too) to exactly the pixels Pillow gives."""
+    pytest.importorskip("simplejpeg", reason="simplejpeg (extra images) is not installed: Pillow decodes every JPEG")
+    options, mode = JPEG_KINDS[kind]
+    array = photo(np.random.default_rng(7), 67, 93)
+    path = tmp_path / "a.jpg"
+    Image.fromarray(array if mode == "RGB" else array[..., 0]).save(path, quality=85, **options)
+    assert jpeg.size(path.read_bytes()) == (67, 93)  # (this file goes through libjpeg-turbo directly)
+    assert np.array_equal(decode(path), pillow_pixels(path))
+    for size in ((48, 64), (80, 120)):
+        assert np.array_equal(decode(path, size=size), pillow_pixels(path, size))
+    assert np.array_equal(Decoder(size=(48, 64), workers=2).batch([path] * PARALLEL_MIN)[3], pillow_pixels(path, (48, 64)))
+
+
+def test_other_jpeg_files_are_left_to_pillow(tmp_path):
+    """A CMYK JPEG (which libjpeg-turbo would turn into other colours) and a truncated one are Pillow's:
+    its pixels, its error in one line."""
+    array = photo(np.random.default_rng(8), 40, 50)
+    cmyk = tmp_path / "cmyk.jpg"
+    Image.fromarray(array).convert("CMYK").save(cmyk, quality=90)
+    assert jpeg.size(cmyk.read_bytes()) is None
+    assert np.array_equal(decode(cmyk, size=(32, 32)), pillow_pixels(cmyk, (32, 32)))
+    truncated = tmp_path / "truncated.jpg"
+    whole = write(tmp_path, "whole.jpg", array).read_bytes()
+    truncated.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(FormatError) as refused:
+        decode(truncated, size=(32, 32))
+    assert str(refused.value).startswith(f"{truncated}: not a readable image (image file is truncated")
+
+
+def test_the_pixel_bound_holds_for_jpeg_headers(tmp_path):
+    """A JPEG header announcing too many pixels is refused before anything is decoded, with the
+    message of every other image, whichever library would decode it."""
+    small = write(tmp_path, "small.jpg", photo(np.random.default_rng(9), 60, 60))
+    with pytest.raises(FormatError) as refused:
+        decode(small, size=(16, 16), max_pixels=3000)
+    assert str(refused.value) == f"{small}: refused: 60x60 is 3,600 pixels, more than the 3,000 an image may have (max_pixels)"
+    data = bytearray(small.read_bytes())
+    frame = data.index(b"\xff\xc0") + 5  # start of frame: length (2), precision (1), then height, width
+    data[frame : frame + 4] = (10000).to_bytes(2, "big") + (10000).to_bytes(2, "big")
+    huge = tmp_path / "huge.jpg"
+    huge.write_bytes(bytes(data))
+    with pytest.raises(FormatError) as refused:
+        decode(huge, size=(16, 16))
+    assert str(refused.value) == (
+        f"{huge}: refused: 10000x10000 is 100,000,000 pixels, more than the 64,000,000 an image may have (max_pixels)"
     )

@@ -6,7 +6,9 @@ error naming the file. Pillow's own bound (``Image.MAX_IMAGE_PIXELS``, about
 89 million, an error above twice that) is not enough: a 20 KB PNG of 13000 x
 13000 pixels of one bit is under it and takes 170 MB once decoded, and Pillow
 only warns. Its warning is not shown: the image is refused instead. Every
-image file that datamaestro reads (loaders, ``show``, ``convert``) is opened here.
+image file that datamaestro reads (loaders, ``show``, ``convert``) is opened
+here, or, for a JPEG file that libjpeg-turbo decodes directly
+(``datamaestro.formats.jpeg``), bounded here (``check_pixels``).
 """
 
 from __future__ import annotations
@@ -24,23 +26,22 @@ from datamaestro.optional import pillow
 #: the most pixels (width x height, from its header) an image may have to be decoded
 MAX_PIXELS = 64_000_000
 
-#: the largest file ``open_header(whole=True)`` reads at once (a larger one is read as it is decoded)
-WHOLE_MAX = 16 << 20
+#: the largest file ``read_small`` reads at once (a larger one is read by Pillow as it is decoded)
+SMALL_MAX = 16 << 20
 
 # warnings.catch_warnings changes process-wide state: one thread of ours at a time opens a file
 _OPENING = threading.Lock()
 
 
-def open_header(path: Path, whole: bool = False) -> Any:
-    """The Pillow image of ``path`` with only its header read (``whole``: the file read at once into
-    memory, which threads decoding side by side wait less on); a one-line error when it is not
-    an image, or when it has more pixels than Pillow allows (without Pillow's warning)."""
+def open_header(path: Path, data: Optional[bytes] = None) -> Any:
+    """The Pillow image of ``path`` (or of its bytes ``data``, already read) with only its header
+    read; a one-line error naming ``path`` when it is not an image, or when it has more pixels than
+    Pillow allows (without Pillow's warning)."""
     Image = pillow()
     try:
-        source = read_whole(path) if whole else path
         with _OPENING, warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(source)
+            return Image.open(path if data is None else io.BytesIO(data))
     except Image.DecompressionBombError:
         raise FormatError(
             f"{path}: refused: more than twice Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} pixels per image"
@@ -51,12 +52,18 @@ def open_header(path: Path, whole: bool = False) -> Any:
         raise FormatError(f"{path}: not a readable image ({e})") from None
 
 
-def read_whole(path: Any) -> Any:
-    """The file ``path`` in memory when it is a file of at most ``WHOLE_MAX`` bytes, else ``path``
-    as it is (a larger file, or bytes already in memory)."""
-    if isinstance(path, (str, os.PathLike)) and os.stat(path).st_size <= WHOLE_MAX:
-        return io.BytesIO(Path(path).read_bytes())
-    return path
+def read_small(path: Any) -> Optional[bytes]:
+    """The bytes of the image file ``path`` when it has at most ``SMALL_MAX`` of them (read at once:
+    threads decoding side by side then wait less on each other than over Pillow's many small
+    reads), else None (a larger file, or an image already in memory)."""
+    if not isinstance(path, (str, os.PathLike)):
+        return None
+    try:
+        if os.stat(path).st_size > SMALL_MAX:
+            return None
+        return Path(path).read_bytes()
+    except OSError as e:
+        raise FormatError(f"{path}: not a readable image ({e})") from None
 
 
 def image_size(path: Path) -> tuple[int, int]:
@@ -66,16 +73,25 @@ def image_size(path: Path) -> tuple[int, int]:
     return height, width
 
 
-def open_image(path: Path, max_pixels: Optional[int] = None, whole: bool = False) -> Any:
-    """The Pillow image of ``path``, not decoded yet (``whole``: as ``open_header``); refused (one
-    line naming the file) when its header announces more than ``max_pixels`` pixels (None: ``MAX_PIXELS``)."""
+def check_pixels(path: Path, width: int, height: int, max_pixels: Optional[int] = None) -> None:
+    """Refuse (one line naming the file) an image whose header announces more than ``max_pixels``
+    pixels (None: ``MAX_PIXELS``)."""
     limit = MAX_PIXELS if max_pixels is None else max_pixels
-    im = open_header(path, whole)
-    width, height = im.size
     if width * height > limit:
-        im.close()
         raise FormatError(
             f"{path}: refused: {width}x{height} is {width * height:,} pixels, more than the {limit:,} "
             "an image may have (max_pixels)"
         )
+
+
+def open_image(path: Path, max_pixels: Optional[int] = None, data: Optional[bytes] = None) -> Any:
+    """The Pillow image of ``path`` (of ``data``: as ``open_header``), not decoded yet; refused when
+    its header announces more than ``max_pixels`` pixels (``check_pixels``)."""
+    im = open_header(path, data)
+    width, height = im.size
+    try:
+        check_pixels(path, width, height, max_pixels)
+    except FormatError:
+        im.close()
+        raise
     return im

@@ -28,7 +28,8 @@ from typing import Any, Optional, TypeVar
 import numpy as np
 
 from datamaestro.errors import FormatError, UsageError
-from datamaestro.formats.images import open_image
+from datamaestro.formats import jpeg
+from datamaestro.formats.images import check_pixels, open_image, read_small
 from datamaestro.loaders.arrays import METHODS, normalized
 from datamaestro.loaders.buffers import Recycled
 from datamaestro.optional import pillow
@@ -56,28 +57,59 @@ def decode(
 ) -> np.ndarray:
     """One image file as ``(H, W, 3)`` (RGB) or ``(H, W)`` (L) uint8, resized to ``size``
     ((height, width)) by Pillow when given (a JPEG drafted first when ``draft`` and ``draft_scale``
-    allow); refused beyond ``max_pixels`` (``open_image``)."""
+    allow); refused beyond ``max_pixels`` (``check_pixels``). A JPEG file decoded to RGB without
+    draft is decoded by libjpeg-turbo directly when it can be (``datamaestro.formats.jpeg``)."""
     Image = pillow()
-    with open_image(path, max_pixels, whole=True) as opened:
+    data = read_small(path)
+    pixels = jpeg_pixels(path, data, size, method, max_pixels, draft) if data is not None and mode == "RGB" else None
+    if pixels is not None:
+        return pixels if size is None else resized(Image.fromarray(pixels), size, method)
+    with open_image(path, max_pixels, data) as opened:
         try:
             if draft and size is not None and draft_scale(opened, size, method) > 1:
                 width, height = size[1] * DRAFT_GAP, size[0] * DRAFT_GAP
                 opened.draft(opened.mode, (width, height))  # (its own mode: only the size changes)
             im = opened if opened.mode == mode else opened.convert(mode)
-            if size is not None and im.size != (size[1], size[0]):
-                im = im.resize((size[1], size[0]), RESAMPLING[method](Image))
-            return np.asarray(im, dtype=np.uint8)
+            return np.asarray(im, dtype=np.uint8) if size is None else resized(im, size, method)
         except (OSError, ValueError, SyntaxError) as e:
             raise FormatError(f"{path}: not a readable image ({e})") from None
 
 
+def jpeg_pixels(
+    path: Path, data: bytes, size: Optional[tuple[int, int]], method: str, max_pixels: Optional[int], draft: bool,
+) -> Optional[np.ndarray]:
+    """The RGB pixels of the JPEG file ``path`` (its bytes ``data``) decoded by libjpeg-turbo directly,
+    after the pixel bound; None when Pillow decodes it (not such a JPEG, or drafted)."""
+    announced = jpeg.size(data)
+    if announced is None:
+        return None
+    height, width = announced
+    check_pixels(path, width, height, max_pixels)
+    if draft and size is not None and draft_factor(width, height, size, method) > 1:
+        return None
+    return jpeg.rgb(data)
+
+
+def resized(im: Any, size: tuple[int, int], method: str) -> np.ndarray:
+    """The Pillow image ``im`` resized to ``size`` ((height, width)) unless it has it, as an array."""
+    if im.size != (size[1], size[0]):
+        im = im.resize((size[1], size[0]), RESAMPLING[method](pillow()))
+    return np.asarray(im, dtype=np.uint8)
+
+
 def draft_scale(im: Any, size: tuple[int, int], method: str) -> int:
     """The DCT scaling (1, 2, 4 or 8) a JPEG ``im`` can be decoded at before its antialiased resize to
-    ``size`` ((height, width)) while leaving that resize a factor of ``DRAFT_GAP``; 1 for other images,
-    other methods, and whenever the image is not shrunk at least that much in both directions."""
-    if im.format != "JPEG" or method != "bilinear":
+    ``size`` ((height, width)): ``draft_factor``; 1 for other images."""
+    return draft_factor(im.width, im.height, size, method) if im.format == "JPEG" else 1
+
+
+def draft_factor(width: int, height: int, size: tuple[int, int], method: str) -> int:
+    """The DCT scaling (1, 2, 4 or 8) a JPEG of ``width`` x ``height`` can be decoded at while leaving
+    its antialiased resize to ``size`` a factor of ``DRAFT_GAP``; 1 for other methods, and whenever the
+    image is not shrunk at least that much in both directions."""
+    if method != "bilinear":
         return 1
-    room = min(im.width // (size[1] * DRAFT_GAP), im.height // (size[0] * DRAFT_GAP))
+    room = min(width // (size[1] * DRAFT_GAP), height // (size[0] * DRAFT_GAP))
     return next((scale for scale in (8, 4, 2) if room >= scale), 1)
 
 
