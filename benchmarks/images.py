@@ -20,8 +20,9 @@ in a temporary data folder (images, index, manifest), then times, in turn and
   ``persistent_workers=True`` (the workers kept: later epochs only);
 - a plain sequential Pillow loop (open, convert, resize, stack, scale);
 - the ceiling of these cores: two worker processes (kept between passes)
-  each opening, resizing and reading half the files as arrays, nothing
-  batched, scaled or sent back: no GIL, no batch, no transfer.
+  each decoding and resizing half the files as the loaders do
+  (``decoding.decode``), nothing batched, scaled or sent back: no GIL, no
+  batch, no transfer.
 
 Then, on ``--large`` larger JPEGs (shorter side 512 to 640 px), the default
 threads with ``draft`` on and off: JPEG draft decoding only applies when an
@@ -61,7 +62,7 @@ from PIL import Image
 
 from datamaestro.data.folder import ImageFolder
 from datamaestro.hashing import hash_file
-from datamaestro.loaders.decoding import default_workers
+from datamaestro.loaders.decoding import decode, default_workers
 from datamaestro.loaders.folder import write_index
 from datamaestro.manifest import Entry, folder_files
 from datamaestro.storage import DataFolder
@@ -114,10 +115,9 @@ def pillow_loop(split: ImageFolder) -> None:
 
 
 def decode_files(paths: list[Path]) -> None:
-    """Each file opened, resized and read as an array, nothing kept: the least work per image."""
+    """Each file decoded and resized as the loaders do (``decoding.decode``), nothing kept or scaled."""
     for path in paths:
-        with Image.open(path) as im:
-            np.asarray(im.resize((SIZE[1], SIZE[0]), Image.Resampling.BILINEAR))
+        decode(path, "RGB", SIZE)
 
 
 def two_processes(paths: list[Path]) -> Callable[[], Any]:
@@ -148,9 +148,9 @@ def torchvision_pass(root: Path, persistent: bool) -> Callable[[], None]:
 PEERS = {
     "torchvision ImageFolder + DataLoader(num_workers=2)": "torchvision",
     "torchvision, num_workers=2, persistent_workers=True": "persistent",
-    "two processes, plain decode + resize, no batches (ceiling)": "ceiling",
+    "two processes, decode + resize, no batches (ceiling)": "ceiling",
 }
-CEILING = "two processes, plain decode + resize, no batches (ceiling)"
+CEILING = "two processes, decode + resize, no batches (ceiling)"
 
 
 def serve_peer(root: Path) -> int:
