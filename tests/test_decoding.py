@@ -3,6 +3,7 @@ used, how close it stays to a full decode, when it is not used), and the pixel b
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -172,3 +173,12 @@ def test_the_pixel_bound_holds_for_jpeg_headers(tmp_path):
     assert str(refused.value) == (
         f"{huge}: refused: 10000x10000 is 100,000,000 pixels, more than the 64,000,000 an image may have (max_pixels)"
     )
+
+
+def test_an_image_path_that_is_not_a_regular_file_is_refused_at_once(tmp_path):
+    """A FIFO planted where an image was (which would block a reader with no writer) is refused."""
+    fifo = tmp_path / "planted.jpg"
+    os.mkfifo(fifo)
+    with pytest.raises(FormatError) as refused:
+        decode(fifo, size=(8, 8))
+    assert str(refused.value) == f"{fifo}: not a readable image (not a regular file)"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import threading
 import warnings
 from pathlib import Path
@@ -55,13 +56,15 @@ def open_header(path: Path, data: Optional[bytes] = None) -> Any:
 def read_small(path: Any) -> Optional[bytes]:
     """The bytes of the image file ``path`` when it has at most ``SMALL_MAX`` of them (read at once:
     threads decoding side by side then wait less on each other than over Pillow's many small
-    reads), else None (a larger file, or an image already in memory)."""
+    reads), else None (a larger file, or an image already in memory); refused when ``path`` is not a
+    regular file (a FIFO would block the reader, a device never end)."""
     if not isinstance(path, (str, os.PathLike)):
         return None
     try:
-        if os.stat(path).st_size > SMALL_MAX:
-            return None
-        return Path(path).read_bytes()
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise FormatError(f"{path}: not a readable image (not a regular file)")
+        return None if info.st_size > SMALL_MAX else Path(path).read_bytes()
     except OSError as e:
         raise FormatError(f"{path}: not a readable image ({e})") from None
 
