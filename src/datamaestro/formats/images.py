@@ -44,9 +44,7 @@ def open_header(path: Path, data: Optional[bytes] = None) -> Any:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             return Image.open(path if data is None else io.BytesIO(data))
     except Image.DecompressionBombError:
-        raise FormatError(
-            f"{path}: refused: more than twice Pillow's limit of {Image.MAX_IMAGE_PIXELS:,} pixels per image"
-        ) from None
+        raise beyond_pillow(path) from None
     except Image.UnidentifiedImageError:
         raise FormatError(f"{path}: not a readable image (not a format Pillow knows)") from None
     except (OSError, ValueError, SyntaxError) as e:
@@ -76,9 +74,18 @@ def image_size(path: Path) -> tuple[int, int]:
     return height, width
 
 
+def beyond_pillow(path: Path) -> FormatError:
+    """The error for an image of more than twice Pillow's limit of pixels, which Pillow refuses to open."""
+    return FormatError(f"{path}: refused: more than twice Pillow's limit of {pillow().MAX_IMAGE_PIXELS:,} pixels per image")
+
+
 def check_pixels(path: Path, width: int, height: int, max_pixels: Optional[int] = None) -> None:
     """Refuse (one line naming the file) an image whose header announces more than ``max_pixels``
-    pixels (None: ``MAX_PIXELS``)."""
+    pixels (None: ``MAX_PIXELS``), or more than twice Pillow's limit (as its ``Image.open`` does, first,
+    whatever ``max_pixels`` allows: the same refusal whichever library decodes the image)."""
+    pillow_limit = pillow().MAX_IMAGE_PIXELS
+    if pillow_limit is not None and max(width, 1) * max(height, 1) > 2 * pillow_limit:
+        raise beyond_pillow(path)
     limit = MAX_PIXELS if max_pixels is None else max_pixels
     if width * height > limit:
         raise FormatError(
