@@ -29,6 +29,8 @@ MAX_PIXELS = 64_000_000
 
 #: the largest file ``read_small`` reads at once (a larger one is read by Pillow as it is decoded)
 SMALL_MAX = 16 << 20
+#: how ``read_small`` opens a file: without blocking (a FIFO opens at once, and is then refused)
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 # warnings.catch_warnings changes process-wide state: one thread of ours at a time opens a file
 _OPENING = threading.Lock()
@@ -55,16 +57,36 @@ def read_small(path: Any) -> Optional[bytes]:
     """The bytes of the image file ``path`` when it has at most ``SMALL_MAX`` of them (read at once:
     threads decoding side by side then wait less on each other than over Pillow's many small
     reads), else None (a larger file, or an image already in memory); refused when ``path`` is not a
-    regular file (a FIFO would block the reader, a device never end)."""
+    regular file (a FIFO would block the reader, a device never end). What is checked is the file
+    opened (without blocking), and no more than ``SMALL_MAX`` bytes are read of it: a FIFO swapped in
+    after a check, or a file growing while read, changes nothing."""
     if not isinstance(path, (str, os.PathLike)):
         return None
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):
-            raise FormatError(f"{path}: not a readable image (not a regular file)")
-        return None if info.st_size > SMALL_MAX else Path(path).read_bytes()
+        fd = os.open(path, READ_FLAGS)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise FormatError(f"{path}: not a readable image (not a regular file)")
+            return None if info.st_size > SMALL_MAX else read_bounded(fd, info.st_size)
+        finally:
+            os.close(fd)
     except OSError as e:
         raise FormatError(f"{path}: not a readable image ({e})") from None
+
+
+def read_bounded(fd: int, expected: int) -> Optional[bytes]:
+    """The bytes of the open file ``fd`` (``expected`` of them, from its size) when there are at most
+    ``SMALL_MAX``, else None."""
+    chunks: list[bytes] = []
+    total, ask = 0, expected + 1
+    while total <= SMALL_MAX:
+        chunk = os.read(fd, min(ask, SMALL_MAX + 1 - total))
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        total, ask = total + len(chunk), 1 << 20
+    return None
 
 
 def image_size(path: Path) -> tuple[int, int]:
