@@ -10,8 +10,9 @@ WORLD_SIZE), a pass is this rank's share of that order (``datamaestro.loaders.sh
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
-from typing import Generic, Optional, TypeVar
+from typing import Generic, NoReturn, Optional, TypeVar
 
 import numpy as np
 
@@ -81,15 +82,28 @@ class IndexBatches(Generic[T]):
     def __next__(self) -> T:
         if self.start is None:
             return self.gather(self._indices(next(self._starts)))
-        current = self._ahead or self.start(self._indices(next(self._starts)))
+        current = self._ahead or self._started(self.start, next(self._starts))
         following = next(self._starts, None)
-        self._ahead = None if following is None else self.start(self._indices(following))
+        self._ahead = None if following is None else self._started(self.start, following)
         return current()
+
+    def _started(self, begin: Callable[[slice | np.ndarray], Callable[[], T]], start: int) -> Callable[[], T]:
+        """The batch beginning at ``start``, begun; when beginning it fails, a call raising that
+        error: it comes with its own batch, not with the one handed over while it was begun."""
+        try:
+            return begin(self._indices(start))
+        except Exception as error:
+            return functools.partial(reraise, error)
 
     def _indices(self, start: int) -> slice | np.ndarray:
         """The indices of the batch beginning at ``start`` in this pass."""
         end = start + self.batch_size
         return slice(start, end) if self.order is None else self.order[start:end]
+
+
+def reraise(error: Exception) -> NoReturn:
+    """Raise ``error`` (again)."""
+    raise error
 
 
 def counted_epoch(data: object, epoch: Optional[int]) -> int:
