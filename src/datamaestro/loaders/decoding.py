@@ -139,6 +139,8 @@ class Decoder:
         buffers: Optional[Recycled] = None,
     ):
         self.pool: Optional[ThreadPoolExecutor] = None
+        #: the process the threads of ``pool`` run in
+        self.pool_process = 0
         if mode not in MODES:
             raise UsageError(f"unknown image mode {mode!r} (use {' or '.join(MODES)})")
         if interpolation not in METHODS:
@@ -204,8 +206,9 @@ class Decoder:
         waits and gives the results in order."""
         if self.workers <= 1 or len(items) < PARALLEL_MIN:
             return lambda: [action(item) for item in items]
-        if self.pool is None:
+        if self.pool is None or self.pool_process != os.getpid():  # (a fork has none of its parent's threads)
             self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="datamaestro-decode")
+            self.pool_process = os.getpid()
         step = -(-len(items) // (TASKS_PER_THREAD * self.workers))
         tasks = [self.pool.submit(run, action, items[i : i + step]) for i in range(0, len(items), step)]
         return lambda: [result for task in tasks for result in task.result()]
