@@ -9,6 +9,13 @@ a time under the GIL, so that threads decoding side by side scale better
 anything else (CMYK or YCCK files, a file simplejpeg refuses) is left to
 Pillow, which then also words the error of a file that neither can read.
 Without simplejpeg, Pillow decodes every image.
+
+Two known differences. A file that libjpeg-turbo reads but Pillow's own
+header parser refuses (a TEM marker, a JFIF or ICC segment cut short) is
+decoded here, and refused without simplejpeg (the index, written with Pillow,
+refuses it first). A file that makes libjpeg-turbo warn (extraneous bytes,
+repeated scans, a cut file) is decoded twice: simplejpeg decodes it, then
+refuses it for the warning, and Pillow decodes it (at most twice Pillow's time).
 """
 
 from __future__ import annotations
