@@ -30,7 +30,7 @@ from datamaestro.loaders.annotated import (
     resized_to,
 )
 from datamaestro.loaders.arrays import Size
-from datamaestro.loaders.decoding import Decoder, stack
+from datamaestro.loaders.decoding import Decoder
 from datamaestro.loaders.torch import import_torch
 
 
@@ -129,7 +129,7 @@ class DetectionReader:
     def __call__(self, where: slice | np.ndarray) -> DetectionBatch:
         positions = np.arange(len(self.paths))[where].tolist()
         if positions:
-            images = self.pixels(stack(self.decoder.many([self.paths[i] for i in positions]), self.where))
+            images = self.pixels(self.decoder.batch([self.paths[i] for i in positions], where=self.where))
         else:
             images = self.pixels.empty(self.size)
         return DetectionBatch(images, *padded([targets_of(self.index, i, self.scale(i)) for i in positions]))

@@ -26,9 +26,9 @@ from datamaestro.formats import parquet
 from datamaestro.formats.dataset import Dataset, Subset
 from datamaestro.formats.images import open_header
 from datamaestro.loaders import folder
-from datamaestro.loaders.arrays import Size, mean_std, normalized, standardized
+from datamaestro.loaders.arrays import Size, mean_std, standardized
 from datamaestro.loaders.batches import Converter
-from datamaestro.loaders.decoding import MODES, Decoder, default_workers, stack
+from datamaestro.loaders.decoding import MODES, Decoder, default_workers
 from datamaestro.loaders.folder import ChannelFirstImages, Gather, Positions, common_size, exported
 from datamaestro.loaders.passes import IndexBatches, counted_epoch
 from datamaestro.loaders.torch import dataset_class
@@ -173,9 +173,7 @@ class HubLoader:
         positions = np.arange(len(self.labels))[where]
         if positions.size:
             items = [self.source[i] for i in positions.tolist()]
-            batch = stack(self.decoder.many(cast(list[Path], items)), self.where)
-            if self.normalize:
-                batch = normalized(batch)
+            batch = self.decoder.batch(cast(list[Path], items), self.normalize, self.where)
             if self.stats is not None:
                 batch = standardized(batch, self.stats, self.stored_layout)
         else:

@@ -75,7 +75,7 @@ class SegmentationReader:
         if not positions:
             height, width = self.size or (0, 0)
             return SegmentationBatch(self.pixels.empty(self.size), np.zeros((0, height, width), dtype=np.int64))
-        images = stack(self.decoder.many([self.paths[i] for i in positions]), self.where)
+        images = self.decoder.batch([self.paths[i] for i in positions], where=self.where)
         masks = stack([self.mask(i) for i in positions], self.where)
         if masks.shape[1:] != images.shape[1:3]:
             raise UsageError(f"{self.where}: the masks are not the size of their images; pass resize=(height, width)")
