@@ -118,7 +118,11 @@ def common_size(
 
 
 class FolderLoader:
-    """Turns positions of an ``ImageFolder`` into converted ``(images, labels)`` arrays."""
+    """Turns positions of an ``ImageFolder`` into converted ``(images, labels)`` arrays.
+
+    Its images are the split's files, or ``sources`` (what ``decode`` opens: paths or
+    images in memory, as a Hub split's) named ``where`` in errors.
+    """
 
     def __init__(
         self,
@@ -135,10 +139,12 @@ class FolderLoader:
         max_pixels: Optional[int] = None,
         draft: bool = True,
         buffers: Optional[Recycled] = None,
+        sources: Optional[Sequence[Any]] = None,
+        where: Optional[str] = None,
     ):
-        self.paths = split.paths()
+        self.paths = split.paths() if sources is None else sources
         self.labels = np.asarray(split.labels.data())
-        self.where = f"{split.root}"
+        self.where = f"{split.root}" if where is None else where
         self.size = common_size(split.sizes_array(), resize, self.where)
         self.decoder = Decoder(split.mode, self.size, interpolation, workers, max_pixels, draft, buffers)
         self.normalize = bool(normalize)

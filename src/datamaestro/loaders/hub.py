@@ -20,16 +20,14 @@ import numpy as np
 
 from datamaestro.data.base import Base
 from datamaestro.data.hub import HubDataset, HubImages
-from datamaestro.data.loading import Normalize, Transform, register
+from datamaestro.data.loading import Transform, register
 from datamaestro.errors import FormatError, UsageError
 from datamaestro.formats import parquet
 from datamaestro.formats.dataset import Dataset, Subset
 from datamaestro.formats.images import open_header
 from datamaestro.loaders import folder
-from datamaestro.loaders.arrays import Size, mean_std, standardized
-from datamaestro.loaders.batches import Converter
-from datamaestro.loaders.decoding import MODES, Decoder, default_workers
-from datamaestro.loaders.folder import ChannelFirstImages, Gather, Positions, common_size, exported
+from datamaestro.loaders.decoding import Decoder, default_workers
+from datamaestro.loaders.folder import ChannelFirstImages, FolderLoader, Gather, Positions, exported
 from datamaestro.loaders.passes import IndexBatches, counted_epoch
 from datamaestro.loaders.torch import dataset_class
 
@@ -145,40 +143,10 @@ def read_splits(folder: Path) -> dict[str, Any]:
 # -- whole splits and batches --------------------------------------------------------------------
 
 
-class HubLoader:
-    """Turns positions of a ``HubImages`` split into converted ``(images, labels)`` arrays."""
-
-    def __init__(
-        self, split: HubImages, *, normalize: Normalize = True, resize: Optional[Size] = None,
-        interpolation: str = "bilinear", layout: Optional[str] = None, flatten: bool = False, one_hot: bool = False,
-        workers: Optional[int] = None, transform: Optional[Transform] = None, max_pixels: Optional[int] = None,
-    ):
-        self.source = source_of(split)
-        self.labels = np.asarray(split.labels.data())
-        self.where = str(split.files[0]) if split.files else "the split"
-        self.size = common_size(split.sizes_array(), resize, self.where)
-        self.decoder = Decoder(split.mode, self.size, interpolation, workers, max_pixels)
-        self.normalize = bool(normalize)
-        self.stats = mean_std(normalize)
-        channels = MODES[split.mode]
-        self.stored_layout = "NHWC" if channels else None
-        dtype = np.float32 if normalize else np.uint8
-        self.empty = np.zeros((0, *(self.size or (8, 8)), *([channels] if channels else [])), dtype=dtype)
-        self.convert = Converter(
-            np.zeros((0, 8, 8, *([channels] if channels else [])), dtype=dtype), self.labels[:0], normalize=False,
-            layout=layout, flatten=flatten, one_hot=one_hot, categories=split.categories, transform=transform,
-        )
-
-    def __call__(self, where: slice | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        positions = np.arange(len(self.labels))[where]
-        if positions.size:
-            items = [self.source[i] for i in positions.tolist()]
-            batch = self.decoder.batch(cast(list[Path], items), self.normalize, self.where)
-            if self.stats is not None:
-                batch = standardized(batch, self.stats, self.stored_layout)
-        else:
-            batch = self.empty
-        return self.convert(batch, self.labels[where])
+def hub_loader(split: HubImages, **options: Any) -> FolderLoader:
+    """The loader of an image folder, over the images of a ``HubImages`` split (``source_of``)."""
+    where = str(split.files[0]) if split.files else "the split"
+    return FolderLoader(split, sources=source_of(split), where=where, **options)  # type: ignore[arg-type]
 
 
 # -- lazy views for show, info and export --------------------------------------------------------
@@ -222,8 +190,8 @@ class HubImagesLoaders:
         return LazyImages(self.split)
 
     def arrays(self, **options: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The whole split decoded (options of ``HubLoader``)."""
-        loader = HubLoader(self.split, **options)
+        """The whole split decoded (options of ``FolderLoader``)."""
+        loader = hub_loader(self.split, **options)
         try:
             return loader(slice(None))
         finally:
@@ -235,7 +203,7 @@ class HubImagesLoaders:
         distributed: bool = False, **options: Any,
     ) -> IndexBatches[tuple[np.ndarray, np.ndarray]]:
         """The next pass of minibatches of the split (or pass ``epoch``), decoded batch by batch."""
-        loader = HubLoader(self.split, **options)
+        loader = hub_loader(self.split, **options)
         return IndexBatches(
             len(loader.labels), loader, batch_size=batch_size, shuffle=shuffle, seed=seed,
             epoch=counted_epoch(self.split, epoch), drop_last=drop_last, rank=rank, world_size=world_size,
@@ -244,7 +212,7 @@ class HubImagesLoaders:
 
     def to_torch(self, *, layout: Optional[str] = "NCHW", transform: Optional[Transform] = None, **options: Any) -> Any:
         """A ``torch.utils.data.Dataset`` of the split: ``dataset[i]`` is ``(image tensor, label)``."""
-        loader = HubLoader(self.split, layout=layout, **options)
+        loader = hub_loader(self.split, layout=layout, **options)
         return dataset_class()(Positions(len(loader.labels)), loader.labels, Gather(loader), self.split.categories, transform)
 
     def export_subset(self) -> Subset:
